@@ -1,0 +1,30 @@
+# The two set-up commands of the README:
+#   make certify   certify the embedded default profile (Manila's DummyDriver) and write the report
+#   make test      run certkit's own tests
+# Both work on a fresh Debian machine with only python3, git and make.
+
+PYTHON ?= python3
+VENV ?= .venv
+REPORTS ?= reports
+BIN := $(VENV)/bin
+
+.PHONY: venv certify test lab-up lab-down benchmark clean
+
+$(BIN)/certkit: pyproject.toml
+	@bash ci/bootstrap-python.sh "$(PYTHON)" "$(VENV)"
+	@touch $(BIN)/certkit
+
+venv: $(BIN)/certkit
+
+certify: venv
+	$(BIN)/certkit run driver_profiles/manila-dummy.yaml \
+	    --report $(REPORTS)/manila-dummy.json --junit-xml $(REPORTS)/manila-dummy.xml
+
+test: venv
+	$(BIN)/python -m pytest tests -q
+
+benchmark: venv
+	$(BIN)/python benchmarks/contract_suite.py
+
+clean:
+	rm -rf $(VENV) $(REPORTS)

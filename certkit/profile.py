@@ -1,0 +1,230 @@
+"""Driver profiles: load a YAML file, validate it, substitute secrets from the environment."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from certkit.contract.catalogue import FEATURES_BY_ID, Feature
+from certkit.errors import ProfileError
+from certkit.schema_check import json_path, load_schema, validator_for
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SECRET_KEY = re.compile(r"(pass(word|wd)?|secret|token|key|credential)", re.IGNORECASE)
+_NOT_SECRET_KEY = re.compile(r"(keyring_name|key_ref|_key_id$|^keystone)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A validated driver profile."""
+
+    path: str
+    name: str
+    vendor: str
+    driver: str
+    dhss_modes: tuple[bool, ...]
+    protocols: tuple[str, ...]
+    access_types: Mapping[str, tuple[str, ...]]
+    access_levels: tuple[str, ...]
+    config: Mapping[str, Any]
+    features: tuple[str, ...]
+    """Features listed explicitly in the profile."""
+    raw: Mapping[str, Any]
+    secrets: frozenset[str] = field(default=frozenset())
+    """Values that must never appear in logs or reports."""
+
+    @property
+    def dhss(self) -> bool:
+        """The DHSS mode certified in this run (the first listed)."""
+        return self.dhss_modes[0]
+
+    @property
+    def claimed(self) -> frozenset[str]:
+        """Every claimed feature: listed ones plus those implied by protocols/access/DHSS keys."""
+        derived = {f"access_{t}" for types in self.access_types.values() for t in types}
+        if "ro" in self.access_levels:
+            derived.add("access_ro")
+        if True in self.dhss_modes:
+            derived.add("share_servers")
+        return frozenset(self.features) | derived
+
+    def claims(self, feature_id: str) -> bool:
+        """Whether the profile claims a feature."""
+        return feature_id in self.claimed
+
+    @property
+    def timeouts(self) -> Mapping[str, float]:
+        """Per-check, cleanup and status-poll timeouts in seconds."""
+        return {"check": 60.0, "cleanup": 30.0, "status_poll": 60.0, **self.raw.get("timeouts", {})}
+
+    @property
+    def share_size_gb(self) -> int:
+        """Size of the shares the suites create."""
+        return int(self.raw.get("share_size_gb", 1))
+
+    @property
+    def client_hosts(self) -> list[Mapping[str, Any]]:
+        """Client hosts of the data-path suite."""
+        return list(self.raw.get("client_hosts", []))
+
+    def redact(self, text: str) -> str:
+        """Replace every secret value in a text with `***`."""
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+
+def load_profile(path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None,
+                 check_import: bool = True) -> Profile:
+    """Load and validate a profile; any problem raises ProfileError(file, field, problem)."""
+    path_s = str(path)
+    env = os.environ if environ is None else environ
+    data = _read_yaml(path_s)
+    _validate_schema(path_s, data)
+    _validate_features(path_s, data)
+    config, secrets = _substitute_env(path_s, data.get("config") or {}, env)
+    if check_import:
+        import_driver_class(data["driver"], path_s)
+    dhss = data["driver_handles_share_servers"]
+    modes = tuple(dhss) if isinstance(dhss, list) else (dhss,)
+    access_types = {p: tuple(t) for p, t in (data.get("access_types") or {}).items()}
+    for proto in access_types:
+        if proto not in data["protocols"]:
+            raise ProfileError(path_s, f"access_types.{proto}",
+                               f"protocol {proto} is not listed in protocols")
+    return Profile(
+        path=path_s, name=data["name"], vendor=data["vendor"], driver=data["driver"],
+        dhss_modes=modes, protocols=tuple(data["protocols"]), access_types=access_types,
+        access_levels=tuple(data.get("access_levels") or ("rw",)), config=config,
+        features=tuple(data.get("features") or ()), raw=data, secrets=frozenset(secrets),
+    )
+
+
+def import_driver_class(dotted: str, source: str = "driver") -> type:
+    """Import a driver class from its dotted path; ProfileError names what failed."""
+    module_name, _, class_name = dotted.rpartition(".")
+    from certkit.manila_env import prepare_manila
+
+    prepare_manila()
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - any import failure is a finding, not a crash
+        raise ProfileError(source, "driver",
+                           f"cannot import module {module_name}: {type(exc).__name__}: {exc}") from None
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type):
+        raise ProfileError(source, "driver", f"module {module_name} has no class {class_name}")
+    return cls
+
+
+def _read_yaml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise ProfileError(path, "", "no such file") from None
+    except IsADirectoryError:
+        raise ProfileError(path, "", "is a directory, not a profile file") from None
+    except UnicodeDecodeError as exc:
+        raise ProfileError(path, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ProfileError(path, where, f"invalid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise ProfileError(path, "", f"must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def _validate_schema(path: str, data: Mapping[str, Any]) -> None:
+    errors = sorted(validator_for("profile.schema.json").iter_errors(data),
+                    key=lambda e: (list(e.absolute_path), e.message))
+    if not errors:
+        return
+    err = errors[0]
+    field_path = json_path(err.absolute_path)
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed))
+        parent = f"{field_path}." if field_path else ""
+        raise ProfileError(path, f"{parent}{extra[0]}",
+                           f"unknown key (allowed: {', '.join(allowed)})")
+    if err.validator == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else err.message
+        parent = f"{field_path}." if field_path else ""
+        raise ProfileError(path, f"{parent}{missing}", "required key is missing")
+    raise ProfileError(path, field_path, _short(err.message))
+
+
+def _validate_features(path: str, data: Mapping[str, Any]) -> None:
+    for index, feature_id in enumerate(data.get("features") or ()):
+        feat: Feature | None = FEATURES_BY_ID.get(feature_id)
+        if feat is None:
+            close = [f for f in FEATURES_BY_ID if f.split("_")[0] == feature_id.split("_")[0]]
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ProfileError(path, f"features[{index}]",
+                               f"unknown feature {feature_id!r}{hint} (see `certkit features`)")
+        if feat.derived:
+            raise ProfileError(path, f"features[{index}]",
+                               f"{feature_id!r} is claimed through access_types/access_levels/"
+                               "driver_handles_share_servers, not listed in features")
+
+
+def _substitute_env(path: str, config: Mapping[str, Any],
+                    env: Mapping[str, str]) -> tuple[dict[str, Any], set[str]]:
+    """Replace ${VAR} / ${VAR:-default} in config values; collect secret values."""
+    secrets: set[str] = set()
+
+    def subst(value: Any, field_path: str, key: str) -> Any:
+        if isinstance(value, str):
+            def repl(match: re.Match[str]) -> str:
+                name, default = match.group(1), match.group(2)
+                if name in env:
+                    if _is_secret_key(name):
+                        secrets.add(env[name])
+                    return env[name]
+                if default is not None:
+                    return default
+                raise ProfileError(path, field_path, f"environment variable {name} is not set")
+
+            result = _ENV_REF.sub(repl, value)
+            if _is_secret_key(key):
+                secrets.add(result)
+            return result
+        if isinstance(value, list):
+            return [subst(v, f"{field_path}[{i}]", key) for i, v in enumerate(value)]
+        if isinstance(value, dict):
+            return {k: subst(v, f"{field_path}.{k}", k) for k, v in value.items()}
+        return value
+
+    substituted = {k: subst(v, f"config.{k}", k) for k, v in config.items()}
+    return substituted, {s for s in secrets if len(s) >= 4}
+
+
+def _is_secret_key(key: str) -> bool:
+    return bool(_SECRET_KEY.search(key)) and not _NOT_SECRET_KEY.search(key)
+
+
+def _short(message: str, limit: int = 160) -> str:
+    message = " ".join(message.split())
+    return message if len(message) <= limit else message[: limit - 3] + "..."
+
+
+def profile_names_unique(paths: list[Path]) -> list[str]:
+    """Problems with profile-name uniqueness across files, as one-line messages."""
+    seen: dict[str, str] = {}
+    problems = []
+    for p in paths:
+        name = _read_yaml(str(p)).get("name")
+        if name in seen:
+            problems.append(f"{p}: name: {name!r} is already used by {seen[name]}")
+        else:
+            seen[str(name)] = str(p)
+    return problems

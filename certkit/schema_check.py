@@ -9,6 +9,7 @@ from typing import Any, Iterable
 
 import jsonschema
 from jsonschema.protocols import Validator
+from referencing import Registry, Resource
 
 
 @lru_cache(maxsize=None)
@@ -19,12 +20,23 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=None)
+def _registry() -> Registry:
+    """Every schema of certkit/schemas/ under its $id, so files can `$ref` one another."""
+    registry = Registry()
+    for entry in resources.files("certkit.schemas").iterdir():
+        if entry.name.endswith(".schema.json"):
+            schema = load_schema(entry.name)
+            registry = registry.with_resource(schema["$id"], Resource.from_contents(schema))
+    return registry
+
+
+@lru_cache(maxsize=None)
 def validator_for(name: str) -> Validator:
-    """A validator for a schema file, with format checking."""
+    """A validator for a schema file, with format checking and cross-file `$ref`s."""
     schema = load_schema(name)
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER, registry=_registry())
 
 
 def json_path(parts: Iterable[Any]) -> str:
@@ -38,7 +50,8 @@ def json_path(parts: Iterable[Any]) -> str:
 def schema_errors(instance: Any, name: str, root: str = "$") -> list[str]:
     """Every violation of schema `name` by `instance`, as `schema: path: message` lines."""
     problems = []
-    for err in sorted(validator_for(name).iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
+    errors = [_most_specific(e) for e in validator_for(name).iter_errors(instance)]
+    for err in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
         path = json_path(err.absolute_path)
         where = f"{root}.{path}" if path and not path.startswith("[") else f"{root}{path}"
         message = " ".join(err.message.split())
@@ -46,3 +59,14 @@ def schema_errors(instance: Any, name: str, root: str = "$") -> list[str]:
             message = message[:197] + "..."
         problems.append(f"{name}: {where}: {message}")
     return problems
+
+
+def _most_specific(err: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For a oneOf/anyOf failure, the sub-error of the branch that came closest."""
+    while err.context:
+        # Branches that fail on the value's very type are the wrong branch, not the problem.
+        relevant = [e for e in err.context
+                    if not (e.validator in ("type", "enum", "const") and not e.relative_path)]
+        err = max(relevant, key=lambda e: len(e.absolute_path)) if relevant else \
+            jsonschema.exceptions.best_match(err.context)
+    return err

@@ -1,0 +1,175 @@
+"""The certification report: JSON (report.schema.json), JUnit XML and the terminal feature table."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Iterable
+
+from certkit import __version__
+from certkit.contract.catalogue import FEATURES
+from certkit.errors import CertkitError
+from certkit.manila_env import manila_version
+from certkit.schema_check import schema_errors
+from certkit.session import CertificationRun, CheckResult
+
+OUTCOMES = ("passed", "failed", "skipped", "error")
+
+
+def feature_status(claimed: bool, results: list[CheckResult]) -> tuple[str, str]:
+    """(status, reason): verified only when every required check of the feature passed."""
+    if not claimed:
+        return "not-claimed", ""
+    required = [r for r in results if r.level == "required"]
+    bad = [r for r in required if r.outcome in ("failed", "error")]
+    if bad:
+        return "failed", f"{bad[0].name}{f'[{bad[0].variant}]' if bad[0].variant else ''}: {bad[0].outcome}"
+    if not required:
+        return "unverified", "no required check ran for this feature"
+    skipped = [r for r in required if r.outcome == "skipped"]
+    if skipped:
+        return "unverified", f"{skipped[0].name} skipped: {skipped[0].message}"
+    return "verified", ""
+
+
+def build_report(run: CertificationRun, *, started_at: str, duration: float,
+                 suites: Iterable[str], drift: dict[str, list[str]] | None = None,
+                 interrupted: bool = False) -> dict[str, Any]:
+    """The report of a finished (or interrupted) run, with its verdict."""
+    by_feature: dict[str, list[CheckResult]] = {}
+    for result in run.results:
+        by_feature.setdefault(result.feature, []).append(result)
+    features = {}
+    for feat in FEATURES:
+        claimed = run.profile.claims(feat.id)
+        results = by_feature.get(feat.id, [])
+        status, reason = feature_status(claimed, results)
+        entry = {"claimed": claimed, "status": status, "title": feat.title, "since": feat.release,
+                 "required_checks": sum(r.level == "required" for r in results),
+                 "passed": sum(r.outcome == "passed" for r in results)}
+        if reason:
+            entry["reason"] = reason
+        features[feat.id] = entry
+    counts = Counter(r.outcome for r in run.results)
+    leaks = [asdict(leak) for leak in run.ledger.leaks]
+    reasons = verdict_reasons(run, features, leaks, drift, interrupted)
+    driver_seconds = run.times.total
+    report = {
+        "format": 1, "certkit_version": __version__,
+        "profile": {"name": run.profile.name, "path": run.profile.path,
+                    "vendor": run.profile.vendor, "dhss_modes": list(run.profile.dhss_modes)},
+        "driver": run.driver_class.__module__ + "." + run.driver_class.__qualname__
+        if run.driver_class else run.profile.driver,
+        "manila_version": manila_version(), "python_version": platform.python_version(),
+        "run_id": run.run_id, "started_at": started_at, "duration": round(duration, 3),
+        "suites": list(suites), "interrupted": interrupted,
+        "checks": [_check_entry(r) for r in run.results],
+        "features": features,
+        "summary": {"total": len(run.results), **{o: counts.get(o, 0) for o in OUTCOMES}},
+        "verdict": "not-certified" if reasons else "certified",
+        "reasons": reasons,
+        "drift": drift or {"errors": [], "notes": []},
+        "warnings": list(run.warnings),
+        "leaks": leaks,
+        "timing": {"total_seconds": round(duration, 3), "driver_seconds": round(driver_seconds, 3),
+                   "harness_seconds": round(max(duration - driver_seconds, 0.0), 3),
+                   "driver_calls": sum(run.times.calls.values())},
+    }
+    return json.loads(run.profile.redact(json.dumps(report)))
+
+
+def verdict_reasons(run: CertificationRun, features: dict[str, dict[str, Any]],
+                    leaks: list[dict[str, str]], drift: dict[str, list[str]] | None,
+                    interrupted: bool) -> list[str]:
+    """Why the run is not certified ([] when it is)."""
+    reasons = []
+    if interrupted:
+        reasons.append("the run was interrupted")
+    reasons += [f"suite error: {e}" for e in run.collection_errors]
+    reasons += [f"false claim: {e}" for e in (drift or {}).get("errors", [])]
+    for fid, entry in features.items():
+        if entry["claimed"] and entry["status"] != "verified":
+            reasons.append(f"feature {fid} is {entry['status']}"
+                           + (f" ({entry['reason']})" if entry.get("reason") else ""))
+    errors = [r for r in run.results if r.outcome == "error"]
+    if errors:
+        reasons.append(f"{len(errors)} check(s) ended in error, e.g. {errors[0].name}: {errors[0].message}")
+    if leaks:
+        reasons.append(f"{len(leaks)} back-end object(s) could not be deleted")
+    if not run.results and not interrupted:
+        reasons.append("no checks ran")
+    return reasons
+
+
+def _check_entry(result: CheckResult) -> dict[str, Any]:
+    entry = asdict(result)
+    if not entry["variant"]:
+        del entry["variant"]
+    return entry
+
+
+def validate_report(report: dict[str, Any]) -> list[str]:
+    """Problems with a report against report.schema.json."""
+    return schema_errors(report, "report.schema.json", root="report")
+
+
+def write_json(report: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """Validate and write atomically (a crash never leaves a truncated report)."""
+    problems = validate_report(report)
+    if problems:
+        raise CertkitError(f"internal error: the report does not match its schema: {problems[0]}")
+    _atomic_write(path, json.dumps(report, indent=2, sort_keys=False) + "\n")
+
+
+def write_junit(report: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """JUnit XML (one test case per check) for Jenkins and Zuul."""
+    from junit_xml import TestCase, TestSuite, to_xml_report_string
+
+    cases = []
+    for check in report["checks"]:
+        name = check["name"] + (f"[{check['variant']}]" if check.get("variant") else "")
+        case = TestCase(name, classname=f"certkit.{check['feature'] or 'unknown'}",
+                        elapsed_sec=check["duration"], status=check["outcome"],
+                        stdout=f"id={check['id']} level={check['level']}")
+        if check["outcome"] == "failed":
+            case.add_failure_info(message=check["message"])
+        elif check["outcome"] == "error":
+            case.add_error_info(message=check["message"])
+        elif check["outcome"] == "skipped":
+            case.add_skipped_info(message=check["message"])
+        cases.append(case)
+    suite = TestSuite(f"certkit.{report['profile']['name']}", cases,
+                      timestamp=report["started_at"],
+                      properties={"verdict": report["verdict"], "driver": report["driver"],
+                                  "manila_version": report["manila_version"]})
+    _atomic_write(path, to_xml_report_string([suite], prettyprint=True))
+
+
+def _atomic_write(path: str | os.PathLike[str], text: str) -> None:
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise CertkitError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def feature_table(report: dict[str, Any]) -> str:
+    """The final table: each feature with its status, claimed ones first."""
+    rows = sorted(report["features"].items(), key=lambda kv: (not kv[1]["claimed"], kv[0]))
+    width = max(len(fid) for fid, _ in rows)
+    marks = {"verified": "verified", "failed": "FAILED", "unverified": "unverified",
+             "not-claimed": "not claimed"}
+    lines = [f"{'feature':<{width}}  status"]
+    for fid, entry in rows:
+        extra = f"  ({entry['reason']})" if entry.get("reason") and entry["status"] != "verified" else ""
+        lines.append(f"{fid:<{width}}  {marks[entry['status']]}{extra}")
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""One certification run: the profile, its run id, the driver instances, the ledger and results."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from certkit.harness.driver import CallTimes, DriverUnderTest, build_driver
+from certkit.harness.ledger import ResourceLedger
+from certkit.harness.models import ModelFactory, new_run_id
+from certkit.harness.timeouts import call_with_timeout
+from certkit.profile import Profile
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check (one parametrised variant of a test)."""
+
+    id: str
+    name: str
+    feature: str
+    level: str
+    outcome: str
+    """passed, failed, skipped or error."""
+    duration: float
+    message: str = ""
+    variant: str = ""
+
+
+@dataclass
+class CertificationRun:
+    """State shared by the runner, the pytest plugin and the checks of one run."""
+
+    profile: Profile
+    run_id: str = field(default_factory=new_run_id)
+    check_timeout: float | None = None
+    driver_class: type | None = None
+    """Overrides profile.driver (the broken-driver tests use it)."""
+    results: list[CheckResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    collection_errors: list[str] = field(default_factory=list)
+    times: CallTimes = field(default_factory=CallTimes)
+    progress: Callable[[str], None] | None = None
+    ledger: ResourceLedger = field(init=False)
+    _drivers: dict[bool, DriverUnderTest | BaseException] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self.ledger = ResourceLedger(timeout=self.profile.timeouts["cleanup"])
+        if self.check_timeout is None:
+            self.check_timeout = self.profile.timeouts["check"]
+
+    def warn(self, message: str) -> None:
+        """Record a warning for the report (once; secrets redacted)."""
+        message = self.profile.redact(message)
+        with self._lock:
+            if message not in self.warnings:
+                self.warnings.append(message)
+
+    def new_driver(self, dhss: bool | None = None, private_storage: Any = None) -> DriverUnderTest:
+        """A fresh, un-setup instance of the driver (setup checks, restart checks)."""
+        return build_driver(self.profile, dhss, private_storage=private_storage, times=self.times,
+                            driver_class=self.driver_class)
+
+    def driver(self, dhss: bool | None = None) -> DriverUnderTest:
+        """The run's shared driver instance in a DHSS mode, built and set up once.
+
+        A failure is remembered, so every check that needs the driver reports the same cause.
+        """
+        mode = self.profile.dhss if dhss is None else dhss
+        with self._lock:
+            cached = self._drivers.get(mode)
+        if cached is None:
+            try:
+                dut = self.new_driver(mode)
+                from manila import context
+
+                ctx = context.get_admin_context()
+                call_with_timeout(dut.driver.do_setup, self.check_timeout, "do_setup", ctx)
+                call_with_timeout(dut.driver.check_for_setup_error, self.check_timeout,
+                                  "check_for_setup_error")
+                cached = dut
+            except Exception as exc:  # noqa: BLE001 - remembered and re-raised per check
+                cached = exc
+            with self._lock:
+                self._drivers[mode] = cached
+        if isinstance(cached, BaseException):
+            raise DriverUnavailable(f"driver set-up failed: {type(cached).__name__}: "
+                                    f"{' '.join(str(cached).split())}")
+        return cached
+
+    def model_factory(self, pool: str | None) -> ModelFactory:
+        """Models for this run, placed on a pool."""
+        return ModelFactory(self.run_id, self.profile.name, pool)
+
+
+class DriverUnavailable(Exception):
+    """The driver could not be built or set up; checks that need it are errors."""

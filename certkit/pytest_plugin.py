@@ -134,10 +134,18 @@ def classify(excinfo: pytest.ExceptionInfo[BaseException] | None) -> tuple[str, 
         return "error", str(exc)
     method = raised_by(exc)
     if method is not None:
-        return "failed", f"driver.{method} raised {type(exc).__name__}: {exc}"
+        kind = "" if _is_manila_exception(exc) else (
+            " (not a manila.exception type: the share manager cannot handle it)")
+        return "failed", f"driver.{method} raised {type(exc).__name__}{kind}: {exc}"
     if isinstance(exc, AssertionError):
         return "failed", str(exc) or "assertion failed"
     return "error", f"{type(exc).__name__}: {exc} (in the check or harness, not the driver)"
+
+
+def _is_manila_exception(exc: BaseException) -> bool:
+    from manila import exception
+
+    return isinstance(exc, (exception.ManilaException, NotImplementedError))
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,0 +1,25 @@
+"""Fixtures shared by certkit's own tests."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from certkit.profile import Profile, load_profile
+
+ROOT = Path(__file__).resolve().parent.parent
+DUMMY_PROFILE = ROOT / "driver_profiles" / "manila-dummy.yaml"
+
+
+@pytest.fixture(scope="session")
+def dummy_profile() -> Profile:
+    """The embedded default profile (Manila's DummyDriver)."""
+    return load_profile(DUMMY_PROFILE)
+
+
+def with_timeouts(profile: Profile, **timeouts: float) -> Profile:
+    """The profile with some timeouts changed."""
+    raw = {**profile.raw, "timeouts": {**profile.raw.get("timeouts", {}), **timeouts}}
+    return dataclasses.replace(profile, raw=raw)

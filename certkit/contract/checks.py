@@ -42,7 +42,11 @@ def check(check_id: str, feature: str, level: str = "required",
     The UUID is the check's identity for life (tempest's idempotent_id): never change it when
     renaming the test; a new check gets a new UUID.
     """
-    if str(uuidlib.UUID(check_id)) != check_id:
+    try:
+        canonical = str(uuidlib.UUID(check_id)) == check_id
+    except ValueError:
+        canonical = False
+    if not canonical:
         raise ValueError(f"check id {check_id!r} is not a canonical lower-case UUID")
     if "{" not in feature and feature not in FEATURES_BY_ID:
         raise ValueError(f"check {check_id}: unknown feature {feature!r}")

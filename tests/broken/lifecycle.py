@@ -233,3 +233,11 @@ class LeaksSecretInErrors(DummyDriver):
 
         raise exception.ShareBackendException(
             msg=f"login as admin with password {os.environ['CERTKIT_TEST_SECRET']} failed")
+
+
+class VendorStatsKey(DummyDriver):
+    """Not broken: reports an unknown stats key, which must be a warning, not a failure."""
+
+    def _update_share_stats(self, data=None):
+        super()._update_share_stats(data)
+        self._stats["acme_turbo_mode"] = True

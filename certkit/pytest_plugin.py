@@ -268,6 +268,7 @@ def resources(certkit_run: CertificationRun, driver: Any, context: Any,
               models: ModelFactory) -> Iterator[Resources]:
     """Create shares/snapshots through the driver; whatever the check leaves is deleted after it."""
     res = Resources(driver, context, models, certkit_run.ledger,
-                    poll_timeout=certkit_run.profile.timeouts["status_poll"])
+                    poll_timeout=certkit_run.profile.timeouts["status_poll"],
+                    default_size=certkit_run.profile.share_size_gb)
     yield res
     res.cleanup()

@@ -34,13 +34,15 @@ class Resources:
     """Shares and snapshots of one check, on one driver instance."""
 
     def __init__(self, driver: Any, context: Any, models: ModelFactory, ledger: ResourceLedger,
-                 share_server: Model | None = None, poll_timeout: float = 60.0) -> None:
+                 share_server: Model | None = None, poll_timeout: float = 60.0,
+                 default_size: int = 1) -> None:
         self.driver = driver
         self.context = context
         self.models = models
         self.ledger = ledger
         self.share_server = share_server
         self.poll_timeout = poll_timeout
+        self.default_size = default_size
         self.entries: list[Entry] = []
 
     # -- shares -----------------------------------------------------------------------------
@@ -51,9 +53,10 @@ class Resources:
         self.entries.append(entry)
         return entry
 
-    def create_share(self, proto: str, size: int = 1, **extra: Any) -> Model:
+    def create_share(self, proto: str, size: int | None = None, **extra: Any) -> Model:
         """create_share; the export locations returned must match their schema and be non-empty."""
-        share = self.models.share(proto, size, share_server=self.share_server, **extra)
+        share = self.models.share(proto, size or self.default_size, share_server=self.share_server,
+                                  **extra)
         self.track_share(share)
         locations = self.driver.create_share(self.context, share, share_server=self.share_server)
         expect_schema(locations, "export_locations.schema.json", "create_share()")

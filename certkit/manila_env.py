@@ -16,7 +16,7 @@ def prepare_manila() -> str:
     from oslo_config import cfg
 
     if not cfg.CONF._args and not getattr(cfg.CONF, "_namespace", None):
-        cfg.CONF([], project="manila", default_config_files=[], default_config_dirs=[])
+        parse_conf([])
     for noisy in ("manila", "oslo", "oslo_concurrency", "stevedore", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return manila_version()
@@ -30,3 +30,19 @@ def manila_version() -> str:
         return version("manila")
     except PackageNotFoundError:
         return "unknown"
+
+
+def parse_conf(config_files: list[str]) -> None:
+    """(Re)parse Manila's global CONF from these files.
+
+    Options some imported driver module marks required (e.g. ZFSonLinux's export IP) are the
+    business of that driver, not of this process: oslo.config checks them after parsing, so the
+    parsed values stand when that check complains.
+    """
+    from oslo_config import cfg
+
+    try:
+        cfg.CONF(args=[], project="manila", default_config_files=config_files,
+                 default_config_dirs=[])
+    except cfg.RequiredOptError:
+        pass

@@ -13,7 +13,7 @@ import yaml
 
 from certkit.contract.catalogue import FEATURES_BY_ID, Feature
 from certkit.errors import ProfileError
-from certkit.schema_check import json_path, load_schema, validator_for
+from certkit.schema_check import json_path, validator_for
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SECRET_KEY = re.compile(r"(pass(word|wd)?|secret|token|key|credential)", re.IGNORECASE)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import os
 import platform
-import tempfile
 from collections import Counter
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any, Iterable
 
 from certkit import __version__
 from certkit.contract.catalogue import FEATURES
 from certkit.errors import CertkitError
+from certkit.files import atomic_write
 from certkit.manila_env import manila_version
 from certkit.schema_check import schema_errors
 from certkit.session import CertificationRun, CheckResult
@@ -123,7 +122,7 @@ def write_json(report: dict[str, Any], path: str | os.PathLike[str]) -> None:
     problems = validate_report(report)
     if problems:
         raise CertkitError(f"internal error: the report does not match its schema: {problems[0]}")
-    _atomic_write(path, json.dumps(report, indent=2, sort_keys=False) + "\n")
+    atomic_write(path, json.dumps(report, indent=2, sort_keys=False) + "\n")
 
 
 def write_junit(report: dict[str, Any], path: str | os.PathLike[str]) -> None:
@@ -147,19 +146,7 @@ def write_junit(report: dict[str, Any], path: str | os.PathLike[str]) -> None:
                       timestamp=report["started_at"],
                       properties={"verdict": report["verdict"], "driver": report["driver"],
                                   "manila_version": report["manila_version"]})
-    _atomic_write(path, to_xml_report_string([suite], prettyprint=True))
-
-
-def _atomic_write(path: str | os.PathLike[str], text: str) -> None:
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise CertkitError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    atomic_write(path, to_xml_report_string([suite], prettyprint=True))
 
 
 def feature_table(report: dict[str, Any]) -> str:

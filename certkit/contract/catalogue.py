@@ -8,7 +8,7 @@ are never re-typed here but read from the ABC with `inspect` (see `abc_method`).
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 

@@ -9,7 +9,7 @@ import tempfile
 from typing import Any, Mapping
 
 from certkit.errors import ProfileError
-from certkit.manila_env import prepare_manila
+from certkit.manila_env import parse_conf, prepare_manila
 
 _state: dict[str, Any] = {"dir": None, "text": None}
 
@@ -69,7 +69,7 @@ def load_conf(sections: Mapping[str, Mapping[str, Any]], profile_path: str) -> N
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     try:
-        cfg.CONF(args=[], project="manila", default_config_files=[path], default_config_dirs=[])
+        parse_conf([path])
     except cfg.Error as exc:
         raise ProfileError(profile_path, "config", f"manila.conf rejected it: {exc}") from None
     _state["text"] = text

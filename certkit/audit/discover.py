@@ -1,0 +1,86 @@
+"""Find driver classes: by dotted class path, by module, or every ShareDriver subclass shipped in
+the installed `manila.share.drivers` package. A module that does not import is a finding."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from dataclasses import dataclass
+
+from certkit.contract.catalogue import share_driver_abc
+
+
+@dataclass(frozen=True)
+class ImportFailure:
+    """A target that could not be imported (a missing vendor SDK, a syntax error...)."""
+
+    target: str
+    error: str
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+
+
+def driver_classes_in(module: object) -> list[type]:
+    """ShareDriver subclasses defined (not merely imported) in a module."""
+    abc = share_driver_abc()
+    name = getattr(module, "__name__", "")
+    return [obj for obj in vars(module).values()
+            if inspect.isclass(obj) and issubclass(obj, abc) and obj is not abc
+            and obj.__module__ == name]
+
+
+def resolve_target(target: str) -> list[type | ImportFailure]:
+    """A class path gives that class; a module path gives its driver classes."""
+    share_driver_abc()
+    try:
+        module = importlib.import_module(target)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not target.startswith(exc.name):
+            return [ImportFailure(target, _error_text(exc))]
+        module = None
+    except Exception as exc:  # noqa: BLE001 - any import failure is a finding
+        return [ImportFailure(target, _error_text(exc))]
+    if module is not None:
+        classes = driver_classes_in(module)
+        return classes or [ImportFailure(target, "module defines no ShareDriver subclass")]
+    module_name, _, class_name = target.rpartition(".")
+    if not module_name:
+        return [ImportFailure(target, "not a module or a dotted class path")]
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001
+        return [ImportFailure(target, _error_text(exc))]
+    cls = getattr(module, class_name, None)
+    if not inspect.isclass(cls):
+        return [ImportFailure(target, f"module {module_name} has no class {class_name}")]
+    if not issubclass(cls, share_driver_abc()):
+        return [ImportFailure(target, f"{class_name} is not a manila ShareDriver subclass")]
+    return [cls]
+
+
+def in_tree() -> list[type | ImportFailure]:
+    """Every ShareDriver subclass in the installed manila.share.drivers, and every module there
+    that fails to import."""
+    share_driver_abc()
+    import manila.share.drivers as drivers_pkg
+
+    found: list[type | ImportFailure] = []
+    failed: list[str] = []
+    for info in pkgutil.walk_packages(drivers_pkg.__path__, drivers_pkg.__name__ + ".",
+                                      onerror=failed.append):
+        try:
+            module = importlib.import_module(info.name)
+        except Exception as exc:  # noqa: BLE001 - recorded, the audit goes on
+            found.append(ImportFailure(info.name, _error_text(exc)))
+            continue
+        found.extend(driver_classes_in(module))
+    found.extend(ImportFailure(name, "package failed to import") for name in failed)
+    return found
+
+
+def class_path(cls: type) -> str:
+    """`module.Class`."""
+    return f"{cls.__module__}.{cls.__qualname__}"

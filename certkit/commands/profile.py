@@ -1,0 +1,42 @@
+"""`certkit profile init DRIVER_PATH`: write a starting profile from the driver's code."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from certkit.audit.discover import ImportFailure, resolve_target
+from certkit.audit.scaffold import render_profile
+from certkit.errors import CertkitError
+from certkit.files import atomic_write
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("profile", help="driver profile tools")
+    sub = parser.add_subparsers(dest="profile_command", metavar="SUBCOMMAND")
+    init = sub.add_parser("init", help="write a starting profile from a driver class's code")
+    init.add_argument("driver", metavar="DRIVER_PATH", help="dotted path of the driver class")
+    init.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    init.add_argument("--name", help="profile name (default: from the module path)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(func=init_command)
+    parser.set_defaults(func=lambda args: parser.print_help() or 2)
+
+
+def init_command(args: argparse.Namespace) -> int:
+    """Audit the class and write the profile."""
+    targets = resolve_target(args.driver)
+    if len(targets) != 1 or isinstance(targets[0], ImportFailure):
+        problem = targets[0].error if targets and isinstance(targets[0], ImportFailure) else \
+            f"{args.driver} names a module with {len(targets)} driver classes; give one class"
+        raise CertkitError(f"{args.driver}: {problem}")
+    text = render_profile(targets[0], args.name)
+    if not args.output:
+        sys.stdout.write(text)
+        return 0
+    if os.path.exists(args.output) and not args.force:
+        raise CertkitError(f"{args.output}: already exists (use --force to overwrite)")
+    atomic_write(args.output, text)
+    print(f"wrote {args.output}: review every inferred value before certifying", file=sys.stderr)
+    return 0

@@ -22,6 +22,9 @@ RELEASES: dict[int, str] = {
 }
 
 
+ANY_VALUE = "<any value>"
+
+
 @dataclass(frozen=True)
 class CapabilityClaim:
     """A stats key a feature implies, and the value that backs the claim.
@@ -32,9 +35,12 @@ class CapabilityClaim:
 
     key: str
     expected: bool | str = True
+    """True: truthy; ANY_VALUE: any non-empty value; other strings: that value (or in the list)."""
 
     def satisfied_by(self, value: Any) -> bool:
         """Whether a reported capability value backs this claim."""
+        if self.expected == ANY_VALUE:
+            return value not in (None, "", [], False)
         if self.expected is True:
             return value is True or (isinstance(value, str) and value.lower() == "true")
         if isinstance(value, (list, tuple)):
@@ -43,6 +49,8 @@ class CapabilityClaim:
 
     def describe(self) -> str:
         """Human-readable form, e.g. `snapshot_support=True`."""
+        if self.expected == ANY_VALUE:
+            return f"{self.key} set"
         return f"{self.key}={self.expected!r}" if self.expected is not True else f"{self.key}=True"
 
 
@@ -120,17 +128,17 @@ FEATURES: tuple[Feature, ...] = (
     Feature("replication_writable", "Writable share replication", 2,
             ("create_replica", "delete_replica", "promote_replica", "update_replica_state"),
             capabilities=(CapabilityClaim("replication_type", "writable"),
-                          CapabilityClaim("replication_domain")),
+                          CapabilityClaim("replication_domain", ANY_VALUE)),
             requires=("share",)),
     Feature("replication_readable", "Readable share replication", 2,
             ("create_replica", "delete_replica", "promote_replica", "update_replica_state"),
             capabilities=(CapabilityClaim("replication_type", "readable"),
-                          CapabilityClaim("replication_domain")),
+                          CapabilityClaim("replication_domain", ANY_VALUE)),
             requires=("share",)),
     Feature("replication_dr", "DR share replication", 2,
             ("create_replica", "delete_replica", "promote_replica", "update_replica_state"),
             capabilities=(CapabilityClaim("replication_type", "dr"),
-                          CapabilityClaim("replication_domain")),
+                          CapabilityClaim("replication_domain", ANY_VALUE)),
             requires=("share",)),
     Feature("replicated_snapshot", "Snapshots of replicated shares", 2,
             ("create_replicated_snapshot", "delete_replicated_snapshot",
@@ -142,7 +150,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("share_group_snapshots", "Share group snapshots and groups from them", 4, (),
             hooks=("create_share_group_snapshot", "delete_share_group_snapshot",
                    "create_share_group_from_share_group_snapshot"),
-            capabilities=(CapabilityClaim("share_group_stats.consistent_snapshot_support"),),
+            capabilities=(CapabilityClaim("share_group_stats.consistent_snapshot_support", ANY_VALUE),),
             requires=("share_groups", "snapshot", "create_from_snapshot"),
             notes="the base class loops over create_snapshot / create_share_from_snapshot"),
     Feature("migration", "Driver-assisted share migration", 3,

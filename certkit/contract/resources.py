@@ -106,7 +106,7 @@ class Resources:
     def delete_share(self, share: Model) -> None:
         """delete_share; on success the object is off the ledger."""
         self.driver.delete_share(self.context, share, share_server=self.share_server)
-        self._release(share["id"])
+        self.release(share["id"])
 
     @staticmethod
     def _available(share: Model, locations: list[Any]) -> Model:
@@ -136,7 +136,7 @@ class Resources:
     def delete_snapshot(self, snapshot: Model) -> None:
         """delete_snapshot; on success the object is off the ledger."""
         self.driver.delete_snapshot(self.context, snapshot, share_server=self.share_server)
-        self._release(snapshot["id"])
+        self.release(snapshot["id"])
 
     # -- access rules -----------------------------------------------------------------------
     def access_to(self, access_type: str, n: int = 1) -> str:
@@ -172,11 +172,12 @@ class Resources:
     def revoke(self, share: Model, rule: Model, remaining: list[Model] = ()) -> Any:
         """Delete one rule."""
         result = self.update_access(share, list(remaining), delete=[rule])
-        self._release(rule["id"])
+        self.release(rule["id"])
         return result
 
     # -- cleanup ----------------------------------------------------------------------------
-    def _release(self, obj_id: str) -> None:
+    def release(self, obj_id: str) -> None:
+        """The object is gone: take it off the ledger."""
         for entry in self.entries:
             if entry.id == obj_id:
                 self.ledger.release(entry)

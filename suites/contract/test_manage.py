@@ -1,0 +1,54 @@
+"""Manage and unmanage: the back-end object outlives unmanage and is found again by manage."""
+
+from __future__ import annotations
+
+from certkit.contract.checks import check, expect, expect_schema
+
+
+@check("5b0c7f0e-2f7a-4d1e-9a57-0c1c2a1f6a01", "manage_share")
+def test_unmanage_then_manage_share(resources, dut, proto):
+    """unmanage leaves the share on the back end; manage_existing of its export location returns
+    an int size >= 1 and valid export locations."""
+    share = resources.create_share(proto)
+    driver, server = resources.driver, resources.share_server
+    if dut.dhss:
+        driver.unmanage_with_server(share, share_server=server)
+    else:
+        driver.unmanage(share)
+    resources.release(share["id"])
+    managed = resources.models.share(proto, share["size"], share_server=server,
+                                     export_location=share["export_location"],
+                                     export_locations=list(share["export_locations"]))
+    resources.track_share(managed)
+    if dut.dhss:
+        result = driver.manage_existing_with_server(managed, {}, share_server=server)
+    else:
+        result = driver.manage_existing(managed, {})
+    expect_schema(result, "manage_share.schema.json", "manage_existing()")
+    resources.delete_share(managed)
+
+
+@check("0f3e8d62-8a4c-4c55-8a3d-7d7e6f1b2c02", "manage_snapshot")
+def test_unmanage_then_manage_snapshot(resources, dut, profile):
+    """unmanage_snapshot leaves the snapshot; manage_existing_snapshot of its provider location
+    returns a valid model update."""
+    share = resources.create_share(profile.protocols[0])
+    snapshot = resources.create_snapshot(share)
+    driver, server = resources.driver, resources.share_server
+    if dut.dhss:
+        driver.unmanage_snapshot_with_server(snapshot, share_server=server)
+    else:
+        driver.unmanage_snapshot(snapshot)
+    resources.release(snapshot["id"])
+    managed = resources.models.snapshot(share, provider_location=snapshot["provider_location"])
+    entry = resources.ledger.track("snapshot", managed["id"], managed["name"],
+                                   lambda: driver.delete_snapshot(resources.context, managed,
+                                                                  share_server=server))
+    resources.entries.append(entry)
+    if dut.dhss:
+        result = driver.manage_existing_snapshot_with_server(managed, {}, share_server=server)
+    else:
+        result = driver.manage_existing_snapshot(managed, {})
+    expect_schema(result, "manage_snapshot.schema.json", "manage_existing_snapshot()")
+    expect(isinstance(result, dict), "manage_existing_snapshot must return a dict")
+    resources.delete_snapshot(managed)

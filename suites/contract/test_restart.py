@@ -1,0 +1,48 @@
+"""Restart: a new driver instance over the same private storage finds existing shares."""
+
+from __future__ import annotations
+
+from certkit.contract.checks import check, expect, expect_schema
+
+
+def _backend_info(driver, context):
+    try:
+        info = driver.get_backend_info(context)
+    except NotImplementedError:
+        return None
+    expect_schema(info, "backend_info.schema.json", "get_backend_info()")
+    return info
+
+
+@check("9a0b1c2d-3e4f-4a5b-9c6d-7e8f9a0b1c09", "ensure_shares")
+def test_second_instance_ensures_existing_shares(resources, certkit_run, dut, context, profile):
+    """get_backend_info is stable across instances; ensure_shares (or, for older drivers,
+    ensure_share) on a new instance returns valid updates for every share, without raising."""
+    res = resources
+    shares = [res.create_share(proto) for proto in profile.protocols]
+    second = certkit_run.new_driver(dut.dhss, private_storage=dut.private_storage)
+    second.driver.do_setup(context)
+    first_info = _backend_info(res.driver, context)
+    second_info = _backend_info(second.driver, context)
+    expect(first_info == second_info,
+           f"get_backend_info differs between two instances of the same back end: "
+           f"{first_info!r} != {second_info!r} (the manager would re-ensure on every restart)")
+    views = [{**s.to_dict(), "status": "ensuring"} for s in shares]
+    try:
+        result = second.driver.ensure_shares(context, views)
+    except NotImplementedError:
+        result = None
+        for view in views:
+            locations = second.driver.ensure_share(context, view, share_server=res.share_server)
+            expect_schema(locations, "export_locations.schema.json", "ensure_share()") \
+                if locations is not None else None
+    else:
+        expect_schema(result, "ensure_shares.schema.json", "ensure_shares()")
+        unknown = set(result or {}) - {s["id"] for s in shares}
+        expect(not unknown, f"ensure_shares returned updates for shares it was not given: {sorted(unknown)}")
+        for share_id, update in (result or {}).items():
+            expect(update.get("status") not in ("error",),
+                   f"ensure_shares reported share {share_id} in error after a restart")
+    for share in shares:
+        second.driver.delete_share(context, share, share_server=res.share_server)
+        res.release(share["id"])

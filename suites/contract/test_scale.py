@@ -1,0 +1,64 @@
+"""update_access at volume, re-applied rules, and shares created in parallel."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from certkit.contract.checks import check, expect
+
+RULES_AT_VOLUME = 300
+PARALLEL_SHARES = 8
+
+
+def _ip(n: int) -> str:
+    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+
+
+@check("0b1c2d3e-4f5a-4b6c-8d7e-8f9a0b1c2d10", "access_ip", timeout=300)
+def test_hundreds_of_rules_in_one_call(resources, profile):
+    """A few hundred ip rules added in one update_access call, then removed in one call."""
+    proto = next(p for p, kinds in profile.access_types.items() if "ip" in kinds)
+    share = resources.create_share(proto)
+    rules = [resources.models.access_rule(share, "ip", _ip(1000 + n)) for n in range(RULES_AT_VOLUME)]
+    for rule in rules:
+        entry = resources.ledger.track("access_rule", rule["id"], f"ip:{rule['access_to']}",
+                                       lambda r=rule: resources.update_access(share, [], delete=[r]))
+        resources.entries.append(entry)
+    result = resources.update_access(share, rules, add=rules)
+    errors = [k for k, v in (result or {}).items() if v.get("state") == "error"]
+    expect(not errors, f"{len(errors)} of {RULES_AT_VOLUME} valid rules came back in state 'error'")
+    resources.update_access(share, [], delete=rules)
+    for rule in rules:
+        resources.release(rule["id"])
+
+
+@check("1c2d3e4f-5a6b-4c7d-9e8f-9a0b1c2d3e11", "access_{access_type}")
+def test_reapplied_rule_is_not_an_error(resources, proto, access_type):
+    """The same rule in add_rules again (re-applied after an interruption) must not raise."""
+    share = resources.create_share(proto)
+    rule = resources.models.access_rule(share, access_type, resources.access_to(access_type, 9))
+    resources.grant(share, rule)
+    resources.update_access(share, [rule], add=[rule])
+    resources.revoke(share, rule)
+
+
+@check("2d3e4f5a-6b7c-4d8e-8f9a-0b1c2d3e4f12", "share", timeout=300)
+def test_parallel_create_and_delete(resources, profile):
+    """N shares created and deleted from parallel threads, as the share manager does: no errors,
+    and no two shares get the same export path (no cross-talk)."""
+    proto = profile.protocols[0]
+
+    def lifecycle(_: int):
+        share = resources.create_share(proto)
+        paths = [el["path"] for el in share["export_locations"]]
+        resources.delete_share(share)
+        return share["id"], paths
+
+    with ThreadPoolExecutor(max_workers=PARALLEL_SHARES) as pool:
+        results = list(pool.map(lifecycle, range(PARALLEL_SHARES)))
+    seen: dict[str, str] = {}
+    for share_id, paths in results:
+        for path in paths:
+            expect(path not in seen or seen[path] == share_id,
+                   f"export path {path!r} returned for two shares ({seen.get(path)} and {share_id})")
+            seen[path] = share_id

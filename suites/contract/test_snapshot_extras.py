@@ -1,0 +1,40 @@
+"""Revert to snapshot and mountable snapshots."""
+
+from __future__ import annotations
+
+from certkit.contract.checks import check, expect, expect_schema
+
+
+@check("8c2d4b17-6e5f-4f0a-b1c9-3e4d5f6a7b03", "revert_to_snapshot")
+def test_revert_to_snapshot(resources, profile):
+    """revert_to_snapshot returns None, the new size, or {'status': 'reverting_to_snapshot'}
+    followed by get_share_status reaching 'available'."""
+    share = resources.create_share(profile.protocols[0])
+    snapshot = resources.create_snapshot(share)
+    result = resources.driver.revert_to_snapshot(resources.context, snapshot, [], [],
+                                                 share_server=resources.share_server)
+    expect_schema(result, "revert.schema.json", "revert_to_snapshot()")
+    if isinstance(result, dict):
+        share["status"] = "reverting_to_snapshot"
+        resources.wait_for_status(share, "available")
+    resources.delete_snapshot(snapshot)
+    resources.delete_share(share)
+
+
+@check("1a9e3c45-7b2d-4e6f-8a0b-4c5d6e7f8a04", "mountable_snapshot")
+def test_snapshot_export_locations_and_access(resources, profile):
+    """A mountable snapshot has export locations (path + is_admin_only) and accepts
+    snapshot_update_access add and delete."""
+    proto = profile.protocols[0]
+    share = resources.create_share(proto)
+    snapshot = resources.create_snapshot(share)
+    expect(bool(snapshot["export_locations"]),
+           "create_snapshot returned no export_locations for a mountable snapshot")
+    expect_schema(snapshot["export_locations"], "snapshot_export_locations.schema.json",
+                  "create_snapshot().export_locations")
+    kind = profile.access_types.get(proto, ("ip",))[0]
+    rule = resources.models.access_rule(share, kind, resources.access_to(kind, 7), "ro")
+    driver, ctx, server = resources.driver, resources.context, resources.share_server
+    driver.snapshot_update_access(ctx, snapshot, [rule], [rule], [], share_server=server)
+    driver.snapshot_update_access(ctx, snapshot, [], [], [rule], share_server=server)
+    resources.delete_snapshot(snapshot)

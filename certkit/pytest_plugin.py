@@ -272,3 +272,22 @@ def resources(certkit_run: CertificationRun, driver: Any, context: Any,
                     default_size=certkit_run.profile.share_size_gb)
     yield res
     res.cleanup()
+
+
+@pytest.fixture(scope="session")
+def server_dut(certkit_run: CertificationRun) -> DriverUnderTest:
+    """The driver in DHSS=True mode (only for profiles that claim it)."""
+    if True not in certkit_run.profile.dhss_modes:
+        pytest.skip("the profile does not claim driver_handles_share_servers=True")
+    return certkit_run.driver(True)
+
+
+@pytest.fixture
+def server_resources(certkit_run: CertificationRun, server_dut: DriverUnderTest, context: Any,
+                     models: ModelFactory) -> Iterator[Resources]:
+    """Resources on the DHSS=True driver (set `share_server` after setting one up)."""
+    res = Resources(server_dut.driver, context, models, certkit_run.ledger,
+                    poll_timeout=certkit_run.profile.timeouts["status_poll"],
+                    default_size=certkit_run.profile.share_size_gb)
+    yield res
+    res.cleanup()

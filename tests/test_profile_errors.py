@@ -23,7 +23,7 @@ def _variant(tmp_path, text: str):
 CASES = [
     ("unknown top-level key", GOOD + "colour: blue\n", "colour", "unknown key"),
     ("typo in nested key", GOOD.replace("ci: {}", "ci: {acount: x}"), "ci.acount", "unknown key"),
-    ("wrong type", GOOD.replace("driver_handles_share_servers: false",
+    ("wrong type", GOOD.replace("driver_handles_share_servers: [false, true]",
                                 "driver_handles_share_servers: maybe"),
      "driver_handles_share_servers", ""),
     ("unknown feature", GOOD.replace("  - shrink\n", "  - shrinking\n"), "features[2]",

@@ -90,10 +90,22 @@ def config_sections(profile: Profile, extra: dict[str, Any] | None = None) -> di
     """One manila.conf group per DHSS mode the profile certifies."""
     sections = {}
     for mode in profile.dhss_modes:
-        options = {"share_backend_name": profile.name, **profile.config,
-                   "driver_handles_share_servers": mode, **(extra or {})}
+        options = {"share_backend_name": profile.name, "share_driver": profile.driver,
+                   **profile.config, "driver_handles_share_servers": mode, **(extra or {})}
+        if mode:
+            from certkit.harness.network import PLUGIN_PATH
+
+            options.setdefault("network_api_class", PLUGIN_PATH)
         sections[config_group(profile, mode)] = options
+        # The destination back end of migration checks: the same driver under another name.
+        sections[migration_target(profile, mode)] = {**options, "share_backend_name":
+                                                     migration_target(profile, mode)}
     return sections
+
+
+def migration_target(profile: Profile, dhss: bool) -> str:
+    """The manila.conf group (and backend name) of the migration destination."""
+    return f"{config_group(profile, dhss)}-target"
 
 
 @dataclass

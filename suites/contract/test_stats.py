@@ -6,6 +6,7 @@ from typing import Any
 
 from certkit.contract.capabilities import (advertised_unclaimed, claim_problems, pool_views,
                                            unknown_keys)
+from certkit.contract.catalogue import FEATURES_BY_ID
 from certkit.contract.checks import check, expect, expect_schema
 from certkit.pytest_plugin import RUN_KEY
 
@@ -45,7 +46,10 @@ def test_free_capacity_not_above_total(driver):
 
 
 @check("23dcb70c-64d2-4bc9-b017-5160832684d7", "{claimed_feature}")
-def test_claim_backed_by_capabilities(driver, dut, claimed_feature):
-    """Each claimed feature's capabilities are reported, as the scheduler sees them per pool."""
-    problems = claim_problems(_fresh_stats(driver), dut, claimed_feature)
+def test_claim_backed_by_capabilities(request, dut, claimed_feature):
+    """Each claimed feature's capabilities are reported, as the scheduler sees them per pool
+    (DHSS-only features on the DHSS=True instance)."""
+    if FEATURES_BY_ID[claimed_feature].dhss:
+        dut = request.getfixturevalue("server_dut")
+    problems = claim_problems(_fresh_stats(dut.driver), dut, claimed_feature)
     expect(not problems, "; ".join(problems))

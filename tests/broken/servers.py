@@ -1,0 +1,134 @@
+"""Broken drivers for share servers, migration, share-server migration and backups."""
+
+from __future__ import annotations
+
+from certkit.manila_env import prepare_manila
+
+prepare_manila()
+
+from manila.tests.share.drivers.dummy import DummyDriver  # noqa: E402
+
+
+class ServerDetailsNotStrings(DummyDriver):
+    def _setup_server(self, network_info, metadata=None):
+        return {**super()._setup_server(network_info, metadata), "ports": [1, 2]}
+
+
+class TeardownWithoutSecurityServices(DummyDriver):
+    leaves_leaks = True  # its servers cannot be torn down: the report must list them
+
+    def _teardown_server(self, server_details):
+        pass
+
+
+class AllocationCountAsString(DummyDriver):
+    def get_network_allocations_number(self):
+        return "2"
+
+
+class ChooseInventsServer(DummyDriver):
+    def choose_share_server_compatible_with_share(self, context, share_servers, share,
+                                                  snapshot=None, share_group=None,
+                                                  encryption_key_ref=None):
+        return {"id": "some-other-server"}
+
+
+class NetworkInfoNotIps(DummyDriver):
+    def get_share_server_network_info(self, context, share_server, identifier, driver_options):
+        return ["server-1.example"]
+
+
+class ManageServerReturnsDetailsOnly(DummyDriver):
+    def manage_server(self, context, share_server, identifier, driver_options):
+        return super().manage_server(context, share_server, identifier, driver_options)[1]
+
+
+class SecurityServiceCheckNotBool(DummyDriver):
+    def check_update_share_server_security_service(self, *args, **kwargs):
+        return "yes"
+
+
+class AllocationUpdateBadExports(DummyDriver):
+    def update_share_server_network_allocations(self, context, share_server,
+                                                current_network_allocations,
+                                                new_network_allocations, security_services,
+                                                shares, snapshots):
+        result = super().update_share_server_network_allocations(
+            context, share_server, current_network_allocations, new_network_allocations,
+            security_services, shares, snapshots)
+        result["share_updates"] = {s["id"]: [42] for s in shares}
+        return result
+
+
+class MigrationCompatibilityIncomplete(DummyDriver):
+    def migration_check_compatibility(self, context, source_share, destination_share,
+                                      share_server=None, destination_share_server=None):
+        result = super().migration_check_compatibility(
+            context, source_share, destination_share, share_server, destination_share_server)
+        del result["preserve_snapshots"]
+        return result
+
+
+class MigrationContinueReturnsPercent(DummyDriver):
+    def migration_continue(self, *args, **kwargs):
+        super().migration_continue(*args, **kwargs)
+        return self.migration_progress[args[1]["id"]]
+
+
+class MigrationProgressOutOfRange(DummyDriver):
+    def migration_get_progress(self, *args, **kwargs):
+        return {"total_progress": 150}
+
+
+class MigrationCompleteWithoutExports(DummyDriver):
+    def migration_complete(self, *args, **kwargs):
+        result = super().migration_complete(*args, **kwargs)
+        return {"snapshot_updates": result["snapshot_updates"]}
+
+
+class ServerMigrationForgetsShares(DummyDriver):
+    def share_server_migration_complete(self, *args, **kwargs):
+        result = super().share_server_migration_complete(*args, **kwargs)
+        return {**result, "share_updates": {}}
+
+
+class BackupProgressAsInt(DummyDriver):
+    def create_backup_continue(self, context, share_instance, backup, share_server=None):
+        return {"total_progress": 100}
+
+
+class BackupNeverCompletes(DummyDriver):
+    def create_backup_continue(self, context, share_instance, backup, share_server=None):
+        return {"total_progress": "50"}
+
+
+class RestoreRaisesBare(DummyDriver):
+    def restore_backup(self, context, backup, share_instance, share_server=None):
+        raise RuntimeError("restore target busy")
+
+
+class SecurityServiceUpdateNotAdvertised(DummyDriver):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.security_service_update_support = False
+
+
+BROKEN: dict[type, tuple[str, str, str]] = {
+    ServerDetailsNotStrings: ("test_setup_and_teardown_server", "", "failed"),
+    TeardownWithoutSecurityServices: ("test_setup_and_teardown_server", "", "failed"),
+    AllocationCountAsString: ("test_setup_and_teardown_server", "", "failed"),
+    ChooseInventsServer: ("test_share_on_share_server", "NFS", "failed"),
+    NetworkInfoNotIps: ("test_unmanage_and_manage_server", "", "failed"),
+    ManageServerReturnsDetailsOnly: ("test_unmanage_and_manage_server", "", "failed"),
+    SecurityServiceCheckNotBool: ("test_security_service_update", "NFS", "failed"),
+    AllocationUpdateBadExports: ("test_network_allocation_update", "CIFS", "failed"),
+    MigrationCompatibilityIncomplete: ("test_driver_assisted_migration", "", "failed"),
+    MigrationContinueReturnsPercent: ("test_driver_assisted_migration", "", "failed"),
+    MigrationProgressOutOfRange: ("test_driver_assisted_migration", "", "failed"),
+    MigrationCompleteWithoutExports: ("test_driver_assisted_migration", "", "failed"),
+    ServerMigrationForgetsShares: ("test_share_server_migration", "", "failed"),
+    BackupProgressAsInt: ("test_backup_create_restore_delete", "", "failed"),
+    BackupNeverCompletes: ("test_backup_create_restore_delete", "", "failed"),
+    RestoreRaisesBare: ("test_backup_create_restore_delete", "", "failed"),
+    SecurityServiceUpdateNotAdvertised: ("test_claim_backed_by_capabilities", "security_service_update", "failed"),
+}

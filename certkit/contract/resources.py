@@ -9,9 +9,16 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
+from certkit.contract.catalogue import abc_signature
 from certkit.contract.checks import ContractViolation, expect, expect_schema
 from certkit.harness.ledger import Entry, ResourceLedger
 from certkit.harness.models import Model, ModelFactory
+
+
+def accepts(method: str, parameter: str) -> bool:
+    """Whether the installed Manila's ABC passes `parameter` to `method` (version awareness)."""
+    signature = abc_signature(method)
+    return signature is not None and parameter in signature.parameters
 
 
 def not_found_types() -> tuple[type, ...]:
@@ -71,9 +78,10 @@ class Resources:
         share = self.models.share(proto or parent["share_proto"], parent["size"],
                                   share_server=self.share_server, snapshot_id=snapshot["snapshot_id"])
         self.track_share(share)
-        result = self.driver.create_share_from_snapshot(
-            self.context, share, snapshot, share_server=self.share_server,
-            parent_share=dict(parent))
+        kwargs: dict[str, Any] = {"share_server": self.share_server}
+        if accepts("create_share_from_snapshot", "parent_share"):  # Manila >= Victoria
+            kwargs["parent_share"] = dict(parent)
+        result = self.driver.create_share_from_snapshot(self.context, share, snapshot, **kwargs)
         expect_schema(result, "share_from_snapshot.schema.json", "create_share_from_snapshot()")
         if isinstance(result, list):
             return self._available(share, result)

@@ -1,0 +1,62 @@
+"""The dummy profile certifies against the newest Manila (the project venv) and against one older
+maintained release, in a second venv built (once, then reused) under .venv-manila-<series>/."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DUMMY_PROFILE, ROOT
+
+OLDER_RELEASE = os.environ.get("CERTKIT_OLDER_MANILA", "22")
+"""Manila major version of the older maintained series (22 = 2026.1 Gazpacho)."""
+
+
+def _older_venv() -> Path:
+    """A venv with manila==<OLDER_RELEASE>.* and certkit (editable); rebuilt when pyproject changes."""
+    venv = ROOT / f".venv-manila-{OLDER_RELEASE}"
+    stamp = venv / "certkit-stamp"
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == want and (venv / "bin" / "certkit").exists():
+        return venv
+    steps = [[sys.executable, "-m", "venv", "--clear", str(venv)],
+             [str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
+              "--disable-pip-version-check", f"manila=={OLDER_RELEASE}.*", "-e", str(ROOT)]]
+    for step in steps:
+        proc = subprocess.run(step, capture_output=True, text=True, timeout=1200)
+        if proc.returncode != 0:
+            errors = [line for line in proc.stderr.splitlines() if not line.startswith("WARNING")]
+            pytest.fail(f"cannot build the manila {OLDER_RELEASE} venv: {' | '.join(errors[-3:])}")
+    stamp.write_text(want)
+    return venv
+
+
+def _certify(certkit: Path, tmp_path: Path) -> dict:
+    report_path = tmp_path / "report.json"
+    proc = subprocess.run([str(certkit), "run", str(DUMMY_PROFILE), "--report", str(report_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return json.loads(report_path.read_text())
+
+
+def test_dummy_certified_on_the_newest_manila(tmp_path):
+    report = _certify(ROOT / ".venv" / "bin" / "certkit", tmp_path)
+    assert report["manila_version"] == version("manila")
+    assert report["verdict"] == "certified"
+    assert all(f["status"] == "verified" for f in report["features"].values() if f["claimed"])
+
+
+def test_dummy_certified_on_an_older_maintained_manila(tmp_path):
+    venv = _older_venv()
+    report = _certify(venv / "bin" / "certkit", tmp_path)
+    assert report["manila_version"].split(".")[0] == OLDER_RELEASE
+    assert report["manila_version"] != version("manila")
+    assert report["verdict"] == "certified"
+    assert all(f["status"] == "verified" for f in report["features"].values() if f["claimed"])

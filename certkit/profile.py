@@ -89,6 +89,9 @@ def load_profile(path: str | os.PathLike[str], *, environ: Mapping[str, str] | N
     _validate_schema(path_s, data)
     _validate_features(path_s, data)
     config, secrets = _substitute_env(path_s, data.get("config") or {}, env)
+    hosts, _ = _substitute_env(path_s, {str(i): h for i, h in enumerate(data.get("client_hosts") or [])},
+                               env, prefix="client_hosts")
+    data = {**data, "client_hosts": [hosts[str(i)] for i in range(len(hosts))]}
     if check_import:
         import_driver_class(data["driver"], path_s)
     dhss = data["driver_handles_share_servers"]
@@ -177,8 +180,8 @@ def _validate_features(path: str, data: Mapping[str, Any]) -> None:
                                "driver_handles_share_servers, not listed in features")
 
 
-def _substitute_env(path: str, config: Mapping[str, Any],
-                    env: Mapping[str, str]) -> tuple[dict[str, Any], set[str]]:
+def _substitute_env(path: str, config: Mapping[str, Any], env: Mapping[str, str],
+                    prefix: str = "config") -> tuple[dict[str, Any], set[str]]:
     """Replace ${VAR} / ${VAR:-default} in config values; collect secret values."""
     secrets: set[str] = set()
 
@@ -204,7 +207,7 @@ def _substitute_env(path: str, config: Mapping[str, Any],
             return {k: subst(v, f"{field_path}.{k}", k) for k, v in value.items()}
         return value
 
-    substituted = {k: subst(v, f"config.{k}", k) for k, v in config.items()}
+    substituted = {k: subst(v, f"{prefix}.{k}", k) for k, v in config.items()}
     return substituted, {s for s in secrets if len(s) >= 4}
 
 

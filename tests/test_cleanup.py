@@ -15,7 +15,7 @@ import pytest
 from certkit.harness.ledger import ResourceLedger
 from certkit.runner import run_certification
 from tests.broken import lifecycle
-from tests.conftest import ROOT
+from tests.conftest import ROOT, with_timeouts
 
 
 def test_ledger_deletes_newest_first_and_reports_failures():
@@ -33,6 +33,19 @@ def test_ledger_deletes_newest_first_and_reports_failures():
     assert ledger.outstanding() == []
 
 
+def test_ledger_retries_a_delete_the_back_end_refuses_for_a_while():
+    ledger = ResourceLedger(timeout=10)
+    attempts = []
+
+    def busy_then_gone():
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise RuntimeError("clone in progress")
+
+    ledger.track("snapshot", "n1", "snap-1", busy_then_gone)
+    assert ledger.cleanup() == [] and len(attempts) == 3
+
+
 def test_ledger_gives_up_on_a_hanging_delete():
     ledger = ResourceLedger(timeout=0.2)
     ledger.track("share", "s1", "share-1", lambda: time.sleep(5))
@@ -41,7 +54,8 @@ def test_ledger_gives_up_on_a_hanging_delete():
 
 
 def test_undeletable_share_is_reported_as_leak(dummy_profile):
-    report = run_certification(dummy_profile, driver_class=lifecycle.DeleteShareFails,
+    report = run_certification(with_timeouts(dummy_profile, cleanup=1),
+                               driver_class=lifecycle.DeleteShareFails,
                                keyword="test_extend_share").report
     assert report["leaks"], "the share the check could not delete must be reported"
     assert report["leaks"][0]["kind"] == "share"

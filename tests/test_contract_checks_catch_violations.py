@@ -34,7 +34,7 @@ BROKEN = broken.registry()
 @pytest.mark.parametrize("driver_class", list(BROKEN), ids=lambda c: c.__name__)
 def test_check_catches_broken_driver(driver_class, dummy_profile, unmodified_report):
     check, variant, expected = BROKEN[driver_class]
-    profile = with_timeouts(dummy_profile, status_poll=0.3)
+    profile = with_timeouts(dummy_profile, status_poll=0.3, cleanup=1)
     timeout = 1.0 if expected == "error" else None
     report = run_certification(profile, driver_class=driver_class, keyword=check,
                                check_timeout=timeout).report

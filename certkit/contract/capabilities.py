@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime
+from unittest import mock
 from typing import Any, Iterable
 
 from certkit.contract.catalogue import FEATURES, FEATURES_BY_ID, capability_value
@@ -21,7 +22,11 @@ def scheduler_pools(stats: dict[str, Any], host: str = "certkit@backend") -> dic
 
     state = host_manager.HostState(host)
     try:
-        state.update_from_share_capability(dict(stats, timestamp=datetime.datetime.now()))
+        # A thin pool without provisioned_capacity_gb makes the scheduler ask its database for
+        # the sum of share sizes; there is no database here, and no share yet: that sum is 0.
+        with mock.patch.object(host_manager.PoolState, "_estimate_provisioned_capacity",
+                               return_value=0):
+            state.update_from_share_capability(dict(stats, timestamp=datetime.datetime.now()))
     except Exception as exc:  # noqa: BLE001 - whatever the scheduler trips on is the finding
         raise ContractViolation(f"Manila's scheduler cannot read these stats: "
                                 f"{type(exc).__name__}: {exc}") from None

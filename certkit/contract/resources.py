@@ -117,7 +117,9 @@ class Resources:
         self.release(share["id"])
 
     @staticmethod
-    def _available(share: Model, locations: list[Any]) -> Model:
+    def _available(share: Model, locations: Any) -> Model:
+        if not isinstance(locations, (list, tuple)):
+            locations = [locations]  # a single location: Manila's DB layer wraps it the same way
         share["export_locations"] = [
             {"path": el, "is_admin_only": False, "metadata": {}} if isinstance(el, str) else el
             for el in locations]

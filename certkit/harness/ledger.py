@@ -8,10 +8,11 @@ shared arrays).
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from certkit.harness.timeouts import call_with_timeout
+from certkit.harness.timeouts import CallTimeout, call_with_timeout
 
 
 @dataclass
@@ -64,21 +65,49 @@ class ResourceLedger:
     def cleanup(self, progress: Callable[[str], None] | None = None,
                 only: Callable[[Entry], bool] | None = None) -> list[Leak]:
         """Delete outstanding objects (all, or those `only` selects), newest first; return the
-        leaks so far (objects that could not be deleted)."""
+        leaks so far (objects that could not be deleted).
+
+        A delete that fails is retried in later passes until `timeout` seconds have gone by:
+        real back ends refuse to delete a snapshot while a clone from it is still copying, or a
+        share while it still has snapshots, and both clear up by themselves.
+        """
         pending = [e for e in self.outstanding() if only is None or only(e)]
-        for index, entry in enumerate(pending):
-            if progress:
-                progress(f"cleanup {index + 1}/{len(pending)}: {entry.kind} {entry.name}")
-            try:
-                call_with_timeout(entry.delete, self.timeout, f"delete {entry.kind} {entry.name}")
-            except KeyboardInterrupt:
-                for rest in pending[index:]:
+        deadline = time.monotonic() + self.timeout
+        errors: dict[int, str] = {}
+        attempt = 0
+        try:
+            while pending:
+                attempt += 1
+                failed = []
+                for entry in pending:
+                    if progress:
+                        progress(f"cleanup: {entry.kind} {entry.name}"
+                                 + (f" (attempt {attempt})" if attempt > 1 else ""))
+                    remaining = max(deadline - time.monotonic(), 0.1)
+                    try:
+                        call_with_timeout(entry.delete, remaining, f"delete {entry.kind} {entry.name}")
+                    except KeyboardInterrupt:
+                        raise
+                    except CallTimeout as exc:
+                        errors[id(entry)] = f"{type(exc).__name__}: {_one_line(exc)}"
+                        self._leak(entry, errors[id(entry)])
+                    except Exception as exc:  # noqa: BLE001 - retried, then reported as a leak
+                        errors[id(entry)] = f"{type(exc).__name__}: {_one_line(exc)}"
+                        failed.append(entry)
+                    else:
+                        entry.released = True
+                pending = failed
+                if pending and time.monotonic() + 1.0 < deadline:
+                    time.sleep(1.0)
+                elif pending:
+                    break
+        except KeyboardInterrupt:
+            for rest in self.outstanding():
+                if only is None or only(rest):
                     self._leak(rest, "cleanup interrupted")
-                break
-            except Exception as exc:  # noqa: BLE001 - any failure is reported as a leak
-                self._leak(entry, f"{type(exc).__name__}: {_one_line(exc)}")
-            else:
-                entry.released = True
+            return list(self.leaks)
+        for entry in pending:
+            self._leak(entry, errors.get(id(entry), "not deleted"))
         return list(self.leaks)
 
     def _leak(self, entry: Entry, error: str) -> None:

@@ -14,7 +14,7 @@ class CallTimeout(Exception):
     def __init__(self, what: str, seconds: float) -> None:
         self.what = what
         self.seconds = seconds
-        super().__init__(f"{what} did not return within {seconds:g} s")
+        super().__init__(f"{what} did not return within {seconds:.3g} s")
 
 
 def call_with_timeout(func: Callable[..., T], seconds: float | None, what: str,

@@ -1,0 +1,36 @@
+"""`certkit lab up|down|status cephfs`: a real back end and a client host on this machine."""
+
+from __future__ import annotations
+
+import argparse
+
+from certkit.errors import CertkitError
+from certkit.lab import cephfs
+
+LABS = {"cephfs": cephfs}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("lab", help="bring a back-end lab (Ceph + client host) up or down")
+    parser.add_argument("action", choices=("up", "down", "status", "env"))
+    parser.add_argument("lab", nargs="?", default="cephfs", choices=sorted(LABS))
+    parser.set_defaults(func=lab_command)
+
+
+def lab_command(args: argparse.Namespace) -> int:
+    """Exit 0 on success; status exits 1 when the lab is not healthy."""
+    lab = LABS[args.lab]
+    if args.action in ("up", "down"):
+        reason = lab.can_run()
+        if reason:
+            raise CertkitError(reason)
+    if args.action == "up":
+        lab.up()
+    elif args.action == "down":
+        lab.down()
+    elif args.action == "env":
+        for key, value in lab.lab_env().items():
+            print(f"{key}={value}")
+    else:
+        return 0 if lab.status() else 1
+    return 0

@@ -8,7 +8,7 @@ VENV ?= .venv
 REPORTS ?= reports
 BIN := $(VENV)/bin
 
-.PHONY: venv certify test lab-up lab-down benchmark clean
+.PHONY: venv certify test lab-up lab-down certify-cephfs benchmark clean
 
 $(BIN)/certkit: pyproject.toml
 	@bash ci/bootstrap-python.sh "$(PYTHON)" "$(VENV)"
@@ -22,6 +22,16 @@ certify: venv
 
 test: venv
 	$(BIN)/python -m pytest tests -q
+
+lab-up: venv
+	$(BIN)/certkit lab up cephfs
+
+lab-down: venv
+	$(BIN)/certkit lab down cephfs
+
+certify-cephfs: lab-up
+	$(BIN)/certkit run driver_profiles/cephfs-native.yaml --suite contract --suite datapath \
+	    --report $(REPORTS)/cephfs-native.json --junit-xml $(REPORTS)/cephfs-native.xml
 
 benchmark: venv
 	$(BIN)/python benchmarks/contract_suite.py

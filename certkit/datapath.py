@@ -1,0 +1,105 @@
+"""Mounting a share on a client host with the protocol's mount helper, and doing I/O there.
+
+Every mount is recorded in the run's ledger, so it is unmounted even when a check fails.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from certkit.clienthost import ClientHost, ClientHostError
+from certkit.harness.ledger import ResourceLedger
+from certkit.harness.models import Model
+
+
+class MountRefused(Exception):
+    """The mount helper could not mount the export (what a revoked rule should cause)."""
+
+
+class Mounter:
+    """Mounts exports on one client host for one run."""
+
+    #: Protocols certkit knows how to mount from a client host.
+    SUPPORTED = ("CEPHFS",)
+
+    def __init__(self, client: ClientHost, ledger: ResourceLedger, run_id: str) -> None:
+        self.client = client
+        self.ledger = ledger
+        self.workdir = f"/tmp/certkit-{run_id}"
+        self._count = 0
+
+    def mount(self, share: Model, rule: Model, access_key: str | None) -> str:
+        """Mount the share's first user-facing export location as `rule`'s identity."""
+        proto = share["share_proto"]
+        if proto not in self.SUPPORTED:
+            raise NotImplementedError(f"certkit has no {proto} mount helper yet")
+        self._count += 1
+        mountpoint = f"{self.workdir}/mnt{self._count}"
+        location = next((el["path"] for el in share["export_locations"] if not el.get("is_admin_only")),
+                        share["export_locations"][0]["path"])
+        entry = self.ledger.track("mount", mountpoint, f"{self.client.name}:{mountpoint}",
+                                  lambda: self.unmount(mountpoint))
+        try:
+            self._mount_cephfs(location, rule, access_key, mountpoint)
+        except MountRefused:
+            self.ledger.release(entry)
+            self.client.run(f"rmdir {shlex.quote(mountpoint)}")
+            raise
+        return mountpoint
+
+    def _mount_cephfs(self, location: str, rule: Model, access_key: str | None,
+                      mountpoint: str) -> None:
+        monitors, _, path = location.partition(":/")
+        path = "/" + path
+        identity = rule["access_to"]
+        keyring = f"{self.workdir}/{identity}.keyring"
+        conf = f"{self.workdir}/ceph.conf"
+        self.client.write_file(conf, f"[global]\nmon host = {monitors}\nms bind msgr2 = false\n"
+                                     "client quota df = true\n", 0o644)
+        self.client.write_file(keyring, f"[client.{identity}]\n\tkey = {access_key or ''}\n")
+        self.client.run(f"mkdir -p {shlex.quote(mountpoint)}", check=True)
+        result = self.client.run(
+            f"timeout 60 ceph-fuse --no-mon-config -c {shlex.quote(conf)} -n client.{identity} "
+            f"-k {shlex.quote(keyring)} -r {shlex.quote(path)} {shlex.quote(mountpoint)}")
+        if not result.ok or not self.is_mounted(mountpoint):
+            raise MountRefused(f"ceph-fuse as client.{identity} exited {result.status}: "
+                               f"{(result.stderr or result.stdout).strip()[-200:]}")
+
+    def is_mounted(self, mountpoint: str) -> bool:
+        """Whether something is mounted there."""
+        return self.client.run(f"mountpoint -q {shlex.quote(mountpoint)}").ok
+
+    def unmount(self, mountpoint: str) -> None:
+        """Unmount (lazily if busy) and remove the directory."""
+        if self.is_mounted(mountpoint):
+            result = self.client.run(f"umount {shlex.quote(mountpoint)} || umount -l {shlex.quote(mountpoint)}")
+            if not result.ok:
+                raise ClientHostError(f"cannot unmount {mountpoint}: {result.stderr.strip()[:200]}")
+        self.client.run(f"rmdir {shlex.quote(mountpoint)} 2>/dev/null || true")
+        for entry in self.ledger.outstanding():
+            if entry.kind == "mount" and entry.id == mountpoint:
+                self.ledger.release(entry)
+
+    def write(self, path: str, data: str) -> Any:
+        """Write text to a file; returns the command result (check .ok)."""
+        return self.client.run(f"printf %s {shlex.quote(data)} > {shlex.quote(path)} && sync")
+
+    def read(self, path: str) -> str | None:
+        """The file's text, or None when it cannot be read."""
+        result = self.client.run(f"cat {shlex.quote(path)}")
+        return result.stdout if result.ok else None
+
+    def fill(self, mountpoint: str, mebibytes: int) -> Any:
+        """Write `mebibytes` MiB of data into the mount."""
+        return self.client.run(f"dd if=/dev/zero of={shlex.quote(mountpoint)}/fill bs=4M "
+                               f"count={max(mebibytes // 4, 1)} conv=fsync status=none", timeout=600)
+
+    def size_bytes(self, mountpoint: str) -> int:
+        """The size the client sees for the mount (df), in bytes."""
+        result = self.client.run(f"df -B1 --output=size {shlex.quote(mountpoint)} | tail -1", check=True)
+        return int(result.stdout.strip())
+
+    def close(self) -> None:
+        """Remove the work directory on the client."""
+        self.client.run(f"rm -rf {shlex.quote(self.workdir)}")

@@ -1,0 +1,33 @@
+"""Fixtures of the data-path suite: the client host and a mounter bound to the run's ledger."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from certkit.clienthost import ClientHost
+from certkit.datapath import Mounter
+
+
+@pytest.fixture(scope="session")
+def client(certkit_run) -> Iterator[ClientHost]:
+    """The profile's first client host, connected (host key checked)."""
+    hosts = certkit_run.profile.client_hosts
+    if not hosts:
+        pytest.skip("the profile lists no client_hosts: the data path cannot be checked")
+    host = ClientHost.from_profile(hosts[0])
+    host.connect()
+    yield host
+    host.close()
+
+
+@pytest.fixture
+def mounter(client, certkit_run, profile) -> Iterator[Mounter]:
+    """Mounts on the client host; whatever a check leaves mounted is unmounted after it."""
+    unsupported = [p for p in profile.protocols if p not in Mounter.SUPPORTED]
+    if len(unsupported) == len(profile.protocols):
+        pytest.skip(f"certkit has no mount helper for {', '.join(unsupported)} yet")
+    mnt = Mounter(client, certkit_run.ledger, certkit_run.run_id)
+    yield mnt
+    certkit_run.ledger.cleanup(only=lambda e: e.kind == "mount")

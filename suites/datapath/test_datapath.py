@@ -1,0 +1,184 @@
+"""The data path from a client host: what only mounting and doing I/O reveals."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from certkit.contract.checks import ContractViolation, check, expect, expect_manila_exception
+from certkit.datapath import MountRefused
+
+GIB = 1024 ** 3
+
+
+def _proto_and_type(profile):
+    for proto in profile.protocols:
+        for kind in profile.access_types.get(proto, ()):
+            return proto, kind
+    pytest.skip("the profile claims no access type")
+
+
+def _grant(res, share, kind, n, level="rw"):
+    rule = res.models.access_rule(share, kind, res.access_to(kind, 100 + n), level)
+    result = res.grant(share, rule) or {}
+    return rule, (result.get(rule["access_id"]) or {}).get("access_key")
+
+
+def _mount(mounter, share, rule, key):
+    try:
+        return mounter.mount(share, rule, key)
+    except MountRefused as exc:
+        raise ContractViolation(f"a granted {rule['access_level']} rule did not allow a mount: {exc}") from None
+
+
+@check("2b3c4d5e-6f7a-4b8c-9d9e-0f1a2b3c4d22", "share")
+def test_granted_rw_rule_allows_write_and_read(resources, mounter, profile):
+    """With a rw rule the client mounts the share, writes, and reads back the same bytes."""
+    proto, kind = _proto_and_type(profile)
+    share = resources.create_share(proto)
+    rule, key = _grant(resources, share, kind, 1)
+    mnt = _mount(mounter, share, rule, key)
+    payload = secrets.token_hex(64)
+    expect(mounter.write(f"{mnt}/probe", payload).ok, "writing through a rw rule failed")
+    expect(mounter.read(f"{mnt}/probe") == payload, "the data read back differs from what was written")
+    mounter.unmount(mnt)
+
+
+@check("3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e23", "access_ro")
+def test_ro_rule_refuses_writes(resources, mounter, profile):
+    """With a ro rule the client can mount and read, but a write fails."""
+    proto, kind = _proto_and_type(profile)
+    share = resources.create_share(proto)
+    rule, key = _grant(resources, share, kind, 2, "ro")
+    mnt = _mount(mounter, share, rule, key)
+    expect(mounter.client.run(f"ls {mnt}").ok, "a ro rule did not allow reading the share")
+    expect(not mounter.write(f"{mnt}/forbidden", "x").ok, "a ro rule allowed a write")
+    mounter.unmount(mnt)
+
+
+@check("4d5e6f7a-8b9c-4d0e-9f1a-2b3c4d5e6f24", "share")
+def test_revoked_rule_refuses_new_access(resources, mounter, profile):
+    """After the rule is deleted, a new mount with the same identity is refused."""
+    proto, kind = _proto_and_type(profile)
+    share = resources.create_share(proto)
+    rule, key = _grant(resources, share, kind, 3)
+    mnt = _mount(mounter, share, rule, key)
+    mounter.unmount(mnt)
+    resources.revoke(share, rule)
+    try:
+        again = mounter.mount(share, rule, key)
+    except MountRefused:
+        return
+    denied = not mounter.write(f"{again}/after-deny", "x").ok
+    mounter.unmount(again)
+    expect(denied, "after update_access deleted the rule, the client could still mount and write")
+
+
+@check("5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a25", "share")
+def test_tenants_cannot_see_each_others_data(resources, mounter, profile):
+    """Two shares with their own rules: one tenant's identity cannot mount the other's share,
+    and data written to one share does not appear in the other."""
+    proto, kind = _proto_and_type(profile)
+    first, second = resources.create_share(proto), resources.create_share(proto)
+    rule_a, key_a = _grant(resources, first, kind, 4)
+    rule_b, key_b = _grant(resources, second, kind, 5)
+    mnt_a = _mount(mounter, first, rule_a, key_a)
+    expect(mounter.write(f"{mnt_a}/tenant-a", "secret of tenant a").ok, "write to the first share failed")
+    crossed = None
+    try:
+        crossed = mounter.mount(second, rule_a, key_a)
+    except MountRefused:
+        pass
+    if crossed is not None:
+        wrote = mounter.write(f"{crossed}/intruder", "x").ok
+        mounter.unmount(crossed)
+        expect(not wrote, "tenant A's identity could mount and write tenant B's share")
+    mnt_b = _mount(mounter, second, rule_b, key_b)
+    expect(mounter.read(f"{mnt_b}/tenant-a") is None, "tenant A's file is visible in tenant B's share")
+    mounter.unmount(mnt_b)
+    mounter.unmount(mnt_a)
+
+
+@check("6f7a8b9c-0d1e-4f2a-9b3c-4d5e6f7a8b26", "extend")
+def test_extend_is_visible_to_the_client(resources, mounter, profile):
+    """After extend_share, the client sees the larger size."""
+    proto, kind = _proto_and_type(profile)
+    size = profile.share_size_gb
+    share = resources.create_share(proto, size)
+    rule, key = _grant(resources, share, kind, 6)
+    mnt = _mount(mounter, share, rule, key)
+    before = mounter.size_bytes(mnt)
+    mounter.unmount(mnt)
+    resources.driver.extend_share(share, size + 1, share_server=resources.share_server)
+    share["size"] = size + 1
+    mnt = _mount(mounter, share, rule, key)
+    after = mounter.size_bytes(mnt)
+    mounter.unmount(mnt)
+    expect(after >= before + GIB * 0.9, f"the client sees {after} bytes after extending from "
+                                        f"{size} to {size + 1} GiB (before: {before})")
+
+
+@check("7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c27", "shrink")
+def test_shrink_below_used_data_is_refused(resources, mounter, profile):
+    """Shrinking below the data in the share raises ShareShrinkingPossibleDataLoss, and the
+    data is still there."""
+    from manila import exception
+
+    proto, kind = _proto_and_type(profile)
+    size = profile.share_size_gb + 1
+    share = resources.create_share(proto, size)
+    rule, key = _grant(resources, share, kind, 7)
+    mnt = _mount(mounter, share, rule, key)
+    used_mib = (size - 1) * 1024 + 128
+    expect(mounter.fill(mnt, used_mib).ok, f"could not write {used_mib} MiB into a {size} GiB share")
+    error = expect_manila_exception(
+        lambda: resources.driver.shrink_share(share, size - 1, share_server=resources.share_server),
+        f"shrink_share to {size - 1} GiB with {used_mib} MiB in use")
+    expect(isinstance(error, exception.ShareShrinkingPossibleDataLoss),
+           f"shrink below used data raised {type(error).__name__}; the share manager expects "
+           "ShareShrinkingPossibleDataLoss to keep the share available")
+    expect(mounter.client.run(f"test -s {mnt}/fill").ok, "the data is gone after the refused shrink")
+    mounter.unmount(mnt)
+
+
+@check("8b9c0d1e-2f3a-4b4c-9d5e-6f7a8b9c0d28", "revert_to_snapshot")
+def test_revert_restores_snapshot_data(resources, mounter, profile):
+    """Data written after a snapshot is gone after revert_to_snapshot; the snapshot's data is back."""
+    proto, kind = _proto_and_type(profile)
+    share = resources.create_share(proto)
+    rule, key = _grant(resources, share, kind, 8)
+    mnt = _mount(mounter, share, rule, key)
+    mounter.write(f"{mnt}/state", "before")
+    mounter.unmount(mnt)
+    snapshot = resources.create_snapshot(share)
+    mnt = _mount(mounter, share, rule, key)
+    mounter.write(f"{mnt}/state", "after")
+    mounter.unmount(mnt)
+    result = resources.driver.revert_to_snapshot(resources.context, snapshot, [rule], [],
+                                                 share_server=resources.share_server)
+    if isinstance(result, dict):
+        resources.wait_for_status(share, "available")
+    mnt = _mount(mounter, share, rule, key)
+    content = mounter.read(f"{mnt}/state")
+    mounter.unmount(mnt)
+    expect(content == "before", f"after revert the file holds {content!r}; the snapshot had 'before'")
+
+
+@check("9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e29", "create_from_snapshot")
+def test_share_from_snapshot_holds_the_snapshot_data(resources, mounter, profile):
+    """A share created from a snapshot holds the data the snapshot had."""
+    proto, kind = _proto_and_type(profile)
+    share = resources.create_share(proto)
+    rule, key = _grant(resources, share, kind, 9)
+    mnt = _mount(mounter, share, rule, key)
+    payload = secrets.token_hex(32)
+    mounter.write(f"{mnt}/origin", payload)
+    mounter.unmount(mnt)
+    snapshot = resources.create_snapshot(share)
+    child = resources.create_share_from_snapshot(snapshot)
+    child_rule, child_key = _grant(resources, child, kind, 10)
+    mnt = _mount(mounter, child, child_rule, child_key)
+    content = mounter.read(f"{mnt}/origin")
+    mounter.unmount(mnt)
+    expect(content == payload, "the share created from the snapshot does not hold the snapshot's data")

@@ -69,6 +69,11 @@ class Profile:
         return int(self.raw.get("share_size_gb", 1))
 
     @property
+    def concurrency(self) -> int:
+        """How many shares the concurrency check handles at once."""
+        return int(self.raw.get("concurrency", 8))
+
+    @property
     def client_hosts(self) -> list[Mapping[str, Any]]:
         """Client hosts of the data-path suite."""
         return list(self.raw.get("client_hosts", []))

@@ -201,8 +201,12 @@ def _progress_line(run: CertificationRun, item: pytest.Item, result: CheckResult
 
 
 def _one_line(text: str) -> str:
+    """One line; a long message keeps its start and its end (where the cause usually is)."""
     text = " ".join(text.split())
-    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
+    if len(text) <= MESSAGE_LIMIT:
+        return text
+    half = (MESSAGE_LIMIT - 5) // 2
+    return f"{text[:half]} ... {text[-half:]}"
 
 
 # -- fixtures -----------------------------------------------------------------------------------

@@ -27,7 +27,8 @@ def not_found_types() -> tuple[type, ...]:
     return (exception.ShareResourceNotFound, exception.SnapshotResourceNotFound)
 
 
-def _tolerating_not_found(call: Callable[[], Any]) -> Callable[[], Any]:
+def tolerating_not_found(call: Callable[[], Any]) -> Callable[[], Any]:
+    """`call`, where a manila 'not found' error counts as success (as the manager treats it)."""
     def delete() -> Any:
         try:
             return call()
@@ -55,7 +56,7 @@ class Resources:
     # -- shares -----------------------------------------------------------------------------
     def track_share(self, share: Model) -> Entry:
         """Record a share for deletion before it is created."""
-        entry = self.ledger.track("share", share["id"], share["name"], _tolerating_not_found(
+        entry = self.ledger.track("share", share["id"], share["name"], tolerating_not_found(
             lambda: self.driver.delete_share(self.context, share, share_server=self.share_server)))
         self.entries.append(entry)
         return entry
@@ -131,7 +132,7 @@ class Resources:
     def create_snapshot(self, share: Model) -> Model:
         """create_snapshot; the model update must match its schema."""
         snapshot = self.models.snapshot(share)
-        entry = self.ledger.track("snapshot", snapshot["id"], snapshot["name"], _tolerating_not_found(
+        entry = self.ledger.track("snapshot", snapshot["id"], snapshot["name"], tolerating_not_found(
             lambda: self.driver.delete_snapshot(self.context, snapshot,
                                                 share_server=self.share_server)))
         self.entries.append(entry)

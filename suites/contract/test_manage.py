@@ -5,25 +5,26 @@ from __future__ import annotations
 from certkit.contract.checks import check, expect, expect_schema
 
 
+def _in_mode(dut, resources, name: str, *args):
+    """Call `name` in DHSS=False mode, `name_with_server` (share_server=) in DHSS=True mode."""
+    if dut.dhss:
+        return getattr(resources.driver, f"{name}_with_server")(*args, share_server=resources.share_server)
+    return getattr(resources.driver, name)(*args)
+
+
 @check("5b0c7f0e-2f7a-4d1e-9a57-0c1c2a1f6a01", "manage_share")
 def test_unmanage_then_manage_share(resources, dut, proto):
     """unmanage leaves the share on the back end; manage_existing of its export location returns
     an int size >= 1 and valid export locations."""
     share = resources.create_share(proto)
-    driver, server = resources.driver, resources.share_server
-    if dut.dhss:
-        driver.unmanage_with_server(share, share_server=server)
-    else:
-        driver.unmanage(share)
+    server = resources.share_server
+    _in_mode(dut, resources, "unmanage", share)
     resources.release(share["id"])
     managed = resources.models.share(proto, share["size"], share_server=server,
                                      export_location=share["export_location"],
                                      export_locations=list(share["export_locations"]))
     resources.track_share(managed)
-    if dut.dhss:
-        result = driver.manage_existing_with_server(managed, {}, share_server=server)
-    else:
-        result = driver.manage_existing(managed, {})
+    result = _in_mode(dut, resources, "manage_existing", managed, {})
     expect_schema(result, "manage_share.schema.json", "manage_existing()")
     resources.delete_share(managed)
 
@@ -35,20 +36,14 @@ def test_unmanage_then_manage_snapshot(resources, dut, profile):
     share = resources.create_share(profile.protocols[0])
     snapshot = resources.create_snapshot(share)
     driver, server = resources.driver, resources.share_server
-    if dut.dhss:
-        driver.unmanage_snapshot_with_server(snapshot, share_server=server)
-    else:
-        driver.unmanage_snapshot(snapshot)
+    _in_mode(dut, resources, "unmanage_snapshot", snapshot)
     resources.release(snapshot["id"])
     managed = resources.models.snapshot(share, provider_location=snapshot["provider_location"])
     entry = resources.ledger.track("snapshot", managed["id"], managed["name"],
                                    lambda: driver.delete_snapshot(resources.context, managed,
                                                                   share_server=server))
     resources.entries.append(entry)
-    if dut.dhss:
-        result = driver.manage_existing_snapshot_with_server(managed, {}, share_server=server)
-    else:
-        result = driver.manage_existing_snapshot(managed, {})
+    result = _in_mode(dut, resources, "manage_existing_snapshot", managed, {})
     expect_schema(result, "manage_snapshot.schema.json", "manage_existing_snapshot()")
     expect(isinstance(result, dict), "manage_existing_snapshot must return a dict")
     resources.delete_snapshot(managed)

@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from certkit.contract.checks import check, expect
 
 RULES_AT_VOLUME = 300
-PARALLEL_SHARES = 8
 
 
 def _ip(n: int) -> str:
@@ -44,9 +43,10 @@ def test_reapplied_rule_is_not_an_error(resources, proto, access_type):
 
 @check("2d3e4f5a-6b7c-4d8e-8f9a-0b1c2d3e4f12", "share", timeout=300)
 def test_parallel_create_and_delete(resources, profile):
-    """N shares created and deleted from parallel threads, as the share manager does: no errors,
-    and no two shares get the same export path (no cross-talk)."""
+    """N shares (the profile's `concurrency`, 8 by default) created and deleted from parallel
+    threads, as the share manager does: no errors, and no two shares get the same export path."""
     proto = profile.protocols[0]
+    parallel = profile.concurrency
 
     def lifecycle(_: int):
         share = resources.create_share(proto)
@@ -54,8 +54,8 @@ def test_parallel_create_and_delete(resources, profile):
         resources.delete_share(share)
         return share["id"], paths
 
-    with ThreadPoolExecutor(max_workers=PARALLEL_SHARES) as pool:
-        results = list(pool.map(lifecycle, range(PARALLEL_SHARES)))
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        results = list(pool.map(lifecycle, range(parallel)))
     seen: dict[str, str] = {}
     for share_id, paths in results:
         for path in paths:

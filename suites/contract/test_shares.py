@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from certkit.contract.checks import check, expect_manila_exception
-from certkit.contract.resources import not_found_types
+from certkit.contract.resources import tolerating_not_found
 
 # Manila's SUPPORTED_SHARE_PROTOCOLS, read from the installed Manila when possible.
 _FALLBACK_PROTOCOLS = ("NFS", "CIFS", "GLUSTERFS", "HDFS", "CEPHFS", "MAPRFS", "LUSTRE", "WEKAFS")
@@ -27,10 +27,7 @@ def test_delete_share_twice_is_not_an_error(resources, proto):
     """Deleting an already deleted share succeeds (or raises ShareResourceNotFound)."""
     share = resources.create_share(proto)
     resources.delete_share(share)
-    try:
-        resources.delete_share(share)
-    except not_found_types():
-        pass
+    tolerating_not_found(lambda: resources.delete_share(share))()
 
 
 @check("352e5ae8-7fa9-4178-be0d-2a3ef1fd85f4", "share")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from certkit.contract.checks import check
-from certkit.contract.resources import not_found_types
+from certkit.contract.resources import tolerating_not_found
 
 
 @check("8df1f1df-895e-4793-95a8-eb40013711dc", "snapshot")
@@ -20,10 +20,7 @@ def test_delete_snapshot_twice_is_not_an_error(resources, profile):
     share = resources.create_share(profile.protocols[0])
     snapshot = resources.create_snapshot(share)
     resources.delete_snapshot(snapshot)
-    try:
-        resources.delete_snapshot(snapshot)
-    except not_found_types():
-        pass
+    tolerating_not_found(lambda: resources.delete_snapshot(snapshot))()
 
 
 @check("9a4fc2ff-06a7-4fad-88bd-34174f20886b", "create_from_snapshot")

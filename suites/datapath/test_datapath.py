@@ -25,6 +25,14 @@ def _grant(res, share, kind, n, level="rw"):
     return rule, (result.get(rule["access_id"]) or {}).get("access_key")
 
 
+def _mounted_share(resources, mounter, profile, n: int, level: str = "rw", size: int | None = None):
+    """A new share with a rule for the client, mounted: (share, rule, access key, mountpoint)."""
+    proto, kind = _proto_and_type(profile)
+    share = resources.create_share(proto, size)
+    rule, key = _grant(resources, share, kind, n, level)
+    return share, rule, key, _mount(mounter, share, rule, key)
+
+
 def _mount(mounter, share, rule, key):
     try:
         return mounter.mount(share, rule, key)
@@ -35,10 +43,7 @@ def _mount(mounter, share, rule, key):
 @check("2b3c4d5e-6f7a-4b8c-9d9e-0f1a2b3c4d22", "share")
 def test_granted_rw_rule_allows_write_and_read(resources, mounter, profile):
     """With a rw rule the client mounts the share, writes, and reads back the same bytes."""
-    proto, kind = _proto_and_type(profile)
-    share = resources.create_share(proto)
-    rule, key = _grant(resources, share, kind, 1)
-    mnt = _mount(mounter, share, rule, key)
+    share, rule, key, mnt = _mounted_share(resources, mounter, profile, 1)
     payload = secrets.token_hex(64)
     expect(mounter.write(f"{mnt}/probe", payload).ok, "writing through a rw rule failed")
     expect(mounter.read(f"{mnt}/probe") == payload, "the data read back differs from what was written")
@@ -48,10 +53,7 @@ def test_granted_rw_rule_allows_write_and_read(resources, mounter, profile):
 @check("3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e23", "access_ro")
 def test_ro_rule_refuses_writes(resources, mounter, profile):
     """With a ro rule the client can mount and read, but a write fails."""
-    proto, kind = _proto_and_type(profile)
-    share = resources.create_share(proto)
-    rule, key = _grant(resources, share, kind, 2, "ro")
-    mnt = _mount(mounter, share, rule, key)
+    share, rule, key, mnt = _mounted_share(resources, mounter, profile, 2, "ro")
     expect(mounter.client.run(f"ls {mnt}").ok, "a ro rule did not allow reading the share")
     expect(not mounter.write(f"{mnt}/forbidden", "x").ok, "a ro rule allowed a write")
     mounter.unmount(mnt)
@@ -60,10 +62,7 @@ def test_ro_rule_refuses_writes(resources, mounter, profile):
 @check("4d5e6f7a-8b9c-4d0e-9f1a-2b3c4d5e6f24", "share")
 def test_revoked_rule_refuses_new_access(resources, mounter, profile):
     """After the rule is deleted, a new mount with the same identity is refused."""
-    proto, kind = _proto_and_type(profile)
-    share = resources.create_share(proto)
-    rule, key = _grant(resources, share, kind, 3)
-    mnt = _mount(mounter, share, rule, key)
+    share, rule, key, mnt = _mounted_share(resources, mounter, profile, 3)
     mounter.unmount(mnt)
     resources.revoke(share, rule)
     try:
@@ -103,11 +102,8 @@ def test_tenants_cannot_see_each_others_data(resources, mounter, profile):
 @check("6f7a8b9c-0d1e-4f2a-9b3c-4d5e6f7a8b26", "extend")
 def test_extend_is_visible_to_the_client(resources, mounter, profile):
     """After extend_share, the client sees the larger size."""
-    proto, kind = _proto_and_type(profile)
     size = profile.share_size_gb
-    share = resources.create_share(proto, size)
-    rule, key = _grant(resources, share, kind, 6)
-    mnt = _mount(mounter, share, rule, key)
+    share, rule, key, mnt = _mounted_share(resources, mounter, profile, 6, size=size)
     before = mounter.size_bytes(mnt)
     mounter.unmount(mnt)
     resources.driver.extend_share(share, size + 1, share_server=resources.share_server)
@@ -125,11 +121,8 @@ def test_shrink_below_used_data_is_refused(resources, mounter, profile):
     data is still there."""
     from manila import exception
 
-    proto, kind = _proto_and_type(profile)
     size = profile.share_size_gb + 1
-    share = resources.create_share(proto, size)
-    rule, key = _grant(resources, share, kind, 7)
-    mnt = _mount(mounter, share, rule, key)
+    share, rule, key, mnt = _mounted_share(resources, mounter, profile, 7, size=size)
     used_mib = (size - 1) * 1024 + 128
     expect(mounter.fill(mnt, used_mib).ok, f"could not write {used_mib} MiB into a {size} GiB share")
     error = expect_manila_exception(
@@ -145,10 +138,7 @@ def test_shrink_below_used_data_is_refused(resources, mounter, profile):
 @check("8b9c0d1e-2f3a-4b4c-9d5e-6f7a8b9c0d28", "revert_to_snapshot")
 def test_revert_restores_snapshot_data(resources, mounter, profile):
     """Data written after a snapshot is gone after revert_to_snapshot; the snapshot's data is back."""
-    proto, kind = _proto_and_type(profile)
-    share = resources.create_share(proto)
-    rule, key = _grant(resources, share, kind, 8)
-    mnt = _mount(mounter, share, rule, key)
+    share, rule, key, mnt = _mounted_share(resources, mounter, profile, 8)
     mounter.write(f"{mnt}/state", "before")
     mounter.unmount(mnt)
     snapshot = resources.create_snapshot(share)
@@ -168,16 +158,13 @@ def test_revert_restores_snapshot_data(resources, mounter, profile):
 @check("9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e29", "create_from_snapshot")
 def test_share_from_snapshot_holds_the_snapshot_data(resources, mounter, profile):
     """A share created from a snapshot holds the data the snapshot had."""
-    proto, kind = _proto_and_type(profile)
-    share = resources.create_share(proto)
-    rule, key = _grant(resources, share, kind, 9)
-    mnt = _mount(mounter, share, rule, key)
+    share, rule, key, mnt = _mounted_share(resources, mounter, profile, 9)
     payload = secrets.token_hex(32)
     mounter.write(f"{mnt}/origin", payload)
     mounter.unmount(mnt)
     snapshot = resources.create_snapshot(share)
     child = resources.create_share_from_snapshot(snapshot)
-    child_rule, child_key = _grant(resources, child, kind, 10)
+    child_rule, child_key = _grant(resources, child, rule["access_type"], 10)
     mnt = _mount(mounter, child, child_rule, child_key)
     content = mounter.read(f"{mnt}/origin")
     mounter.unmount(mnt)

@@ -3,6 +3,8 @@ while the unmodified DummyDriver passes it."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from certkit.runner import run_certification
@@ -34,13 +36,19 @@ BROKEN = broken.registry()
 @pytest.mark.parametrize("driver_class", list(BROKEN), ids=lambda c: c.__name__)
 def test_check_catches_broken_driver(driver_class, dummy_profile, unmodified_report):
     check, variant, expected = BROKEN[driver_class]
+    reference, extra = broken.setting(driver_class)
     profile = with_timeouts(dummy_profile, status_poll=0.3, cleanup=1)
+    profile = dataclasses.replace(profile, features=profile.features + extra)
     timeout = 1.0 if expected == "error" else None
     report = run_certification(profile, driver_class=driver_class, keyword=check,
                                check_timeout=timeout).report
     outcome = _outcomes(report).get((check, variant))
     assert outcome == expected, (check, variant, report["checks"])
-    assert _outcomes(unmodified_report)[(check, variant)] == "passed"
+    if reference is None:
+        assert _outcomes(unmodified_report)[(check, variant)] == "passed"
+    else:
+        passing = run_certification(profile, driver_class=reference, keyword=check).report
+        assert _outcomes(passing)[(check, variant)] == "passed", passing["checks"]
     assert report["verdict"] == "not-certified"
     failing = [c for c in report["checks"] if c["name"] == check and c.get("variant", "") == variant]
     assert failing[0]["message"], "a failing check explains itself"

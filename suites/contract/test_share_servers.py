@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 
+import pytest
+
 from certkit.contract.checks import check, expect, expect_schema
 from certkit.contract.servers import Servers
 
@@ -113,3 +115,31 @@ def test_network_allocation_update(server_resources, proto):
                   "update_share_server_network_allocations().server_details")
     res.delete_share(share)
     servers.teardown(server)
+
+
+@check("ab1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d30", "ipv6")
+def test_share_server_on_ipv6_allocations(request, profile, proto):
+    """With IPv6 claimed, a share server set up on IPv6 allocations serves a share."""
+    if True not in profile.dhss_modes:
+        pytest.skip("IPv6 share servers need driver_handles_share_servers=True")
+    res = request.getfixturevalue("server_resources")
+    servers = Servers(res, ip_version=6)
+    server = servers.setup()
+    res.share_server = server
+    share = res.create_share(proto)
+    res.delete_share(share)
+    servers.teardown(server)
+
+
+@check("bc2d3e4f-5a6b-4c7d-9e8f-0a1b2c3d4e31", "ipv6")
+def test_ipv6_access_rule(resources, profile):
+    """With IPv6 claimed, an ip rule naming an IPv6 client is applied and deleted."""
+    proto = next((p for p, kinds in profile.access_types.items() if "ip" in kinds), None)
+    if proto is None:
+        pytest.skip("IPv6 access rules need an ip access type")
+    share = resources.create_share(proto)
+    rule = resources.models.access_rule(share, "ip", "2001:db8:ce27::42")
+    result = resources.grant(share, rule) or {}
+    expect((result.get(rule["access_id"]) or {}).get("state") != "error",
+           "a valid IPv6 ip rule came back in state 'error'")
+    resources.revoke(share, rule)

@@ -93,6 +93,8 @@ def load_profile(path: str | os.PathLike[str], *, environ: Mapping[str, str] | N
     data = _read_yaml(path_s)
     _validate_schema(path_s, data)
     _validate_features(path_s, data)
+    # ${PROFILE_DIR} names the profile's own directory, for paths next to the profile.
+    env = {"PROFILE_DIR": str(Path(path_s).resolve().parent), **env}
     config, secrets = _substitute_env(path_s, data.get("config") or {}, env)
     hosts, _ = _substitute_env(path_s, {str(i): h for i, h in enumerate(data.get("client_hosts") or [])},
                                env, prefix="client_hosts")

@@ -16,12 +16,27 @@ PTH_NAME = "certkit-lab-ceph.pth"
 
 
 def _run(action: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the lab script; its progress lines go to stderr as they come (and are kept)."""
     if not SCRIPT.exists():
         raise CertkitError(f"{SCRIPT}: the lab script is missing (run from a certkit checkout)")
-    proc = subprocess.run(["bash", str(SCRIPT), action], text=True,
-                          stdout=subprocess.PIPE if capture else None,
-                          stderr=subprocess.PIPE if capture else None)
-    return proc
+    proc = subprocess.Popen(["bash", str(SCRIPT), action], text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    lines = []
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        lines.append(line)
+        if not capture:
+            sys.stderr.write(line)
+            sys.stderr.flush()
+    stdout = proc.stdout.read() if proc.stdout else ""
+    if not capture and stdout:
+        sys.stdout.write(stdout)
+    return subprocess.CompletedProcess(proc.args, proc.wait(), stdout, "".join(lines))
+
+
+def _failure(action: str, proc: subprocess.CompletedProcess[str]) -> CertkitError:
+    errors = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+    return CertkitError(f"lab {action} cephfs failed: {errors[-1] if errors else 'no output'}")
 
 
 def lab_env() -> dict[str, str]:
@@ -36,8 +51,9 @@ def _pth_path() -> Path:
 
 def up() -> None:
     """Bring the lab up (idempotent) and link the Ceph bindings into this Python."""
-    if _run("up").returncode != 0:
-        raise CertkitError("lab up cephfs failed (see the lines above)")
+    proc = _run("up")
+    if proc.returncode != 0:
+        raise _failure("up", proc)
     pylib = lab_env().get("CERTKIT_LAB_PYLIB")
     if pylib:
         _pth_path().write_text(pylib + "\n")
@@ -47,8 +63,9 @@ def up() -> None:
 
 def down() -> None:
     """Tear everything down; safe to run twice."""
-    if _run("down").returncode != 0:
-        raise CertkitError("lab down cephfs failed (see the lines above)")
+    proc = _run("down")
+    if proc.returncode != 0:
+        raise _failure("down", proc)
     try:
         _pth_path().unlink()
     except FileNotFoundError:

@@ -14,9 +14,14 @@ FSID_FILE=$LAB/fsid
 CONF=$LAB/ceph.conf
 TIMEOUT=${CERTKIT_LAB_TIMEOUT:-90}
 PACKAGES="ceph-mon ceph-mgr ceph-osd ceph-mds ceph-fuse ceph-common python3-rados python3-cephfs
-python3-ceph-argparse ceph-mgr-modules-core openssh-server openssh-client iproute2 procps"
+python3-ceph-argparse ceph-mgr-modules-core openssh-server openssh-client iproute2 procps
+nfs-ganesha nfs-ganesha-ceph dbus sqlite3"
 
 say() { printf 'lab: %s\n' "$*" >&2; }
+# No `cmd | grep -q` under pipefail: grep exits at the first match, the writer may get SIGPIPE,
+# and the pipeline then "fails" at random. Capture, then match.
+contains() { case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
+netns_exists() { contains " $(ip netns list 2>/dev/null | awk '{print $1}' | tr '\n' ' ') " " $NETNS "; }
 die() { printf 'lab: error: %s\n' "$*" >&2; exit 1; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
@@ -24,7 +29,7 @@ ceph_cmd() { timeout 20 ceph -c "$CONF" -k "$LAB/client.admin.keyring" "$@"; }
 
 install_packages() {
     local missing=()
-    for p in $PACKAGES; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+    for p in $PACKAGES; do contains "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" "ok installed" || missing+=("$p"); done
     [ ${#missing[@]} -eq 0 ] && { say "packages: all present"; return; }
     [ "$(id -u)" = 0 ] || die "need root to install ${missing[*]}"
     local t; t=$(now)
@@ -38,12 +43,12 @@ install_packages() {
 pid_alive() { local pid; pid=$(cat "$1" 2>/dev/null) || return 1; [ -r "/proc/$pid/stat" ] && ! grep -q ') Z ' "/proc/$pid/stat"; }
 
 setup_network() {
-    ip netns list | grep -qw "$NETNS" || ip netns add "$NETNS"
+    netns_exists || ip netns add "$NETNS"
     if ! ip link show "$HOST_IF" >/dev/null 2>&1; then
         ip link add "$HOST_IF" type veth peer name "$CLIENT_IF"
         ip link set "$CLIENT_IF" netns "$NETNS"
     fi
-    ip addr show dev "$HOST_IF" | grep -q "$HOST_IP/" || ip addr add "$HOST_IP/24" dev "$HOST_IF"
+    contains "$(ip addr show dev "$HOST_IF")" "$HOST_IP/" || ip addr add "$HOST_IP/24" dev "$HOST_IF"
     ip link set "$HOST_IF" up
     ip netns exec "$NETNS" sh -c "ip addr show dev $CLIENT_IF | grep -q '$CLIENT_IP/' || ip addr add $CLIENT_IP/24 dev $CLIENT_IF; ip link set $CLIENT_IF up; ip link set lo up"
 }
@@ -149,7 +154,7 @@ start_cluster() {
     fi
     start_daemon mds.a "$LAB/run/mds.a.pid.bg" ceph-mds -c "$CONF" -i a -f
     wait_for "the mgr volumes module" 60 ceph_cmd fs volume ls
-    if ! ceph_cmd fs ls 2>/dev/null | grep -q "name: cephfs"; then
+    if ! contains "$(ceph_cmd fs ls 2>/dev/null)" "name: cephfs"; then
         ceph_cmd fs volume create cephfs >/dev/null 2>&1
     fi
     ceph_cmd fs set cephfs standby_count_wanted 0 >/dev/null 2>&1 || true
@@ -165,7 +170,7 @@ start_cluster() {
 
 pgs_active() {
     local out; out=$(ceph_cmd pg stat 2>/dev/null) || return 1
-    echo "$out" | grep -qE '^[0-9]+ pgs: [0-9]+ active\+clean;' || return 1
+    contains "$out" " active+clean;" || return 1
     local total active
     total=$(echo "$out" | sed -E 's/^([0-9]+) pgs:.*/\1/')
     active=$(echo "$out" | sed -E 's/^[0-9]+ pgs: ([0-9]+) active\+clean.*/\1/')
@@ -203,6 +208,41 @@ SSHD
     wait_for "sshd in $NETNS" 15 ip netns exec "$NETNS" bash -c "exec 3<>/dev/tcp/$CLIENT_IP/22"
 }
 
+start_ganesha() {
+    # NFS-Ganesha with FSAL_CEPH for the cephfs-nfs profile; Manila's Ganesha helper drives it
+    # over the D-Bus system bus (started here when the machine has none).
+    local g=$LAB/ganesha
+    mkdir -p "$g/export.d" "$g/recovery" /run/dbus
+    [ -e "$g/export.d/INDEX.conf" ] || : >"$g/export.d/INDEX.conf"
+    if [ ! -S /run/dbus/system_bus_socket ]; then
+        dbus-daemon --system --fork --print-pid >"$LAB/run/dbus.pid" 2>>"$LAB/log/dbus.log" \
+            || die "cannot start a D-Bus system bus (see $LAB/log/dbus.log)"
+    fi
+    cat >"$g/ganesha.conf" <<GANESHA
+NFS_CORE_PARAM {
+    Protocols = 4;
+    NFS_Port = 2049;
+    Bind_addr = $HOST_IP;
+    Enable_NLM = false;
+    Enable_RQUOTA = false;
+}
+NFSv4 {
+    RecoveryBackend = fs;
+    RecoveryRoot = $g/recovery;
+    Graceless = true;
+    Minor_Versions = 1, 2;
+}
+%include $g/export.d/INDEX.conf
+GANESHA
+    if ! pid_alive "$LAB/run/ganesha.pid"; then
+        # FSAL_CEPH finds the cluster through CEPH_CONF (its CEPH block is read only at start).
+        CEPH_CONF=$CONF ganesha.nfsd -f "$g/ganesha.conf" -L "$LAB/log/ganesha.log" \
+            -p "$LAB/run/ganesha.pid" -N NIV_EVENT || die "ganesha.nfsd did not start (see $LAB/log/ganesha.log)"
+    fi
+    wait_for "NFS-Ganesha on D-Bus" 20 dbus-send --print-reply --system --dest=org.ganesha.nfsd \
+        /org/ganesha/nfsd/ExportMgr org.ganesha.nfsd.exportmgr.ShowExports
+}
+
 python_bindings() {
     # Debian's rados/cephfs/ceph_argparse modules (built for CPython 3.11) for the venv's Python.
     local lib=$LAB/pylib
@@ -223,6 +263,7 @@ cmd_up() {
     if [ ! -s "$FSID_FILE" ]; then create_cluster; fi
     start_cluster
     setup_client
+    start_ganesha
     python_bindings
     say "up: cluster $(cat "$FSID_FILE") healthy, client host $NETNS at $CLIENT_IP (ssh)"
     say "figures: packages $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s, cluster+client $(elapsed "$t1") s, total $(elapsed "$t0") s"
@@ -238,14 +279,20 @@ kill_pidfile() {
 cmd_down() {
     local t0; t0=$(now)
     # Client side first: FUSE mounts and the processes in the namespace.
-    if ip netns list 2>/dev/null | grep -qw "$NETNS"; then
+    if netns_exists; then
         for pid in $(ip netns pids "$NETNS" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
     fi
     pkill -9 -f "ceph-fuse.*$LAB" 2>/dev/null || true
     { grep " fuse.ceph-fuse " /proc/mounts || true; } | awk '{print $2}' | { grep "^$LAB" || true; } \
         | while read -r m; do umount -l "$m" || true; done
     if [ -d "$LAB/run" ]; then
-        for f in "$LAB"/run/*.pid.bg "$LAB/run/sshd.pid"; do [ -e "$f" ] && kill_pidfile "$f"; done
+        for f in "$LAB"/run/*.pid.bg "$LAB/run/sshd.pid" "$LAB/run/ganesha.pid"; do
+            [ -e "$f" ] && kill_pidfile "$f"
+        done
+        if [ -e "$LAB/run/dbus.pid" ]; then  # the bus this lab started (none was running)
+            kill_pidfile "$LAB/run/dbus.pid"
+            rm -f /run/dbus/system_bus_socket /run/dbus/pid
+        fi
     fi
     pkill -9 -f -- "-c $CONF" 2>/dev/null || true
     ip link del "$HOST_IF" 2>/dev/null || true

@@ -23,3 +23,15 @@ def with_timeouts(profile: Profile, **timeouts: float) -> Profile:
     """The profile with some timeouts changed."""
     raw = {**profile.raw, "timeouts": {**profile.raw.get("timeouts", {}), **timeouts}}
     return dataclasses.replace(profile, raw=raw)
+
+
+FIGURES: dict[str, str] = {}
+"""Figures tests measure (lab start-up, certification durations), printed at the end of the run."""
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the figures even in -q runs, so CI logs show them."""
+    if FIGURES:
+        terminalreporter.section("certkit figures")
+        for name, value in FIGURES.items():
+            terminalreporter.write_line(f"{name}: {value}")

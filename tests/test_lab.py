@@ -18,7 +18,7 @@ import pytest
 
 from certkit.clienthost import ClientHost, ClientHostError
 from certkit.lab import cephfs
-from tests.conftest import ROOT
+from tests.conftest import FIGURES, ROOT
 
 PROFILE = ROOT / "driver_profiles" / "cephfs-native.yaml"
 REQUIRED = os.environ.get("CERTKIT_REQUIRE_LAB") == "1"
@@ -33,7 +33,8 @@ def lab():
         pytest.skip(reason)
     start = time.monotonic()
     cephfs.up()
-    print(f"\nlab: up in {time.monotonic() - start:.1f} s", file=sys.stderr)
+    FIGURES["CephFS lab up (packages, cluster, client host, Ganesha)"] = \
+        f"{time.monotonic() - start:.1f} s"
     yield cephfs.lab_env()
     cephfs.down()  # idempotent: also after a failure, nothing is left running
 
@@ -73,6 +74,9 @@ def test_cephfs_driver_certified_with_the_data_path(lab, tmp_path):
     print(proc.stdout[-1500:], file=sys.stderr)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     report = json.loads(report_path.read_text())
+    FIGURES["CephFS native certification (contract + data path)"] = (
+        f"{report['duration']:.1f} s, {report['summary']['passed']} checks passed, "
+        f"verdict {report['verdict']}")
     assert report["verdict"] == "certified" and not report["leaks"]
     datapath = [c for c in report["checks"] if c["name"].startswith("test_") and c["id"] in {
         "2b3c4d5e-6f7a-4b8c-9d9e-0f1a2b3c4d22", "4d5e6f7a-8b9c-4d0e-9f1a-2b3c4d5e6f24",
@@ -154,7 +158,9 @@ def test_client_host_errors_are_one_line(lab):
 def test_lab_down_leaves_nothing_behind(lab):
     """Runs last in this file: tears the lab down and looks for anything left."""
     lab_dir = Path(lab["CERTKIT_CEPH_CONF"]).parent
+    start = time.monotonic()
     cephfs.down()
+    FIGURES["CephFS lab down"] = f"{time.monotonic() - start:.1f} s"
     cephfs.down()  # safe twice
     time.sleep(2.5)  # PID 1 here reaps exited processes every ~2 s
     procs = subprocess.run(["pgrep", "-af", str(lab_dir)], capture_output=True, text=True).stdout

@@ -8,12 +8,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DUMMY_PROFILE, ROOT
+from tests.conftest import DUMMY_PROFILE, FIGURES, ROOT
 
 OLDER_RELEASE = os.environ.get("CERTKIT_OLDER_MANILA", "22")
 """Manila major version of the older maintained series (22 = 2026.1 Gazpacho)."""
@@ -43,7 +44,11 @@ def _certify(certkit: Path, tmp_path: Path) -> dict:
     proc = subprocess.run([str(certkit), "run", str(DUMMY_PROFILE), "--report", str(report_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    return json.loads(report_path.read_text())
+    report = json.loads(report_path.read_text())
+    FIGURES[f"dummy certification on manila {report['manila_version']}"] = (
+        f"{report['duration']:.2f} s suite, {report['summary']['passed']} checks passed, "
+        f"verdict {report['verdict']}")
+    return report
 
 
 def test_dummy_certified_on_the_newest_manila(tmp_path):
@@ -54,7 +59,9 @@ def test_dummy_certified_on_the_newest_manila(tmp_path):
 
 
 def test_dummy_certified_on_an_older_maintained_manila(tmp_path):
+    start = time.monotonic()
     venv = _older_venv()
+    FIGURES[f"manila {OLDER_RELEASE} venv (built or reused)"] = f"{time.monotonic() - start:.1f} s"
     report = _certify(venv / "bin" / "certkit", tmp_path)
     assert report["manila_version"].split(".")[0] == OLDER_RELEASE
     assert report["manila_version"] != version("manila")

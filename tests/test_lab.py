@@ -111,6 +111,15 @@ BROKEN = [
     ("RevertIsNoop", ("revert_to_snapshot",), "test_revert_restores_snapshot_data",
      "test_revert_to_snapshot"),
     ("ExtendIgnored", (), "test_extend_is_visible_to_the_client", "test_extend_share"),
+    ("GrantsEverythingReadOnly", (), "test_granted_rw_rule_allows_write_and_read",
+     "test_add_and_delete_rule[CEPHFS-cephx]"),
+    ("GrantsEverythingReadWrite", (), "test_ro_rule_refuses_writes",
+     "test_read_only_rule[CEPHFS-cephx]"),
+    ("RulesLeakAcrossShares", (), "test_tenants_cannot_see_each_others_data",
+     "test_add_and_delete_rule[CEPHFS-cephx]"),
+    ("ShrinkIgnoresUsedData", (), "test_shrink_below_used_data_is_refused", "test_shrink_share"),
+    ("ShareFromSnapshotIsEmpty", (), "test_share_from_snapshot_holds_the_snapshot_data",
+     "test_create_share_from_snapshot[CEPHFS]"),
 ]
 
 

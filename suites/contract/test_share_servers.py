@@ -1,4 +1,5 @@
-"""Share servers (DHSS=True): set-up, placement, manage, security-service and network updates."""
+"""Share servers (DHSS=True): set-up, placement, manage (servers, and shares and snapshots on
+them), security-service and network-allocation updates."""
 
 from __future__ import annotations
 
@@ -7,15 +8,28 @@ import ipaddress
 import pytest
 
 from certkit.contract.checks import check, expect, expect_schema
-from certkit.contract.servers import Servers
+from certkit.contract.servers import Servers, instance_rules, share_placement_kwargs
+from certkit.harness.network import (ADDED_V4, security_service, share_network_subnet,
+                                     subnet_allocations)
 
 
 @check("3e4f5a6b-7c8d-4e9f-8a0b-1c2d3e4f5a13", "share_servers")
 def test_setup_and_teardown_server(server_resources):
-    """setup_server(network_info list, metadata=) returns string backend details;
-    teardown_server(server_details=, security_services=) takes keywords."""
+    """get_(admin_)network_allocations_number are ints; setup_server(network_info list,
+    metadata=) returns string backend details; teardown_server(server_details=,
+    security_services=) takes keywords."""
     servers = Servers(server_resources)
     server = servers.setup()
+    servers.teardown(server)
+
+
+@check("f6cd0354-a5eb-41ae-94b6-5d2c60c8abdf", "share_servers")
+def test_teardown_server_twice_is_not_an_error(server_resources):
+    """A second teardown of the same server succeeds: the manager tears a server down again
+    after its deletion failed half-way (status error, then delete once more)."""
+    servers = Servers(server_resources)
+    server = servers.setup(security_services=[security_service(server_resources.models.new_id)])
+    servers.teardown(server)
     servers.teardown(server)
 
 
@@ -28,7 +42,7 @@ def test_share_on_share_server(server_resources, proto):
     server = servers.setup()
     share = res.models.share(proto, share_server=server)
     chosen = res.driver.choose_share_server_compatible_with_share(
-        res.context, [server], share, snapshot=None, share_group=None, encryption_key_ref=None)
+        res.context, [server], share, **share_placement_kwargs())
     expect(chosen is None or (isinstance(chosen, dict) and chosen.get("id") == server["id"]),
            f"choose_share_server_compatible_with_share returned {chosen!r}, not one of the servers")
     res.share_server = server
@@ -44,13 +58,13 @@ def test_unmanage_and_manage_server(server_resources):
     res = server_resources
     servers = Servers(res)
     server = servers.setup()
-    res.driver.unmanage_server(server["backend_details"], security_services=[])
+    res.driver.unmanage_server(server["backend_details"], [])  # positional, as the manager
     ips = res.driver.get_share_server_network_info(res.context, server, server["identifier"], {})
     expect(isinstance(ips, list) and ips, f"get_share_server_network_info returned {ips!r}")
     for ip in ips:
         try:
             ipaddress.ip_address(ip)
-        except ValueError:
+        except (TypeError, ValueError):
             expect(False, f"get_share_server_network_info returned {ip!r}, not an IP address")
     wanted = len(server["network_allocations"])
     expect(len(ips) >= wanted, f"{len(ips)} IPs returned; the server has {wanted} allocations "
@@ -58,61 +72,114 @@ def test_unmanage_and_manage_server(server_resources):
     result = res.driver.manage_server(res.context, server, server["identifier"], {})
     expect_schema(list(result) if isinstance(result, tuple) else result,
                   "manage_server.schema.json", "manage_server()")
-    server["backend_details"] = dict(result[1])
+    server["backend_details"] = {**server["backend_details"], **dict(result[1])}
     servers.teardown(server)
 
 
-def _security_service(res, kind="active_directory"):
-    return {"id": res.models.new_id(), "type": kind, "name": "certkit-ss", "dns_ip": "192.0.2.53",
-            "server": "ad.certkit.example", "domain": "certkit.example", "user": "certkit",
-            "password": "certkit-not-a-secret", "ou": None, "default_ad_site": None}
+@check("9c18510a-39de-4501-8def-6c39397ae3a8", "manage_share")
+def test_unmanage_then_manage_share_with_server(server_resources, proto):
+    """DHSS=True: unmanage_with_server leaves the share; manage_existing_with_server(share,
+    driver_options, share_server=) returns an int size and valid export locations."""
+    res = server_resources
+    servers = Servers(res)
+    res.share_server = server = servers.setup()
+    share = res.create_share(proto)
+    res.driver.unmanage_with_server(share, share_server=server)
+    res.release(share["id"])
+    managed = res.models.share(proto, share["size"], share_server=server,
+                               export_location=share["export_location"],
+                               export_locations=list(share["export_locations"]))
+    res.track_share(managed)
+    result = res.driver.manage_existing_with_server(managed, {}, share_server=server)
+    expect_schema(result, "manage_share.schema.json", "manage_existing_with_server()")
+    res.delete_share(managed)
+    servers.teardown(server)
+
+
+@check("5002afae-2a94-4414-b946-49a8b3ee83a0", "manage_snapshot")
+def test_unmanage_then_manage_snapshot_with_server(server_resources, profile):
+    """DHSS=True: unmanage_snapshot_with_server leaves the snapshot;
+    manage_existing_snapshot_with_server returns a valid model update."""
+    res = server_resources
+    servers = Servers(res)
+    res.share_server = server = servers.setup()
+    share = res.create_share(profile.protocols[0])
+    snapshot = res.create_snapshot(share)
+    res.driver.unmanage_snapshot_with_server(snapshot, share_server=server)
+    res.release(snapshot["id"])
+    managed = res.models.snapshot(share, provider_location=snapshot["provider_location"])
+    entry = res.ledger.track("snapshot", managed["id"], managed["name"],
+                             lambda: res.driver.delete_snapshot(res.context, managed,
+                                                                share_server=server))
+    res.entries.append(entry)
+    result = res.driver.manage_existing_snapshot_with_server(managed, {}, share_server=server)
+    expect_schema(result, "manage_snapshot.schema.json", "manage_existing_snapshot_with_server()")
+    res.delete_snapshot(managed)
+    res.delete_share(share)
+    servers.teardown(server)
 
 
 @check("6b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d16", "security_service_update")
 def test_security_service_update(server_resources, proto):
-    """check_update_share_server_security_service answers a bool; the update itself succeeds."""
+    """check_update_share_server_security_service answers a bool; adding a security service and
+    then replacing it (current_security_service=) succeed, as the manager calls them."""
     res = server_resources
     servers = Servers(res)
     server = servers.setup()
     res.share_server = server
     share = res.create_share(proto)
-    args = (res.context, server, server["network_info"], [dict(share)], {share["id"]: []},
-            _security_service(res))
-    ok = res.driver.check_update_share_server_security_service(*args, current_security_service=None)
-    expect(isinstance(ok, bool), f"check_update_share_server_security_service returned {ok!r}, not a bool")
-    expect(ok, "check_update_share_server_security_service refused a claimed update")
-    update = res.driver.update_share_server_security_service(*args, current_security_service=None)
-    expect(update is None or isinstance(update, dict),
-           f"update_share_server_security_service returned {type(update).__name__}, expected None or a dict")
+    kind = "active_directory" if proto == "CIFS" else "ldap"
+    current = None
+    for _ in ("add", "replace"):  # replace: the manager swaps services of the same type
+        new = security_service(res.models.new_id, kind)
+        args = (res.context, server, server["network_info"], [share], instance_rules([share]), new)
+        ok = res.driver.check_update_share_server_security_service(
+            *args, current_security_service=current)
+        expect(isinstance(ok, bool), f"check_update_share_server_security_service returned "
+                                     f"{ok!r}, not a bool")
+        expect(ok, "check_update_share_server_security_service refused a claimed update "
+                   f"({'replace' if current else 'add'} {kind})")
+        update = res.driver.update_share_server_security_service(
+            *args, current_security_service=current)
+        what = "update_share_server_security_service()"
+        expect_schema(update, "security_service_update.schema.json", what)
+        unknown = sorted(set(update or {}) - {share["id"]})
+        expect(not unknown, f"{what} returned rule updates for shares it was not given: {unknown}")
+        current = new
     res.delete_share(share)
     servers.teardown(server)
 
 
 @check("7c8d9e0f-1a2b-4c3d-8e4f-5a6b7c8d9e17", "network_allocation_update")
 def test_network_allocation_update(server_resources, proto):
-    """check_update_share_server_network_allocations answers a bool; the update returns
-    {share_updates, snapshot_updates, server_details} with valid export locations."""
+    """check_update_share_server_network_allocations answers a bool; the update (a new subnet's
+    allocations) returns {share_updates, snapshot_updates, server_details} keyed by the ids
+    it was given."""
     res = server_resources
     servers = Servers(res)
     server = servers.setup()
     res.share_server = server
     share = res.create_share(proto)
     current = {"admin_network_allocations": server["network_info"][0]["admin_network_allocations"],
-               "subnets": server["network_info"]}
-    new_subnet = servers.network_info_for(server)[0]
+               "subnets": [{"share_network_subnet_id": s["share_network_subnet_id"],
+                            "neutron_net_id": s["neutron_net_id"],
+                            "neutron_subnet_id": s["neutron_subnet_id"],
+                            "network_allocations": s["network_allocations"]}
+                           for s in server["network_info"]]}
+    subnet = share_network_subnet(res.models.new_id, net=ADDED_V4)
     ok = res.driver.check_update_share_server_network_allocations(
-        res.context, server, current, new_subnet, [], [dict(share)], {share["id"]: []})
+        res.context, server, current, subnet, [], [share], instance_rules([share]))
     expect(isinstance(ok, bool) and ok,
            f"check_update_share_server_network_allocations returned {ok!r}; expected True")
+    count, _ = servers.allocation_counts()
+    new = subnet_allocations(servers.pool, res.models.new_id, server["id"], subnet, count)
     result = res.driver.update_share_server_network_allocations(
-        res.context, server, current, new_subnet, [], [dict(share)], [])
-    expect(isinstance(result, dict), f"update_share_server_network_allocations returned {result!r}")
-    for share_id, locations in (result.get("share_updates") or {}).items():
-        expect(share_id == share["id"], f"share_updates names unknown share {share_id}")
-        expect_schema(locations, "export_locations.schema.json",
-                      f"update_share_server_network_allocations().share_updates[{share_id}]")
-    expect_schema(result.get("server_details") or {}, "server_details.schema.json",
-                  "update_share_server_network_allocations().server_details")
+        res.context, server, current, new, [], [share], [])
+    what = "update_share_server_network_allocations()"
+    expect_schema(result, "network_allocation_update.schema.json", what)
+    unknown = sorted(set(result.get("share_updates") or {}) - {share["id"]})
+    expect(not unknown, f"{what}.share_updates names shares it was not given: {unknown}")
+    server["backend_details"] = {**server["backend_details"], **(result.get("server_details") or {})}
     res.delete_share(share)
     servers.teardown(server)
 

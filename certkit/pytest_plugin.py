@@ -176,11 +176,18 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         id=info.id if info else "", name=getattr(item, "originalname", item.name),
         feature=resolved_feature(item, info) if info else "", level=info.level if info else "",
         outcome=outcome, duration=round(phases["duration"], 4),
-        message=_one_line(run.profile.redact(message)), variant=callspec.id if callspec else "")
+        message=_one_line(run.profile.redact(message)), variant=callspec.id if callspec else "",
+        suite=suite_of(item))
     run.results.append(result)
     if run.progress:
         run.progress(_progress_line(run, item, result))
     return result_of_protocol
+
+
+def suite_of(item: pytest.Item) -> str:
+    """The suite a check belongs to: the directory under `suites/` its file lives in."""
+    parts = item.path.parts
+    return parts[parts.index("suites") + 1] if "suites" in parts[:-1] else item.path.parent.name
 
 
 def _final_outcome(phases: dict[str, Any]) -> tuple[str, str]:

@@ -38,7 +38,7 @@ def feature_status(claimed: bool, results: list[CheckResult]) -> tuple[str, str]
 
 def build_report(run: CertificationRun, *, started_at: str, duration: float,
                  suites: Iterable[str], drift: dict[str, list[str]] | None = None,
-                 interrupted: bool = False) -> dict[str, Any]:
+                 interrupted: bool = False, keyword: str | None = None) -> dict[str, Any]:
     """The report of a finished (or interrupted) run, with its verdict."""
     by_feature: dict[str, list[CheckResult]] = {}
     for result in run.results:
@@ -67,6 +67,7 @@ def build_report(run: CertificationRun, *, started_at: str, duration: float,
         "manila_version": manila_version(), "python_version": platform.python_version(),
         "run_id": run.run_id, "started_at": started_at, "duration": round(duration, 3),
         "suites": list(suites), "interrupted": interrupted,
+        "selection": {"suites": list(suites), "keyword": keyword},
         "checks": [_check_entry(r) for r in run.results],
         "features": features,
         "summary": {"total": len(run.results), **{o: counts.get(o, 0) for o in OUTCOMES}},

@@ -84,7 +84,7 @@ def run_certification(profile: Profile, *, suites: Sequence[str] = DEFAULT_SUITE
             for line in drift["errors"]:
                 progress(f"false claim: {line}")
         report = build_report(run, started_at=started, duration=time.perf_counter() - start,
-                              suites=suites, drift=drift)
+                              suites=suites, drift=drift, keyword=keyword)
         return RunOutcome(report, -1)
     interrupted = False
     exit_code = -1
@@ -102,5 +102,5 @@ def run_certification(profile: Profile, *, suites: Sequence[str] = DEFAULT_SUITE
             progress(f"cleaning up {len(leftovers)} back-end object(s) the run created")
         run.ledger.cleanup(progress=progress)
     report = build_report(run, started_at=started, duration=time.perf_counter() - start,
-                          suites=suites, drift=drift, interrupted=interrupted)
+                          suites=suites, drift=drift, interrupted=interrupted, keyword=keyword)
     return RunOutcome(report, exit_code)

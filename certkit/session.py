@@ -26,6 +26,8 @@ class CheckResult:
     duration: float
     message: str = ""
     variant: str = ""
+    suite: str = ""
+    """The suite (sub-package of `suites`) the check belongs to: contract, datapath, api, scale."""
 
 
 @dataclass

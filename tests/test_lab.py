@@ -79,9 +79,9 @@ def test_cephfs_driver_certified_with_the_data_path(lab, tmp_path):
         f"verdict {report['verdict']}")
     assert report["verdict"] == "certified" and not report["leaks"]
     datapath = [c for c in report["checks"] if c["name"].startswith("test_") and c["id"] in {
-        "2b3c4d5e-6f7a-4b8c-9d9e-0f1a2b3c4d22", "4d5e6f7a-8b9c-4d0e-9f1a-2b3c4d5e6f24",
-        "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a25", "6f7a8b9c-0d1e-4f2a-9b3c-4d5e6f7a8b26",
-        "9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e29"}]
+        "80e7c606-5f69-48c9-869b-1da0fe3d97c7", "81871020-f320-46b1-849c-46cc2cc45070",
+        "8e0bb73c-7f47-4b9a-9a7b-69af16f31b8b", "ecb3f9ef-b4c0-4457-af21-bc5d2e224b67",
+        "2a2a6ec9-ff91-462f-bfe9-9388a4c964c4"}]
     assert len(datapath) == 5 and all(c["outcome"] == "passed" for c in datapath), datapath
 
 

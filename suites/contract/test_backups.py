@@ -22,7 +22,7 @@ def _poll(call, what: str, timeout: float) -> None:
         time.sleep(0.05)
 
 
-@check("1a2b3c4d-5e6f-4a7b-8c8d-9e0f1a2b3c21", "backup")
+@check("f28e57a5-30bd-4611-9ba3-1969e94b521b", "backup")
 def test_backup_create_restore_delete(resources, profile):
     """create_backup + create_backup_continue to '100', restore_backup + restore_backup_continue
     to '100', delete_backup."""

@@ -13,7 +13,7 @@ def _track_group(res, group):
     res.entries.append(entry)
 
 
-@check("7e8f9a0b-1c2d-4e3f-9a4b-5c6d7e8f9a07", "share_groups")
+@check("9ad2c6b6-f3fb-4957-b02f-0c3a11ab23ae", "share_groups")
 def test_share_group_lifecycle(resources, profile):
     """create_share_group returns a dict or None (not the docstring's tuple); a share is created
     in the group; delete_share_group returns a dict or None."""
@@ -31,7 +31,7 @@ def test_share_group_lifecycle(resources, profile):
     res.release(group["id"])
 
 
-@check("8f9a0b1c-2d3e-4f4a-8b5c-6d7e8f9a0b08", "share_group_snapshots")
+@check("3170c646-94b5-4755-8898-787783107f15", "share_group_snapshots")
 def test_share_group_snapshot_and_group_from_it(resources, profile):
     """create_share_group_snapshot returns (update, member updates); a group created from it
     returns (update, [{id, export_locations, status?}]) for each new share."""

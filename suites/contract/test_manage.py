@@ -12,7 +12,7 @@ def _in_mode(dut, resources, name: str, *args):
     return getattr(resources.driver, name)(*args)
 
 
-@check("5b0c7f0e-2f7a-4d1e-9a57-0c1c2a1f6a01", "manage_share")
+@check("443d17f4-f0cc-4a25-aa8c-d4976228ab54", "manage_share")
 def test_unmanage_then_manage_share(resources, dut, proto):
     """unmanage leaves the share on the back end; manage_existing of its export location returns
     an int size >= 1 and valid export locations."""
@@ -29,7 +29,7 @@ def test_unmanage_then_manage_share(resources, dut, proto):
     resources.delete_share(managed)
 
 
-@check("0f3e8d62-8a4c-4c55-8a3d-7d7e6f1b2c02", "manage_snapshot")
+@check("16ec10a0-ebf3-4fba-b83e-2d8b562f2eba", "manage_snapshot")
 def test_unmanage_then_manage_snapshot(resources, dut, profile):
     """unmanage_snapshot leaves the snapshot; manage_existing_snapshot of its provider location
     returns a valid model update."""

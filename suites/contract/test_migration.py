@@ -60,7 +60,7 @@ def _migrate(res, full) -> dict:
     return result
 
 
-@check("8d9e0f1a-2b3c-4d4e-9f5a-6b7c8d9e0f18", "migration")
+@check("2d2870c0-8fae-413c-8e19-d3eea0339227", "migration")
 def test_driver_assisted_migration(resources, dut, profile):
     """check_compatibility (five bools) → start → continue until True → get_progress (0-100) →
     complete returns the destination's export locations."""
@@ -104,7 +104,7 @@ def test_migration_with_snapshots(resources, dut, profile):
     res.delete_share(dest)
 
 
-@check("9e0f1a2b-3c4d-4e5f-8a6b-7c8d9e0f1a19", "migration")
+@check("1127ba9c-2e4a-47de-8418-89c2f79833d3", "migration")
 def test_migration_cancel(resources, dut, profile):
     """A started migration can be cancelled; the source share is still deletable."""
     res = resources
@@ -131,7 +131,7 @@ def _server_migration(res, profile, share):
     return servers, dest, compat
 
 
-@check("0f1a2b3c-4d5e-4f6a-9b7c-8d9e0f1a2b20", "share_server_migration")
+@check("df7f248d-9fff-4f63-8ee6-ad7df3b1c4d7", "share_server_migration")
 def test_share_server_migration(server_resources, profile):
     """share_server_migration_check_compatibility → start → continue until True →
     get_progress → complete returns share_updates with export locations for every share."""

@@ -35,7 +35,7 @@ def _wait_in_sync(res, replica_list, replica, rules) -> None:
         time.sleep(0.1)
 
 
-@check("3f1b2c4d-5e6f-4a7b-8c9d-0e1f2a3b4c05", "replication_{replication_kind}")
+@check("f3cf2fc9-560e-472a-baf6-2fb996c53b4b", "replication_{replication_kind}")
 def test_replica_lifecycle(resources, profile, replication_kind):
     """create_replica → update_replica_state reaches in_sync → promote_replica swaps roles (one
     active) → delete_replica of the demoted replica. Readable replicas get their rules as ro."""
@@ -71,7 +71,7 @@ def test_replica_lifecycle(resources, profile, replication_kind):
     res.delete_share(replica)
 
 
-@check("6d7e8f9a-0b1c-4d2e-8f3a-4b5c6d7e8f06", "replicated_snapshot")
+@check("4be2ee93-d3d8-42c4-8288-a4e51ae71500", "replicated_snapshot")
 def test_replicated_snapshot_lifecycle(resources, profile):
     """create_replicated_snapshot / update_replicated_snapshot / delete_replicated_snapshot
     return updates for the snapshot instances they were given, with valid statuses."""

@@ -13,7 +13,7 @@ from certkit.harness.network import (ADDED_V4, security_service, share_network_s
                                      subnet_allocations)
 
 
-@check("3e4f5a6b-7c8d-4e9f-8a0b-1c2d3e4f5a13", "share_servers")
+@check("6f962773-cf36-4f52-bb55-e8e0ad45cfcc", "share_servers")
 def test_setup_and_teardown_server(server_resources):
     """get_(admin_)network_allocations_number are ints; setup_server(network_info list,
     metadata=) returns string backend details; teardown_server(server_details=,
@@ -33,7 +33,7 @@ def test_teardown_server_twice_is_not_an_error(server_resources):
     servers.teardown(server)
 
 
-@check("4f5a6b7c-8d9e-4f0a-9b1c-2d3e4f5a6b14", "share_servers")
+@check("aa46d954-046f-4ab8-a2cd-1bced45abae0", "share_servers")
 def test_share_on_share_server(server_resources, proto):
     """choose_share_server_compatible_with_share picks a given server (or None for a new one);
     a share is created and deleted on the server."""
@@ -51,7 +51,7 @@ def test_share_on_share_server(server_resources, proto):
     servers.teardown(server)
 
 
-@check("5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c15", "manage_share_server")
+@check("a844888d-2931-4349-aa76-05526328829e", "manage_share_server")
 def test_unmanage_and_manage_server(server_resources):
     """unmanage_server keeps the server; get_share_server_network_info lists its IPs;
     manage_server returns (identifier, backend details)."""
@@ -119,7 +119,7 @@ def test_unmanage_then_manage_snapshot_with_server(server_resources, profile):
     servers.teardown(server)
 
 
-@check("6b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d16", "security_service_update")
+@check("9d54462b-9e63-4677-8091-ba95bf13a748", "security_service_update")
 def test_security_service_update(server_resources, proto):
     """check_update_share_server_security_service answers a bool; adding a security service and
     then replacing it (current_security_service=) succeed, as the manager calls them."""
@@ -150,7 +150,7 @@ def test_security_service_update(server_resources, proto):
     servers.teardown(server)
 
 
-@check("7c8d9e0f-1a2b-4c3d-8e4f-5a6b7c8d9e17", "network_allocation_update")
+@check("0c454f88-cbd0-40a7-bc1e-2b7fb8cad736", "network_allocation_update")
 def test_network_allocation_update(server_resources, proto):
     """check_update_share_server_network_allocations answers a bool; the update (a new subnet's
     allocations) returns {share_updates, snapshot_updates, server_details} keyed by the ids
@@ -184,7 +184,7 @@ def test_network_allocation_update(server_resources, proto):
     servers.teardown(server)
 
 
-@check("ab1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d30", "ipv6")
+@check("7a595ce1-c866-46a4-9337-c4129ae4ce73", "ipv6")
 def test_share_server_on_ipv6_allocations(request, profile, proto):
     """With IPv6 claimed, a share server set up on IPv6 allocations serves a share."""
     if True not in profile.dhss_modes:
@@ -198,7 +198,7 @@ def test_share_server_on_ipv6_allocations(request, profile, proto):
     servers.teardown(server)
 
 
-@check("bc2d3e4f-5a6b-4c7d-9e8f-0a1b2c3d4e31", "ipv6")
+@check("2e388e6a-92a8-45ce-bec0-2057102ad026", "ipv6")
 def test_ipv6_access_rule(resources, profile):
     """With IPv6 claimed, an ip rule naming an IPv6 client is applied and deleted."""
     proto = next((p for p, kinds in profile.access_types.items() if "ip" in kinds), None)

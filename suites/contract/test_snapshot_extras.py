@@ -5,7 +5,7 @@ from __future__ import annotations
 from certkit.contract.checks import check, expect, expect_schema
 
 
-@check("8c2d4b17-6e5f-4f0a-b1c9-3e4d5f6a7b03", "revert_to_snapshot")
+@check("ccfc6718-0de8-4e60-a886-0d54e8603d5e", "revert_to_snapshot")
 def test_revert_to_snapshot(resources, profile):
     """revert_to_snapshot returns None, the new size, or {'status': 'reverting_to_snapshot'}
     followed by get_share_status reaching 'available'."""
@@ -21,7 +21,7 @@ def test_revert_to_snapshot(resources, profile):
     resources.delete_share(share)
 
 
-@check("1a9e3c45-7b2d-4e6f-8a0b-4c5d6e7f8a04", "mountable_snapshot")
+@check("d128aec9-619f-44e3-a530-ad93d366c14f", "mountable_snapshot")
 def test_snapshot_export_locations_and_access(resources, profile):
     """A mountable snapshot has export locations (path + is_admin_only) and accepts
     snapshot_update_access add and delete."""

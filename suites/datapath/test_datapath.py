@@ -40,7 +40,7 @@ def _mount(mounter, share, rule, key):
         raise ContractViolation(f"a granted {rule['access_level']} rule did not allow a mount: {exc}") from None
 
 
-@check("2b3c4d5e-6f7a-4b8c-9d9e-0f1a2b3c4d22", "share")
+@check("80e7c606-5f69-48c9-869b-1da0fe3d97c7", "share")
 def test_granted_rw_rule_allows_write_and_read(resources, mounter, profile):
     """With a rw rule the client mounts the share, writes, and reads back the same bytes."""
     share, rule, key, mnt = _mounted_share(resources, mounter, profile, 1)
@@ -50,7 +50,7 @@ def test_granted_rw_rule_allows_write_and_read(resources, mounter, profile):
     mounter.unmount(mnt)
 
 
-@check("3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e23", "access_ro")
+@check("150cc5b3-b67c-45fc-92a1-06e426684abc", "access_ro")
 def test_ro_rule_refuses_writes(resources, mounter, profile):
     """With a ro rule the client can mount and read, but a write fails."""
     share, rule, key, mnt = _mounted_share(resources, mounter, profile, 2, "ro")
@@ -59,7 +59,7 @@ def test_ro_rule_refuses_writes(resources, mounter, profile):
     mounter.unmount(mnt)
 
 
-@check("4d5e6f7a-8b9c-4d0e-9f1a-2b3c4d5e6f24", "share")
+@check("81871020-f320-46b1-849c-46cc2cc45070", "share")
 def test_revoked_rule_refuses_new_access(resources, mounter, profile):
     """After the rule is deleted, a new mount with the same identity is refused."""
     share, rule, key, mnt = _mounted_share(resources, mounter, profile, 3)
@@ -74,7 +74,7 @@ def test_revoked_rule_refuses_new_access(resources, mounter, profile):
     expect(denied, "after update_access deleted the rule, the client could still mount and write")
 
 
-@check("5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a25", "share")
+@check("8e0bb73c-7f47-4b9a-9a7b-69af16f31b8b", "share")
 def test_tenants_cannot_see_each_others_data(resources, mounter, profile):
     """Two shares with their own rules: one tenant's identity cannot mount the other's share,
     and data written to one share does not appear in the other."""
@@ -99,7 +99,7 @@ def test_tenants_cannot_see_each_others_data(resources, mounter, profile):
     mounter.unmount(mnt_a)
 
 
-@check("6f7a8b9c-0d1e-4f2a-9b3c-4d5e6f7a8b26", "extend")
+@check("ecb3f9ef-b4c0-4457-af21-bc5d2e224b67", "extend")
 def test_extend_is_visible_to_the_client(resources, mounter, profile):
     """After extend_share, the client sees the larger size."""
     size = profile.share_size_gb
@@ -115,7 +115,7 @@ def test_extend_is_visible_to_the_client(resources, mounter, profile):
                                         f"{size} to {size + 1} GiB (before: {before})")
 
 
-@check("7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c27", "shrink")
+@check("cd260237-cfd0-4489-acfa-f2840a9ec6da", "shrink")
 def test_shrink_below_used_data_is_refused(resources, mounter, profile):
     """Shrinking below the data in the share raises ShareShrinkingPossibleDataLoss, and the
     data is still there."""
@@ -135,7 +135,7 @@ def test_shrink_below_used_data_is_refused(resources, mounter, profile):
     mounter.unmount(mnt)
 
 
-@check("8b9c0d1e-2f3a-4b4c-9d5e-6f7a8b9c0d28", "revert_to_snapshot")
+@check("d8fef919-ca16-45c1-ba93-f230140217b4", "revert_to_snapshot")
 def test_revert_restores_snapshot_data(resources, mounter, profile):
     """Data written after a snapshot is gone after revert_to_snapshot; the snapshot's data is back."""
     share, rule, key, mnt = _mounted_share(resources, mounter, profile, 8)
@@ -155,7 +155,7 @@ def test_revert_restores_snapshot_data(resources, mounter, profile):
     expect(content == "before", f"after revert the file holds {content!r}; the snapshot had 'before'")
 
 
-@check("9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e29", "create_from_snapshot")
+@check("2a2a6ec9-ff91-462f-bfe9-9388a4c964c4", "create_from_snapshot")
 def test_share_from_snapshot_holds_the_snapshot_data(resources, mounter, profile):
     """A share created from a snapshot holds the data the snapshot had."""
     share, rule, key, mnt = _mounted_share(resources, mounter, profile, 9)

@@ -21,3 +21,14 @@ class ProfileError(CertkitError):
 
 class DriverLoadError(CertkitError):
     """The driver class named by a profile cannot be imported or instantiated."""
+
+
+def exception_text(exc: BaseException) -> str:
+    """str(exc), even for a driver exception whose __str__ raises or returns a non-string."""
+    try:
+        text = str(exc)
+        if not isinstance(text, str):
+            raise TypeError(f"__str__ returned {type(text).__name__}")
+        return text
+    except Exception as err:  # noqa: BLE001 - a hostile exception must not crash the run
+        return f"<{type(exc).__name__} whose str() raised {type(err).__name__}>"

@@ -1,10 +1,11 @@
-"""Writing output files safely."""
+"""Writing output files safely, and refusing outputs that would destroy something."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+from typing import Mapping
 
 from certkit.errors import CertkitError
 
@@ -12,6 +13,8 @@ from certkit.errors import CertkitError
 def atomic_write(path: str | os.PathLike[str], text: str) -> None:
     """Write text via a temporary file and rename: a crash never leaves a truncated file."""
     target = Path(path)
+    if target.exists() and not target.is_file():
+        raise CertkitError(f"{path}: cannot write: not a regular file")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
@@ -20,3 +23,39 @@ def atomic_write(path: str | os.PathLike[str], text: str) -> None:
         os.replace(tmp, target)
     except OSError as exc:
         raise CertkitError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def check_output_paths(outputs: Mapping[str, str | os.PathLike[str] | None],
+                       inputs: Mapping[str, str | os.PathLike[str]]) -> None:
+    """Refuse, before any work, outputs that would destroy something: an existing non-regular
+    file (a device, a directory, a FIFO), an input, or the same file as another output.
+
+    `outputs` and `inputs` map an option name (`--report`) to a path; CertkitError names both.
+    """
+    seen: dict[str, str] = {}
+    identities = {_identity(path): option for option, path in inputs.items()}
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        target = Path(path)
+        if target.exists() and not target.is_file():
+            kind = "a directory" if target.is_dir() else "not a regular file"
+            raise CertkitError(f"{option} {path}: is {kind}; refusing to write over it")
+        identity = _identity(path)
+        if identity in identities:
+            raise CertkitError(f"{option} {path}: is the {identities[identity]} file; refusing to "
+                               "write over it")
+        if identity in seen:
+            raise CertkitError(f"{option} {path}: is also the {seen[identity]} output; give each "
+                               "output its own path")
+        seen[identity] = option
+
+
+def _identity(path: str | os.PathLike[str]) -> str:
+    """The same string for two paths that name the same file (links, `..`, symlinks)."""
+    target = Path(path)
+    try:
+        info = target.stat()
+        return f"inode:{info.st_dev}:{info.st_ino}"
+    except OSError:
+        return f"path:{target.resolve()}"

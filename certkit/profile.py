@@ -13,11 +13,19 @@ import yaml
 
 from certkit.contract.catalogue import FEATURES_BY_ID, Feature
 from certkit.errors import ProfileError
+from certkit.harness.timeouts import CallTimeout, call_with_alarm
+from certkit.redaction import redact_text
 from certkit.schema_check import json_path, validator_for
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SECRET_KEY = re.compile(r"(pass(word|wd)?|secret|token|key|credential)", re.IGNORECASE)
 _NOT_SECRET_KEY = re.compile(r"(keyring_name|key_ref|_key_id$|^keystone)", re.IGNORECASE)
+
+MAX_PROFILE_BYTES = 256 * 1024
+"""A profile is a page of YAML; anything bigger is a mistake or an attack."""
+MAX_YAML_NODES = 20_000
+"""Nodes a profile may hold once YAML aliases are expanded (a "billion laughs" file holds 10^9)."""
+DEFAULT_TIMEOUTS = {"check": 60.0, "cleanup": 30.0, "status_poll": 60.0, "import": 60.0}
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,7 @@ class Profile:
     @property
     def timeouts(self) -> Mapping[str, float]:
         """Per-check, cleanup and status-poll timeouts in seconds."""
-        return {"check": 60.0, "cleanup": 30.0, "status_poll": 60.0, **self.raw.get("timeouts", {})}
+        return {**DEFAULT_TIMEOUTS, **self.raw.get("timeouts", {})}
 
     @property
     def share_size_gb(self) -> int:
@@ -79,10 +87,8 @@ class Profile:
         return list(self.raw.get("client_hosts", []))
 
     def redact(self, text: str) -> str:
-        """Replace every secret value in a text with `***`."""
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
+        """Replace every secret value in a text with `***` (see certkit.redaction)."""
+        return redact_text(text, self.secrets)
 
 
 def load_profile(path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None,
@@ -97,10 +103,11 @@ def load_profile(path: str | os.PathLike[str], *, environ: Mapping[str, str] | N
     env = {"PROFILE_DIR": str(Path(path_s).resolve().parent), **env}
     config, secrets = _substitute_env(path_s, data.get("config") or {}, env)
     hosts, _ = _substitute_env(path_s, {str(i): h for i, h in enumerate(data.get("client_hosts") or [])},
-                               env, prefix="client_hosts")
+                               env, prefix="client_hosts", escape=False)
     data = {**data, "client_hosts": [hosts[str(i)] for i in range(len(hosts))]}
     if check_import:
-        import_driver_class(data["driver"], path_s)
+        timeout = (data.get("timeouts") or {}).get("import", DEFAULT_TIMEOUTS["import"])
+        import_driver_class(data["driver"], path_s, timeout=timeout)
     dhss = data["driver_handles_share_servers"]
     modes = tuple(dhss) if isinstance(dhss, list) else (dhss,)
     access_types = {p: tuple(t) for p, t in (data.get("access_types") or {}).items()}
@@ -116,14 +123,20 @@ def load_profile(path: str | os.PathLike[str], *, environ: Mapping[str, str] | N
     )
 
 
-def import_driver_class(dotted: str, source: str = "driver") -> type:
-    """Import a driver class from its dotted path; ProfileError names what failed."""
+def import_driver_class(dotted: str, source: str = "driver",
+                        timeout: float | None = DEFAULT_TIMEOUTS["import"]) -> type:
+    """Import a driver class from its dotted path within `timeout` seconds; ProfileError names
+    what failed (a module that hangs on import is abandoned in a daemon thread)."""
     module_name, _, class_name = dotted.rpartition(".")
     from certkit.manila_env import prepare_manila
 
     prepare_manila()
     try:
-        module = importlib.import_module(module_name)
+        module = call_with_alarm(importlib.import_module, timeout, f"import {module_name}",
+                                   module_name)
+    except CallTimeout:
+        raise ProfileError(source, "driver", f"importing module {module_name} did not finish "
+                           f"within {timeout:.3g} s (timeouts.import)") from None
     except Exception as exc:  # noqa: BLE001 - any import failure is a finding, not a crash
         raise ProfileError(source, "driver",
                            f"cannot import module {module_name}: {type(exc).__name__}: {exc}") from None
@@ -135,12 +148,20 @@ def import_driver_class(dotted: str, source: str = "driver") -> type:
 
 def _read_yaml(path: str) -> dict[str, Any]:
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+        if os.path.exists(path) and not os.path.isdir(path) and not os.path.isfile(path):
+            raise ProfileError(path, "", "is not a regular file")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_PROFILE_BYTES + 1)
+        if len(raw) > MAX_PROFILE_BYTES:
+            raise ProfileError(path, "", f"is larger than {MAX_PROFILE_BYTES // 1024} KiB; "
+                               "a profile is a page of YAML")
+        data = _load_bounded(raw.decode("utf-8"), path)
     except FileNotFoundError:
         raise ProfileError(path, "", "no such file") from None
     except IsADirectoryError:
         raise ProfileError(path, "", "is a directory, not a profile file") from None
+    except OSError as exc:
+        raise ProfileError(path, "", f"cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ProfileError(path, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
@@ -151,6 +172,38 @@ def _read_yaml(path: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ProfileError(path, "", f"must be a mapping of keys, got {type(data).__name__}")
     return data
+
+
+def _load_bounded(text: str, path: str) -> Any:
+    """yaml.safe_load, refusing documents whose aliases expand beyond MAX_YAML_NODES nodes."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        sizes: dict[int, int] = {}
+
+        def expanded(n: yaml.Node, depth: int = 0) -> int:
+            if id(n) in sizes:
+                return sizes[id(n)]
+            if depth > 100:
+                raise ProfileError(path, "", "nested more than 100 levels deep")
+            sizes[id(n)] = MAX_YAML_NODES + 1  # a node that contains itself is too big
+            if isinstance(n, yaml.MappingNode):
+                total = 1 + sum(expanded(k, depth + 1) + expanded(v, depth + 1) for k, v in n.value)
+            elif isinstance(n, yaml.SequenceNode):
+                total = 1 + sum(expanded(v, depth + 1) for v in n.value)
+            else:
+                total = 1
+            sizes[id(n)] = min(total, MAX_YAML_NODES + 1)
+            return sizes[id(n)]
+
+        if expanded(node) > MAX_YAML_NODES:
+            raise ProfileError(path, "", f"expands to more than {MAX_YAML_NODES} YAML nodes "
+                               "(aliases repeated too often?)")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _validate_schema(path: str, data: Mapping[str, Any]) -> None:
@@ -188,25 +241,37 @@ def _validate_features(path: str, data: Mapping[str, Any]) -> None:
 
 
 def _substitute_env(path: str, config: Mapping[str, Any], env: Mapping[str, str],
-                    prefix: str = "config") -> tuple[dict[str, Any], set[str]]:
-    """Replace ${VAR} / ${VAR:-default} in config values; collect secret values."""
+                    prefix: str = "config", escape: bool = True) -> tuple[dict[str, Any], set[str]]:
+    """Replace ${VAR} / ${VAR:-default} in config values; collect secret values.
+
+    A substituted value is escaped for oslo.config (`$` becomes `$$`), so that `pa$sw0rd`
+    reaches the driver as written rather than as a reference to an option `sw0rd`; `$name`
+    written in the profile itself keeps its oslo.config meaning.
+    """
     secrets: set[str] = set()
 
     def subst(value: Any, field_path: str, key: str) -> Any:
         if isinstance(value, str):
+            plain: list[str] = []
+
             def repl(match: re.Match[str]) -> str:
                 name, default = match.group(1), match.group(2)
                 if name in env:
+                    text = env[name]
                     if _is_secret_key(name):
-                        secrets.add(env[name])
-                    return env[name]
-                if default is not None:
-                    return default
-                raise ProfileError(path, field_path, f"environment variable {name} is not set")
+                        secrets.add(text)
+                elif default is not None:
+                    text = default
+                else:
+                    raise ProfileError(path, field_path, f"environment variable {name} is not set")
+                plain.append(text)
+                return oslo_escape(text) if escape else text
 
             result = _ENV_REF.sub(repl, value)
             if _is_secret_key(key):
                 secrets.add(result)
+                secrets.update(plain)
+                secrets.add(_ENV_REF.sub(lambda m: env.get(m.group(1), m.group(2) or ""), value))
             return result
         if isinstance(value, list):
             return [subst(v, f"{field_path}[{i}]", key) for i, v in enumerate(value)]
@@ -215,7 +280,12 @@ def _substitute_env(path: str, config: Mapping[str, Any], env: Mapping[str, str]
         return value
 
     substituted = {k: subst(v, f"{prefix}.{k}", k) for k, v in config.items()}
-    return substituted, {s for s in secrets if len(s) >= 4}
+    return substituted, {s for s in secrets if s}
+
+
+def oslo_escape(text: str) -> str:
+    """A literal value in oslo.config's file syntax: `$` is written `$$`."""
+    return text.replace("$", "$$")
 
 
 def _is_secret_key(key: str) -> bool:

@@ -1,4 +1,5 @@
-"""The certification report: JSON (report.schema.json), JUnit XML and the terminal feature table."""
+"""The certification report: assembled from a run (verdict rules in verdict.py) and written as JSON
+(report.schema.json), JUnit XML and the terminal feature table."""
 
 from __future__ import annotations
 
@@ -14,32 +15,18 @@ from certkit.contract.catalogue import FEATURES
 from certkit.errors import CertkitError
 from certkit.files import atomic_write
 from certkit.manila_env import manila_version
+from certkit.redaction import redact_tree
 from certkit.schema_check import schema_errors
 from certkit.session import CertificationRun, CheckResult
+from certkit.verdict import RunFacts, feature_status, judge
 
 OUTCOMES = ("passed", "failed", "skipped", "error")
 
 
-def feature_status(claimed: bool, results: list[CheckResult]) -> tuple[str, str]:
-    """(status, reason): verified only when every required check of the feature passed."""
-    if not claimed:
-        return "not-claimed", ""
-    required = [r for r in results if r.level == "required"]
-    bad = [r for r in required if r.outcome in ("failed", "error")]
-    if bad:
-        return "failed", f"{bad[0].name}{f'[{bad[0].variant}]' if bad[0].variant else ''}: {bad[0].outcome}"
-    if not required:
-        return "unverified", "no required check ran for this feature"
-    skipped = [r for r in required if r.outcome == "skipped"]
-    if skipped:
-        return "unverified", f"{skipped[0].name} skipped: {skipped[0].message}"
-    return "verified", ""
-
-
 def build_report(run: CertificationRun, *, started_at: str, duration: float,
-                 suites: Iterable[str], drift: dict[str, list[str]] | None = None,
-                 interrupted: bool = False, keyword: str | None = None) -> dict[str, Any]:
-    """The report of a finished (or interrupted) run, with its verdict."""
+                 suites: Iterable[str], drift: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The report of a finished (or stopped, or interrupted) run, with its verdict; every string
+    in it has the profile's secrets redacted."""
     by_feature: dict[str, list[CheckResult]] = {}
     for result in run.results:
         by_feature.setdefault(result.feature, []).append(result)
@@ -56,8 +43,15 @@ def build_report(run: CertificationRun, *, started_at: str, duration: float,
         features[feat.id] = entry
     counts = Counter(r.outcome for r in run.results)
     leaks = [asdict(leak) for leak in run.ledger.leaks]
-    reasons = verdict_reasons(run, features, leaks, drift, interrupted)
+    drift = drift or {"errors": [], "notes": []}
+    verdict = judge(RunFacts(
+        results=run.results, features=features, leaks=len(leaks), false_claims=drift["errors"],
+        collection_errors=run.collection_errors, internal_errors=run.internal_errors,
+        keyword=run.keyword, deselected=run.deselected, not_run=run.not_run,
+        pytest_exit=run.pytest_exit, stop_reason=run.stop_reason, interrupted=run.interrupted,
+        cleanup_interrupted=run.cleanup_interrupted))
     driver_seconds = run.times.total
+    suites = list(suites)
     report = {
         "format": 1, "certkit_version": __version__,
         "profile": {"name": run.profile.name, "path": run.profile.path,
@@ -66,44 +60,21 @@ def build_report(run: CertificationRun, *, started_at: str, duration: float,
         if run.driver_class else run.profile.driver,
         "manila_version": manila_version(), "python_version": platform.python_version(),
         "run_id": run.run_id, "started_at": started_at, "duration": round(duration, 3),
-        "suites": list(suites), "interrupted": interrupted,
-        "selection": {"suites": list(suites), "keyword": keyword},
+        "suites": suites, "interrupted": run.interrupted,
+        "selection": {"suites": suites, "keyword": run.keyword},
         "checks": [_check_entry(r) for r in run.results],
         "features": features,
         "summary": {"total": len(run.results), **{o: counts.get(o, 0) for o in OUTCOMES}},
-        "verdict": "not-certified" if reasons else "certified",
-        "reasons": reasons,
-        "drift": drift or {"errors": [], "notes": []},
+        "verdict": verdict.verdict,
+        "reasons": list(verdict.reasons),
+        "drift": drift,
         "warnings": list(run.warnings),
         "leaks": leaks,
         "timing": {"total_seconds": round(duration, 3), "driver_seconds": round(driver_seconds, 3),
                    "harness_seconds": round(max(duration - driver_seconds, 0.0), 3),
                    "driver_calls": sum(run.times.calls.values())},
     }
-    return json.loads(run.profile.redact(json.dumps(report)))
-
-
-def verdict_reasons(run: CertificationRun, features: dict[str, dict[str, Any]],
-                    leaks: list[dict[str, str]], drift: dict[str, list[str]] | None,
-                    interrupted: bool) -> list[str]:
-    """Why the run is not certified ([] when it is)."""
-    reasons = []
-    if interrupted:
-        reasons.append("the run was interrupted")
-    reasons += [f"suite error: {e}" for e in run.collection_errors]
-    reasons += [f"false claim: {e}" for e in (drift or {}).get("errors", [])]
-    for fid, entry in features.items():
-        if entry["claimed"] and entry["status"] != "verified":
-            reasons.append(f"feature {fid} is {entry['status']}"
-                           + (f" ({entry['reason']})" if entry.get("reason") else ""))
-    errors = [r for r in run.results if r.outcome == "error"]
-    if errors:
-        reasons.append(f"{len(errors)} check(s) ended in error, e.g. {errors[0].name}: {errors[0].message}")
-    if leaks:
-        reasons.append(f"{len(leaks)} back-end object(s) could not be deleted")
-    if not run.results and not interrupted:
-        reasons.append("no checks ran")
-    return reasons
+    return redact_tree(report, run.profile.secrets)
 
 
 def _check_entry(result: CheckResult) -> dict[str, Any]:

@@ -1,13 +1,17 @@
-"""Run suites against a profile's driver through pytest, clean up, and judge the result."""
+"""Perform a certification run: the suites against a profile's driver through pytest, clean-up,
+signals, and the report."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from certkit.errors import CertkitError
 from certkit.profile import Profile
@@ -40,12 +44,14 @@ def drift_of(profile: Profile) -> dict[str, list[str]]:
     return {"errors": list(drift.errors), "notes": list(drift.notes)}
 
 
-@dataclass
-class RunOutcome:
-    """A finished run: its report and the pytest exit code."""
+@dataclass(frozen=True)
+class FinishedRun:
+    """A finished certification run: its report and the pytest exit status."""
 
     report: dict[str, Any]
-    pytest_exit: int
+    pytest_exit: int | None
+    signal: str | None = None
+    """SIGINT or SIGTERM when a signal interrupted the run."""
 
 
 def pytest_args(suites: Sequence[str], keyword: str | None) -> list[str]:
@@ -65,42 +71,65 @@ def pytest_args(suites: Sequence[str], keyword: str | None) -> list[str]:
     return args
 
 
+@contextlib.contextmanager
+def interrupts(run: CertificationRun) -> Iterator[None]:
+    """SIGTERM is handled like Ctrl-C (KeyboardInterrupt: checks stop, clean-up runs, the report
+    is written); the second signal stops the clean-up; later ones are ignored while the report
+    is written. The previous handlers are restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    count = 0
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal count
+        count += 1
+        if run.signal is None:
+            run.signal = signal.Signals(signum).name
+        run.interrupted = True
+        if count <= 2:
+            raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def run_certification(profile: Profile, *, suites: Sequence[str] = DEFAULT_SUITES,
                       keyword: str | None = None, progress: Callable[[str], None] | None = None,
                       driver_class: type | None = None, check_timeout: float | None = None,
-                      audit: bool = True) -> RunOutcome:
+                      audit: bool = True) -> FinishedRun:
     """Audit the claims, run the suites, delete what the run created, and build the report."""
     import pytest
 
     from certkit import pytest_plugin
+    from certkit.plugin.hooks import CertkitPlugin
 
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     start = time.perf_counter()
     run = CertificationRun(profile, driver_class=driver_class, check_timeout=check_timeout,
-                           progress=progress)
+                           progress=progress, keyword=keyword or None)
     drift = drift_of(profile) if audit and driver_class is None else {"errors": [], "notes": []}
     if drift["errors"]:
         if progress:
             for line in drift["errors"]:
                 progress(f"false claim: {line}")
         report = build_report(run, started_at=started, duration=time.perf_counter() - start,
-                              suites=suites, drift=drift, keyword=keyword)
-        return RunOutcome(report, -1)
-    interrupted = False
-    exit_code = -1
-    try:
-        exit_code = int(pytest.main(pytest_args(suites, keyword),
-                                    plugins=[pytest_plugin, pytest_plugin.RunBinding(run)]))
-        interrupted = exit_code == int(pytest.ExitCode.INTERRUPTED) and not run.collection_errors
-        if exit_code == int(pytest.ExitCode.USAGE_ERROR):
-            raise CertkitError("pytest refused the suite arguments (see above)")
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        leftovers = run.ledger.outstanding()
-        if leftovers and progress:
-            progress(f"cleaning up {len(leftovers)} back-end object(s) the run created")
-        run.ledger.cleanup(progress=progress)
-    report = build_report(run, started_at=started, duration=time.perf_counter() - start,
-                          suites=suites, drift=drift, interrupted=interrupted, keyword=keyword)
-    return RunOutcome(report, exit_code)
+                              suites=suites, drift=drift)
+        return FinishedRun(report, None)
+    args = pytest_args(suites, keyword)
+    with interrupts(run):
+        try:
+            run.pytest_exit = int(pytest.main(args, plugins=[pytest_plugin, CertkitPlugin(run)]))
+            if run.pytest_exit == int(pytest.ExitCode.USAGE_ERROR):
+                raise CertkitError("pytest refused the suite arguments (see above)")
+        except KeyboardInterrupt:
+            run.interrupted = True
+        finally:
+            run.finish_cleanup()  # whatever pytest's own end of session did not reach
+        report = build_report(run, started_at=started, duration=time.perf_counter() - start,
+                              suites=suites, drift=drift)
+    return FinishedRun(report, run.pytest_exit, run.signal)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Iterable
@@ -30,13 +31,22 @@ def _registry() -> Registry:
     return registry
 
 
+def is_json_number(checker: Any, instance: Any) -> bool:
+    """A JSON number: finite (JSON has no Infinity or NaN, and a capacity of inf is garbage)."""
+    return (isinstance(instance, (int, float)) and not isinstance(instance, bool)
+            and math.isfinite(instance))
+
+
 @lru_cache(maxsize=None)
 def validator_for(name: str) -> Validator:
-    """A validator for a schema file, with format checking and cross-file `$ref`s."""
+    """A validator for a schema file, with format checking, cross-file `$ref`s, and `number`
+    meaning a finite number."""
     schema = load_schema(name)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER, registry=_registry())
+    base = jsonschema.validators.validator_for(schema)
+    base.check_schema(schema)
+    cls = jsonschema.validators.extend(
+        base, type_checker=base.TYPE_CHECKER.redefine("number", is_json_number))
+    return cls(schema, format_checker=base.FORMAT_CHECKER, registry=_registry())
 
 
 def json_path(parts: Iterable[Any]) -> str:

@@ -1,4 +1,8 @@
-"""One certification run: the profile, its run id, the driver instances, the ledger and results."""
+"""One certification run: the profile, its run id, the driver instances, the ledger and results.
+
+"Run" has one meaning in certkit: one certification of one profile (a CertificationRun). The
+runner performs it (run_certification), `certkit run` is its command line.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from certkit.errors import exception_text
 from certkit.harness.driver import CallTimes, DriverUnderTest, build_driver
 from certkit.harness.ledger import ResourceLedger
 from certkit.harness.models import ModelFactory, new_run_id
-from certkit.harness.timeouts import call_with_timeout
+from certkit.harness.timeouts import CallTimeout, call_with_timeout
 from certkit.profile import Profile
 
 
@@ -42,6 +47,24 @@ class CertificationRun:
     results: list[CheckResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     collection_errors: list[str] = field(default_factory=list)
+    """Suite files that did not import and tests that are not checks (the run is partial)."""
+    internal_errors: list[str] = field(default_factory=list)
+    """pytest internal errors (the run is partial)."""
+    keyword: str | None = None
+    """The -k filter (a filtered run is partial)."""
+    deselected: int = 0
+    """Checks the keyword filter left out."""
+    not_run: int = 0
+    """Selected checks that never ran (stop, interrupt, crash)."""
+    pytest_exit: int | None = None
+    stop_reason: str | None = None
+    """Why the run stopped early: a driver call still running after its timeout."""
+    interrupted: bool = False
+    """Ctrl-C or SIGTERM."""
+    signal: str | None = None
+    """The signal that interrupted the run (SIGINT, SIGTERM)."""
+    cleanup_interrupted: bool = False
+    """A second signal stopped the clean-up: what was left is listed as leaked."""
     times: CallTimes = field(default_factory=CallTimes)
     progress: Callable[[str], None] | None = None
     ledger: ResourceLedger = field(init=False)
@@ -87,10 +110,28 @@ class CertificationRun:
                 cached = exc
             with self._lock:
                 self._drivers[mode] = cached
+        if isinstance(cached, CallTimeout):
+            raise cached
         if isinstance(cached, BaseException):
             raise DriverUnavailable(f"driver set-up failed: {type(cached).__name__}: "
-                                    f"{' '.join(str(cached).split())}")
+                                    f"{' '.join(exception_text(cached).split())}")
         return cached
+
+    def finish_cleanup(self) -> None:
+        """Delete everything the run still holds (bounded after a stop or an interrupt); a
+        second Ctrl-C or SIGTERM ends it and what is left is listed as leaked."""
+        if self.stop_reason or self.interrupted:
+            self.ledger.stop()
+        leftovers = self.ledger.outstanding()
+        if not leftovers:
+            return
+        if self.progress:
+            self.progress(f"cleaning up {len(leftovers)} back-end object(s) the run created")
+        try:
+            self.ledger.cleanup(progress=self.progress, final=True)
+        except KeyboardInterrupt:
+            self.cleanup_interrupted = True
+            self.interrupted = True
 
     def model_factory(self, pool: str | None) -> ModelFactory:
         """Models for this run, placed on a pool."""

@@ -12,10 +12,15 @@ import time
 
 import pytest
 
+from certkit.harness import ledger as ledger_module
 from certkit.harness.ledger import ResourceLedger
+from certkit.manila_env import prepare_manila
 from certkit.runner import run_certification
 from tests.broken import lifecycle
 from tests.conftest import ROOT, with_timeouts
+
+prepare_manila()
+from manila import exception  # noqa: E402
 
 
 def test_ledger_deletes_newest_first_and_reports_failures():
@@ -40,7 +45,7 @@ def test_ledger_retries_a_delete_the_back_end_refuses_for_a_while():
     def busy_then_gone():
         attempts.append(1)
         if len(attempts) < 3:
-            raise RuntimeError("clone in progress")
+            raise exception.ShareBusyException(reason="clone in progress")
 
     ledger.track("snapshot", "n1", "snap-1", busy_then_gone)
     assert ledger.cleanup() == [] and len(attempts) == 3
@@ -87,30 +92,104 @@ def test_every_created_object_carries_the_run_id(tmp_path, dummy_profile):
     assert created <= deleted, f"never deleted: {created - deleted}"
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_ctrl_c_cleans_up_and_still_writes_the_report(tmp_path):
+def test_refused_deletes_share_one_retry_budget_per_run(monkeypatch):
+    """A back end that refuses every delete costs the run one budget of retries, not one per
+    check (a driver refusing every rule deletion once took 323 s instead of 2 s)."""
+    monkeypatch.setattr(ledger_module, "RETRY_PAUSE", 0.05)
+    ledger = ResourceLedger(timeout=0.3)
+    attempts: list[str] = []
+
+    def refuse(name):
+        def delete():
+            attempts.append(name)
+            raise exception.ShareBusyException(reason="busy")
+        return delete
+
+    ledger.track("share", "s1", "share-1", refuse("share-1"))
+    first = ledger.cleanup()
+    ledger.track("share", "s2", "share-2", refuse("share-2"))
+    second = ledger.cleanup()
+    assert attempts.count("share-1") > 2, "a refused delete is retried while the budget lasts"
+    assert attempts.count("share-2") == 1, "the budget is spent: the next check does not retry"
+    assert [l.name for l in second] == ["share-1", "share-2"] and len(first) == 1
+    assert "ShareBusyException" in second[1].error and "busy" in second[1].error
+
+
+@pytest.mark.parametrize("violation", [KeyError("rule-7"), AssertionError("returned garbage")],
+                         ids=["bare-python-exception", "contract-violation"])
+def test_a_delete_that_violates_the_contract_is_not_retried(violation):
+    ledger = ResourceLedger(timeout=10)
+    attempts = []
+
+    def delete():
+        attempts.append(1)
+        raise violation
+
+    ledger.track("access_rule", "r1", "ip:10.0.0.1", delete)
+    leaks = ledger.cleanup()
+    assert len(attempts) == 1 and [l.name for l in leaks] == ["ip:10.0.0.1"]
+    assert type(violation).__name__ in leaks[0].error
+
+
+def test_ctrl_c_during_a_checks_cleanup_is_not_swallowed():
+    ledger = ResourceLedger(timeout=5)
+    ledger.track("share", "s1", "share-1", lambda: None)
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    ledger.track("snapshot", "n1", "snap-1", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ledger.cleanup()
+    assert [e.name for e in ledger.outstanding()] == ["snap-1", "share-1"], \
+        "left for the run's final clean-up, not marked leaked"
+    assert ledger.leaks == []
+    with pytest.raises(KeyboardInterrupt):
+        ledger.cleanup(final=True)
+    assert sorted(l.name for l in ledger.leaks) == ["share-1", "snap-1"]
+    assert all(l.error == "cleanup interrupted" for l in ledger.leaks)
+
+
+def _interruptible_run(tmp_path, driver: str, *extra: str, env: dict | None = None):
+    """Start `certkit run` on the dummy profile with another driver; wait for create_snapshot."""
     journal = tmp_path / "journal"
     profile = tmp_path / "interrupt.yaml"
     text = (ROOT / "driver_profiles" / "manila-dummy.yaml").read_text()
-    profile.write_text(text.replace("manila.tests.share.drivers.dummy.DummyDriver",
-                                    "tests.broken.lifecycle.JournalingDriver"))
+    text = text.replace("manila.tests.share.drivers.dummy.DummyDriver", driver)
+    profile.write_text(text.replace("share_backend_name: manila-dummy", "share_backend_name: manila-dummy\n"
+                                    "  san_password: ${CERTKIT_TEST_PASSWORD:-unset}"))
     report_path = tmp_path / "report.json"
-    env = {**os.environ, "CERTKIT_TEST_JOURNAL": str(journal), "PYTHONPATH": str(ROOT)}
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = {**os.environ, "CERTKIT_TEST_JOURNAL": str(journal), "PYTHONPATH": str(ROOT),
+           "TMPDIR": str(tmpdir), **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "certkit.cli", "run", str(profile), "--no-audit",
-         "-k", "test_create_and_delete_snapshot", "--report", str(report_path)],
+         "-k", "test_create_and_delete_snapshot", "--report", str(report_path), *extra],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if journal.exists() and "create_snapshot" in journal.read_text():
-            break
+            return proc, journal, report_path, tmpdir
         time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail(f"the run never reached create_snapshot: {proc.communicate()}")
-    proc.send_signal(signal.SIGINT)
+    proc.kill()
+    pytest.fail(f"the run never reached create_snapshot: {proc.communicate()}")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("sig,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["ctrl-c", "sigterm"])
+def test_a_signal_cleans_up_and_still_writes_the_report(tmp_path, sig, status):
+    secret = "s1gn4l-s3cr3t-value"
+    proc, journal, report_path, tmpdir = _interruptible_run(
+        tmp_path, "tests.broken.lifecycle.JournalingDriver", env={"CERTKIT_TEST_PASSWORD": secret})
+    # Mid-run, the generated manila.conf is already gone: even SIGKILL would leave no secret.
+    left = [p for p in tmpdir.rglob("*") if p.is_file()]
+    assert not [p for p in left if p.name == "manila.conf"], left
+    assert not [p for p in left if secret.encode() in p.read_bytes()], left
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, (out, err)
+    assert proc.returncode == status, (out, err)
     assert "Traceback" not in err
     entries = journal.read_text().split()
     share_id = entries[entries.index("create_share") + 1]
@@ -119,3 +198,21 @@ def test_ctrl_c_cleans_up_and_still_writes_the_report(tmp_path):
     assert f"delete_share {share_id}" in journal.read_text()
     report = json.loads(report_path.read_text())
     assert report["interrupted"] is True and report["verdict"] == "not-certified"
+    assert "verdict: not-certified" in out
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_second_signal_stops_the_cleanup_and_lists_the_leaks(tmp_path):
+    proc, journal, report_path, _ = _interruptible_run(tmp_path, "tests.hostile_drivers.SlowDeleteJournaling")
+    proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while "delete_snapshot" not in journal.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)  # the delete takes 60 s: stop waiting for it
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 143, (out, err)
+    report = json.loads(report_path.read_text())
+    assert report["interrupted"] is True and report["verdict"] == "not-certified"
+    leaked = {leak["kind"] for leak in report["leaks"]}
+    assert leaked == {"snapshot", "share"}, report["leaks"]
+    assert "LEAKED: share" in out and "LEAKED: snapshot" in out

@@ -42,6 +42,18 @@ CASES = [
     ("access type for unlisted protocol", GOOD.replace("  CIFS: [user]", "  CIFS: [user]\n  CEPHFS: [cephx]"),
      "access_types.CEPHFS", "not listed in protocols"),
     ("not a mapping", "- a\n- b\n", "(top level)", "must be a mapping"),
+    ("name ending in a newline", GOOD.replace("name: manila-dummy\n", 'name: "manila-dummy\\n"\n'),
+     "name", "does not match"),
+    ("driver ending in a newline", GOOD.replace("driver: manila.tests.share.drivers.dummy.DummyDriver\n",
+                                                'driver: "manila.tests.share.drivers.dummy.DummyDriver\\n"\n'),
+     "driver", "does not match"),
+    ("infinite timeout", GOOD + "timeouts: {check: .inf}\n", "timeouts.check", ""),
+    ("alias bomb under config", GOOD.replace("config:\n", "config:\n  bomb: " + (
+        "&a0 [x, x, x, x, x, x, x, x, x, x]" + "".join(
+            f"\n  b{i}: &a{i} [*a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}]"
+            for i in range(1, 9))) + "\n"), "(top level)", "expands to more than"),
+    ("recursive alias", GOOD + "loop: &l [*l]\n", "(top level)", "expands to more than"),
+    ("oversized file", GOOD + "# " + "x" * 300_000 + "\n", "(top level)", "larger than 256 KiB"),
 ]
 
 
@@ -75,6 +87,28 @@ def test_cli_reports_bad_profile_in_one_line_with_exit_2(tmp_path):
     assert proc.stderr.strip().count("\n") == 0, proc.stderr
     assert f"{path}: colour: unknown key" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    import os
+
+    fifo = tmp_path / "profile.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(ProfileError, match="is not a regular file"):
+        load_profile(fifo, environ={})
+
+
+def test_secrets_of_any_length_and_characters_are_redacted_structurally():
+    from certkit.redaction import redact_tree
+
+    secrets = ['a"b\\c', "\u00e9t\u00e9", "k", "pa$$"]
+    data = {"message": 'x=\'a"b\\\\c\' json="a\\"b\\\\c" \u00e9t\u00e9 \\xe9t\\xe9 k! pa$$',
+            "list": ["k", "kk", "keep k here"], 'a"b\\c': 1}
+    out = redact_tree(data, secrets)
+    text = str(out)
+    assert out["message"] == "x='***' json=\"***\" *** *** ***! ***", out["message"]
+    assert out["list"] == ["***", "kk", "keep *** here"]
+    assert "***" in out and 'a"b\\c' not in text and "\u00e9t\u00e9" not in text
 
 
 def test_cli_reports_missing_profile_file(tmp_path):

@@ -1,14 +1,28 @@
-"""The verdict rules: verified only when every required check passed; skips never certify."""
+"""The verdict rules: verified only when every required check passed; skips never certify; a run
+that did not execute every check its claims require is never certified (filter, crash, missing
+checks, a hung driver)."""
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import pkgutil
+import uuid
+
 import pytest
 
-from certkit.contract.checks import check
-from certkit.report import feature_status
+import suites
+from certkit.contract.checks import MARK, CheckInfo, check
+from certkit.plugin import hooks
+from certkit.plugin.hooks import check_timeout
+from certkit.report import validate_report
 from certkit.runner import run_certification
-from certkit.session import CheckResult
+from certkit.schema_check import schema_errors
+from certkit.session import CertificationRun, CheckResult
+from certkit.verdict import RunFacts, feature_status, judge
+from tests import hostile_drivers
 from tests.broken.lifecycle import VendorStatsKey
+from tests.conftest import with_timeouts
 
 
 def _r(outcome: str, level: str = "required") -> CheckResult:
@@ -57,22 +71,179 @@ def test_unclaimed_features_are_skipped_with_reason(dummy_profile):
     assert report["features"]["snapshot"]["status"] == "not-claimed"
 
 
-def test_every_check_has_its_own_uuid():
-    import importlib
-    import pkgutil
+def _facts(**overrides) -> RunFacts:
+    features = {"share": {"claimed": True, "status": "verified"}}
+    return RunFacts(**{"results": [_r("passed")], "features": features, **overrides})
 
-    import suites
-    from certkit.contract.checks import MARK
 
-    seen: dict[str, str] = {}
+@pytest.mark.parametrize("overrides,verdict", [
+    ({}, "certified"),
+    ({"keyword": "extend", "deselected": 80}, "partial"),
+    ({"pytest_exit": 3, "internal_errors": ["INTERNALERROR> boom"]}, "partial"),
+    ({"pytest_exit": 5, "results": []}, "partial"),
+    ({"pytest_exit": None}, "partial"),
+    ({"not_run": 2}, "partial"),
+    ({"collection_errors": ["suites/contract/test_x.py: SyntaxError"]}, "partial"),
+    ({"keyword": "extend", "results": [_r("failed")],
+      "features": {"share": {"claimed": True, "status": "failed"}}}, "not-certified"),
+    ({"stop_reason": "check test_x did not return within 60 s", "pytest_exit": 2, "not_run": 70},
+     "not-certified"),
+    ({"interrupted": True, "pytest_exit": 2}, "not-certified"),
+    ({"leaks": 1}, "not-certified"),
+    ({"features": {"share": {"claimed": True, "status": "unverified"}}}, "not-certified"),
+    ({"keyword": "x", "features": {"share": {"claimed": True, "status": "unverified"}}}, "partial"),
+])
+def test_verdict_rules(overrides, verdict):
+    result = judge(_facts(**overrides))
+    assert result.verdict == verdict, result.reasons
+    assert bool(result.reasons) == (verdict != "certified")
+
+
+def test_a_keyword_run_of_passing_checks_is_partial_and_records_the_filter(dummy_profile):
+    report = run_certification(dummy_profile, keyword="test_extend_share").report
+    assert [c["outcome"] for c in report["checks"]] == ["passed"]
+    assert report["verdict"] == "partial"
+    assert report["selection"] == {"suites": ["contract"], "keyword": "test_extend_share"}
+    assert all(c["suite"] == "contract" for c in report["checks"])
+    assert validate_report(report) == []
+
+
+def test_an_exception_whose_str_raises_neither_crashes_pytest_nor_loses_checks(dummy_profile):
+    report = run_certification(dummy_profile, driver_class=hostile_drivers.RaisesUnprintable,
+                               keyword="test_create_and_delete_share or test_extend_share").report
+    outcomes = {(c["name"], c.get("variant", "")): c["outcome"] for c in report["checks"]}
+    assert outcomes[("test_create_and_delete_share", "NFS")] == "failed", report["checks"]
+    message = next(c["message"] for c in report["checks"] if c["name"] == "test_create_and_delete_share")
+    assert "UnprintableError" in message and "str() raised" in message
+    assert not any(c["message"].startswith("not run") for c in report["checks"])
+    assert report["verdict"] == "not-certified"
+
+
+def test_a_pytest_internal_error_never_certifies(dummy_profile, monkeypatch):
+    """The plugin's own reporting crashes after two checks: pytest exits 3, the missing checks
+    are listed as not run, and the verdict is partial (nothing failed, but not all ran)."""
+    real, calls = hooks.classify, []
+
+    def crashing(exc):
+        calls.append(exc)
+        if len(calls) == 7:  # the setup phase of the third check
+            raise RuntimeError("reporting crashed")
+        return real(exc)
+
+    monkeypatch.setattr(hooks, "classify", crashing)
+    run = run_certification(dummy_profile, keyword="test_shares or test_snapshots")
+    report = run.report
+    assert run.pytest_exit == 3
+    assert report["verdict"] == "partial", report["reasons"]
+    assert any("internal error" in r for r in report["reasons"]), report["reasons"]
+    not_run = [c for c in report["checks"] if c["message"].startswith("not run")]
+    assert not_run and all(c["outcome"] == "skipped" for c in not_run)
+    assert len(report["checks"]) == report["summary"]["total"] >= 3
+
+
+def test_a_hung_driver_stops_the_run_and_reports_the_rest_as_not_run(dummy_profile):
+    profile = with_timeouts(dummy_profile, cleanup=0.5, status_poll=0.5)
+    try:
+        run = run_certification(profile, driver_class=hostile_drivers.HangsForever,
+                                check_timeout=0.5)
+    finally:
+        hostile_drivers.RELEASE.set()
+    report = run.report
+    errors = [c for c in report["checks"] if c["outcome"] == "error"]
+    assert len(errors) == 1 and "did not return within 0.5 s" in errors[0]["message"], errors
+    not_run = [c for c in report["checks"] if c["message"].startswith("not run: a driver call hung")]
+    ran = [c for c in report["checks"] if c not in not_run]
+    assert len(not_run) > 50 and len(ran) < 10, ran
+    assert report["verdict"] == "not-certified"
+    assert any(r.startswith("the run stopped: a driver call hung") for r in report["reasons"])
+    assert validate_report(report) == []
+
+
+def test_no_check_raises_the_users_timeout():
+    run = CertificationRun.__new__(CertificationRun)
+    run.check_timeout = 5.0
+    assert check_timeout(run, CheckInfo(str(uuid.uuid4()), "share", timeout=300)) == 5.0
+    assert check_timeout(run, CheckInfo(str(uuid.uuid4()), "share", timeout=2)) == 2
+    assert check_timeout(run, None) == 5.0
+    for info in _every_check().values():
+        assert info.timeout is None or info.timeout <= 60, info
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_stats_schema_rejects_non_finite_numbers(value):
+    pool = {"pool_name": "p", "total_capacity_gb": value, "free_capacity_gb": 1,
+            "reserved_percentage": 0, "reserved_snapshot_percentage": 0,
+            "reserved_share_extend_percentage": 0}
+    stats = {"share_backend_name": "b", "driver_handles_share_servers": False, "vendor_name": "v",
+             "driver_version": "1", "storage_protocol": "NFS", "total_capacity_gb": value,
+             "free_capacity_gb": 1, "reserved_percentage": 0, "reserved_snapshot_percentage": 0,
+             "reserved_share_extend_percentage": 0, "pools": [pool]}
+    problems = schema_errors(stats, "stats.schema.json", root="stats")
+    assert any("stats.total_capacity_gb" in p for p in problems), problems
+    assert any("stats.pools[0].total_capacity_gb" in p for p in problems), problems
+
+
+def test_a_driver_reporting_infinite_capacity_fails_the_stats_check(dummy_profile):
+    report = run_certification(dummy_profile, driver_class=hostile_drivers.InfiniteCapacity,
+                               keyword="test_stats_match_schema").report
+    assert [c["outcome"] for c in report["checks"]] == ["failed"], report["checks"]
+    assert "total_capacity_gb" in report["checks"][0]["message"]
+
+
+# -- check ids, in the spirit of tempest's check_uuid ------------------------------------------
+def _every_check() -> dict[str, CheckInfo]:
+    """Every test function of every suite module -> its CheckInfo (AssertionError if unmarked)."""
+    found: dict[str, CheckInfo] = {}
     for info in pkgutil.walk_packages(suites.__path__, "suites."):
         if not info.name.rsplit(".", 1)[-1].startswith("test_"):
             continue
         module = importlib.import_module(info.name)
         for name, func in vars(module).items():
-            for mark in getattr(func, "pytestmark", []):
-                if mark.name == MARK:
-                    uid = mark.args[0].id
-                    assert uid not in seen, f"{info.name}.{name} reuses the UUID of {seen[uid]}"
-                    seen[uid] = f"{info.name}.{name}"
-    assert len(seen) >= 18
+            if not (name.startswith("test_") and callable(func)):
+                continue
+            marks = [m for m in getattr(func, "pytestmark", []) if m.name == MARK]
+            assert marks, f"{info.name}.{name} has no @check(<uuid4>, <feature>)"
+            found[f"{info.name}.{name}"] = marks[0].args[0]
+    return found
+
+
+def _hand_typed(hex32: str) -> bool:
+    """Patterned hex such as 0b1c2d3e...: most digits two apart step by one."""
+    steps = sum((int(hex32[i + 2], 16) - int(hex32[i], 16)) % 16 == 1 for i in range(30))
+    return steps >= 8
+
+
+def test_every_check_has_its_own_uuid4():
+    seen: dict[str, str] = {}
+    checks = _every_check()
+    for where, info in checks.items():
+        parsed = uuid.UUID(info.id)
+        assert str(parsed) == info.id and parsed.version == 4 and parsed.variant == uuid.RFC_4122, where
+        assert not _hand_typed(parsed.hex), f"{where}: {info.id} looks hand-typed; use uuid.uuid4()"
+        assert info.id not in seen, f"{where} reuses the UUID of {seen[info.id]}"
+        seen[info.id] = where
+    assert len(seen) >= 50
+
+
+def test_a_test_without_check_is_a_collection_error(dummy_profile, tmp_path, monkeypatch):
+    suite = tmp_path / "suites" / "contract"
+    suite.mkdir(parents=True)
+    (tmp_path / "suites" / "__init__.py").write_text("")
+    (suite / "__init__.py").write_text("")
+    (suite / "test_mixed.py").write_text(
+        "from certkit.contract.checks import check\n\n"
+        f"@check('{uuid.uuid4()}', 'share')\ndef test_marked():\n    pass\n\n"
+        "def test_forgot_its_id():\n    pass\n")
+    import certkit.runner
+
+    monkeypatch.setattr(certkit.runner, "suites_root", lambda: tmp_path / "suites")
+    report = run_certification(dummy_profile, audit=False).report
+    assert [c["name"] for c in report["checks"]] == ["test_marked"]
+    assert report["verdict"] == "partial"
+    assert any("test_forgot_its_id: not a certkit check" in r for r in report["reasons"]), report["reasons"]
+
+
+def test_minus_k_with_a_uuid_selects_that_check(dummy_profile):
+    where, info = next((w, i) for w, i in _every_check().items() if w.endswith(".test_extend_share"))
+    report = run_certification(dummy_profile, keyword=info.id).report
+    assert [(c["id"], c["name"]) for c in report["checks"]] == [(info.id, "test_extend_share")]

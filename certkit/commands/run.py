@@ -4,24 +4,35 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any, Callable
 
-from certkit.profile import load_profile
+from certkit.errors import CertkitError
+from certkit.files import check_output_paths
+from certkit.profile import Profile, load_profile
 from certkit.report import feature_table, write_json, write_junit
 from certkit.runner import DEFAULT_SUITES, available_suites, run_certification
+
+EXIT_CERTIFIED, EXIT_NOT_CERTIFIED, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2, 3
+EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "run", help="certify a driver profile: run the suites and write the report",
         description="Run the contract suites (and others) against the profile's driver, print "
-                    "a feature table and write a JSON report and JUnit XML.")
+                    "a feature table and write a JSON report and JUnit XML. Exit status: 0 "
+                    "certified, 1 not certified, 3 partial (not every required check ran), "
+                    "2 unusable input or an output that could not be written, 130/143 "
+                    "interrupted by SIGINT/SIGTERM.")
     parser.add_argument("profile", help="driver profile (YAML), e.g. driver_profiles/manila-dummy.yaml")
     parser.add_argument("--suite", action="append", dest="suites", metavar="NAME",
                         help=f"suite to run (repeatable; default: {', '.join(DEFAULT_SUITES)}; "
                              f"available: {', '.join(available_suites())})")
     parser.add_argument("--report", metavar="PATH", help="write the JSON report here")
     parser.add_argument("--junit-xml", metavar="PATH", help="write JUnit XML here")
-    parser.add_argument("-k", dest="keyword", metavar="EXPR", help="only checks matching EXPR (pytest -k)")
+    parser.add_argument("-k", dest="keyword", metavar="EXPR",
+                        help="only checks matching EXPR (pytest -k; a check's uuid selects it); "
+                             "the verdict of a filtered run is at best 'partial'")
     parser.add_argument("--check-timeout", type=float, metavar="SECONDS",
                         help="per-check timeout (default: the profile's timeouts.check, 60 s)")
     parser.add_argument("--no-audit", action="store_true",
@@ -30,8 +41,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Exit 0 when certified, 1 when not, 2 on unusable input."""
+    """Certify; the exit status says the verdict (see the parser's description)."""
+    check_output_paths({"--report": args.report, "--junit-xml": args.junit_xml},
+                       {"profile": args.profile})
+    if args.check_timeout is not None and not 0 < args.check_timeout < float("inf"):
+        raise CertkitError(f"--check-timeout {args.check_timeout}: must be a positive number of seconds")
     profile = load_profile(args.profile)
+    try:
+        return _certify(args, profile)
+    except CertkitError as exc:
+        raise CertkitError(profile.redact(str(exc))) from None
+
+
+def _certify(args: argparse.Namespace, profile: Profile) -> int:
     live = sys.stderr.isatty()
 
     def progress(line: str) -> None:
@@ -42,24 +64,43 @@ def run_command(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
 
     print(f"certkit: certifying {profile.name} ({profile.driver})", file=sys.stderr, flush=True)
-    outcome = run_certification(profile, suites=args.suites or DEFAULT_SUITES,
-                                keyword=args.keyword, progress=progress,
-                                check_timeout=args.check_timeout, audit=not args.no_audit)
+    finished = run_certification(profile, suites=args.suites or DEFAULT_SUITES,
+                                 keyword=args.keyword, progress=progress,
+                                 check_timeout=args.check_timeout, audit=not args.no_audit)
     if live:
         sys.stderr.write("\r\033[K")
-    report = outcome.report
-    if args.report:
-        write_json(report, args.report)
-    if args.junit_xml:
-        write_junit(report, args.junit_xml)
+    report = finished.report
+    written, failed = _write_outputs(report, [("report", args.report, write_json),
+                                              ("junit", args.junit_xml, write_junit)])
     _print_summary(report)
-    if args.report:
-        print(f"report: {args.report}")
-    if args.junit_xml:
-        print(f"junit:  {args.junit_xml}")
+    for label, path in written:
+        print(f"{label + ':':<7} {path}")
+    for problem in failed:
+        print(f"certkit: error: {profile.redact(problem)}", file=sys.stderr)
+    if finished.signal in EXIT_SIGNAL:
+        return EXIT_SIGNAL[finished.signal]
     if report.get("interrupted"):
-        return 130
-    return 0 if report["verdict"] == "certified" else 1
+        return EXIT_SIGNAL["SIGINT"]
+    if failed:
+        return EXIT_ERROR
+    return {"certified": EXIT_CERTIFIED, "partial": EXIT_PARTIAL}.get(report["verdict"],
+                                                                     EXIT_NOT_CERTIFIED)
+
+
+def _write_outputs(report: dict[str, Any], outputs: list[tuple[str, str | None, Callable[..., None]]]
+                   ) -> tuple[list[tuple[str, str]], list[str]]:
+    """Write every requested output; one that fails does not stop the others."""
+    written, failed = [], []
+    for label, path, write in outputs:
+        if not path:
+            continue
+        try:
+            write(report, path)
+        except CertkitError as exc:
+            failed.append(f"{label} not written: {exc}")
+        else:
+            written.append((label, path))
+    return written, failed
 
 
 def _print_summary(report: dict) -> None:
@@ -79,6 +120,11 @@ def _print_summary(report: dict) -> None:
     print(f"{s['total']} checks: {s['passed']} passed, {s['failed']} failed, "
           f"{s['skipped']} skipped, {s['error']} error in {report['duration']:.1f} s "
           f"(driver {timing['driver_seconds']:.2f} s, harness {timing['harness_seconds']:.2f} s)")
+    selection = report.get("selection") or {}
+    if selection.get("keyword"):
+        print(f"selection: suites {', '.join(selection['suites'])}, -k {selection['keyword']!r}")
     for reason in report["reasons"][:10]:
         print(f"  - {reason}")
+    if len(report["reasons"]) > 10:
+        print(f"  - ... and {len(report['reasons']) - 10} more (see the report)")
     print(f"verdict: {report['verdict']}")

@@ -53,7 +53,9 @@ def private_dir() -> str:
 def load_conf(sections: Mapping[str, Mapping[str, Any]], profile_path: str) -> None:
     """Parse the rendered manila.conf into Manila's global CONF (re-parse only on change).
 
-    The file is mode 0600 in a private directory: it may hold secrets from the environment.
+    The file may hold secrets from the environment: it is mode 0600 in a private directory and
+    is removed as soon as oslo.config has read it, so that even SIGKILL leaves no secret behind
+    (oslo.config keeps the parsed values; the driver reads them from CONF, never from the file).
     """
     prepare_manila()
     from oslo_config import cfg
@@ -72,6 +74,8 @@ def load_conf(sections: Mapping[str, Mapping[str, Any]], profile_path: str) -> N
         parse_conf([path])
     except cfg.Error as exc:
         raise ProfileError(profile_path, "config", f"manila.conf rejected it: {exc}") from None
+    finally:
+        os.unlink(path)
     _state["text"] = text
 
 

@@ -8,9 +8,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from certkit.errors import DriverLoadError
+from certkit.errors import DriverLoadError, exception_text
 from certkit.harness.config import driver_configuration, load_conf
 from certkit.harness.private_storage import make_private_storage
+from certkit.harness.timeouts import CallTimeout, call_with_timeout
 from certkit.profile import Profile, import_driver_class
 
 
@@ -132,17 +133,21 @@ def build_driver(profile: Profile, dhss: bool | None = None, *, private_storage:
     do_setup is not called here: the setup checks and the session fixture call it.
     """
     mode = profile.dhss if dhss is None else dhss
-    cls = driver_class or import_driver_class(profile.driver, profile.path)
+    cls = driver_class or import_driver_class(profile.driver, profile.path,
+                                              timeout=profile.timeouts["import"])
     load_conf(config_sections(profile, extra_config), profile.path)
     storage = private_storage if private_storage is not None else make_private_storage()
     times = times or CallTimes()
     start = time.perf_counter()
     try:
-        driver = cls(configuration=driver_configuration(config_group(profile, mode)),
-                     private_storage=storage)
+        driver = call_with_timeout(cls, profile.timeouts["check"], f"{profile.driver}(...)",
+                                   configuration=driver_configuration(config_group(profile, mode)),
+                                   private_storage=storage)
+    except CallTimeout:
+        raise
     except Exception as exc:  # noqa: BLE001 - any constructor failure is reported in one line
         raise DriverLoadError(f"{profile.path}: driver: {profile.driver}(...) raised "
-                              f"{type(exc).__name__}: {' '.join(str(exc).split())}") from None
+                              f"{type(exc).__name__}: {' '.join(exception_text(exc).split())}") from None
     finally:
         times.add("__init__", time.perf_counter() - start)
     return DriverUnderTest(profile, mode, DriverProxy(driver, times), storage, times)

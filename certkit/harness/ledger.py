@@ -1,5 +1,5 @@
 """The resource ledger: everything a run creates on the back end is recorded before it is created
-and deleted at the end of the run, newest first, also after a failure or Ctrl-C.
+and deleted at the end of the run, newest first, also after a failure, Ctrl-C or SIGTERM.
 
 The ledger never lists the back end: it deletes only what it recorded (vendors run certkit on
 shared arrays).
@@ -12,7 +12,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from certkit.errors import exception_text
 from certkit.harness.timeouts import CallTimeout, call_with_timeout
+
+RETRY_PAUSE = 1.0
+"""Seconds between two passes over deletes the back end refused."""
 
 
 @dataclass
@@ -37,14 +41,44 @@ class Leak:
     error: str
 
 
+def is_refusal(exc: BaseException) -> bool:
+    """Whether a failed delete is the back end refusing for now ("busy"), worth a retry.
+
+    Only a manila.exception error is a refusal the share manager would retry; a bare Python
+    exception or a contract violation (an AssertionError) will fail the same way again.
+    """
+    if isinstance(exc, AssertionError):
+        return False
+    from manila import exception
+
+    return isinstance(exc, exception.ManilaException)
+
+
 @dataclass
 class ResourceLedger:
-    """Records created objects and deletes what is left of them at the end of the run."""
+    """Records created objects and deletes what is left of them.
+
+    `timeout` bounds one delete call and one clean-up pass; retries of refused deletes draw on
+    one budget of `timeout` seconds for the whole run, so a driver that refuses every delete
+    costs that budget once, not once per check. After `stop()`, every clean-up ends by one
+    deadline.
+    """
 
     timeout: float = 30.0
     entries: list[Entry] = field(default_factory=list)
     leaks: list[Leak] = field(default_factory=list)
+    retryable: Callable[[BaseException], bool] = is_refusal
+    retry_budget: float | None = None
+    """Seconds left for retries in this run (default: `timeout`)."""
+    deadline: float | None = None
+    """time.monotonic() by which every clean-up must end (set by stop())."""
+    hung: list[str] = field(default_factory=list)
+    """Deletes that were still running after their timeout."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.retry_budget is None:
+            self.retry_budget = self.timeout
 
     def track(self, kind: str, obj_id: str, name: str, delete: Callable[[], object]) -> Entry:
         """Record an object *before* asking the back end to create it."""
@@ -62,59 +96,82 @@ class ResourceLedger:
         with self._lock:
             return [e for e in reversed(self.entries) if not e.released]
 
-    def cleanup(self, progress: Callable[[str], None] | None = None,
-                only: Callable[[Entry], bool] | None = None) -> list[Leak]:
-        """Delete outstanding objects (all, or those `only` selects), newest first; return the
-        leaks so far (objects that could not be deleted).
+    def stop(self) -> None:
+        """The run is stopping: from now on, all clean-up together ends within `timeout`."""
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.timeout
 
-        A delete that fails is retried in later passes until `timeout` seconds have gone by:
-        real back ends refuse to delete a snapshot while a clone from it is still copying, or a
-        share while it still has snapshots, and both clear up by themselves.
+    def cleanup(self, progress: Callable[[str], None] | None = None,
+                only: Callable[[Entry], bool] | None = None, final: bool = False) -> list[Leak]:
+        """Delete outstanding objects (all, or those `only` selects), newest first; return the
+        leaks so far.
+
+        A delete the back end refuses (a manila.exception error) is retried while the run's
+        retry budget lasts: real back ends refuse to delete a snapshot while a clone from it is
+        still copying, and that clears up by itself. A delete still running after its timeout is
+        a leak and is listed in `hung` (the run stops).
+
+        Ctrl-C (KeyboardInterrupt) is re-raised. In the `final` clean-up it leaves every object
+        not yet deleted as a leak ("cleanup interrupted"); in a check's clean-up the objects stay
+        outstanding for the final clean-up.
         """
         pending = [e for e in self.outstanding() if only is None or only(e)]
         deadline = time.monotonic() + self.timeout
+        if self.deadline is not None:
+            deadline = min(deadline, self.deadline)
         errors: dict[int, str] = {}
+        not_attempted: set[int] = set()
         attempt = 0
         try:
             while pending:
                 attempt += 1
-                failed = []
+                pass_started = time.monotonic()
+                retry = []
                 for entry in pending:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        not_attempted.add(id(entry))
+                        errors.setdefault(id(entry), "not attempted: the clean-up time ran out")
+                        continue
                     if progress:
                         progress(f"cleanup: {entry.kind} {entry.name}"
                                  + (f" (attempt {attempt})" if attempt > 1 else ""))
-                    remaining = max(deadline - time.monotonic(), 0.1)
                     try:
                         call_with_timeout(entry.delete, remaining, f"delete {entry.kind} {entry.name}")
-                    except KeyboardInterrupt:
-                        raise
                     except CallTimeout as exc:
+                        self.hung.append(str(exc))
+                        self._leak(entry, f"{type(exc).__name__}: {_one_line(exc)}")
+                    except Exception as exc:  # noqa: BLE001 - retried or reported as a leak
                         errors[id(entry)] = f"{type(exc).__name__}: {_one_line(exc)}"
-                        self._leak(entry, errors[id(entry)])
-                    except Exception as exc:  # noqa: BLE001 - retried, then reported as a leak
-                        errors[id(entry)] = f"{type(exc).__name__}: {_one_line(exc)}"
-                        failed.append(entry)
+                        if self.retryable(exc):
+                            retry.append(entry)
                     else:
                         entry.released = True
-                pending = failed
-                if pending and time.monotonic() + 1.0 < deadline:
-                    time.sleep(1.0)
-                elif pending:
+                if attempt > 1:
+                    self.retry_budget = max(self.retry_budget - (time.monotonic() - pass_started), 0.0)
+                pending = [e for e in retry if not e.released]
+                if not pending or time.monotonic() + RETRY_PAUSE >= deadline \
+                        or self.retry_budget < RETRY_PAUSE:
                     break
+                time.sleep(RETRY_PAUSE)
+                self.retry_budget -= RETRY_PAUSE
         except KeyboardInterrupt:
-            for rest in self.outstanding():
-                if only is None or only(rest):
-                    self._leak(rest, "cleanup interrupted")
-            return list(self.leaks)
-        for entry in pending:
-            self._leak(entry, errors.get(id(entry), "not deleted"))
+            if final:
+                for rest in self.outstanding():
+                    if only is None or only(rest):
+                        self._leak(rest, "cleanup interrupted")
+            raise
+        for entry in [e for e in self.outstanding() if only is None or only(e)]:
+            if id(entry) in errors and (final or id(entry) not in not_attempted):
+                self._leak(entry, errors[id(entry)])
         return list(self.leaks)
 
     def _leak(self, entry: Entry, error: str) -> None:
         entry.released = True
-        self.leaks.append(Leak(entry.kind, entry.id, entry.name, error))
+        with self._lock:
+            self.leaks.append(Leak(entry.kind, entry.id, entry.name, error))
 
 
 def _one_line(exc: BaseException, limit: int = 300) -> str:
-    text = " ".join(str(exc).split())
+    text = " ".join(exception_text(exc).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -42,3 +42,37 @@ def call_with_timeout(func: Callable[..., T], seconds: float | None, what: str,
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
+
+
+def with_deadline(func: Callable[..., T], seconds: float | None, what: str) -> Callable[..., T]:
+    """`func` wrapped so that each call runs under `call_with_timeout` (same name and signature)."""
+    import functools
+
+    @functools.wraps(func)
+    def bounded(*args: Any, **kwargs: Any) -> T:
+        return call_with_timeout(func, seconds, what, *args, **kwargs)
+
+    return bounded
+
+
+def call_with_alarm(func: Callable[..., T], seconds: float | None, what: str,
+                    *args: Any, **kwargs: Any) -> T:
+    """Like call_with_timeout, but in the calling thread, interrupted by SIGALRM.
+
+    For imports: a module that monkey-patches threading (eventlet) while being imported in a
+    helper thread leaves that thread unjoinable. Off the main thread, falls back to a thread.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        return call_with_timeout(func, seconds, what, *args, **kwargs)
+    import signal
+
+    def expired(signum: int, frame: Any) -> None:
+        raise CallTimeout(what, seconds)
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return func(*args, **kwargs)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

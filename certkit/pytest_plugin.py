@@ -19,6 +19,7 @@ from certkit.harness.models import ModelFactory
 from certkit.harness.timeouts import CallTimeout, call_with_timeout
 from certkit.profile import Profile, load_profile
 from certkit.session import CertificationRun, CheckResult, DriverUnavailable
+from certkit.text import one_line
 
 RUN_KEY = pytest.StashKey[CertificationRun]()
 _PHASES = pytest.StashKey[dict[str, Any]]()
@@ -176,7 +177,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         id=info.id if info else "", name=getattr(item, "originalname", item.name),
         feature=resolved_feature(item, info) if info else "", level=info.level if info else "",
         outcome=outcome, duration=round(phases["duration"], 4),
-        message=_one_line(run.profile.redact(message)), variant=callspec.id if callspec else "",
+        message=one_line(run.profile.redact(message), MESSAGE_LIMIT, keep_end=True), variant=callspec.id if callspec else "",
         suite=suite_of(item))
     run.results.append(result)
     if run.progress:
@@ -205,15 +206,6 @@ def _progress_line(run: CertificationRun, item: pytest.Item, result: CheckResult
     done = len(run.results)
     total = item.session.testscollected
     return f"[{done:>3}/{total}] {result.outcome:<7} {item.name} ({result.duration:.2f} s)"
-
-
-def _one_line(text: str) -> str:
-    """One line; a long message keeps its start and its end (where the cause usually is)."""
-    text = " ".join(text.split())
-    if len(text) <= MESSAGE_LIMIT:
-        return text
-    half = (MESSAGE_LIMIT - 5) // 2
-    return f"{text[:half]} ... {text[-half:]}"
 
 
 # -- fixtures -----------------------------------------------------------------------------------

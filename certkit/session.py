@@ -11,6 +11,7 @@ from certkit.harness.ledger import ResourceLedger
 from certkit.harness.models import ModelFactory, new_run_id
 from certkit.harness.timeouts import call_with_timeout
 from certkit.profile import Profile
+from certkit.text import error_text
 
 
 @dataclass
@@ -88,8 +89,7 @@ class CertificationRun:
             with self._lock:
                 self._drivers[mode] = cached
         if isinstance(cached, BaseException):
-            raise DriverUnavailable(f"driver set-up failed: {type(cached).__name__}: "
-                                    f"{' '.join(str(cached).split())}")
+            raise DriverUnavailable(f"driver set-up failed: {error_text(cached)}")
         return cached
 
     def model_factory(self, pool: str | None) -> ModelFactory:

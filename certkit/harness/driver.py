@@ -12,6 +12,7 @@ from certkit.errors import DriverLoadError
 from certkit.harness.config import driver_configuration, load_conf
 from certkit.harness.private_storage import make_private_storage
 from certkit.profile import Profile, import_driver_class
+from certkit.text import error_text
 
 
 @dataclass
@@ -142,7 +143,7 @@ def build_driver(profile: Profile, dhss: bool | None = None, *, private_storage:
                      private_storage=storage)
     except Exception as exc:  # noqa: BLE001 - any constructor failure is reported in one line
         raise DriverLoadError(f"{profile.path}: driver: {profile.driver}(...) raised "
-                              f"{type(exc).__name__}: {' '.join(str(exc).split())}") from None
+                              f"{error_text(exc)}") from None
     finally:
         times.add("__init__", time.perf_counter() - start)
     return DriverUnderTest(profile, mode, DriverProxy(driver, times), storage, times)

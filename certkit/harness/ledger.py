@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from certkit.harness.timeouts import CallTimeout, call_with_timeout
+from certkit.text import error_text
 
 
 @dataclass
@@ -89,10 +90,10 @@ class ResourceLedger:
                     except KeyboardInterrupt:
                         raise
                     except CallTimeout as exc:
-                        errors[id(entry)] = f"{type(exc).__name__}: {_one_line(exc)}"
+                        errors[id(entry)] = error_text(exc, 300)
                         self._leak(entry, errors[id(entry)])
                     except Exception as exc:  # noqa: BLE001 - retried, then reported as a leak
-                        errors[id(entry)] = f"{type(exc).__name__}: {_one_line(exc)}"
+                        errors[id(entry)] = error_text(exc, 300)
                         failed.append(entry)
                     else:
                         entry.released = True
@@ -114,7 +115,3 @@ class ResourceLedger:
         entry.released = True
         self.leaks.append(Leak(entry.kind, entry.id, entry.name, error))
 
-
-def _one_line(exc: BaseException, limit: int = 300) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."

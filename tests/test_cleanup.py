@@ -28,7 +28,7 @@ def test_ledger_deletes_newest_first_and_reports_failures():
     ledger.release(done)
     leaks = ledger.cleanup()
     assert order == ["rule", "share-1"]
-    assert [(l.kind, l.name) for l in leaks] == [("snapshot", "snap-1")]
+    assert [(leak.kind, leak.name) for leak in leaks] == [("snapshot", "snap-1")]
     assert "RuntimeError: busy" in leaks[0].error
     assert ledger.outstanding() == []
 

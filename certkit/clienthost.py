@@ -123,7 +123,7 @@ class ClientHost:
         result = CommandResult(command, status, out, err)
         if check and not result.ok:
             last = (err.strip() or out.strip()).splitlines()[-1:] or ["(no output)"]
-            raise ClientHostError(f"{self.where}: `{one_line(command, 80)}` exited {status}: {last[0][:200]}")
+            raise ClientHostError(f"{self.where}: `{one_line(command, 80)}` exited {status}: {one_line(last[0], 200)}")
         return result
 
     def write_file(self, path: str, content: str, mode: int = 0o600) -> None:
@@ -137,5 +137,5 @@ class ClientHost:
         stdin.channel.shutdown_write()
         if stdout.channel.recv_exit_status() != 0:
             raise ClientHostError(f"{self.where}: cannot write {path}: "
-                                  f"{stderr.read().decode(errors='replace').strip()[:200]}")
+                                  f"{one_line(stderr.read().decode(errors='replace'), 200)}")
 

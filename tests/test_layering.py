@@ -84,7 +84,8 @@ def imports_of(path: Path, known: set[str]) -> list[tuple[str, int]]:
             for alias in node.names:
                 sub = f"{base}.{alias.name}"
                 found.append((sub if sub in known else base, node.lineno))
-    return [(name, line) for name, line in found if name == "certkit" or name.startswith("certkit.")]
+    wanted = [(name, line) for name, line in found if name == "certkit" or name.startswith("certkit.")]
+    return list(dict.fromkeys(wanted))
 
 
 def certkit_graph() -> dict[str, list[tuple[str, int]]]:
@@ -126,17 +127,32 @@ def test_every_module_has_a_layer():
                           "LAYERS in tests/test_layering.py")
 
 
-def test_no_upward_imports():
+def upward_imports(graph: dict[str, list[tuple[str, int]]]) -> list[str]:
+    """Every import of a module from a layer above its own, as a sentence."""
     index = _layer_index()
     problems = []
-    for module, imports in certkit_graph().items():
+    for module, imports in graph.items():
         mine = unit_of(module)
         for target, line in imports:
             theirs = unit_of(target)
             if mine and theirs and index[theirs] > index[mine]:
                 problems.append(f"{module} (layer {LAYERS[index[mine]][0]!r}) imports {target} "
                                 f"(layer {LAYERS[index[theirs]][0]!r}, above it) at line {line}")
+    return problems
+
+
+def test_no_upward_imports():
+    problems = upward_imports(certkit_graph())
     assert not problems, "\n".join(problems)
+
+
+def test_upward_import_checker_flags_what_it_must():
+    """The checker itself: the library importing the CLI is flagged, the reverse is not."""
+    flagged = upward_imports({"certkit.harness.driver": [("certkit.cli", 3)],
+                              "certkit.cli": [("certkit.harness.driver", 9)],
+                              "certkit.ci.zuul": [("certkit.runner", 5)]})
+    assert flagged == ["certkit.harness.driver (layer 'harness') imports certkit.cli "
+                       "(layer 'cli', above it) at line 3"]
 
 
 def test_no_import_cycles_between_modules_or_packages():

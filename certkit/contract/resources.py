@@ -130,6 +130,13 @@ class Resources:
         return poll_until(probe, reached, timeout=self.poll_timeout, error=ContractViolation,
                           what=f"get_share_status to report {wanted!r}")
 
+    def try_create_share(self, proto: str) -> Any:
+        """create_share of a share the check expects the driver to refuse (recorded first, in
+        case it does not); the raw result, unchecked."""
+        share = self.models.share(proto, self.default_size, share_server=self.share_server)
+        self.track_share(share)
+        return self.driver.create_share(self.context, share, share_server=self.share_server)
+
     def delete_share(self, share: Model, driver: Any = None) -> None:
         """delete_share (through `driver`, e.g. a restarted instance); on success the object is
         off the ledger."""

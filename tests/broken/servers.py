@@ -194,13 +194,8 @@ class AllocationCheckNotBool(DummyDriver):
 
 
 class AllocationUpdateForUnknownShare(DummyDriver):
-    def update_share_server_network_allocations(self, context, share_server,
-                                                current_network_allocations,
-                                                new_network_allocations, security_services,
-                                                shares, snapshots):
-        result = super().update_share_server_network_allocations(
-            context, share_server, current_network_allocations, new_network_allocations,
-            security_services, shares, snapshots)
+    def update_share_server_network_allocations(self, *args, **kwargs):
+        result = super().update_share_server_network_allocations(*args, **kwargs)
         result["share_updates"] = {"not-a-share-of-this-server": []}
         return result
 

@@ -21,6 +21,7 @@ certify: venv
 	    --report $(REPORTS)/manila-dummy.json --junit-xml $(REPORTS)/manila-dummy.xml
 
 test: venv
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest tests -q
 
 lab-up: venv

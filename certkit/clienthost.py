@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from certkit.errors import CertkitError
+from certkit.text import one_line
 
 
 class ClientHostError(CertkitError):
@@ -85,7 +86,7 @@ class ClientHost:
         except paramiko.AuthenticationException:
             raise ClientHostError(f"{self.where}: the key was refused") from None
         except paramiko.SSHException as exc:
-            reason = " ".join(str(exc).split())
+            reason = one_line(exc)
             if "not found in known_hosts" in reason:
                 reason = "its host key is not in known_hosts (refusing to connect)"
             raise ClientHostError(f"{self.where}: {reason}") from None
@@ -117,12 +118,12 @@ class ClientHost:
             err = stderr.read().decode(errors="replace")
             status = stdout.channel.recv_exit_status()
         except (socket.timeout, TimeoutError):
-            raise ClientHostError(f"{self.where}: `{_brief(command)}` did not finish within "
+            raise ClientHostError(f"{self.where}: `{one_line(command, 80)}` did not finish within "
                                   f"{timeout:g} s") from None
         result = CommandResult(command, status, out, err)
         if check and not result.ok:
             last = (err.strip() or out.strip()).splitlines()[-1:] or ["(no output)"]
-            raise ClientHostError(f"{self.where}: `{_brief(command)}` exited {status}: {last[0][:200]}")
+            raise ClientHostError(f"{self.where}: `{one_line(command, 80)}` exited {status}: {one_line(last[0], 200)}")
         return result
 
     def write_file(self, path: str, content: str, mode: int = 0o600) -> None:
@@ -136,8 +137,5 @@ class ClientHost:
         stdin.channel.shutdown_write()
         if stdout.channel.recv_exit_status() != 0:
             raise ClientHostError(f"{self.where}: cannot write {path}: "
-                                  f"{stderr.read().decode(errors='replace').strip()[:200]}")
+                                  f"{one_line(stderr.read().decode(errors='replace'), 200)}")
 
-
-def _brief(command: str, limit: int = 80) -> str:
-    return command if len(command) <= limit else command[: limit - 3] + "..."

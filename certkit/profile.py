@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -11,11 +10,13 @@ from typing import Any, Mapping
 
 import yaml
 
-from certkit.contract.catalogue import FEATURES_BY_ID, Feature
+from certkit.catalogue import FEATURES_BY_ID, Feature
+from certkit.dotted import DottedImportError, import_dotted
 from certkit.errors import ProfileError
 from certkit.harness.timeouts import CallTimeout, call_with_alarm
 from certkit.redaction import redact_text
 from certkit.schema_check import json_path, validator_for
+from certkit.text import one_line
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SECRET_KEY = re.compile(r"(pass(word|wd)?|secret|token|key|credential)", re.IGNORECASE)
@@ -127,22 +128,18 @@ def import_driver_class(dotted: str, source: str = "driver",
                         timeout: float | None = DEFAULT_TIMEOUTS["import"]) -> type:
     """Import a driver class from its dotted path within `timeout` seconds; ProfileError names
     what failed (a module that hangs on import is abandoned in a daemon thread)."""
-    module_name, _, class_name = dotted.rpartition(".")
     from certkit.manila_env import prepare_manila
 
     prepare_manila()
     try:
-        module = call_with_alarm(importlib.import_module, timeout, f"import {module_name}",
-                                   module_name)
+        cls = call_with_alarm(import_dotted, timeout, f"import {dotted}", dotted)
     except CallTimeout:
-        raise ProfileError(source, "driver", f"importing module {module_name} did not finish "
+        raise ProfileError(source, "driver", f"importing {dotted} did not finish "
                            f"within {timeout:.3g} s (timeouts.import)") from None
-    except Exception as exc:  # noqa: BLE001 - any import failure is a finding, not a crash
-        raise ProfileError(source, "driver",
-                           f"cannot import module {module_name}: {type(exc).__name__}: {exc}") from None
-    cls = getattr(module, class_name, None)
+    except DottedImportError as exc:
+        raise ProfileError(source, "driver", str(exc)) from None
     if not isinstance(cls, type):
-        raise ProfileError(source, "driver", f"module {module_name} has no class {class_name}")
+        raise ProfileError(source, "driver", f"{dotted} is not a class")
     return cls
 
 
@@ -223,7 +220,7 @@ def _validate_schema(path: str, data: Mapping[str, Any]) -> None:
         missing = err.message.split("'")[1] if "'" in err.message else err.message
         parent = f"{field_path}." if field_path else ""
         raise ProfileError(path, f"{parent}{missing}", "required key is missing")
-    raise ProfileError(path, field_path, _short(err.message))
+    raise ProfileError(path, field_path, one_line(err.message, 160))
 
 
 def _validate_features(path: str, data: Mapping[str, Any]) -> None:
@@ -290,11 +287,6 @@ def oslo_escape(text: str) -> str:
 
 def _is_secret_key(key: str) -> bool:
     return bool(_SECRET_KEY.search(key)) and not _NOT_SECRET_KEY.search(key)
-
-
-def _short(message: str, limit: int = 160) -> str:
-    message = " ".join(message.split())
-    return message if len(message) <= limit else message[: limit - 3] + "..."
 
 
 def profile_names_unique(paths: list[Path]) -> list[str]:

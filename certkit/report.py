@@ -11,7 +11,7 @@ from dataclasses import asdict
 from typing import Any, Iterable
 
 from certkit import __version__
-from certkit.contract.catalogue import FEATURES
+from certkit.catalogue import FEATURES
 from certkit.errors import CertkitError
 from certkit.files import atomic_write
 from certkit.manila_env import manila_version

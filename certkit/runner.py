@@ -22,10 +22,10 @@ DEFAULT_SUITES = ("contract",)
 
 
 def suites_root() -> Path:
-    """Where the installed `suites` package lives."""
-    import suites
+    """Where the suites live: `certkit.suites` (the repository's `suites/` directory)."""
+    import certkit.suites
 
-    return Path(suites.__file__).parent
+    return Path(certkit.suites.__file__).parent
 
 
 def available_suites() -> list[str]:

@@ -12,6 +12,8 @@ import jsonschema
 from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 
+from certkit.text import one_line
+
 
 @lru_cache(maxsize=None)
 def load_schema(name: str) -> dict[str, Any]:
@@ -64,10 +66,7 @@ def schema_errors(instance: Any, name: str, root: str = "$") -> list[str]:
     for err in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
         path = json_path(err.absolute_path)
         where = f"{root}.{path}" if path and not path.startswith("[") else f"{root}{path}"
-        message = " ".join(err.message.split())
-        if len(message) > 200:
-            message = message[:197] + "..."
-        problems.append(f"{name}: {where}: {message}")
+        problems.append(f"{name}: {where}: {one_line(err.message, 200)}")
     return problems
 
 

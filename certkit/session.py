@@ -10,12 +10,12 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from certkit.errors import exception_text
 from certkit.harness.driver import CallTimes, DriverUnderTest, build_driver
 from certkit.harness.ledger import ResourceLedger
 from certkit.harness.models import ModelFactory, new_run_id
 from certkit.harness.timeouts import CallTimeout, call_with_timeout
 from certkit.profile import Profile
+from certkit.text import error_text
 
 
 @dataclass
@@ -113,8 +113,7 @@ class CertificationRun:
         if isinstance(cached, CallTimeout):
             raise cached
         if isinstance(cached, BaseException):
-            raise DriverUnavailable(f"driver set-up failed: {type(cached).__name__}: "
-                                    f"{' '.join(exception_text(cached).split())}")
+            raise DriverUnavailable(f"driver set-up failed: {error_text(cached)}")
         return cached
 
     def finish_cleanup(self) -> None:

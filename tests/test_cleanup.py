@@ -33,7 +33,7 @@ def test_ledger_deletes_newest_first_and_reports_failures():
     ledger.release(done)
     leaks = ledger.cleanup()
     assert order == ["rule", "share-1"]
-    assert [(l.kind, l.name) for l in leaks] == [("snapshot", "snap-1")]
+    assert [(leak.kind, leak.name) for leak in leaks] == [("snapshot", "snap-1")]
     assert "RuntimeError: busy" in leaks[0].error
     assert ledger.outstanding() == []
 
@@ -111,7 +111,7 @@ def test_refused_deletes_share_one_retry_budget_per_run(monkeypatch):
     second = ledger.cleanup()
     assert attempts.count("share-1") > 2, "a refused delete is retried while the budget lasts"
     assert attempts.count("share-2") == 1, "the budget is spent: the next check does not retry"
-    assert [l.name for l in second] == ["share-1", "share-2"] and len(first) == 1
+    assert [leak.name for leak in second] == ["share-1", "share-2"] and len(first) == 1
     assert "ShareBusyException" in second[1].error and "busy" in second[1].error
 
 
@@ -127,7 +127,7 @@ def test_a_delete_that_violates_the_contract_is_not_retried(violation):
 
     ledger.track("access_rule", "r1", "ip:10.0.0.1", delete)
     leaks = ledger.cleanup()
-    assert len(attempts) == 1 and [l.name for l in leaks] == ["ip:10.0.0.1"]
+    assert len(attempts) == 1 and [leak.name for leak in leaks] == ["ip:10.0.0.1"]
     assert type(violation).__name__ in leaks[0].error
 
 
@@ -146,8 +146,8 @@ def test_ctrl_c_during_a_checks_cleanup_is_not_swallowed():
     assert ledger.leaks == []
     with pytest.raises(KeyboardInterrupt):
         ledger.cleanup(final=True)
-    assert sorted(l.name for l in ledger.leaks) == ["share-1", "snap-1"]
-    assert all(l.error == "cleanup interrupted" for l in ledger.leaks)
+    assert sorted(leak.name for leak in ledger.leaks) == ["share-1", "snap-1"]
+    assert all(leak.error == "cleanup interrupted" for leak in ledger.leaks)
 
 
 def _interruptible_run(tmp_path, driver: str, *extra: str, env: dict | None = None):

@@ -61,7 +61,6 @@ def test_unknown_stats_key_is_a_warning_not_a_failure(dummy_profile):
 
 
 def test_unclaimed_features_are_skipped_with_reason(dummy_profile):
-    import dataclasses
 
     profile = dataclasses.replace(dummy_profile, features=("share",))
     report = run_certification(profile, keyword="snapshot").report

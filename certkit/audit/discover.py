@@ -3,12 +3,12 @@ the installed `manila.share.drivers` package. A module that does not import is a
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import pkgutil
 from dataclasses import dataclass
 
-from certkit.contract.catalogue import share_driver_abc
+from certkit.dotted import DottedImportError, import_dotted
+from certkit.manila_abc import share_driver_abc
 
 
 @dataclass(frozen=True)
@@ -17,10 +17,6 @@ class ImportFailure:
 
     target: str
     error: str
-
-
-def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
 
 
 def driver_classes_in(module: object) -> list[type]:
@@ -34,31 +30,20 @@ def driver_classes_in(module: object) -> list[type]:
 
 def resolve_target(target: str) -> list[type | ImportFailure]:
     """A class path gives that class; a module path gives its driver classes."""
-    share_driver_abc()
+    abc = share_driver_abc()
     try:
-        module = importlib.import_module(target)
-    except ModuleNotFoundError as exc:
-        if exc.name is None or not target.startswith(exc.name):
-            return [ImportFailure(target, _error_text(exc))]
-        module = None
-    except Exception as exc:  # noqa: BLE001 - any import failure is a finding
-        return [ImportFailure(target, _error_text(exc))]
-    if module is not None:
-        classes = driver_classes_in(module)
+        found = import_dotted(target)
+    except DottedImportError as exc:
+        return [ImportFailure(target, str(exc))]
+    if inspect.ismodule(found):
+        classes = driver_classes_in(found)
         return classes or [ImportFailure(target, "module defines no ShareDriver subclass")]
     module_name, _, class_name = target.rpartition(".")
-    if not module_name:
-        return [ImportFailure(target, "not a module or a dotted class path")]
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # noqa: BLE001
-        return [ImportFailure(target, _error_text(exc))]
-    cls = getattr(module, class_name, None)
-    if not inspect.isclass(cls):
+    if not inspect.isclass(found):
         return [ImportFailure(target, f"module {module_name} has no class {class_name}")]
-    if not issubclass(cls, share_driver_abc()):
+    if not issubclass(found, abc):
         return [ImportFailure(target, f"{class_name} is not a manila ShareDriver subclass")]
-    return [cls]
+    return [found]
 
 
 def in_tree() -> list[type | ImportFailure]:
@@ -72,9 +57,9 @@ def in_tree() -> list[type | ImportFailure]:
     for info in pkgutil.walk_packages(drivers_pkg.__path__, drivers_pkg.__name__ + ".",
                                       onerror=failed.append):
         try:
-            module = importlib.import_module(info.name)
-        except Exception as exc:  # noqa: BLE001 - recorded, the audit goes on
-            found.append(ImportFailure(info.name, _error_text(exc)))
+            module = import_dotted(info.name)
+        except DottedImportError as exc:  # recorded, the audit goes on
+            found.append(ImportFailure(info.name, str(exc)))
             continue
         found.extend(driver_classes_in(module))
     found.extend(ImportFailure(name, "package failed to import") for name in failed)

@@ -11,6 +11,7 @@ import yaml
 from certkit.audit.class_audit import NOT_IMPLEMENTED, audit_class
 from certkit.audit.discover import class_path
 from certkit.audit.static_source import registered_options
+from certkit.text import one_line
 from certkit.contract.catalogue import FEATURES
 
 PROTOCOLS = ("NFS", "CIFS", "GLUSTERFS", "HDFS", "CEPHFS", "MAPRFS", "LUSTRE", "WEKAFS")
@@ -113,9 +114,7 @@ def _options_comment(cls: type) -> str:
                 "# for the manila.conf options to put under `config:`.\n")
     lines = ["# Options this driver registers (put the ones you need under `config:`):"]
     for opt in sorted(options, key=lambda o: o.dest):
-        help_text = " ".join((opt.help or "").split())
-        if len(help_text) > 150:
-            help_text = help_text[:147] + "..."
+        help_text = one_line(opt.help or "", 150)
         value = f"${{{opt.dest.upper()}}}" if getattr(opt, "secret", False) else _default(opt.default)
         lines.append(f"#   {opt.dest}: {value}")
         if help_text:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from certkit.contract.catalogue import FEATURES, available_in_installed_manila
+from certkit.catalogue import FEATURES
+from certkit.manila_abc import available_in_installed_manila
 from certkit.manila_env import prepare_manila
 
 

@@ -7,8 +7,8 @@ import datetime
 from unittest import mock
 from typing import Any, Iterable
 
-from certkit.contract.catalogue import FEATURES, FEATURES_BY_ID, capability_value
-from certkit.contract.checks import ContractViolation
+from certkit.catalogue import FEATURES, FEATURES_BY_ID, capability_value
+from certkit.contract.checks import ContractViolation, expect, expect_schema
 from certkit.profile import Profile
 from certkit.schema_check import load_schema
 
@@ -31,6 +31,16 @@ def scheduler_pools(stats: dict[str, Any], host: str = "certkit@backend") -> dic
         raise ContractViolation(f"Manila's scheduler cannot read these stats: "
                                 f"{type(exc).__name__}: {exc}") from None
     return {name: dict(pool.capabilities) for name, pool in state.pools.items()}
+
+
+def fresh_stats(driver: Any, *, validate: bool = False) -> dict[str, Any]:
+    """get_share_stats(refresh=True) as the scheduler asks for it: a dict and, with `validate`,
+    one that matches stats.schema.json at the top level and in every pool."""
+    stats = driver.get_share_stats(refresh=True)
+    expect(isinstance(stats, dict), f"get_share_stats returned {type(stats).__name__}, not a dict")
+    if validate:
+        expect_schema(stats, "stats.schema.json", "get_share_stats()")
+    return stats
 
 
 def pool_views(stats: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -3,15 +3,15 @@ assertions checks share (schemas, Manila exception types)."""
 
 from __future__ import annotations
 
-import re
 import uuid as uuidlib
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
 import pytest
 
-from certkit.contract.catalogue import FEATURES_BY_ID
+from certkit.catalogue import FEATURES_BY_ID
 from certkit.schema_check import schema_errors
+from certkit.text import one_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 LEVELS = ("required", "recommended")
@@ -91,11 +91,11 @@ def expect_manila_exception(call: Callable[[], Any], what: str,
         return exc
     except Exception as exc:  # noqa: BLE001 - a bare Python exception is the violation we report
         raise ContractViolation(
-            f"{what}: raised {type(exc).__module__}.{type(exc).__name__} ({_brief(exc)}); "
+            f"{what}: raised {type(exc).__module__}.{type(exc).__name__} ({one_line(exc, 200)}); "
             "expected a manila.exception.ManilaException subclass") from None
     if refused is not None and refused(result):
         return None
-    raise ContractViolation(f"{what}: was accepted (returned {_brief(repr(result))}); "
+    raise ContractViolation(f"{what}: was accepted (returned {one_line(repr(result), 200)}); "
                             "expected a manila.exception error")
 
 
@@ -104,7 +104,3 @@ def expect(condition: bool, message: str) -> None:
     if not condition:
         raise ContractViolation(message)
 
-
-def _brief(exc: BaseException, limit: int = 200) -> str:
-    text = re.sub(r"\s+", " ", str(exc)).strip()
-    return text if len(text) <= limit else text[: limit - 3] + "..."

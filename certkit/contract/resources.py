@@ -1,24 +1,23 @@
-"""Factories that create back-end objects through the driver, recorded in the ledger first.
+"""The one door between a check and the driver (as csi-test's `Resources`): every create call
+records the object in the ledger first, every delete takes it off, and every return value is
+checked against its schema here, never in the check body.
 
 Every object is deleted at the end of its check (newest first) and, failing that, at the end of
-the run; a delete that reports "not found" counts as done.
+the run; a delete that reports "not found" counts as done. The families built on this class
+(servers, replicas, groups, backups, migration, manage, restart) live in their own modules.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 
-from certkit.contract.catalogue import abc_signature
 from certkit.contract.checks import ContractViolation, expect, expect_schema
 from certkit.harness.ledger import Entry, ResourceLedger
 from certkit.harness.models import Model, ModelFactory
+from certkit.manila_abc import accepts
+from certkit.waiting import poll_until
 
-
-def accepts(method: str, parameter: str) -> bool:
-    """Whether the installed Manila's ABC passes `parameter` to `method` (version awareness)."""
-    signature = abc_signature(method)
-    return signature is not None and parameter in signature.parameters
+__all__ = ["Resources", "accepts", "not_found_types", "tolerating_not_found"]
 
 
 def not_found_types() -> tuple[type, ...]:
@@ -39,7 +38,7 @@ def tolerating_not_found(call: Callable[[], Any]) -> Callable[[], Any]:
 
 
 class Resources:
-    """Shares and snapshots of one check, on one driver instance."""
+    """Shares, snapshots and access rules of one check, on one driver instance."""
 
     def __init__(self, driver: Any, context: Any, models: ModelFactory, ledger: ResourceLedger,
                  share_server: Model | None = None, poll_timeout: float = 60.0,
@@ -53,13 +52,34 @@ class Resources:
         self.default_size = default_size
         self.entries: list[Entry] = []
 
-    # -- shares -----------------------------------------------------------------------------
-    def track_share(self, share: Model) -> Entry:
-        """Record a share for deletion before it is created."""
-        entry = self.ledger.track("share", share["id"], share["name"], tolerating_not_found(
-            lambda: self.driver.delete_share(self.context, share, share_server=self.share_server)))
+    # -- the ledger (for this module and the family modules; checks never call these) ---------
+    def track(self, kind: str, obj_id: str, name: str, delete: Callable[[], object]) -> Entry:
+        """Record an object of this check *before* asking the back end to create it."""
+        entry = self.ledger.track(kind, obj_id, name, delete)
         self.entries.append(entry)
         return entry
+
+    def release(self, obj: str | Entry) -> None:
+        """The object (an id, or its ledger entry) is gone: take it off the ledger."""
+        for entry in self.entries:
+            if entry is obj or entry.id == obj:
+                self.ledger.release(entry)
+
+    def outstanding(self) -> list[Entry]:
+        """This check's objects still to delete, newest first."""
+        return [e for e in reversed(self.entries) if not e.released]
+
+    def cleanup(self) -> None:
+        """Delete what this check left, newest first (leaks are recorded in the ledger)."""
+        mine = {id(e) for e in self.entries}
+        self.ledger.cleanup(only=lambda e: id(e) in mine)
+
+    # -- shares -----------------------------------------------------------------------------
+    def track_share(self, share: Model, driver: Any = None) -> Entry:
+        """Record a share for deletion before it is created (or managed)."""
+        drv = driver or self.driver
+        return self.track("share", share["id"], share["name"], tolerating_not_found(
+            lambda: drv.delete_share(self.context, share, share_server=self.share_server)))
 
     def create_share(self, proto: str, size: int | None = None, **extra: Any) -> Model:
         """create_share; the export locations returned must match their schema and be non-empty."""
@@ -96,26 +116,42 @@ class Resources:
 
     def wait_for_status(self, share: Model, wanted: str) -> dict[str, Any]:
         """Poll get_share_status until `wanted`, an error status, or the status-poll timeout."""
-        deadline = time.monotonic() + self.poll_timeout
-        delay = 0.05
-        while True:
+        def probe() -> dict[str, Any]:
             status = self.driver.get_share_status(dict(share), self.share_server)
             expect_schema(status, "share_status.schema.json", "get_share_status()")
-            if status["status"] == wanted:
-                return status
-            if "error" in status["status"]:
+            return status
+
+        def reached(status: dict[str, Any]) -> bool:
+            if "error" in status["status"] and status["status"] != wanted:
                 raise ContractViolation(f"get_share_status reported {status['status']!r} "
                                         f"while waiting for {wanted!r}")
-            if time.monotonic() > deadline:
-                raise ContractViolation(f"get_share_status still {status['status']!r} after "
-                                        f"{self.poll_timeout:g} s; expected {wanted!r}")
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+            return status["status"] == wanted
 
-    def delete_share(self, share: Model) -> None:
-        """delete_share; on success the object is off the ledger."""
-        self.driver.delete_share(self.context, share, share_server=self.share_server)
+        return poll_until(probe, reached, timeout=self.poll_timeout, error=ContractViolation,
+                          what=f"get_share_status to report {wanted!r}")
+
+    def try_create_share(self, proto: str) -> Any:
+        """create_share of a share the check expects the driver to refuse (recorded first, in
+        case it does not); the raw result, unchecked."""
+        share = self.models.share(proto, self.default_size, share_server=self.share_server)
+        self.track_share(share)
+        return self.driver.create_share(self.context, share, share_server=self.share_server)
+
+    def delete_share(self, share: Model, driver: Any = None) -> None:
+        """delete_share (through `driver`, e.g. a restarted instance); on success the object is
+        off the ledger."""
+        (driver or self.driver).delete_share(self.context, share, share_server=self.share_server)
         self.release(share["id"])
+
+    def extend_share(self, share: Model, new_size: int) -> None:
+        """extend_share(share, new_size) without a context, as the manager calls it."""
+        self.driver.extend_share(share, new_size, share_server=self.share_server)
+        share["size"] = new_size
+
+    def shrink_share(self, share: Model, new_size: int) -> None:
+        """shrink_share(share, new_size) without a context, as the manager calls it."""
+        self.driver.shrink_share(share, new_size, share_server=self.share_server)
+        share["size"] = new_size
 
     @staticmethod
     def _available(share: Model, locations: Any) -> Model:
@@ -132,10 +168,7 @@ class Resources:
     def create_snapshot(self, share: Model) -> Model:
         """create_snapshot; the model update must match its schema."""
         snapshot = self.models.snapshot(share)
-        entry = self.ledger.track("snapshot", snapshot["id"], snapshot["name"], tolerating_not_found(
-            lambda: self.driver.delete_snapshot(self.context, snapshot,
-                                                share_server=self.share_server)))
-        self.entries.append(entry)
+        self.track_snapshot(snapshot)
         update = self.driver.create_snapshot(self.context, snapshot, share_server=self.share_server)
         expect_schema(update, "snapshot_update.schema.json", "create_snapshot()")
         update = dict(update or {})
@@ -144,10 +177,42 @@ class Resources:
         snapshot["status"] = "available" if update.get("status") in (None, "available") else update["status"]
         return snapshot
 
+    def track_snapshot(self, snapshot: Model) -> Entry:
+        """Record a snapshot for deletion before it is created (or managed, or migrated)."""
+        server = self.share_server
+        return self.track("snapshot", snapshot["id"], snapshot["name"], tolerating_not_found(
+            lambda: self.driver.delete_snapshot(self.context, snapshot, share_server=server)))
+
     def delete_snapshot(self, snapshot: Model) -> None:
         """delete_snapshot; on success the object is off the ledger."""
         self.driver.delete_snapshot(self.context, snapshot, share_server=self.share_server)
         self.release(snapshot["id"])
+
+    def revert_to_snapshot(self, share: Model, snapshot: Model) -> Any:
+        """revert_to_snapshot: None, the new size, or {'status': 'reverting_to_snapshot'}
+        followed by get_share_status reaching 'available'."""
+        result = self.driver.revert_to_snapshot(self.context, snapshot, [], [],
+                                                share_server=self.share_server)
+        expect_schema(result, "revert.schema.json", "revert_to_snapshot()")
+        if isinstance(result, dict):
+            share["status"] = "reverting_to_snapshot"
+            self.wait_for_status(share, "available")
+        return result
+
+    def snapshot_export_locations(self, snapshot: Model) -> list[dict[str, Any]]:
+        """The export locations of a mountable snapshot: present, and matching their schema."""
+        locations = snapshot["export_locations"]
+        expect(bool(locations), "create_snapshot returned no export_locations for a mountable snapshot")
+        expect_schema(locations, "snapshot_export_locations.schema.json",
+                      "create_snapshot().export_locations")
+        return locations
+
+    def snapshot_update_access(self, snapshot: Model, access_rules: list[Model],
+                               add: list[Model] = (), delete: list[Model] = ()) -> Any:
+        """snapshot_update_access as the manager calls it (positional rule lists)."""
+        return self.driver.snapshot_update_access(self.context, snapshot, list(access_rules),
+                                                  list(add), list(delete),
+                                                  share_server=self.share_server)
 
     # -- access rules -----------------------------------------------------------------------
     def access_to(self, access_type: str, n: int = 1) -> str:
@@ -175,25 +240,28 @@ class Resources:
 
     def grant(self, share: Model, rule: Model, existing: list[Model] = ()) -> Any:
         """Add one rule (recorded in the ledger first, so it is revoked at the end)."""
-        entry = self.ledger.track("access_rule", rule["id"], f"{rule['access_type']}:{rule['access_to']}",
-                                  lambda: self.update_access(share, [], delete=[rule]))
-        self.entries.append(entry)
+        self._track_rule(share, rule)
         return self.update_access(share, [*existing, rule], add=[rule])
+
+    def grant_all(self, share: Model, rules: list[Model]) -> Any:
+        """Add many rules in one update_access call (each recorded in the ledger first)."""
+        for rule in rules:
+            self._track_rule(share, rule)
+        return self.update_access(share, rules, add=rules)
+
+    def revoke_all(self, share: Model, rules: list[Model]) -> Any:
+        """Delete many rules in one update_access call."""
+        result = self.update_access(share, [], delete=rules)
+        for rule in rules:
+            self.release(rule["id"])
+        return result
+
+    def _track_rule(self, share: Model, rule: Model) -> Entry:
+        return self.track("access_rule", rule["id"], f"{rule['access_type']}:{rule['access_to']}",
+                          lambda: self.update_access(share, [], delete=[rule]))
 
     def revoke(self, share: Model, rule: Model, remaining: list[Model] = ()) -> Any:
         """Delete one rule."""
         result = self.update_access(share, list(remaining), delete=[rule])
         self.release(rule["id"])
         return result
-
-    # -- cleanup ----------------------------------------------------------------------------
-    def release(self, obj_id: str) -> None:
-        """The object is gone: take it off the ledger."""
-        for entry in self.entries:
-            if entry.id == obj_id:
-                self.ledger.release(entry)
-
-    def cleanup(self) -> None:
-        """Delete what this check left, newest first (leaks are recorded in the ledger)."""
-        mine = {id(e) for e in self.entries}
-        self.ledger.cleanup(only=lambda e: id(e) in mine)

@@ -8,11 +8,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from certkit.errors import DriverLoadError, exception_text
+from certkit.errors import DriverLoadError
 from certkit.harness.config import driver_configuration, load_conf
 from certkit.harness.private_storage import make_private_storage
 from certkit.harness.timeouts import CallTimeout, call_with_timeout
 from certkit.profile import Profile, import_driver_class
+from certkit.text import error_text
 
 
 @dataclass
@@ -147,7 +148,7 @@ def build_driver(profile: Profile, dhss: bool | None = None, *, private_storage:
         raise
     except Exception as exc:  # noqa: BLE001 - any constructor failure is reported in one line
         raise DriverLoadError(f"{profile.path}: driver: {profile.driver}(...) raised "
-                              f"{type(exc).__name__}: {' '.join(exception_text(exc).split())}") from None
+                              f"{error_text(exc)}") from None
     finally:
         times.add("__init__", time.perf_counter() - start)
     return DriverUnderTest(profile, mode, DriverProxy(driver, times), storage, times)

@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from certkit.errors import exception_text
 from certkit.harness.timeouts import CallTimeout, call_with_timeout
+from certkit.text import error_text
 
 RETRY_PAUSE = 1.0
 """Seconds between two passes over deletes the back end refused."""
@@ -140,9 +140,9 @@ class ResourceLedger:
                         call_with_timeout(entry.delete, remaining, f"delete {entry.kind} {entry.name}")
                     except CallTimeout as exc:
                         self.hung.append(str(exc))
-                        self._leak(entry, f"{type(exc).__name__}: {_one_line(exc)}")
+                        self._leak(entry, error_text(exc, 300))
                     except Exception as exc:  # noqa: BLE001 - retried or reported as a leak
-                        errors[id(entry)] = f"{type(exc).__name__}: {_one_line(exc)}"
+                        errors[id(entry)] = error_text(exc, 300)
                         if self.retryable(exc):
                             retry.append(entry)
                     else:
@@ -171,7 +171,3 @@ class ResourceLedger:
         with self._lock:
             self.leaks.append(Leak(entry.kind, entry.id, entry.name, error))
 
-
-def _one_line(exc: BaseException, limit: int = 300) -> str:
-    text = " ".join(exception_text(exc).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -16,7 +16,7 @@ from certkit.manila_env import prepare_manila
 
 prepare_manila()
 
-from manila import network  # noqa: E402
+from manila import network  # noqa: E402 - imported after prepare_manila()
 
 USER_V4 = ipaddress.ip_network("192.0.2.0/24")
 ADMIN_V4 = ipaddress.ip_network("203.0.113.0/24")

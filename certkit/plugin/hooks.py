@@ -7,7 +7,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from certkit.contract.catalogue import FEATURES_BY_ID, available_in_installed_manila, missing_methods
+from certkit.catalogue import FEATURES_BY_ID
+from certkit.manila_abc import available_in_installed_manila, missing_methods
 from certkit.contract.checks import CheckInfo, check_info
 from certkit.harness.timeouts import with_deadline
 from certkit.plugin.fixtures import RUN_KEY

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 import pytest
 
 from certkit.errors import exception_text
+from certkit.text import one_line as shorten
 from certkit.harness.driver import raised_by
 from certkit.harness.timeouts import CallTimeout
 from certkit.session import DriverUnavailable
@@ -82,8 +83,4 @@ def final_outcome(phases: Mapping[str, PhaseOutcome]) -> PhaseOutcome:
 
 def one_line(text: str) -> str:
     """One line; a long message keeps its start and its end (where the cause usually is)."""
-    text = " ".join(text.split())
-    if len(text) <= MESSAGE_LIMIT:
-        return text
-    half = (MESSAGE_LIMIT - 5) // 2
-    return f"{text[:half]} ... {text[-half:]}"
+    return shorten(text, MESSAGE_LIMIT, keep_end=True)

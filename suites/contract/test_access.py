@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from certkit.contract.catalogue import ACCESS_TYPES
+from certkit.catalogue import ACCESS_TYPES
 from certkit.contract.checks import check, expect, expect_manila_exception
 
 

@@ -10,8 +10,7 @@ def test_extend_share(resources, profile):
     """extend_share(share, new_size) (no context, as the manager calls it) succeeds."""
     size = profile.share_size_gb
     share = resources.create_share(profile.protocols[0], size)
-    resources.driver.extend_share(share, size + 1, share_server=resources.share_server)
-    share["size"] = size + 1
+    resources.extend_share(share, size + 1)
     resources.delete_share(share)
 
 
@@ -20,6 +19,5 @@ def test_shrink_share(resources, profile):
     """shrink_share(share, new_size) of an empty share succeeds."""
     size = profile.share_size_gb
     share = resources.create_share(profile.protocols[0], size + 1)
-    resources.driver.shrink_share(share, size, share_server=resources.share_server)
-    share["size"] = size
+    resources.shrink_share(share, size)
     resources.delete_share(share)

@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-from certkit.contract.checks import check, expect, expect_schema
-
-
-def _backend_info(driver, context):
-    try:
-        info = driver.get_backend_info(context)
-    except NotImplementedError:
-        return None
-    expect_schema(info, "backend_info.schema.json", "get_backend_info()")
-    return info
+from certkit.contract.checks import check, expect
+from certkit.contract.restart import backend_info, ensure_existing
 
 
 @check("133767d3-6946-4505-a467-ed4797569fb8", "ensure_shares")
@@ -22,27 +14,17 @@ def test_second_instance_ensures_existing_shares(resources, certkit_run, dut, co
     shares = [res.create_share(proto) for proto in profile.protocols]
     second = certkit_run.new_driver(dut.dhss, private_storage=dut.private_storage)
     second.driver.do_setup(context)
-    first_info = _backend_info(res.driver, context)
-    second_info = _backend_info(second.driver, context)
+    first_info = backend_info(res.driver, context)
+    second_info = backend_info(second.driver, context)
     expect(first_info == second_info,
            f"get_backend_info differs between two instances of the same back end: "
            f"{first_info!r} != {second_info!r} (the manager would re-ensure on every restart)")
-    views = [{**s.to_dict(), "status": "ensuring"} for s in shares]
-    try:
-        result = second.driver.ensure_shares(context, views)
-    except NotImplementedError:
-        result = None
-        for view in views:
-            locations = second.driver.ensure_share(context, view, share_server=res.share_server)
-            expect_schema(locations, "export_locations.schema.json", "ensure_share()") \
-                if locations is not None else None
-    else:
-        expect_schema(result, "ensure_shares.schema.json", "ensure_shares()")
+    result = ensure_existing(res, second.driver, shares)
+    if result is not None:
         unknown = set(result or {}) - {s["id"] for s in shares}
         expect(not unknown, f"ensure_shares returned updates for shares it was not given: {sorted(unknown)}")
         for share_id, update in (result or {}).items():
             expect(update.get("status") not in ("error",),
                    f"ensure_shares reported share {share_id} in error after a restart")
     for share in shares:
-        second.driver.delete_share(context, share, share_server=res.share_server)
-        res.release(share["id"])
+        res.delete_share(share, driver=second.driver)

@@ -19,16 +19,10 @@ def test_hundreds_of_rules_in_one_call(resources, profile):
     proto = next(p for p, kinds in profile.access_types.items() if "ip" in kinds)
     share = resources.create_share(proto)
     rules = [resources.models.access_rule(share, "ip", _ip(1000 + n)) for n in range(RULES_AT_VOLUME)]
-    for rule in rules:
-        entry = resources.ledger.track("access_rule", rule["id"], f"ip:{rule['access_to']}",
-                                       lambda r=rule: resources.update_access(share, [], delete=[r]))
-        resources.entries.append(entry)
-    result = resources.update_access(share, rules, add=rules)
+    result = resources.grant_all(share, rules)
     errors = [k for k, v in (result or {}).items() if v.get("state") == "error"]
     expect(not errors, f"{len(errors)} of {RULES_AT_VOLUME} valid rules came back in state 'error'")
-    resources.update_access(share, [], delete=rules)
-    for rule in rules:
-        resources.release(rule["id"])
+    resources.revoke_all(share, rules)
 
 
 @check("3575e612-e39f-45cf-9c43-5eb2a2402c42", "access_{access_type}")

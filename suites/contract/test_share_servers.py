@@ -7,10 +7,9 @@ import ipaddress
 
 import pytest
 
-from certkit.contract.checks import check, expect, expect_schema
-from certkit.contract.servers import Servers, instance_rules, share_placement_kwargs
-from certkit.harness.network import (ADDED_V4, security_service, share_network_subnet,
-                                     subnet_allocations)
+from certkit.contract.checks import check, expect
+from certkit.contract.manage import Manage
+from certkit.contract.servers import Servers
 
 
 @check("6f962773-cf36-4f52-bb55-e8e0ad45cfcc", "share_servers")
@@ -28,7 +27,7 @@ def test_teardown_server_twice_is_not_an_error(server_resources):
     """A second teardown of the same server succeeds: the manager tears a server down again
     after its deletion failed half-way (status error, then delete once more)."""
     servers = Servers(server_resources)
-    server = servers.setup(security_services=[security_service(server_resources.models.new_id)])
+    server = servers.setup(security_services=[servers.new_security_service("active_directory")])
     servers.teardown(server)
     servers.teardown(server)
 
@@ -41,8 +40,7 @@ def test_share_on_share_server(server_resources, proto):
     servers = Servers(res)
     server = servers.setup()
     share = res.models.share(proto, share_server=server)
-    chosen = res.driver.choose_share_server_compatible_with_share(
-        res.context, [server], share, **share_placement_kwargs())
+    chosen = servers.choose([server], share)
     expect(chosen is None or (isinstance(chosen, dict) and chosen.get("id") == server["id"]),
            f"choose_share_server_compatible_with_share returned {chosen!r}, not one of the servers")
     res.share_server = server
@@ -58,8 +56,8 @@ def test_unmanage_and_manage_server(server_resources):
     res = server_resources
     servers = Servers(res)
     server = servers.setup()
-    res.driver.unmanage_server(server["backend_details"], [])  # positional, as the manager
-    ips = res.driver.get_share_server_network_info(res.context, server, server["identifier"], {})
+    servers.unmanage(server)
+    ips = servers.network_info_ips(server)
     expect(isinstance(ips, list) and ips, f"get_share_server_network_info returned {ips!r}")
     for ip in ips:
         try:
@@ -69,10 +67,7 @@ def test_unmanage_and_manage_server(server_resources):
     wanted = len(server["network_allocations"])
     expect(len(ips) >= wanted, f"{len(ips)} IPs returned; the server has {wanted} allocations "
                                "(the manager raises ManageShareServerError)")
-    result = res.driver.manage_server(res.context, server, server["identifier"], {})
-    expect_schema(list(result) if isinstance(result, tuple) else result,
-                  "manage_server.schema.json", "manage_server()")
-    server["backend_details"] = {**server["backend_details"], **dict(result[1])}
+    servers.manage(server)
     servers.teardown(server)
 
 
@@ -83,15 +78,10 @@ def test_unmanage_then_manage_share_with_server(server_resources, proto):
     res = server_resources
     servers = Servers(res)
     res.share_server = server = servers.setup()
+    manage = Manage(res, with_server=True)
     share = res.create_share(proto)
-    res.driver.unmanage_with_server(share, share_server=server)
-    res.release(share["id"])
-    managed = res.models.share(proto, share["size"], share_server=server,
-                               export_location=share["export_location"],
-                               export_locations=list(share["export_locations"]))
-    res.track_share(managed)
-    result = res.driver.manage_existing_with_server(managed, {}, share_server=server)
-    expect_schema(result, "manage_share.schema.json", "manage_existing_with_server()")
+    manage.unmanage_share(share)
+    managed, _ = manage.manage_share(share)
     res.delete_share(managed)
     servers.teardown(server)
 
@@ -104,16 +94,10 @@ def test_unmanage_then_manage_snapshot_with_server(server_resources, profile):
     servers = Servers(res)
     res.share_server = server = servers.setup()
     share = res.create_share(profile.protocols[0])
+    manage = Manage(res, with_server=True)
     snapshot = res.create_snapshot(share)
-    res.driver.unmanage_snapshot_with_server(snapshot, share_server=server)
-    res.release(snapshot["id"])
-    managed = res.models.snapshot(share, provider_location=snapshot["provider_location"])
-    entry = res.ledger.track("snapshot", managed["id"], managed["name"],
-                             lambda: res.driver.delete_snapshot(res.context, managed,
-                                                                share_server=server))
-    res.entries.append(entry)
-    result = res.driver.manage_existing_snapshot_with_server(managed, {}, share_server=server)
-    expect_schema(result, "manage_snapshot.schema.json", "manage_existing_snapshot_with_server()")
+    manage.unmanage_snapshot(snapshot)
+    managed, _ = manage.manage_snapshot(share, snapshot)
     res.delete_snapshot(managed)
     res.delete_share(share)
     servers.teardown(server)
@@ -131,18 +115,14 @@ def test_security_service_update(server_resources, proto):
     kind = "active_directory" if proto == "CIFS" else "ldap"
     current = None
     for _ in ("add", "replace"):  # replace: the manager swaps services of the same type
-        new = security_service(res.models.new_id, kind)
-        args = (res.context, server, server["network_info"], [share], instance_rules([share]), new)
-        ok = res.driver.check_update_share_server_security_service(
-            *args, current_security_service=current)
+        new = servers.new_security_service(kind)
+        ok = servers.check_security_service_update(server, [share], new, current)
         expect(isinstance(ok, bool), f"check_update_share_server_security_service returned "
                                      f"{ok!r}, not a bool")
         expect(ok, "check_update_share_server_security_service refused a claimed update "
                    f"({'replace' if current else 'add'} {kind})")
-        update = res.driver.update_share_server_security_service(
-            *args, current_security_service=current)
+        update = servers.update_security_service(server, [share], new, current)
         what = "update_share_server_security_service()"
-        expect_schema(update, "security_service_update.schema.json", what)
         unknown = sorted(set(update or {}) - {share["id"]})
         expect(not unknown, f"{what} returned rule updates for shares it was not given: {unknown}")
         current = new
@@ -160,26 +140,14 @@ def test_network_allocation_update(server_resources, proto):
     server = servers.setup()
     res.share_server = server
     share = res.create_share(proto)
-    current = {"admin_network_allocations": server["network_info"][0]["admin_network_allocations"],
-               "subnets": [{"share_network_subnet_id": s["share_network_subnet_id"],
-                            "neutron_net_id": s["neutron_net_id"],
-                            "neutron_subnet_id": s["neutron_subnet_id"],
-                            "network_allocations": s["network_allocations"]}
-                           for s in server["network_info"]]}
-    subnet = share_network_subnet(res.models.new_id, net=ADDED_V4)
-    ok = res.driver.check_update_share_server_network_allocations(
-        res.context, server, current, subnet, [], [share], instance_rules([share]))
+    subnet = servers.new_subnet()
+    ok = servers.check_allocation_update(server, subnet, [share])
     expect(isinstance(ok, bool) and ok,
            f"check_update_share_server_network_allocations returned {ok!r}; expected True")
-    count, _ = servers.allocation_counts()
-    new = subnet_allocations(servers.pool, res.models.new_id, server["id"], subnet, count)
-    result = res.driver.update_share_server_network_allocations(
-        res.context, server, current, new, [], [share], [])
-    what = "update_share_server_network_allocations()"
-    expect_schema(result, "network_allocation_update.schema.json", what)
+    result = servers.update_allocations(server, subnet, [share])
     unknown = sorted(set(result.get("share_updates") or {}) - {share["id"]})
-    expect(not unknown, f"{what}.share_updates names shares it was not given: {unknown}")
-    server["backend_details"] = {**server["backend_details"], **(result.get("server_details") or {})}
+    expect(not unknown, "update_share_server_network_allocations().share_updates names shares "
+                        f"it was not given: {unknown}")
     res.delete_share(share)
     servers.teardown(server)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from certkit.contract.checks import check, expect, expect_schema
+from certkit.contract.checks import check
 
 
 @check("ccfc6718-0de8-4e60-a886-0d54e8603d5e", "revert_to_snapshot")
@@ -11,12 +11,7 @@ def test_revert_to_snapshot(resources, profile):
     followed by get_share_status reaching 'available'."""
     share = resources.create_share(profile.protocols[0])
     snapshot = resources.create_snapshot(share)
-    result = resources.driver.revert_to_snapshot(resources.context, snapshot, [], [],
-                                                 share_server=resources.share_server)
-    expect_schema(result, "revert.schema.json", "revert_to_snapshot()")
-    if isinstance(result, dict):
-        share["status"] = "reverting_to_snapshot"
-        resources.wait_for_status(share, "available")
+    resources.revert_to_snapshot(share, snapshot)
     resources.delete_snapshot(snapshot)
     resources.delete_share(share)
 
@@ -28,13 +23,9 @@ def test_snapshot_export_locations_and_access(resources, profile):
     proto = profile.protocols[0]
     share = resources.create_share(proto)
     snapshot = resources.create_snapshot(share)
-    expect(bool(snapshot["export_locations"]),
-           "create_snapshot returned no export_locations for a mountable snapshot")
-    expect_schema(snapshot["export_locations"], "snapshot_export_locations.schema.json",
-                  "create_snapshot().export_locations")
+    resources.snapshot_export_locations(snapshot)
     kind = profile.access_types.get(proto, ("ip",))[0]
     rule = resources.models.access_rule(share, kind, resources.access_to(kind, 7), "ro")
-    driver, ctx, server = resources.driver, resources.context, resources.share_server
-    driver.snapshot_update_access(ctx, snapshot, [rule], [rule], [], share_server=server)
-    driver.snapshot_update_access(ctx, snapshot, [], [], [rule], share_server=server)
+    resources.snapshot_update_access(snapshot, [rule], add=[rule])
+    resources.snapshot_update_access(snapshot, [], delete=[rule])
     resources.delete_snapshot(snapshot)

@@ -23,11 +23,10 @@ def client(certkit_run) -> Iterator[ClientHost]:
 
 
 @pytest.fixture
-def mounter(client, certkit_run, profile) -> Iterator[Mounter]:
-    """Mounts on the client host; whatever a check leaves mounted is unmounted after it."""
+def mounter(client, certkit_run, profile, resources) -> Mounter:
+    """Mounts on the client host, recorded with the check's resources: whatever a check leaves
+    mounted is unmounted after it, before its shares are deleted (newest first)."""
     unsupported = [p for p in profile.protocols if p not in Mounter.SUPPORTED]
     if len(unsupported) == len(profile.protocols):
         pytest.skip(f"certkit has no mount helper for {', '.join(unsupported)} yet")
-    mnt = Mounter(client, certkit_run.ledger, certkit_run.run_id)
-    yield mnt
-    certkit_run.ledger.cleanup(only=lambda e: e.kind == "mount")
+    return Mounter(client, resources, certkit_run.run_id)

@@ -11,8 +11,8 @@ from certkit.manila_env import prepare_manila
 
 prepare_manila()
 
-from manila import exception  # noqa: E402
-from manila.tests.share.drivers.dummy import DummyDriver  # noqa: E402
+from manila import exception  # noqa: E402 - imported after prepare_manila()
+from manila.tests.share.drivers.dummy import DummyDriver  # noqa: E402 - imported after prepare_manila()
 
 
 class SetupRaisesBare(DummyDriver):

@@ -93,7 +93,7 @@ def gaps(facts: RunFacts) -> list[str]:
     if facts.pytest_exit in PYTEST_EXIT_NAMES and not (facts.interrupted or facts.stop_reason):
         reasons.append(f"pytest ended with exit status {facts.pytest_exit} "
                        f"({PYTEST_EXIT_NAMES[facts.pytest_exit]})")
-    elif facts.pytest_exit is None:
+    elif facts.pytest_exit is None and not facts.false_claims:  # false claims: suites not run
         reasons.append("pytest did not finish")
     if facts.not_run:
         reasons.append(f"{facts.not_run} selected check(s) did not run")

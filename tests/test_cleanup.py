@@ -216,3 +216,21 @@ def test_a_second_signal_stops_the_cleanup_and_lists_the_leaks(tmp_path):
     leaked = {leak["kind"] for leak in report["leaks"]}
     assert leaked == {"snapshot", "share"}, report["leaks"]
     assert "LEAKED: share" in out and "LEAKED: snapshot" in out
+
+
+def test_plain_pytest_mode_cleans_up_at_the_end_of_the_session(tmp_path):
+    """`pytest -p certkit.pytest_plugin --certkit-profile ...` deletes what the run still holds."""
+    import uuid
+
+    journal = tmp_path / "deleted"
+    (tmp_path / "test_plain.py").write_text(
+        "from certkit.contract.checks import check\n\n"
+        f"@check('{uuid.uuid4()}', 'share')\n"
+        "def test_leaves_an_object(certkit_run):\n"
+        "    certkit_run.ledger.track('share', 's1', 'share-left', lambda: open("
+        f"{str(journal)!r}, 'a').write('share-left\\n'))\n")
+    status = pytest.main([str(tmp_path / "test_plain.py"), "-q", "-p", "certkit.pytest_plugin",
+                          "--certkit-profile", str(ROOT / "driver_profiles" / "manila-dummy.yaml"),
+                          "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-c", os.devnull])
+    assert status == 0
+    assert journal.read_text() == "share-left\n"

@@ -115,3 +115,15 @@ def test_cli_reports_missing_profile_file(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "certkit.cli", "run", str(tmp_path / "nope.yaml")],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "nope.yaml: (top level): no such file" in proc.stderr
+
+
+def test_a_driver_module_that_hangs_on_import_gets_a_time_limit(tmp_path, monkeypatch):
+    (tmp_path / "hangs_on_import.py").write_text("import time\ntime.sleep(600)\nclass Driver: pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = _variant(tmp_path, GOOD.replace("manila.tests.share.drivers.dummy.DummyDriver",
+                                           "hangs_on_import.Driver")
+                    + "timeouts: {import: 0.5}\n")
+    with pytest.raises(ProfileError) as err:
+        load_profile(path, environ={})
+    assert err.value.field == "driver"
+    assert "importing module hangs_on_import did not finish within 0.5 s" in str(err.value)

@@ -4,9 +4,9 @@ checks, a hung driver)."""
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import pkgutil
+import threading
 import uuid
 
 import pytest
@@ -98,15 +98,6 @@ def test_verdict_rules(overrides, verdict):
     assert bool(result.reasons) == (verdict != "certified")
 
 
-def test_a_keyword_run_of_passing_checks_is_partial_and_records_the_filter(dummy_profile):
-    report = run_certification(dummy_profile, keyword="test_extend_share").report
-    assert [c["outcome"] for c in report["checks"]] == ["passed"]
-    assert report["verdict"] == "partial"
-    assert report["selection"] == {"suites": ["contract"], "keyword": "test_extend_share"}
-    assert all(c["suite"] == "contract" for c in report["checks"])
-    assert validate_report(report) == []
-
-
 def test_an_exception_whose_str_raises_neither_crashes_pytest_nor_loses_checks(dummy_profile):
     report = run_certification(dummy_profile, driver_class=hostile_drivers.RaisesUnprintable,
                                keyword="test_create_and_delete_share or test_extend_share").report
@@ -142,11 +133,15 @@ def test_a_pytest_internal_error_never_certifies(dummy_profile, monkeypatch):
 
 def test_a_hung_driver_stops_the_run_and_reports_the_rest_as_not_run(dummy_profile):
     profile = with_timeouts(dummy_profile, cleanup=0.5, status_poll=0.5)
+    before = set(threading.enumerate())
     try:
         run = run_certification(profile, driver_class=hostile_drivers.HangsForever,
                                 check_timeout=0.5)
+        left = [t.name for t in set(threading.enumerate()) - before if t.is_alive()]
     finally:
         hostile_drivers.RELEASE.set()
+    assert len(left) == 1 and left[0] == f"certkit:check {errors_name(run.report)}", \
+        (left, "one hung call, one thread left behind: the run made no further calls")
     report = run.report
     errors = [c for c in report["checks"] if c["outcome"] == "error"]
     assert len(errors) == 1 and "did not return within 0.5 s" in errors[0]["message"], errors
@@ -156,6 +151,12 @@ def test_a_hung_driver_stops_the_run_and_reports_the_rest_as_not_run(dummy_profi
     assert report["verdict"] == "not-certified"
     assert any(r.startswith("the run stopped: a driver call hung") for r in report["reasons"])
     assert validate_report(report) == []
+
+
+def errors_name(report: dict) -> str:
+    """`name[variant]` of the (one) check that ended in error."""
+    check = next(c for c in report["checks"] if c["outcome"] == "error")
+    return check["name"] + (f"[{check['variant']}]" if check.get("variant") else "")
 
 
 def test_no_check_raises_the_users_timeout():
@@ -242,7 +243,13 @@ def test_a_test_without_check_is_a_collection_error(dummy_profile, tmp_path, mon
     assert any("test_forgot_its_id: not a certkit check" in r for r in report["reasons"]), report["reasons"]
 
 
-def test_minus_k_with_a_uuid_selects_that_check(dummy_profile):
+def test_minus_k_with_a_uuid_selects_that_check_and_the_run_is_partial(dummy_profile):
+    """A filtered run of passing checks never certifies, and the report records the filter."""
     where, info = next((w, i) for w, i in _every_check().items() if w.endswith(".test_extend_share"))
     report = run_certification(dummy_profile, keyword=info.id).report
-    assert [(c["id"], c["name"]) for c in report["checks"]] == [(info.id, "test_extend_share")]
+    assert [(c["id"], c["name"], c["outcome"]) for c in report["checks"]] == [
+        (info.id, "test_extend_share", "passed")]
+    assert report["verdict"] == "partial"
+    assert report["selection"] == {"suites": ["contract"], "keyword": info.id}
+    assert report["checks"][0]["suite"] == "contract"
+    assert validate_report(report) == []

@@ -30,7 +30,7 @@ class CheckInfo:
     feature: str
     level: str = "required"
     timeout: float | None = None
-    """Overrides the profile's per-check timeout (scale checks)."""
+    """Lowers, never raises, the user's per-check timeout."""
 
 
 def check(check_id: str, feature: str, level: str = "required",

@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 
 .PHONY: venv certify test lab-up lab-down certify-cephfs benchmark clean
 
-$(BIN)/certkit: pyproject.toml
+$(BIN)/certkit: pyproject.toml setup.py
 	@bash ci/bootstrap-python.sh "$(PYTHON)" "$(VENV)"
 	@touch $(BIN)/certkit
 

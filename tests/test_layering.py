@@ -10,6 +10,7 @@ to; a module not listed takes the layer of its nearest listed parent package.
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,7 @@ def imports_of(path: Path, known: set[str]) -> list[tuple[str, int]]:
     return list(dict.fromkeys(wanted))
 
 
+@lru_cache(maxsize=1)
 def certkit_graph() -> dict[str, list[tuple[str, int]]]:
     files = {module_name(p): p for p in source_files("certkit")}
     known = set(files)

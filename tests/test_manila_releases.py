@@ -21,10 +21,11 @@ OLDER_RELEASE = os.environ.get("CERTKIT_OLDER_MANILA", "22")
 
 
 def _older_venv() -> Path:
-    """A venv with manila==<OLDER_RELEASE>.* and certkit (editable); rebuilt when pyproject changes."""
+    """A venv with manila==<OLDER_RELEASE>.* and certkit (editable); rebuilt when pyproject.toml or setup.py changes."""
     venv = ROOT / f".venv-manila-{OLDER_RELEASE}"
     stamp = venv / "certkit-stamp"
-    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    want = hashlib.sha256(b"".join((ROOT / name).read_bytes()
+                                   for name in ("pyproject.toml", "setup.py"))).hexdigest()
     if stamp.exists() and stamp.read_text() == want and (venv / "bin" / "certkit").exists():
         return venv
     steps = [[sys.executable, "-m", "venv", "--clear", str(venv)],

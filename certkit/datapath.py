@@ -101,5 +101,10 @@ class Mounter:
         return int(result.stdout.strip())
 
     def close(self) -> None:
-        """Remove the work directory on the client."""
-        self.client.run(f"rm -rf {shlex.quote(self.workdir)}")
+        """End of the run: unmount what is left and remove the work directory (keyrings
+        included) from the client host; raises when it is still there."""
+        self.ledger.cleanup(only=lambda e: e.kind == "mount")
+        quoted = shlex.quote(self.workdir)
+        self.client.run(f"rm -rf {quoted}")
+        if self.client.run(f"test -e {quoted}").ok:
+            raise ClientHostError(f"{self.client.where}: cannot remove the work directory {self.workdir}")

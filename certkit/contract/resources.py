@@ -173,18 +173,48 @@ class Resources:
                                 "; keys must be the rules' access_id")
         return result
 
-    def grant(self, share: Model, rule: Model, existing: list[Model] = ()) -> Any:
-        """Add one rule (recorded in the ledger first, so it is revoked at the end)."""
+    def _track_rule(self, share: Model, rule: Model) -> None:
+        if any(e.kind == "access_rule" and e.id == rule["id"] for e in self.entries):
+            return
         entry = self.ledger.track("access_rule", rule["id"], f"{rule['access_type']}:{rule['access_to']}",
                                   lambda: self.update_access(share, [], delete=[rule]))
         self.entries.append(entry)
-        return self.update_access(share, [*existing, rule], add=[rule])
+
+    def grant(self, share: Model, rule: Model, existing: list[Model] = ()) -> Any:
+        """Add one rule (recorded in the ledger first, so it is revoked at the end)."""
+        return self.grant_all(share, [rule], existing)
+
+    def grant_all(self, share: Model, rules: list[Model], existing: list[Model] = ()) -> Any:
+        """Add several rules in one call, as the manager does with rules queued together."""
+        for rule in rules:
+            self._track_rule(share, rule)
+        return self.update_access(share, [*existing, *rules], add=list(rules))
 
     def revoke(self, share: Model, rule: Model, remaining: list[Model] = ()) -> Any:
         """Delete one rule."""
-        result = self.update_access(share, list(remaining), delete=[rule])
-        self.release(rule["id"])
+        return self.revoke_all(share, [rule], remaining)
+
+    def revoke_all(self, share: Model, rules: list[Model], remaining: list[Model] = ()) -> Any:
+        """Delete several rules in one call."""
+        result = self.update_access(share, list(remaining), delete=list(rules))
+        for rule in rules:
+            self.release(rule["id"])
         return result
+
+    def sync_access(self, share: Model, rules: list[Model]) -> Any:
+        """The full-list mode (empty add and delete lists, as after a restart or a reset):
+        `rules` is exactly what must be on the share. New rules are tracked for clean-up."""
+        for rule in rules:
+            self._track_rule(share, rule)
+        return self.update_access(share, list(rules))
+
+    def on_driver(self, driver: Any) -> "Resources":
+        """These resources seen through another instance of the driver (a restart over the
+        same back end): objects created here are cleaned up with this check's."""
+        sibling = Resources(driver, self.context, self.models, self.ledger, self.share_server,
+                            self.poll_timeout, self.default_size)
+        sibling.entries = self.entries
+        return sibling
 
     # -- cleanup ----------------------------------------------------------------------------
     def release(self, obj_id: str) -> None:

@@ -22,12 +22,20 @@ def client(certkit_run) -> Iterator[ClientHost]:
     host.close()
 
 
-@pytest.fixture
-def mounter(client, certkit_run, profile) -> Iterator[Mounter]:
-    """Mounts on the client host; whatever a check leaves mounted is unmounted after it."""
+@pytest.fixture(scope="session")
+def run_mounter(client, certkit_run, profile) -> Iterator[Mounter]:
+    """The run's mounter; at the end of the run its work directory on the client host
+    (keyrings included) is removed."""
     unsupported = [p for p in profile.protocols if p not in Mounter.SUPPORTED]
     if len(unsupported) == len(profile.protocols):
         pytest.skip(f"certkit has no mount helper for {', '.join(unsupported)} yet")
     mnt = Mounter(client, certkit_run.ledger, certkit_run.run_id)
     yield mnt
+    mnt.close()
+
+
+@pytest.fixture
+def mounter(run_mounter, certkit_run) -> Iterator[Mounter]:
+    """Mounts on the client host; whatever a check leaves mounted is unmounted after it."""
+    yield run_mounter
     certkit_run.ledger.cleanup(only=lambda e: e.kind == "mount")

@@ -78,17 +78,18 @@ def test_extend_is_visible_to_the_client(resources, mounter, profile):
     rule, key = grant(resources, share, kind, 6)
     other_rule, other_key = grant(resources, other, kind, 16)
 
-    def size_seen(target, target_rule, target_key) -> int:
-        mnt = mount(mounter, target, target_rule, target_key)
-        try:
-            return mounter.size_bytes(mnt)
-        finally:
-            mounter.unmount(mnt)
-
-    before, other_before = size_seen(share, rule, key), size_seen(other, other_rule, other_key)
+    other_mnt = mount(mounter, other, other_rule, other_key)
+    other_before = mounter.size_bytes(other_mnt)
+    mnt = mount(mounter, share, rule, key)
+    before = mounter.size_bytes(mnt)
+    mounter.unmount(mnt)
     resources.driver.extend_share(share, size + 2, share_server=resources.share_server)
     share["size"] = size + 2
-    after, other_after = size_seen(share, rule, key), size_seen(other, other_rule, other_key)
+    mnt = mount(mounter, share, rule, key)
+    after = mounter.size_bytes(mnt)
+    mounter.unmount(mnt)
+    other_after = mounter.size_bytes(other_mnt)
+    mounter.unmount(other_mnt)
     expect(after >= before + GIB * 1.9, f"the client sees {after} bytes after extending from "
                                         f"{size} to {size + 2} GiB (before: {before})")
     expect(other_after == other_before, f"extending one share changed another share's size "
@@ -133,11 +134,11 @@ def test_revert_restores_snapshot_data(resources, mounter, profile):
     share, rule, key, mnt = mounted_share(resources, mounter, profile, 8)
     first, second = payload("first"), payload("second")
     put(mounter, f"{mnt}/state", first, "before the first snapshot")
-    mounter.unmount(mnt)
     resources.create_snapshot(share)
-    write_via(mounter, share, rule, key, "state", second, "before the second snapshot")
+    put(mounter, f"{mnt}/state", second, "before the second snapshot")
     latest = resources.create_snapshot(share)
-    write_via(mounter, share, rule, key, "state", payload("after"), "after the second snapshot")
+    put(mounter, f"{mnt}/state", payload("after"), "after the second snapshot")
+    mounter.unmount(mnt)
     result = resources.driver.revert_to_snapshot(resources.context, latest, [rule], [],
                                                  share_server=resources.share_server)
     if isinstance(result, dict):
@@ -151,22 +152,23 @@ def test_revert_restores_snapshot_data(resources, mounter, profile):
 def test_share_from_snapshot_holds_the_snapshot_data(resources, mounter, profile):
     """Two snapshots with different data; a share created from the first holds the first
     snapshot's data, and later writes to the parent or the new share stay in their own share."""
-    share, rule, key, mnt = mounted_share(resources, mounter, profile, 9)
+    share, rule, key, parent = mounted_share(resources, mounter, profile, 9)
     first, second = payload("first"), payload("second")
-    put(mounter, f"{mnt}/origin", first, "before the first snapshot")
-    mounter.unmount(mnt)
+    put(mounter, f"{parent}/origin", first, "before the first snapshot")
     older = resources.create_snapshot(share)
-    write_via(mounter, share, rule, key, "origin", second, "before the second snapshot")
+    put(mounter, f"{parent}/origin", second, "before the second snapshot")
     resources.create_snapshot(share)
     child = resources.create_share_from_snapshot(older)
+    put(mounter, f"{parent}/later", payload("parent"), "the parent after the clone")
     child_rule, child_key = grant(resources, child, rule["access_type"], 10)
-    content = read_via(mounter, child, child_rule, child_key, "origin")
+    mnt = mount(mounter, child, child_rule, child_key)
+    content = mounter.read(f"{mnt}/origin")
     expect(content == first, f"the share created from the first snapshot holds {content!r:.60}, "
                              f"not that snapshot's {first!r:.60}"
                              + (" (the second snapshot's data)" if content == second else ""))
-    write_via(mounter, share, rule, key, "later", payload("parent"), "the parent after the clone")
-    write_via(mounter, child, child_rule, child_key, "origin", payload("child"), "the new share")
-    expect(read_via(mounter, child, child_rule, child_key, "later") is None,
+    expect(mounter.read(f"{mnt}/later") is None,
            "a file written to the parent after the clone appears in the new share")
-    expect(read_via(mounter, share, rule, key, "origin") == second,
-           "a write to the new share changed the parent's file")
+    put(mounter, f"{mnt}/origin", payload("child"), "the new share")
+    mounter.unmount(mnt)
+    expect(mounter.read(f"{parent}/origin") == second, "a write to the new share changed the parent's file")
+    mounter.unmount(parent)

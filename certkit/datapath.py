@@ -28,6 +28,7 @@ class Mounter:
         self.ledger = ledger
         self.workdir = f"/tmp/certkit-{run_id}"
         self._count = 0
+        self._confs: dict[str, str] = {}
 
     def mount(self, share: Model, rule: Model, access_key: str | None) -> str:
         """Mount the share's first user-facing export location as `rule`'s identity."""
@@ -44,7 +45,6 @@ class Mounter:
             self._mount_cephfs(location, rule, access_key, mountpoint)
         except MountRefused:
             self.ledger.release(entry)
-            self.client.run(f"rmdir {shlex.quote(mountpoint)}")
             raise
         return mountpoint
 
@@ -54,15 +54,20 @@ class Mounter:
         path = "/" + path
         identity = rule["access_to"]
         keyring = f"{self.workdir}/{identity}.keyring"
-        conf = f"{self.workdir}/ceph.conf"
-        self.client.write_file(conf, f"[global]\nmon host = {monitors}\nms bind msgr2 = false\n"
-                                     "client quota df = true\n", 0o644)
+        conf = self._confs.get(monitors)
+        if conf is None:
+            conf = f"{self.workdir}/ceph-{len(self._confs)}.conf"
+            self.client.write_file(conf, f"[global]\nmon host = {monitors}\nms bind msgr2 = false\n"
+                                         "client quota df = true\n", 0o644)
+            self._confs[monitors] = conf
+        # The key goes through stdin into a 0600 file, never onto a command line.
         self.client.write_file(keyring, f"[client.{identity}]\n\tkey = {access_key or ''}\n")
-        self.client.run(f"mkdir -p {shlex.quote(mountpoint)}", check=True)
+        mp = shlex.quote(mountpoint)
         result = self.client.run(
-            f"timeout 60 ceph-fuse --no-mon-config -c {shlex.quote(conf)} -n client.{identity} "
-            f"-k {shlex.quote(keyring)} -r {shlex.quote(path)} {shlex.quote(mountpoint)}")
-        if not result.ok or not self.is_mounted(mountpoint):
+            f"mkdir -p {mp} && timeout 60 ceph-fuse --no-mon-config -c {shlex.quote(conf)} "
+            f"-n client.{identity} -k {shlex.quote(keyring)} -r {shlex.quote(path)} {mp} "
+            f"&& mountpoint -q {mp} || {{ rc=$?; rmdir {mp} 2>/dev/null; exit $rc; }}")
+        if not result.ok:
             raise MountRefused(f"ceph-fuse as client.{identity} exited {result.status}: "
                                f"{(result.stderr or result.stdout).strip()[-200:]}")
 
@@ -71,12 +76,12 @@ class Mounter:
         return self.client.run(f"mountpoint -q {shlex.quote(mountpoint)}").ok
 
     def unmount(self, mountpoint: str) -> None:
-        """Unmount (lazily if busy) and remove the directory."""
-        if self.is_mounted(mountpoint):
-            result = self.client.run(f"umount {shlex.quote(mountpoint)} || umount -l {shlex.quote(mountpoint)}")
-            if not result.ok:
-                raise ClientHostError(f"cannot unmount {mountpoint}: {result.stderr.strip()[:200]}")
-        self.client.run(f"rmdir {shlex.quote(mountpoint)} 2>/dev/null || true")
+        """Unmount (lazily if busy) and remove the directory, in one round trip."""
+        mp = shlex.quote(mountpoint)
+        result = self.client.run(f"if mountpoint -q {mp}; then umount {mp} || umount -l {mp} || exit 1; "
+                                 f"fi; rmdir {mp} 2>/dev/null; exit 0")
+        if not result.ok:
+            raise ClientHostError(f"cannot unmount {mountpoint}: {result.stderr.strip()[:200]}")
         for entry in self.ledger.outstanding():
             if entry.kind == "mount" and entry.id == mountpoint:
                 self.ledger.release(entry)

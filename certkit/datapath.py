@@ -1,6 +1,7 @@
 """Mounting a share on a client host with the protocol's mount helper, and doing I/O there.
 
-Every mount is recorded in the run's ledger, so it is unmounted even when a check fails.
+Every mount is recorded with the check's resources (`Resources.track`), so it is unmounted even
+when a check fails, before the check's shares are deleted.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ import shlex
 from typing import Any
 
 from certkit.clienthost import ClientHost, ClientHostError
-from certkit.harness.ledger import ResourceLedger
 from certkit.harness.models import Model
 
 
@@ -23,11 +23,14 @@ class Mounter:
     #: Protocols certkit knows how to mount from a client host.
     SUPPORTED = ("CEPHFS",)
 
-    def __init__(self, client: ClientHost, ledger: ResourceLedger, run_id: str) -> None:
+    def __init__(self, client: ClientHost, tracker: Any, run_id: str) -> None:
         self.client = client
-        self.ledger = ledger
+        self.tracker = tracker
+        """Where mounts are recorded for clean-up: the current check's `Resources`."""
+        self._mounted: set[str] = set()
         self.workdir = f"/tmp/certkit-{run_id}"
         self._count = 0
+        self._confs: dict[str, str] = {}
 
     def mount(self, share: Model, rule: Model, access_key: str | None) -> str:
         """Mount the share's first user-facing export location as `rule`'s identity."""
@@ -38,14 +41,14 @@ class Mounter:
         mountpoint = f"{self.workdir}/mnt{self._count}"
         location = next((el["path"] for el in share["export_locations"] if not el.get("is_admin_only")),
                         share["export_locations"][0]["path"])
-        entry = self.ledger.track("mount", mountpoint, f"{self.client.name}:{mountpoint}",
-                                  lambda: self.unmount(mountpoint))
+        entry = self.tracker.track("mount", mountpoint, f"{self.client.name}:{mountpoint}",
+                                   lambda: self.unmount(mountpoint))
         try:
             self._mount_cephfs(location, rule, access_key, mountpoint)
         except MountRefused:
-            self.ledger.release(entry)
-            self.client.run(f"rmdir {shlex.quote(mountpoint)}")
+            self.tracker.release(entry)
             raise
+        self._mounted.add(mountpoint)
         return mountpoint
 
     def _mount_cephfs(self, location: str, rule: Model, access_key: str | None,
@@ -54,15 +57,20 @@ class Mounter:
         path = "/" + path
         identity = rule["access_to"]
         keyring = f"{self.workdir}/{identity}.keyring"
-        conf = f"{self.workdir}/ceph.conf"
-        self.client.write_file(conf, f"[global]\nmon host = {monitors}\nms bind msgr2 = false\n"
-                                     "client quota df = true\n", 0o644)
+        conf = self._confs.get(monitors)
+        if conf is None:
+            conf = f"{self.workdir}/ceph-{len(self._confs)}.conf"
+            self.client.write_file(conf, f"[global]\nmon host = {monitors}\nms bind msgr2 = false\n"
+                                         "client quota df = true\n", 0o644)
+            self._confs[monitors] = conf
+        # The key goes through stdin into a 0600 file, never onto a command line.
         self.client.write_file(keyring, f"[client.{identity}]\n\tkey = {access_key or ''}\n")
-        self.client.run(f"mkdir -p {shlex.quote(mountpoint)}", check=True)
+        mp = shlex.quote(mountpoint)
         result = self.client.run(
-            f"timeout 60 ceph-fuse --no-mon-config -c {shlex.quote(conf)} -n client.{identity} "
-            f"-k {shlex.quote(keyring)} -r {shlex.quote(path)} {shlex.quote(mountpoint)}")
-        if not result.ok or not self.is_mounted(mountpoint):
+            f"mkdir -p {mp} && timeout 60 ceph-fuse --no-mon-config -c {shlex.quote(conf)} "
+            f"-n client.{identity} -k {shlex.quote(keyring)} -r {shlex.quote(path)} {mp} "
+            f"&& mountpoint -q {mp} || {{ rc=$?; rmdir {mp} 2>/dev/null; exit $rc; }}")
+        if not result.ok:
             raise MountRefused(f"ceph-fuse as client.{identity} exited {result.status}: "
                                f"{(result.stderr or result.stdout).strip()[-200:]}")
 
@@ -71,15 +79,14 @@ class Mounter:
         return self.client.run(f"mountpoint -q {shlex.quote(mountpoint)}").ok
 
     def unmount(self, mountpoint: str) -> None:
-        """Unmount (lazily if busy) and remove the directory."""
-        if self.is_mounted(mountpoint):
-            result = self.client.run(f"umount {shlex.quote(mountpoint)} || umount -l {shlex.quote(mountpoint)}")
-            if not result.ok:
-                raise ClientHostError(f"cannot unmount {mountpoint}: {result.stderr.strip()[:200]}")
-        self.client.run(f"rmdir {shlex.quote(mountpoint)} 2>/dev/null || true")
-        for entry in self.ledger.outstanding():
-            if entry.kind == "mount" and entry.id == mountpoint:
-                self.ledger.release(entry)
+        """Unmount (lazily if busy) and remove the directory, in one round trip."""
+        mp = shlex.quote(mountpoint)
+        result = self.client.run(f"if mountpoint -q {mp}; then umount {mp} || umount -l {mp} || exit 1; "
+                                 f"fi; rmdir {mp} 2>/dev/null; exit 0")
+        if not result.ok:
+            raise ClientHostError(f"cannot unmount {mountpoint}: {result.stderr.strip()[:200]}")
+        self._mounted.discard(mountpoint)
+        self.tracker.release(mountpoint)
 
     def write(self, path: str, data: str) -> Any:
         """Write text to a file; returns the command result (check .ok)."""
@@ -101,5 +108,12 @@ class Mounter:
         return int(result.stdout.strip())
 
     def close(self) -> None:
-        """Remove the work directory on the client."""
-        self.client.run(f"rm -rf {shlex.quote(self.workdir)}")
+        """End of the run: unmount what is left and remove the work directory (keyrings
+        included) from the client host; raises when it is still there."""
+        for mountpoint in sorted(self._mounted, reverse=True):
+            self.unmount(mountpoint)
+        quoted = shlex.quote(self.workdir)
+        # --one-file-system: a mount that survived would otherwise have its share's data removed.
+        self.client.run(f"rm -rf --one-file-system {quoted}")
+        if self.client.run(f"test -e {quoted}").ok:
+            raise ClientHostError(f"{self.client.where}: cannot remove the work directory {self.workdir}")

@@ -99,3 +99,121 @@ class ShareFromSnapshotIsEmpty(CephFSDriver):
                                    parent_share=None):
         return {"status": "available",
                 "export_locations": self.create_share(context, share, share_server=share_server)}
+
+
+# -- several objects: the driver must pick the right one ----------------------------------------
+class LevelFromFirstRule(CephFSDriver):
+    """Applies every new rule at the level of the share's first rule (one level per share)."""
+
+    def update_access(self, context, share, access_rules, add_rules, delete_rules, update_rules,
+                      share_server=None):
+        level = access_rules[0]["access_level"] if access_rules else None
+        if level and add_rules:
+            add_rules = _with_level(add_rules, level)
+        return super().update_access(context, share, access_rules, add_rules, delete_rules,
+                                     update_rules, share_server=share_server)
+
+
+class DenyRevokesEveryone(CephFSDriver):
+    """Deleting one rule deauthorizes every identity on the share."""
+
+    def update_access(self, context, share, access_rules, add_rules, delete_rules, update_rules,
+                      share_server=None):
+        if delete_rules:
+            delete_rules = [*delete_rules, *access_rules]
+        return super().update_access(context, share, access_rules, add_rules, delete_rules,
+                                     update_rules, share_server=share_server)
+
+
+class ExtendsNewestShare(CephFSDriver):
+    """Extends the share it created last instead of the one it was asked to extend."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.newest = None
+
+    def create_share(self, context, share, share_server=None):
+        self.newest = share
+        return super().create_share(context, share, share_server=share_server)
+
+    def extend_share(self, share, new_size, share_server=None):
+        return super().extend_share(self.newest or share, new_size, share_server=share_server)
+
+
+class CloneFromLatestSnapshot(CephFSDriver):
+    """Creates a share from the parent's latest snapshot, whichever snapshot was asked for."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.latest: dict = {}
+
+    def create_snapshot(self, context, snapshot, share_server=None):
+        self.latest[snapshot["share_instance_id"]] = snapshot
+        return super().create_snapshot(context, snapshot, share_server=share_server)
+
+    def create_share_from_snapshot(self, context, share, snapshot, share_server=None,
+                                   parent_share=None):
+        newest = self.latest.get(snapshot["share_instance_id"], snapshot)
+        return super().create_share_from_snapshot(context, share, newest, share_server=share_server,
+                                                  parent_share=parent_share)
+
+
+# -- each way the share manager calls update_access -------------------------------------------
+class BatchAppliesOnlyFirst(CephFSDriver):
+    """Of several rules added in one call, applies only the first."""
+
+    def update_access(self, context, share, access_rules, add_rules, delete_rules, update_rules,
+                      share_server=None):
+        return super().update_access(context, share, access_rules, add_rules[:1], delete_rules,
+                                     update_rules, share_server=share_server)
+
+
+class BatchDeletesOnlyFirst(CephFSDriver):
+    """Of several rules deleted in one call, deauthorizes only the first."""
+
+    def update_access(self, context, share, access_rules, add_rules, delete_rules, update_rules,
+                      share_server=None):
+        return super().update_access(context, share, access_rules, add_rules, delete_rules[:1],
+                                     update_rules, share_server=share_server)
+
+
+class FullListModeIsNoop(CephFSDriver):
+    """Treats a call with empty add and delete lists as 'nothing to do'."""
+
+    def update_access(self, context, share, access_rules, add_rules, delete_rules, update_rules,
+                      share_server=None):
+        if not add_rules and not delete_rules:
+            return {}
+        return super().update_access(context, share, access_rules, add_rules, delete_rules,
+                                     update_rules, share_server=share_server)
+
+
+# -- time: a second change, a restart ---------------------------------------------------------
+class ExtendByOne(CephFSDriver):
+    """Grows the share by 1 GiB whatever new size was asked for."""
+
+    def extend_share(self, share, new_size, share_server=None):
+        return super().extend_share(share, share["size"] + 1, share_server=share_server)
+
+
+class ShrinkUndone(CephFSDriver):
+    """Refuses a shrink below used data correctly, but puts an allowed shrink back at once."""
+
+    def shrink_share(self, share, new_size, share_server=None):
+        super().shrink_share(share, new_size, share_server=share_server)
+        self.extend_share(share, share["size"], share_server=share_server)
+
+
+class DenyForgetsAfterRestart(CephFSDriver):
+    """Deletes only rules this instance applied itself (state kept in memory, lost on restart)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.applied: set = set()
+
+    def update_access(self, context, share, access_rules, add_rules, delete_rules, update_rules,
+                      share_server=None):
+        self.applied.update((share["id"], r["access_to"]) for r in add_rules)
+        delete_rules = [r for r in delete_rules if (share["id"], r["access_to"]) in self.applied]
+        return super().update_access(context, share, access_rules, add_rules, delete_rules,
+                                     update_rules, share_server=share_server)

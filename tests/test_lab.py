@@ -2,13 +2,16 @@
 driver certified with the data path, and broken drivers only the data path catches.
 
 Needs root and Debian's Ceph packages; skips with one line otherwise, but fails when
-CERTKIT_REQUIRE_LAB=1 (CI sets it through .ci/run).
+CERTKIT_REQUIRE_LAB=1 (CI sets it through .ci/run). The lab framework's own pieces (pidfiles,
+templates) are tested without the lab.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,25 +20,81 @@ from pathlib import Path
 import pytest
 
 from certkit.clienthost import ClientHost, ClientHostError
-from certkit.lab import cephfs
+from certkit.lab import templates
+from certkit.lab.base import RECORDS
+from certkit.lab.cephfs import CephFSLab, _pth_path
+from certkit.lab.processes import Daemon, is_alive, kill_and_wait
+from certkit.profile import load_profile
+from certkit.runner import run_certification
 from tests.conftest import FIGURES, ROOT
 
 PROFILE = ROOT / "driver_profiles" / "cephfs-native.yaml"
 REQUIRED = os.environ.get("CERTKIT_REQUIRE_LAB") == "1"
+DATAPATH_CHECKS = 11
 
 
+# -- the lab framework, without a lab ------------------------------------------------------------
+def test_daemon_is_tracked_by_pidfile_and_stopped_by_pid(tmp_path):
+    daemon = Daemon("sleeper", ["sleep", "300"], tmp_path / "run", tmp_path / "log")
+    pid = daemon.start()
+    assert daemon.start() == pid, "a running daemon is not started twice"
+    record = json.loads(daemon.pidfile.read_text())
+    assert record["pid"] == pid and record["start_time"] and record["argv"] == ["sleep", "300"]
+    assert kill_and_wait([daemon.tracked()], timeout=10) == []
+    assert not is_alive(pid), "kill_and_wait returns only once the process has exited"
+    assert daemon.pid() is None
+
+
+def test_a_recycled_pid_is_never_signalled(tmp_path):
+    """A pidfile whose process is gone, its pid now another process's, names no live daemon."""
+    stranger = subprocess.Popen(["sleep", "300"])
+    try:
+        daemon = Daemon("old", ["sleep"], tmp_path, tmp_path)
+        daemon.pidfile.write_text(json.dumps({"pid": stranger.pid, "start_time": 1, "argv": []}))
+        assert daemon.pid() is None
+        assert kill_and_wait([daemon.tracked()], timeout=1) == []
+        assert stranger.poll() is None, "the stranger was killed"
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+@pytest.mark.parametrize("name", ["ceph.conf", "client-ceph.conf", "sshd_config", "ganesha.conf"])
+def test_every_template_renders_from_package_data(name):
+    values = {"fsid": "f", "host_ip": "10.0.0.1", "client_ip": "10.0.0.2", "lab": "/l",
+              "ssh": "/l/ssh", "netns": "ns", "ganesha": "/l/g"}
+    text = templates.render("cephfs", name, **values)
+    leftovers = set(re.findall(r"\$(\w+)", text)) - {"name"}  # $name is Ceph's own metavariable
+    assert not leftovers, leftovers
+    with pytest.raises(Exception, match=r"no value for \$"):
+        templates.render("cephfs", name)
+
+
+# -- the lab -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def lab():
+    cephfs = CephFSLab()
     reason = cephfs.can_run()
     if reason:
         if REQUIRED:
             pytest.fail(f"CERTKIT_REQUIRE_LAB=1 but {reason}")
         pytest.skip(reason)
     start = time.monotonic()
-    cephfs.up()
+    try:
+        cephfs.up()
+    except BaseException:
+        cephfs.down()
+        raise
     FIGURES["CephFS lab up (packages, cluster, client host, Ganesha)"] = \
         f"{time.monotonic() - start:.1f} s"
-    yield cephfs.lab_env()
+    saved = {k: os.environ.get(k) for k in cephfs.env()}
+    os.environ.update(cephfs.env())
+    yield cephfs
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     cephfs.down()  # idempotent: also after a failure, nothing is left running
 
 
@@ -45,26 +104,27 @@ def _certkit(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
-def _variant(tmp_path: Path, driver: str, extra_features: tuple[str, ...] = ()) -> Path:
-    text = PROFILE.read_text().replace("manila.share.drivers.cephfs.driver.CephFSDriver", driver)
-    for feature in extra_features:
-        text = text.replace("  - ensure_shares\n", f"  - ensure_shares\n  - {feature}\n")
-    path = tmp_path / "variant.yaml"
-    path.write_text(text)
-    return path
-
-
-def _outcomes(report_path: Path) -> dict[str, str]:
-    report = json.loads(report_path.read_text())
+def _outcomes(report: dict) -> dict[str, str]:
     return {c["name"] + (f"[{c['variant']}]" if c.get("variant") else ""): c["outcome"]
             for c in report["checks"]}
 
 
+def _client_workdir_left(lab: CephFSLab, run_id: str) -> bool:
+    """Whether the run's work directory (mount points, keyrings) is still on the client host."""
+    env = lab.env()
+    with ClientHost("lab", env["CERTKIT_CLIENT_HOST"], "root", env["CERTKIT_CLIENT_KEY"],
+                    env["CERTKIT_CLIENT_KNOWN_HOSTS"]) as host:
+        assert host.run("test -d /tmp").ok
+        return host.run(f"test -e /tmp/certkit-{run_id}").ok
+
+
 def test_lab_is_healthy_and_up_is_idempotent(lab):
     start = time.monotonic()
-    cephfs.up()
+    lab.up()
     assert time.monotonic() - start < 30, "a second `lab up` should only check the running lab"
-    assert cephfs.status()
+    assert lab.status()
+    proc = _certkit("lab", "status", "cephfs")
+    assert proc.returncode == 0 and "HEALTH_OK" in proc.stdout, proc.stdout + proc.stderr
 
 
 def test_cephfs_driver_certified_with_the_data_path(lab, tmp_path):
@@ -78,11 +138,12 @@ def test_cephfs_driver_certified_with_the_data_path(lab, tmp_path):
         f"{report['duration']:.1f} s, {report['summary']['passed']} checks passed, "
         f"verdict {report['verdict']}")
     assert report["verdict"] == "certified" and not report["leaks"]
-    datapath = [c for c in report["checks"] if c["name"].startswith("test_") and c["id"] in {
-        "80e7c606-5f69-48c9-869b-1da0fe3d97c7", "81871020-f320-46b1-849c-46cc2cc45070",
-        "8e0bb73c-7f47-4b9a-9a7b-69af16f31b8b", "ecb3f9ef-b4c0-4457-af21-bc5d2e224b67",
-        "2a2a6ec9-ff91-462f-bfe9-9388a4c964c4"}]
-    assert len(datapath) == 5 and all(c["outcome"] == "passed" for c in datapath), datapath
+    datapath = {c["name"]: c["outcome"] for c in report["checks"] if c["suite"] == "datapath"}
+    assert len(datapath) == DATAPATH_CHECKS, datapath
+    # Manila's CephFS driver has no revert_to_snapshot: that check is skipped as unclaimed.
+    assert datapath.pop("test_revert_restores_snapshot_data") == "skipped"
+    assert set(datapath.values()) == {"passed"}, datapath
+    assert not _client_workdir_left(lab, report["run_id"]), "the run left its keyrings on the client"
 
 
 def test_cephfs_driver_through_nfs_ganesha(lab, tmp_path):
@@ -105,78 +166,98 @@ def test_cephfs_driver_through_nfs_ganesha(lab, tmp_path):
         assert report["features"][fid]["status"] == "verified", (fid, report["features"][fid])
 
 
+# (broken driver, features it adds, the data-path check that must fail, a contract check it passes)
 BROKEN = [
-    ("DenyDoesNotDeauthorize", (), "test_revoked_rule_refuses_new_access",
-     "test_add_and_delete_rule[CEPHFS-cephx]"),
+    # one object, one call
+    ("DenyDoesNotDeauthorize", (), "test_revoked_rule_refuses_new_access", "test_add_and_delete_rule"),
     ("RevertIsNoop", ("revert_to_snapshot",), "test_revert_restores_snapshot_data",
      "test_revert_to_snapshot"),
     ("ExtendIgnored", (), "test_extend_is_visible_to_the_client", "test_extend_share"),
     ("GrantsEverythingReadOnly", (), "test_granted_rw_rule_allows_write_and_read",
-     "test_add_and_delete_rule[CEPHFS-cephx]"),
-    ("GrantsEverythingReadWrite", (), "test_ro_rule_refuses_writes",
-     "test_read_only_rule[CEPHFS-cephx]"),
-    ("RulesLeakAcrossShares", (), "test_tenants_cannot_see_each_others_data",
-     "test_add_and_delete_rule[CEPHFS-cephx]"),
+     "test_add_and_delete_rule"),
+    ("GrantsEverythingReadWrite", (), "test_ro_rule_refuses_writes", "test_read_only_rule"),
     ("ShrinkIgnoresUsedData", (), "test_shrink_below_used_data_is_refused", "test_shrink_share"),
     ("ShareFromSnapshotIsEmpty", (), "test_share_from_snapshot_holds_the_snapshot_data",
-     "test_create_share_from_snapshot[CEPHFS]"),
+     "test_create_share_from_snapshot"),
+    # several objects: the driver must pick the right one
+    ("RulesLeakAcrossShares", (), "test_tenants_cannot_see_each_others_data",
+     "test_add_and_delete_rule"),
+    ("LevelFromFirstRule", (), "test_ro_rule_refuses_writes", "test_read_only_rule"),
+    ("DenyRevokesEveryone", (), "test_revoked_rule_refuses_new_access", "test_add_and_delete_rule"),
+    ("ExtendsNewestShare", (), "test_extend_is_visible_to_the_client", "test_extend_share"),
+    ("CloneFromLatestSnapshot", (), "test_share_from_snapshot_holds_the_snapshot_data",
+     "test_create_share_from_snapshot"),
+    # each way the share manager calls update_access
+    ("BatchAppliesOnlyFirst", (), "test_rules_added_and_deleted_together", "test_add_and_delete_rule"),
+    ("BatchDeletesOnlyFirst", (), "test_rules_added_and_deleted_together", "test_add_and_delete_rule"),
+    ("FullListModeIsNoop", (), "test_full_list_mode_matches_the_back_end_to_the_list",
+     "test_recovery_mode_sync"),
+    # time: a second change, a restart
+    ("ExtendByOne", (), "test_extend_is_visible_to_the_client", "test_extend_share"),
+    ("ShrinkUndone", (), "test_shrink_below_used_data_is_refused", "test_shrink_share"),
+    ("DenyForgetsAfterRestart", (), "test_access_and_data_hold_across_a_restart",
+     "test_add_and_delete_rule"),
 ]
 
 
 @pytest.mark.parametrize("name,features,datapath_check,contract_check", BROKEN,
                          ids=[b[0] for b in BROKEN])
-def test_data_path_catches_what_the_contract_cannot(lab, tmp_path, name, features,
-                                                    datapath_check, contract_check):
-    profile = _variant(tmp_path, f"tests.broken_cephfs.{name}", features)
-    report_path = tmp_path / "report.json"
-    keyword = f"{datapath_check} or {contract_check.split('[')[0]}"
-    proc = _certkit("run", str(profile), "--no-audit", "--suite", "contract", "--suite", "datapath",
-                    "-k", keyword, "--report", str(report_path))
-    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
-    outcomes = _outcomes(report_path)
+def test_data_path_catches_what_the_contract_cannot(lab, name, features, datapath_check,
+                                                    contract_check):
+    import tests.broken_cephfs as broken
+
+    profile = load_profile(PROFILE)
+    profile = dataclasses.replace(profile, features=[*profile.features, *features])
+    report = run_certification(profile, suites=("contract", "datapath"), audit=False,
+                               keyword=f"{datapath_check} or {contract_check}",
+                               driver_class=getattr(broken, name)).report
+    outcomes = _outcomes(report)
     assert outcomes.get(datapath_check) == "failed", outcomes
-    assert outcomes.get(contract_check) == "passed", outcomes
-    assert not json.loads(report_path.read_text())["leaks"]
+    contract = {k: v for k, v in outcomes.items() if k.split("[")[0] == contract_check}
+    assert contract and set(contract.values()) == {"passed"}, outcomes
+    assert report["verdict"] == "not-certified" and not report["leaks"], report["leaks"]
+    assert not _client_workdir_left(lab, report["run_id"]), "a failed run left its keyrings on the client"
 
 
 def test_client_host_refuses_an_unknown_host_key(lab, tmp_path):
     wrong = tmp_path / "known_hosts"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")], check=True)
-    wrong.write_text(f"{lab['CERTKIT_CLIENT_HOST']} {(tmp_path / 'k.pub').read_text().split()[0]} "
+    wrong.write_text(f"{lab.env()['CERTKIT_CLIENT_HOST']} {(tmp_path / 'k.pub').read_text().split()[0]} "
                      f"{(tmp_path / 'k.pub').read_text().split()[1]}\n")
-    host = ClientHost("lab", lab["CERTKIT_CLIENT_HOST"], "root", lab["CERTKIT_CLIENT_KEY"], str(wrong))
+    host = ClientHost("lab", lab.env()["CERTKIT_CLIENT_HOST"], "root", lab.env()["CERTKIT_CLIENT_KEY"], str(wrong))
     with pytest.raises(ClientHostError, match="does not match known_hosts|not in known_hosts") as err:
         host.connect()
     assert "\n" not in str(err.value) and "PRIVATE KEY" not in str(err.value)
 
 
 def test_client_host_errors_are_one_line(lab):
-    host = ClientHost("lab", lab["CERTKIT_CLIENT_HOST"], "root", lab["CERTKIT_CLIENT_KEY"],
-                      lab["CERTKIT_CLIENT_KNOWN_HOSTS"])
+    host = ClientHost("lab", lab.env()["CERTKIT_CLIENT_HOST"], "root", lab.env()["CERTKIT_CLIENT_KEY"],
+                      lab.env()["CERTKIT_CLIENT_KNOWN_HOSTS"])
     with host:
         assert host.run("echo ok").stdout == "ok\n"
         with pytest.raises(ClientHostError, match="exited 3"):
             host.run("echo boom >&2; exit 3", check=True)
-    gone = ClientHost("gone", "10.251.0.99", "root", lab["CERTKIT_CLIENT_KEY"],
-                      lab["CERTKIT_CLIENT_KNOWN_HOSTS"], connect_timeout=2)
+    gone = ClientHost("gone", "10.251.0.99", "root", lab.env()["CERTKIT_CLIENT_KEY"],
+                      lab.env()["CERTKIT_CLIENT_KNOWN_HOSTS"], connect_timeout=2)
     with pytest.raises(ClientHostError, match="cannot connect|timed out") as err:
         gone.connect()
     assert "\n" not in str(err.value)
 
 
 def test_lab_down_leaves_nothing_behind(lab):
-    """Runs last in this file: tears the lab down and looks for anything left."""
-    lab_dir = Path(lab["CERTKIT_CEPH_CONF"]).parent
+    """Runs last in this file: `down` returns only once every process of the lab has exited,
+    and removes everything `up` made (files, apt log, namespace, link, bindings, record)."""
+    processes = [d.tracked() for d in [*lab.cluster.daemons(), lab.sshd(), lab.ganesha_nfsd()]]
+    processes += [(pid, None) for pid in lab.network.pids()]
+    assert len([p for p in processes if p and is_alive(*p)]) >= 6, processes
     start = time.monotonic()
-    cephfs.down()
+    lab.down()
     FIGURES["CephFS lab down"] = f"{time.monotonic() - start:.1f} s"
-    cephfs.down()  # safe twice
-    time.sleep(2.5)  # PID 1 here reaps exited processes every ~2 s
-    procs = subprocess.run(["pgrep", "-af", str(lab_dir)], capture_output=True, text=True).stdout
-    assert not [p for p in procs.splitlines() if "pgrep" not in p], procs
+    alive = [p for p in processes if p and is_alive(*p)]
+    assert not alive, f"alive after `lab down` returned: {alive}"
+    lab.down()  # safe twice
+    assert not lab.dir.exists() and not (lab.dir / "apt.log").exists()
+    assert not _pth_path().exists() and not (RECORDS / "cephfs.json").exists()
+    assert lab.network.leftovers() == []
+    assert str(lab.dir) not in Path("/proc/mounts").read_text()
     assert subprocess.run(["pgrep", "-x", "ganesha.nfsd"], capture_output=True).returncode != 0
-    assert "certkit-client" not in subprocess.run(["ip", "netns", "list"], capture_output=True,
-                                                  text=True).stdout
-    assert str(lab_dir) not in Path("/proc/mounts").read_text()
-    assert not lab_dir.exists()
-    assert subprocess.run(["ip", "link", "show", "ckc-host"], capture_output=True).returncode != 0

@@ -1,13 +1,17 @@
-"""`certkit lab up|down|status cephfs`: a real back end and a client host on this machine."""
+"""`certkit lab up|down|status|env [KIND]`: a real back end and a client host on this machine."""
 
 from __future__ import annotations
 
 import argparse
 
-from certkit.errors import CertkitError
-from certkit.lab import cephfs
+from certkit.lab.base import Lab
+from certkit.lab.cephfs import CephFSLab
+from certkit.lab.processes import LabError
 
-LABS = {"cephfs": cephfs}
+#: Lab kinds by name; a new kind subclasses certkit.lab.base.Lab and adds one entry here.
+LABS: dict[str, type[Lab]] = {
+    "cephfs": CephFSLab,
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,17 +23,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def lab_command(args: argparse.Namespace) -> int:
     """Exit 0 on success; status exits 1 when the lab is not healthy."""
-    lab = LABS[args.lab]
+    lab = LABS[args.lab]()
     if args.action in ("up", "down"):
         reason = lab.can_run()
         if reason:
-            raise CertkitError(reason)
+            raise LabError(reason)
     if args.action == "up":
-        lab.up()
+        try:
+            lab.up()
+        except LabError as exc:
+            raise LabError(f"lab up {args.lab} failed: {exc} (then `certkit lab down {args.lab}`)") from None
     elif args.action == "down":
         lab.down()
     elif args.action == "env":
-        for key, value in lab.lab_env().items():
+        for key, value in lab.env().items():
             print(f"{key}={value}")
     else:
         return 0 if lab.status() else 1

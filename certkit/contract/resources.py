@@ -240,28 +240,44 @@ class Resources:
 
     def grant(self, share: Model, rule: Model, existing: list[Model] = ()) -> Any:
         """Add one rule (recorded in the ledger first, so it is revoked at the end)."""
-        self._track_rule(share, rule)
-        return self.update_access(share, [*existing, rule], add=[rule])
+        return self.grant_all(share, [rule], existing)
 
-    def grant_all(self, share: Model, rules: list[Model]) -> Any:
-        """Add many rules in one update_access call (each recorded in the ledger first)."""
+    def grant_all(self, share: Model, rules: list[Model], existing: list[Model] = ()) -> Any:
+        """Add several rules in one call, as the manager does with rules queued together
+        (each recorded in the ledger first)."""
         for rule in rules:
             self._track_rule(share, rule)
-        return self.update_access(share, rules, add=rules)
+        return self.update_access(share, [*existing, *rules], add=list(rules))
 
-    def revoke_all(self, share: Model, rules: list[Model]) -> Any:
-        """Delete many rules in one update_access call."""
-        result = self.update_access(share, [], delete=rules)
+    def _track_rule(self, share: Model, rule: Model) -> None:
+        if any(e.kind == "access_rule" and e.id == rule["id"] and not e.released
+               for e in self.entries):
+            return
+        self.track("access_rule", rule["id"], f"{rule['access_type']}:{rule['access_to']}",
+                   lambda: self.update_access(share, [], delete=[rule]))
+
+    def revoke(self, share: Model, rule: Model, remaining: list[Model] = ()) -> Any:
+        """Delete one rule."""
+        return self.revoke_all(share, [rule], remaining)
+
+    def revoke_all(self, share: Model, rules: list[Model], remaining: list[Model] = ()) -> Any:
+        """Delete several rules in one call."""
+        result = self.update_access(share, list(remaining), delete=list(rules))
         for rule in rules:
             self.release(rule["id"])
         return result
 
-    def _track_rule(self, share: Model, rule: Model) -> Entry:
-        return self.track("access_rule", rule["id"], f"{rule['access_type']}:{rule['access_to']}",
-                          lambda: self.update_access(share, [], delete=[rule]))
+    def sync_access(self, share: Model, rules: list[Model]) -> Any:
+        """The full-list mode (empty add and delete lists, as after a restart or a reset):
+        `rules` is exactly what must be on the share. New rules are tracked for clean-up."""
+        for rule in rules:
+            self._track_rule(share, rule)
+        return self.update_access(share, list(rules))
 
-    def revoke(self, share: Model, rule: Model, remaining: list[Model] = ()) -> Any:
-        """Delete one rule."""
-        result = self.update_access(share, list(remaining), delete=[rule])
-        self.release(rule["id"])
-        return result
+    def on_driver(self, driver: Any) -> "Resources":
+        """These resources seen through another instance of the driver (a restart over the
+        same back end): objects created here are cleaned up with this check's."""
+        sibling = Resources(driver, self.context, self.models, self.ledger, self.share_server,
+                            self.poll_timeout, self.default_size)
+        sibling.entries = self.entries
+        return sibling

@@ -1,0 +1,150 @@
+"""Daemons a lab starts: launched detached, tracked by a pidfile, stopped by pid, waited for.
+
+A pidfile holds JSON `{"pid", "start_time", "argv"}`; the kernel's start time of the process
+(field 22 of /proc/PID/stat) guards against a recycled pid, so `stop` never signals a stranger.
+Liveness is read from /proc/PID/stat (a zombie counts as gone: PID 1 here reaps only every ~2 s).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from certkit.errors import CertkitError
+
+
+class LabError(CertkitError):
+    """A lab step failed; the message names the step and where its log is."""
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    return raw[raw.rindex(")") + 2:].split()
+
+
+def start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot, or None when it is gone."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields else None
+
+
+def is_alive(pid: int, started: int | None = None) -> bool:
+    """Whether `pid` runs (not a zombie) and, when `started` is given, is the same process."""
+    fields = _stat_fields(pid)
+    if fields is None or fields[0] in ("Z", "X"):
+        return False
+    return started is None or int(fields[19]) == started
+
+
+def wait_until(what: str, timeout: float, ready: Callable[[], object], hint: str = "") -> object:
+    """Poll `ready` until it returns something true; a LabError naming `what`, the last error
+    seen and `hint` at the timeout."""
+    deadline = time.monotonic() + timeout
+    delay, last = 0.1, ""
+    while True:
+        try:
+            result = ready()
+        except Exception as exc:  # noqa: BLE001 - not ready yet (a command failed, no JSON yet)
+            result, last = None, f"; last: {exc}"
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise LabError(f"timed out after {timeout:g} s waiting for {what}{last[:200]}"
+                           + (f" ({hint})" if hint else ""))
+        time.sleep(delay)
+        delay = min(delay * 1.5, 1.0)
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status when the process is our own child (tests run labs in-process)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def wait_gone(pids: Iterable[tuple[int, int | None]], timeout: float) -> list[int]:
+    """Wait until every (pid, start time) has exited; the pids still alive at the timeout."""
+    pending = list(pids)
+    deadline = time.monotonic() + timeout
+    while True:
+        for pid, _ in pending:
+            _reap(pid)
+        pending = [(pid, started) for pid, started in pending if is_alive(pid, started)]
+        if not pending or time.monotonic() > deadline:
+            return [pid for pid, _ in pending]
+        time.sleep(0.1)
+
+
+def kill_and_wait(pids: Iterable[tuple[int, int | None]], timeout: float = 20.0) -> list[int]:
+    """SIGKILL each live (pid, start time) and wait for all; the pids that survived."""
+    targets = [(pid, started) for pid, started in pids if is_alive(pid, started)]
+    for pid, _ in targets:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return wait_gone(targets, timeout)
+
+
+@dataclass
+class Daemon:
+    """One long-running process of a lab, in the foreground of its own session."""
+
+    name: str
+    argv: list[str]
+    run_dir: Path
+    log_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pidfile(self) -> Path:
+        return self.run_dir / f"{self.name}.pid.json"
+
+    def tracked(self) -> tuple[int, int | None] | None:
+        """(pid, start time) from the pidfile, whether or not the process still runs."""
+        try:
+            record = json.loads(self.pidfile.read_text())
+            return int(record["pid"]), record.get("start_time")
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            return None
+
+    def pid(self) -> int | None:
+        """The pid when the daemon runs, else None."""
+        record = self.tracked()
+        return record[0] if record and is_alive(*record) else None
+
+    def start(self) -> int:
+        """Start it unless it runs already; its stdout and stderr go to the log directory."""
+        running = self.pid()
+        if running:
+            return running
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_dir / f"{self.name}.stdout", "ab") as out, \
+                open(self.log_dir / f"{self.name}.stderr", "ab") as err:
+            try:
+                proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                        start_new_session=True, env={**os.environ, **self.env})
+            except OSError as exc:
+                raise LabError(f"cannot start {self.name} ({self.argv[0]}): {exc.strerror}") from None
+        record = {"pid": proc.pid, "start_time": start_time(proc.pid), "argv": self.argv}
+        tmp = self.pidfile.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record))
+        tmp.replace(self.pidfile)
+        return proc.pid
+
+    def expect_running(self) -> None:
+        """Raise a one-line error naming the log when the daemon has exited."""
+        if self.pid() is None:
+            raise LabError(f"{self.name} exited (see {self.log_dir / (self.name + '.stderr')})")

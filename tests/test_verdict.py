@@ -4,6 +4,7 @@ checks, a hung driver)."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
 import threading
@@ -61,7 +62,6 @@ def test_unknown_stats_key_is_a_warning_not_a_failure(dummy_profile):
 
 
 def test_unclaimed_features_are_skipped_with_reason(dummy_profile):
-
     profile = dataclasses.replace(dummy_profile, features=("share",))
     report = run_certification(profile, keyword="snapshot").report
     snapshot_checks = [c for c in report["checks"] if c["feature"] == "snapshot"]

@@ -1,0 +1,87 @@
+"""Rendering pages: one Jinja2 environment (autoescaped) and the links between pages.
+
+Links are relative to the site root, which each page sets with <base href>, so the same templates
+serve the live site (/backends/x) and the static export (backends/x.html).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from certkit.dashboard.views import CELL_STATES
+
+
+def release_slug(release: str) -> str:
+    """A file-name form of a release: `2024.2 Dalmatian` -> `2024.2-Dalmatian`."""
+    return quote(release.replace(" ", "-"), safe="")
+
+
+class Links:
+    """URLs of the live site, relative to its root."""
+
+    static = False
+    suffix = ""
+
+    def page(self, path: str, **query: str) -> str:
+        query = {k: v for k, v in query.items() if v}
+        return path + self.suffix + (("?" + urlencode(query)) if query and not self.static else "")
+
+    def matrix(self, release: str = "", vendor: str = "", protocol: str = "") -> str:
+        return self.page("matrix", release=release, vendor=vendor, protocol=protocol)
+
+    def backend(self, name: str) -> str:
+        return self.page(f"backends/{quote(name, safe='')}")
+
+    def backend_releases(self, name: str) -> str:
+        return self.page(f"backends/{quote(name, safe='')}/releases")
+
+    def history_svg(self, name: str) -> str:
+        return f"backends/{quote(name, safe='')}/history.svg"
+
+    def badge_svg(self, name: str) -> str:
+        return f"backends/{quote(name, safe='')}/badge.svg"
+
+    def run(self, profile: str, run_id: str) -> str:
+        return self.page(f"runs/{quote(profile, safe='')}/{quote(run_id, safe='')}")
+
+    def ci(self) -> str:
+        return self.page("ci")
+
+    def unmaintained(self, csv: bool = False) -> str:
+        return "unmaintained.csv" if csv else self.page("unmaintained")
+
+    def json(self, path: str) -> str:
+        """The JSON twin of a page path (query string kept on the live site)."""
+        base, _, query = path.partition("?")
+        if base.endswith(".html"):
+            base = base[:-5]
+        return base + ".json" + ("?" + query if query else "")
+
+
+class StaticLinks(Links):
+    """URLs of the exported site: files with .html, one matrix file per release."""
+
+    static = True
+    suffix = ".html"
+
+    def matrix(self, release: str = "", vendor: str = "", protocol: str = "") -> str:
+        return f"matrix/{release_slug(release)}.html" if release else "index.html"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The templates, HTML-escaped everywhere (hostile names and messages render as text)."""
+    env = Environment(loader=PackageLoader("certkit.dashboard", "templates"),
+                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    env.globals["cell_states"] = CELL_STATES
+    return env
+
+
+def render(template: str, data: dict[str, Any], links: Links, root: str = "/") -> str:
+    """A page as HTML."""
+    return environment().get_template(template).render(data=data, links=links, root=root,
+                                                       static=links.static)

@@ -1,0 +1,81 @@
+"""The real server (uvicorn subprocess): CLI token creation, and no accepted report lost to SIGKILL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import pytest
+import requests
+
+from certkit.dashboard import synthetic
+from tests.dashboard.services import DashboardServer, fresh_database
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "certkit.cli", "dashboard", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        return str(tmp_path / "dash.sqlite")
+    return fresh_database(request.getfixturevalue("postgres_url"))
+
+
+def test_token_create_prints_only_the_token_and_list_never_shows_it(tmp_path):
+    db = str(tmp_path / "t.sqlite")
+    made = cli("token", "create", "--db", db, "--account", "acme-ci", "--profiles", "acme-*")
+    assert made.returncode == 0, made.stderr
+    lines = made.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ckd_") and len(lines[0]) > 40
+    listed = cli("token", "list", "--db", db)
+    assert "acme-ci" in listed.stdout and lines[0] not in listed.stdout
+    assert cli("token", "create", "--db", db, "--account", "x").returncode == 2  # no --profiles
+    bad = cli("serve", "--db", "mysql://h/db")
+    assert bad.returncode == 2 and "not supported" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_sigkill_during_ingest_loses_nothing_accepted(db_url):
+    token = cli("token", "create", "--db", db_url, "--account", "acme-ci",
+                "--profiles", "acme-*").stdout.strip()
+    server = DashboardServer(db_url, "--rate-limit", "0").start()
+    accepted: list[str] = []
+    stop = threading.Event()
+
+    def publish() -> None:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+        for i in range(400):
+            if stop.is_set():
+                return
+            report = synthetic.report("acme-nfs", f"{i:08x}", checks=20)
+            try:
+                answer = session.post(server.url + "/api/v1/reports", json=report, timeout=10)
+            except requests.ConnectionError:
+                return
+            if answer.status_code in (200, 201):
+                accepted.append(report["run_id"])
+
+    worker = threading.Thread(target=publish)
+    worker.start()
+    try:
+        while len(accepted) < 15 and worker.is_alive():
+            worker.join(0.05)
+        server.kill()  # mid-stream: requests are in flight
+        worker.join(30)
+        stop.set()
+        assert len(accepted) >= 15
+        restarted = DashboardServer(db_url, "--rate-limit", "0").start()
+        try:
+            for run_id in accepted:
+                got = requests.get(f"{restarted.url}/api/v1/runs/acme-nfs/{run_id}.json", timeout=10)
+                assert got.status_code == 200, f"accepted run {run_id} lost after SIGKILL"
+                assert len(got.json()["report"]["checks"]) == 20
+        finally:
+            restarted.stop()
+    finally:
+        stop.set()
+        server.stop()

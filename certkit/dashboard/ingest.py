@@ -102,9 +102,19 @@ def check_def_pks(session: Session, checks: list[Mapping[str, Any]]) -> dict[tup
     wanted = {(c["id"], c.get("variant", "")): c for c in checks}
     if not wanted:
         return {}
-    values = [{"check_id": k[0], "variant": k[1], "name": c["name"], "suite": c["suite"],
-               "feature": c["feature"], "level": c["level"]} for k, c in wanted.items()]
-    session.execute(_insert(session)(CheckDef).values(values).on_conflict_do_nothing())
+    known = _known_check_defs(session, wanted)
+    missing = [k for k in wanted if k not in known]
+    if missing:  # new checks are rare: most reports repeat known ones
+        values = [{"check_id": k[0], "variant": k[1], "name": wanted[k]["name"],
+                   "suite": wanted[k]["suite"], "feature": wanted[k]["feature"],
+                   "level": wanted[k]["level"]} for k in missing]
+        session.execute(_insert(session)(CheckDef).on_conflict_do_nothing(), values)
+        known = _known_check_defs(session, wanted)
+    return known
+
+
+def _known_check_defs(session: Session, wanted: Mapping[tuple[str, str], Any]
+                      ) -> dict[tuple[str, str], int]:
     ids = {k[0] for k in wanted}
     found = session.execute(select(CheckDef.id, CheckDef.check_id, CheckDef.variant)
                             .where(CheckDef.check_id.in_(ids)))

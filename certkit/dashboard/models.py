@@ -70,7 +70,7 @@ class Run(Base):
     passed: Mapped[int] = mapped_column(Integer)
     failed: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
-    header: Mapped[dict] = mapped_column(JSON)
+    header: Mapped[dict] = mapped_column(JSON, deferred=True)
     """The report without its checks (features, reasons, warnings, leaks, timing...)."""
 
 

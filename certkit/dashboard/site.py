@@ -11,6 +11,9 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from html import escape as escape_text
+
+from markupsafe import Markup
 
 from certkit.dashboard.views import CELL_STATES
 
@@ -72,12 +75,34 @@ class StaticLinks(Links):
         return f"matrix/{release_slug(release)}.html" if release else "index.html"
 
 
+def cell_html(cell: dict[str, Any]) -> str:
+    """One matrix cell: symbol, hidden label, visible age and failing check, every value escaped.
+    Built in Python rather than by a macro: a matrix has thousands of cells."""
+    state = cell["state"]
+    symbol, label, _ = CELL_STATES[state]
+    title = label + (f": {cell['detail']}" if cell.get("detail") else "") + \
+        (f" ({cell['observed_at']})" if cell.get("observed_at") else "")
+    html = (f'<td class="cell {escape_text(state)}" title="{escape_text(title)}">'
+            f'<span class="sym" aria-hidden="true">{symbol}</span><span class="lbl">{label}</span>')
+    if cell.get("age"):
+        html += f'<span class="age">{escape_text(cell["age"])}</span>'
+    if state == "failed" and cell.get("detail"):
+        html += f'<span class="why">{escape_text(cell["detail"])}</span>'
+    return html + "</td>"
+
+
+def cells_html(cells: dict[str, dict[str, Any]], keys: list[str]) -> Markup:
+    """A row of cells in `keys` order."""
+    return Markup("".join(cell_html(cells[k]) for k in keys))
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """The templates, HTML-escaped everywhere (hostile names and messages render as text)."""
     env = Environment(loader=PackageLoader("certkit.dashboard", "templates"),
                       autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     env.globals["cell_states"] = CELL_STATES
+    env.globals["cells"] = cells_html
     return env
 
 

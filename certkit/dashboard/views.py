@@ -80,7 +80,7 @@ def _latest_audit(session: Session, release: str) -> dict[str, AuditDriver]:
                                                  .where(AuditDriver.audit_id == audit_id))}
 
 
-def cell_for(cell: Cell | None, backend: Backend, feature: str, audit: AuditDriver | None,
+def cell_for(cell: Any, claimed: frozenset[str] | set[str], feature: str, audit: AuditDriver | None,
              has_audit: bool, now: datetime) -> dict[str, Any]:
     """How one back end's feature in one release is known, most direct evidence first."""
     if cell is not None:
@@ -88,7 +88,7 @@ def cell_for(cell: Cell | None, backend: Backend, feature: str, audit: AuditDriv
                                "observed_at": iso(cell.observed_at), "age": age(cell.observed_at, now),
                                "verified_at": iso(cell.verified_at)}
         return out
-    if feature in backend.claimed:
+    if feature in claimed:
         return {"state": "unverified", "detail": "claimed by the profile; no CI run for this release"}
     if audit is not None:
         status = audit.features.get(feature)
@@ -114,14 +114,17 @@ def matrix(session: Session, release: str | None = None, vendor: str | None = No
         backends = [b for b in backends if b.vendor == vendor]
     if protocol:
         backends = [b for b in backends if protocol in b.protocols]
-    cells: dict[tuple[int, str], Cell] = {
+    cells: dict[tuple[int, str], Any] = {  # plain rows: thousands of ORM objects cost too much
         (c.backend_id, c.feature): c
-        for c in session.scalars(select(Cell).where(Cell.release == release))}
+        for c in session.execute(select(Cell.backend_id, Cell.feature, Cell.status, Cell.detail,
+                                        Cell.observed_at, Cell.verified_at)
+                                 .where(Cell.release == release))}
     audit = _latest_audit(session, release)
     features = feature_ids(session, release)
     rows = []
     for b in backends:
-        row_cells = {f: cell_for(cells.get((b.id, f)), b, f, audit.get(b.driver), bool(audit), now)
+        claimed, found, bid = set(b.claimed), audit.get(b.driver), b.id
+        row_cells = {f: cell_for(cells.get((bid, f)), claimed, f, found, bool(audit), now)
                      for f in features}
         rows.append({"backend": b.name, "vendor": b.vendor, "driver": b.driver,
                      "protocols": b.protocols, "cells": row_cells})
@@ -340,7 +343,8 @@ def backend_releases(session: Session, name: str) -> dict[str, Any] | None:
                                                                  .where(Cell.backend_id == b.id))}
     audits = {r: _latest_audit(session, r) for r in rels}
     features = feature_ids(session)
-    grid = [{"feature": f, "cells": {r: cell_for(cells.get((r, f)), b, f, audits[r].get(b.driver),
+    claimed = set(b.claimed)
+    grid = [{"feature": f, "cells": {r: cell_for(cells.get((r, f)), claimed, f, audits[r].get(b.driver),
                                                  bool(audits[r]), now) for r in rels}}
             for f in features]
     return {"backend": b.name, "releases": rels, "features": grid,

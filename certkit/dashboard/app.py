@@ -141,8 +141,7 @@ def create_app(sessions: sessionmaker[Session], settings: Settings | None = None
         report = await json_body(request)
         problems = report_problems(report)
         if problems:
-            raise Problem(422, "Report does not match report.schema.json",
-                          f"{problems[0]['path'] or '/'}: {problems[0]['message']}", errors=problems)
+            raise unprocessable("Report does not match report.schema.json", problems)
         name = report["profile"]["name"]
         if not caller.may_publish(name):
             raise Problem(403, "Forbidden", f"this token may not publish for profile {name!r}")
@@ -155,30 +154,29 @@ def create_app(sessions: sessionmaker[Session], settings: Settings | None = None
     @app.post("/api/v1/audits", status_code=201, tags=["ingest"],
               summary="Publish `certkit audit --in-tree --json` for one Manila release (admin)")
     async def post_audit(request: Request) -> JSONResponse:
-        caller = caller_for(request)
-        if not caller.admin:
-            raise Problem(403, "Forbidden", "audits need an admin token (token create --admin)")
-        audit = await json_body(request)
-        problems = schema_problems(audit, "audit.schema.json")
-        if problems:
-            raise Problem(422, "Audit does not match audit.schema.json",
-                          f"{problems[0]['path'] or '/'}: {problems[0]['message']}", errors=problems)
+        audit = await admin_body(request, "audits",
+                                 lambda body: schema_problems(body, "audit.schema.json"),
+                                 "Audit does not match audit.schema.json")
         stored = await run_in_threadpool(with_session, lambda s: ingest.store_audit(s, audit))
         return stored_answer("audit", stored, str(request.base_url) + links.matrix())
 
     @app.post("/api/v1/ci-votes", status_code=201, tags=["ingest"],
               summary="Record a third-party CI vote seen on Gerrit (admin: the Gerrit listener)")
     async def post_vote(request: Request) -> JSONResponse:
-        caller = caller_for(request)
-        if not caller.admin:
-            raise Problem(403, "Forbidden", "CI votes need an admin token (the Gerrit listener's)")
-        vote = await json_body(request)
-        problems = ci_vote_problems(vote)
-        if problems:
-            raise Problem(422, "CI vote is malformed",
-                          f"{problems[0]['path'] or '/'}: {problems[0]['message']}", errors=problems)
+        vote = await admin_body(request, "CI votes", ci_vote_problems, "CI vote is malformed")
         stored = await run_in_threadpool(with_session, lambda s: ingest.store_ci_vote(s, vote))
         return stored_answer("vote", stored, str(request.base_url) + links.ci())
+
+    async def admin_body(request: Request, what: str,
+                         check: Callable[[Any], list[dict[str, str]]], title: str) -> Any:
+        """The validated body of a request only admin tokens may make."""
+        if not caller_for(request).admin:
+            raise Problem(403, "Forbidden", f"{what} need an admin token (token create --admin)")
+        body = await json_body(request)
+        problems = check(body)
+        if problems:
+            raise unprocessable(title, problems)
+        return body
 
     # ----- pages ------------------------------------------------------------------------------
 
@@ -271,6 +269,12 @@ def create_app(sessions: sessionmaker[Session], settings: Settings | None = None
         return {"status": "ok"}
 
     return app
+
+
+def unprocessable(title: str, problems: list[dict[str, str]]) -> Problem:
+    """422 naming the first failing path in `detail` and every one in `errors`."""
+    return Problem(422, title, f"{problems[0]['path'] or '/'}: {problems[0]['message']}",
+                   errors=problems)
 
 
 def _is_http_url(value: str) -> bool:

@@ -79,3 +79,33 @@ def test_sigkill_during_ingest_loses_nothing_accepted(db_url):
     finally:
         stop.set()
         server.stop()
+
+
+def test_serve_needs_no_set_up(tmp_path):
+    """A fresh machine: no --db, no config; the SQLite file appears under XDG_DATA_HOME."""
+    import os
+    import urllib.request
+
+    from tests.dashboard.services import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "CERTKIT_DASHBOARD_DB"}
+    env.update(HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"))
+    proc = subprocess.Popen([sys.executable, "-m", "certkit.cli", "dashboard", "serve",
+                             "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        import time
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/matrix", timeout=2) as page:
+                    assert "Compatibility matrix" in page.read().decode()
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        assert (tmp_path / "data" / "certkit" / "dashboard.sqlite").exists()
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -96,6 +96,15 @@ def cells_html(cells: dict[str, dict[str, Any]], keys: list[str]) -> Markup:
     return Markup("".join(cell_html(cells[k]) for k in keys))
 
 
+OUTCOME_LETTERS = {"passed": "P", "failed": "F", "error": "E", "skipped": "s", None: ""}
+
+
+def outcome_cells(outcomes: list[str | None]) -> Markup:
+    """A check's row of the checks x runs grid (outcomes are from a fixed set: nothing to escape)."""
+    return Markup("".join(f'<td class="o {o or "none"}" title="{o or "not run"}">'
+                          f'{OUTCOME_LETTERS[o]}</td>' for o in outcomes))
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """The templates, HTML-escaped everywhere (hostile names and messages render as text)."""
@@ -103,6 +112,7 @@ def environment() -> Environment:
                       autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     env.globals["cell_states"] = CELL_STATES
     env.globals["cells"] = cells_html
+    env.globals["outcome_cells"] = outcome_cells
     return env
 
 

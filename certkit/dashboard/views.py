@@ -71,13 +71,17 @@ def feature_ids(session: Session, release: str | None = None) -> list[str]:
     return ids + extra
 
 
-def _latest_audit(session: Session, release: str) -> dict[str, AuditDriver]:
+def _latest_audit(session: Session, release: str, driver: str | None = None
+                  ) -> dict[str, AuditDriver]:
+    """The newest audit of a release, by driver class (only `driver` when given)."""
     audit_id = session.scalar(select(Audit.id).where(Audit.release == release)
                               .order_by(Audit.generated_at.desc()).limit(1))
     if audit_id is None:
         return {}
-    return {d.driver: d for d in session.scalars(select(AuditDriver)
-                                                 .where(AuditDriver.audit_id == audit_id))}
+    query = select(AuditDriver).where(AuditDriver.audit_id == audit_id)
+    if driver is not None:
+        query = query.where(AuditDriver.driver == driver)
+    return {d.driver: d for d in session.scalars(query)}
 
 
 def cell_for(cell: Any, claimed: frozenset[str] | set[str], feature: str, audit: AuditDriver | None,
@@ -172,7 +176,7 @@ def backend_page(session: Session, name: str, history: int = 200, grid_runs: int
     flaky = _flaky(window, outcomes, defs)
     audits = []
     for release in releases(session):
-        driver = _latest_audit(session, release).get(b.driver)
+        driver = _latest_audit(session, release, b.driver).get(b.driver)
         if driver is not None:
             audits.append({"release": release, "findings": driver.findings})
     return {"backend": {"name": b.name, "vendor": b.vendor, "driver": b.driver,

@@ -36,6 +36,10 @@ def test_token_create_prints_only_the_token_and_list_never_shows_it(tmp_path):
     assert cli("token", "create", "--db", db, "--account", "x").returncode == 2  # no --profiles
     bad = cli("serve", "--db", "mysql://h/db")
     assert bad.returncode == 2 and "not supported" in bad.stderr and "Traceback" not in bad.stderr
+    # An unreachable PostgreSQL: one line naming the server, never the password.
+    down = cli("token", "list", "--db", "postgresql://ci:pa%3Css%22word@127.0.0.1:1/x")
+    assert down.returncode == 2 and "127.0.0.1" in down.stderr and "Traceback" not in down.stderr
+    assert "pa<ss" not in down.stderr and "pa%3Css" not in down.stderr
 
 
 def test_sigkill_during_ingest_loses_nothing_accepted(db_url):

@@ -56,7 +56,8 @@ def iso(value: datetime | None) -> str | None:
 
 def releases(session: Session) -> list[str]:
     """Every release with a run or an audit, newest first."""
-    found = {r for (r,) in session.execute(select(Run.release).distinct())}
+    # Cells hold every release a run claimed anything in: a few thousand rows, not every run.
+    found = {r for (r,) in session.execute(select(Cell.release).distinct())}
     found |= {r for (r,) in session.execute(select(Audit.release).distinct())}
     return newest_first(found)
 
@@ -224,6 +225,7 @@ def run_page(session: Session, profile: str, run_id: str) -> dict[str, Any] | No
                                           .join(CheckDef, CheckDef.id == Result.check_pk)
                                           .where(Result.run_pk == run.id)
                                           .order_by(CheckDef.feature, CheckDef.name))]
+    checks.sort(key=lambda c: c["outcome"] not in ("failed", "error"))  # failures first, stable
     return {"profile": profile, **_run_summary(run), "received_at": iso(run.received_at),
             "links": run.header.get("links", {}), "report": {**run.header, "checks": checks}}
 

@@ -14,8 +14,22 @@ from tests.dashboard.services import DashboardServer, fresh_database
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
+    """`certkit dashboard ARGS` in a real process (how the ci helper's tests drive it)."""
     return subprocess.run([sys.executable, "-m", "certkit.cli", "dashboard", *args],
                           capture_output=True, text=True, timeout=120)
+
+
+def cli_here(*args: str) -> subprocess.CompletedProcess:
+    """The same command in this process (no second Python start-up and Manila import)."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from certkit.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["dashboard", *args])
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -31,19 +45,19 @@ def test_token_create_prints_only_the_token_and_list_never_shows_it(tmp_path):
     assert made.returncode == 0, made.stderr
     lines = made.stdout.splitlines()
     assert len(lines) == 1 and lines[0].startswith("ckd_") and len(lines[0]) > 40
-    listed = cli("token", "list", "--db", db)
+    listed = cli_here("token", "list", "--db", db)
     assert "acme-ci" in listed.stdout and lines[0] not in listed.stdout
-    assert cli("token", "create", "--db", db, "--account", "x").returncode == 2  # no --profiles
-    bad = cli("serve", "--db", "mysql://h/db")
+    assert cli_here("token", "create", "--db", db, "--account", "x").returncode == 2  # no --profiles
+    bad = cli_here("serve", "--db", "mysql://h/db")
     assert bad.returncode == 2 and "not supported" in bad.stderr and "Traceback" not in bad.stderr
     # An unreachable PostgreSQL: one line naming the server, never the password.
-    down = cli("token", "list", "--db", "postgresql://ci:pa%3Css%22word@127.0.0.1:1/x")
+    down = cli_here("token", "list", "--db", "postgresql://ci:pa%3Css%22word@127.0.0.1:1/x")
     assert down.returncode == 2 and "127.0.0.1" in down.stderr and "Traceback" not in down.stderr
     assert "pa<ss" not in down.stderr and "pa%3Css" not in down.stderr
 
 
 def test_sigkill_during_ingest_loses_nothing_accepted(db_url):
-    token = cli("token", "create", "--db", db_url, "--account", "acme-ci",
+    token = cli_here("token", "create", "--db", db_url, "--account", "acme-ci",
                 "--profiles", "acme-*").stdout.strip()
     server = DashboardServer(db_url, "--rate-limit", "0").start()
     accepted: list[str] = []

@@ -8,7 +8,7 @@ VENV ?= .venv
 REPORTS ?= reports
 BIN := $(VENV)/bin
 
-.PHONY: venv certify test lab-up lab-down certify-cephfs benchmark clean
+.PHONY: venv certify test lab-up lab-down certify-cephfs benchmark clean dashboard-demo
 
 $(BIN)/certkit: pyproject.toml setup.py
 	@bash ci/bootstrap-python.sh "$(PYTHON)" "$(VENV)"
@@ -39,3 +39,14 @@ benchmark: venv
 
 clean:
 	rm -rf $(VENV) $(REPORTS)
+
+# Compatibility dashboard demo: the in-tree audit (static cells), every profile, the dummy
+# certification (verified cells) and a CephFS report when one exists, served on loopback.
+DASHBOARD_DB ?= $(REPORTS)/dashboard-demo.sqlite
+DASHBOARD_PORT ?= 8000
+dashboard-demo: venv
+	@test -f $(REPORTS)/manila-dummy.json || $(MAKE) certify
+	$(BIN)/certkit audit --in-tree --json $(REPORTS)/audit-in-tree.json > /dev/null
+	$(BIN)/certkit dashboard load --db $(DASHBOARD_DB) driver_profiles $(REPORTS)/audit-in-tree.json \
+	    $$(ls $(REPORTS)/manila-dummy.json $(REPORTS)/cephfs-*.json 2>/dev/null)
+	$(BIN)/certkit dashboard serve --db $(DASHBOARD_DB) --port $(DASHBOARD_PORT)

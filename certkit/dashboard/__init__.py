@@ -1,0 +1,1 @@
+"""certkit dashboard: collects reports, audits and CI votes; serves the compatibility matrix."""

@@ -1,0 +1,233 @@
+"""Storing what CIs send: certkit reports, static audits, Gerrit CI votes. Callers validate first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from certkit.audit.scaffold import VENDORS, profile_name
+from certkit.dashboard.db import as_utc, utcnow
+from certkit.dashboard.models import (OUTCOMES, Audit, AuditDriver, Backend, Cell, CheckDef,
+                                      CiVote, Result, Run)
+from certkit.dashboard.releases import release_of
+
+OUTCOME_CODE = {name: i for i, name in enumerate(OUTCOMES)}
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The outcome of an ingest: the row's id and whether it was new."""
+
+    pk: int
+    created: bool
+
+
+def parse_time(text: str) -> datetime:
+    """An RFC 3339 time (schema-checked) as aware UTC."""
+    return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def _insert(session: Session):  # noqa: ANN202 - dialect-specific INSERT with ON CONFLICT
+    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)
+
+
+def backend_for_report(session: Session, report: Mapping[str, Any]) -> Backend:
+    """The report's back end, created on first sight; an audit-only row of the same driver goes."""
+    name = report["profile"]["name"]
+    backend = session.scalar(select(Backend).where(Backend.name == name))
+    if backend is None:
+        _drop_audit_only(session, report["driver"])
+        backend = Backend(name=name, vendor=report["profile"]["vendor"], driver=report["driver"],
+                          protocols=[], maintainers=[], ci_account="", claimed=[],
+                          has_profile=False, created_at=utcnow())
+        session.add(backend)
+        session.flush()
+    return backend
+
+
+def _drop_audit_only(session: Session, driver: str) -> None:
+    """Remove back ends the audit invented for `driver` now that a real profile covers it."""
+    for row in session.scalars(select(Backend).where(Backend.driver == driver,
+                                                     Backend.has_profile.is_(False))):
+        if session.scalar(select(Run.id).where(Run.backend_id == row.id).limit(1)) is None:
+            session.execute(delete(Cell).where(Cell.backend_id == row.id))
+            session.delete(row)
+    session.flush()
+
+
+def store_report(session: Session, report: Mapping[str, Any], account: str,
+                 links: Mapping[str, str] | None = None) -> Stored:
+    """Store a validated report once per (profile, run_id); a replay returns the stored run."""
+    backend = backend_for_report(session, report)
+    existing = session.scalar(select(Run.id).where(Run.backend_id == backend.id,
+                                                   Run.run_id == report["run_id"]))
+    if existing is not None:
+        session.rollback()
+        return Stored(existing, False)
+    header = {k: v for k, v in report.items() if k != "checks"}
+    if links:
+        header["links"] = dict(links)
+    source = report.get("manila_source") or {}
+    change = f"{source.get('change')},{source.get('patchset')}" if source.get("change") else ""
+    summary = report["summary"]
+    run = Run(backend_id=backend.id, run_id=report["run_id"], account=account,
+              release=release_of(report["manila_version"]), manila_version=report["manila_version"],
+              manila_change=change or source.get("commit", ""), driver_version="",
+              verdict=report["verdict"], started_at=parse_time(report["started_at"]),
+              received_at=utcnow(), duration=float(report["duration"]),
+              passed=summary["passed"], failed=summary["failed"] + summary["error"],
+              total=summary["total"], header=header)
+    session.add(run)
+    session.flush()
+    check_pks = check_def_pks(session, report["checks"])
+    rows = [{"run_pk": run.id, "check_pk": check_pks[(c["id"], c.get("variant", ""))],
+             "outcome": OUTCOME_CODE[c["outcome"]], "duration": float(c["duration"]),
+             "message": c["message"] or None}
+            for c in report["checks"]]
+    if rows:
+        # A report may repeat a check (same id and variant): keep the last, as pytest would.
+        session.execute(Result.__table__.insert(), list({r["check_pk"]: r for r in rows}.values()))
+    update_cells(session, backend.id, run, report)
+    session.commit()
+    return Stored(run.id, True)
+
+
+def check_def_pks(session: Session, checks: list[Mapping[str, Any]]) -> dict[tuple[str, str], int]:
+    """Primary keys of the reports' checks, defining the ones not seen before."""
+    wanted = {(c["id"], c.get("variant", "")): c for c in checks}
+    if not wanted:
+        return {}
+    known = _known_check_defs(session, wanted)
+    missing = [k for k in wanted if k not in known]
+    if missing:  # new checks are rare: most reports repeat known ones
+        values = [{"check_id": k[0], "variant": k[1], "name": wanted[k]["name"],
+                   "suite": wanted[k]["suite"], "feature": wanted[k]["feature"],
+                   "level": wanted[k]["level"]} for k in missing]
+        session.execute(_insert(session)(CheckDef).on_conflict_do_nothing(), values)
+        known = _known_check_defs(session, wanted)
+    return known
+
+
+def _known_check_defs(session: Session, wanted: Mapping[tuple[str, str], Any]
+                      ) -> dict[tuple[str, str], int]:
+    ids = {k[0] for k in wanted}
+    found = session.execute(select(CheckDef.id, CheckDef.check_id, CheckDef.variant)
+                            .where(CheckDef.check_id.in_(ids)))
+    return {(cid, variant): pk for pk, cid, variant in found if (cid, variant) in wanted}
+
+
+def update_cells(session: Session, backend_id: int, run: Run, report: Mapping[str, Any]) -> None:
+    """Matrix cells of the run's release follow the newest run (reports may arrive out of order)."""
+    failing = {}
+    for check in report["checks"]:
+        if check["outcome"] in ("failed", "error") and check["feature"] not in failing:
+            failing[check["feature"]] = check["name"]
+    current = {c.feature: c for c in session.scalars(
+        select(Cell).where(Cell.backend_id == backend_id, Cell.release == run.release))}
+    for feature, info in report["features"].items():
+        cell = current.get(feature)
+        if cell is not None and as_utc(cell.observed_at) > run.started_at:
+            continue
+        if info["status"] == "not-claimed":
+            if cell is not None:
+                session.delete(cell)
+            continue
+        detail = failing.get(feature, "") if info["status"] == "failed" else info.get("reason", "")
+        verified_at = run.started_at if info["status"] == "verified" else \
+            (cell.verified_at if cell is not None else None)
+        if cell is None:
+            cell = Cell(backend_id=backend_id, release=run.release, feature=feature)
+            session.add(cell)
+        cell.status, cell.run_pk, cell.observed_at = info["status"], run.id, run.started_at
+        cell.verified_at, cell.detail = verified_at, detail or info.get("reason", "")
+
+
+def store_audit(session: Session, audit: Mapping[str, Any]) -> Stored:
+    """Store an audit; drivers no back end covers get an audit-only back end row."""
+    generated = parse_time(audit["generated_at"])
+    release = release_of(audit["manila_version"])
+    same = session.scalar(select(Audit.id).where(Audit.release == release,
+                                                 Audit.manila_version == audit["manila_version"],
+                                                 Audit.generated_at == generated))
+    if same is not None:
+        return Stored(same, False)
+    row = Audit(release=release, manila_version=audit["manila_version"], generated_at=generated,
+                received_at=utcnow())
+    session.add(row)
+    session.flush()
+    known = {d for (d,) in session.execute(select(Backend.driver))}
+    names = {n for (n,) in session.execute(select(Backend.name))}
+    for driver in audit["drivers"]:
+        findings = [{"kind": f["kind"], "severity": f["severity"], "method": f["method"],
+                     "detail": f["detail"]} for f in driver["signature_findings"]]
+        findings += [{"kind": "claim", "severity": "warning", "method": "", "detail": text}
+                     for text in driver["claim_findings"]]
+        if not driver["imported"]:
+            findings.append({"kind": "cannot-import", "severity": "error", "method": "",
+                             "detail": driver["import_error"]})
+        session.add(AuditDriver(audit_id=row.id, driver=driver["class"],
+                                features=driver["features"], findings=findings))
+        if driver["class"] not in known:
+            name = _audit_backend_name(driver["class"], names)
+            names.add(name)
+            known.add(driver["class"])
+            session.add(Backend(name=name, vendor=_vendor_of(driver["class"]), driver=driver["class"],
+                                protocols=[], maintainers=[], ci_account="", claimed=[],
+                                has_profile=False, created_at=utcnow()))
+    session.commit()
+    return Stored(row.id, True)
+
+
+def _audit_backend_name(class_path: str, taken: set[str]) -> str:
+    module, _, cls_name = class_path.rpartition(".")
+    name = profile_name(type(cls_name or "Driver", (), {"__module__": module}))
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate = f"{name[:60]}-{n}"
+        n += 1
+    return candidate
+
+
+def _vendor_of(class_path: str) -> str:
+    parts = class_path.split(".")
+    package = parts[3] if len(parts) > 4 and parts[:3] == ["manila", "share", "drivers"] else ""
+    return VENDORS.get(package, package or "unknown")
+
+
+def store_profile(session: Session, raw: Mapping[str, Any]) -> Backend:
+    """Register (or update) a back end from a profile: maintainers, CI account, claims."""
+    backend = session.scalar(select(Backend).where(Backend.name == raw["name"]))
+    if backend is None:
+        _drop_audit_only(session, raw["driver"])
+        backend = Backend(name=raw["name"], created_at=utcnow())
+        session.add(backend)
+    backend.vendor, backend.driver = raw["vendor"], raw["driver"]
+    backend.protocols = list(raw.get("protocols", []))
+    backend.maintainers = [dict(m) for m in raw.get("maintainers", [])]
+    backend.ci_account = (raw.get("ci") or {}).get("account", "")
+    backend.claimed = list(raw.get("features", []))
+    backend.has_profile = True
+    session.commit()
+    return backend
+
+
+def store_ci_vote(session: Session, vote: Mapping[str, Any]) -> Stored:
+    """Store a Gerrit CI vote once (account, change, patchset, seen_at)."""
+    seen = parse_time(vote["seen_at"])
+    existing = session.scalar(select(CiVote.id).where(
+        CiVote.account == vote["account"], CiVote.change == vote["change"],
+        CiVote.patchset == vote["patchset"], CiVote.seen_at == seen))
+    if existing is not None:
+        return Stored(existing, False)
+    row = CiVote(source=vote["source"], account=vote["account"], project=vote["project"],
+                 change=vote["change"], patchset=vote["patchset"], branch=vote.get("branch", ""),
+                 verified=vote["verified"], jobs=list(vote.get("jobs", [])), seen_at=seen,
+                 comment=vote.get("comment", ""))
+    session.add(row)
+    session.commit()
+    return Stored(row.id, True)

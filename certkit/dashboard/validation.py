@@ -1,0 +1,80 @@
+"""Request bodies checked against certkit's schemas, errors as JSON Pointers (RFC 6901)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+import jsonschema
+
+from certkit.schema_check import validator_for
+
+PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def pointer(parts: Iterable[Any]) -> str:
+    """A JSON Pointer for a jsonschema path: ['checks', 3, 'outcome'] -> /checks/3/outcome."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _leaf(err: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    while err.context:
+        err = max(err.context, key=lambda e: len(e.absolute_path))
+    return err
+
+
+def schema_problems(instance: Any, schema: str, limit: int = 20) -> list[dict[str, str]]:
+    """Up to `limit` violations as {"path": "/a/0/b", "message": ...}, sorted by path."""
+    errors = sorted((_leaf(e) for e in validator_for(schema).iter_errors(instance)),
+                    key=lambda e: [str(p) for p in e.absolute_path])
+    out = []
+    for err in errors[:limit]:
+        message = " ".join(err.message.split())
+        out.append({"path": pointer(err.absolute_path),
+                    "message": message if len(message) <= 300 else message[:297] + "..."})
+    return out
+
+
+def report_problems(report: Any) -> list[dict[str, str]]:
+    """Schema errors, then what the dashboard needs beyond the schema (a usable profile name)."""
+    problems = schema_problems(report, "report.schema.json")
+    if problems:
+        return problems
+    name = report["profile"]["name"]
+    if not PROFILE_NAME.match(name):
+        problems.append({"path": "/profile/name",
+                         "message": "must be a profile name (letters, digits, . _ -; at most 64)"})
+    for feature in report["features"]:
+        if len(feature) > 80:
+            problems.append({"path": pointer(["features", feature]), "message": "feature id too long"})
+    return problems
+
+
+CI_VOTE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["source", "account", "project", "change", "patchset", "verified", "seen_at"],
+    "additionalProperties": False,
+    "properties": {
+        "source": {"enum": ["gerrit"]},
+        "account": {"type": "string", "minLength": 1, "maxLength": 200},
+        "project": {"type": "string", "minLength": 1, "maxLength": 200},
+        "change": {"type": "integer", "minimum": 1},
+        "patchset": {"type": "integer", "minimum": 1},
+        "branch": {"type": "string", "maxLength": 200},
+        "verified": {"enum": [-2, -1, 0, 1, 2]},
+        "jobs": {"type": "array", "maxItems": 500, "items": {
+            "type": "object", "required": ["name", "result"],
+            "properties": {"name": {"type": "string"}, "result": {"type": "string"},
+                           "url": {"type": "string"}}}},
+        "seen_at": {"type": "string", "format": "date-time"},
+        "comment": {"type": "string", "maxLength": 20000},
+    },
+}
+
+
+def ci_vote_problems(vote: Any) -> list[dict[str, str]]:
+    """Violations of the CI-vote body (see the coordination contract)."""
+    cls = jsonschema.Draft202012Validator
+    validator = cls(CI_VOTE_SCHEMA, format_checker=cls.FORMAT_CHECKER)
+    return [{"path": pointer(e.absolute_path), "message": " ".join(e.message.split())[:300]}
+            for e in sorted(validator.iter_errors(vote), key=lambda e: [str(p) for p in e.absolute_path])]

@@ -1,0 +1,373 @@
+"""What each page shows, as plain data: the HTML page and its .json twin render the same dict."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from certkit.contract.catalogue import FEATURES
+from certkit.dashboard.db import as_utc, utcnow
+from certkit.dashboard.models import (OUTCOMES, Audit, AuditDriver, Backend, Cell, CheckDef,
+                                      CiVote, Result, Run, Token)
+from certkit.dashboard.releases import newest_first
+
+CELL_STATES: dict[str, tuple[str, str, str]] = {
+    # state: (symbol, label, meaning) - the symbol and label carry the meaning, colour only helps.
+    "verified": ("\u2714", "verified", "a CI run passed every required check of the feature"),
+    "failed": ("\u2718", "failed", "the latest CI run failed a check of the feature"),
+    "unverified": ("?", "claimed, unverified", "the profile claims it; no CI run proved it"),
+    "code-only": ("\u25cb", "code only", "the static audit finds it implemented; no CI evidence"),
+    "drift": ("!", "code, interface drift", "implemented, but signatures differ from the ABC"),
+    "not-implemented": ("\u2013", "not implemented", "neither claimed nor found in the code"),
+    "unknown": ("\u00b7", "unknown", "no audit of this release and no claim"),
+}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """When a back end counts as unmaintained (Cinder's unsupported-driver policy, in days)."""
+
+    warn_days: int = 14
+    deprecate_days: int = 60
+    missing_days: int = 7
+    """A profiled back end with no report for this long is 'expected but missing'."""
+
+
+def age(then: datetime | None, now: datetime | None = None) -> str:
+    """A short human age: 3m, 5h, 2d."""
+    if then is None:
+        return ""
+    seconds = max(0, ((now or utcnow()) - as_utc(then)).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return "now"
+
+
+def iso(value: datetime | None) -> str | None:
+    """An aware UTC time as RFC 3339."""
+    return as_utc(value).isoformat().replace("+00:00", "Z") if value else None
+
+
+def releases(session: Session) -> list[str]:
+    """Every release with a run or an audit, newest first."""
+    # Cells hold every release a run claimed anything in: a few thousand rows, not every run.
+    found = {r for (r,) in session.execute(select(Cell.release).distinct())}
+    found |= {r for (r,) in session.execute(select(Audit.release).distinct())}
+    return newest_first(found)
+
+
+def feature_ids(session: Session, release: str | None = None) -> list[str]:
+    """The catalogue's features in its order, then any others reports named."""
+    ids = [f.id for f in FEATURES]
+    query = select(Cell.feature).distinct()
+    if release:
+        query = query.where(Cell.release == release)
+    extra = sorted({f for (f,) in session.execute(query)} - set(ids))
+    return ids + extra
+
+
+def _latest_audit(session: Session, release: str, driver: str | None = None
+                  ) -> dict[str, AuditDriver]:
+    """The newest audit of a release, by driver class (only `driver` when given)."""
+    audit_id = session.scalar(select(Audit.id).where(Audit.release == release)
+                              .order_by(Audit.generated_at.desc()).limit(1))
+    if audit_id is None:
+        return {}
+    query = select(AuditDriver).where(AuditDriver.audit_id == audit_id)
+    if driver is not None:
+        query = query.where(AuditDriver.driver == driver)
+    return {d.driver: d for d in session.scalars(query)}
+
+
+def cell_for(cell: Any, claimed: frozenset[str] | set[str], feature: str, audit: AuditDriver | None,
+             has_audit: bool, now: datetime) -> dict[str, Any]:
+    """How one back end's feature in one release is known, most direct evidence first."""
+    if cell is not None:
+        out: dict[str, Any] = {"state": cell.status, "detail": cell.detail,
+                               "observed_at": iso(cell.observed_at), "age": age(cell.observed_at, now),
+                               "verified_at": iso(cell.verified_at)}
+        return out
+    if feature in claimed:
+        return {"state": "unverified", "detail": "claimed by the profile; no CI run for this release"}
+    if audit is not None:
+        status = audit.features.get(feature)
+        if status == "implemented":
+            return {"state": "code-only", "detail": "static audit"}
+        if status == "drift":
+            return {"state": "drift", "detail": "static audit: signature drift"}
+        if status == "not-implemented":
+            return {"state": "not-implemented", "detail": "static audit"}
+    return {"state": "unknown" if not has_audit else "not-implemented", "detail": ""}
+
+
+def matrix(session: Session, release: str | None = None, vendor: str | None = None,
+           protocol: str | None = None) -> dict[str, Any]:
+    """Back ends x features for one release (default: the newest), with filters."""
+    all_releases = releases(session)
+    release = release or (all_releases[0] if all_releases else "")
+    now = utcnow()
+    backends = list(session.scalars(select(Backend).order_by(Backend.vendor, Backend.name)))
+    vendors = sorted({b.vendor for b in backends})
+    protocols = sorted({p for b in backends for p in b.protocols})
+    if vendor:
+        backends = [b for b in backends if b.vendor == vendor]
+    if protocol:
+        backends = [b for b in backends if protocol in b.protocols]
+    cells: dict[tuple[int, str], Any] = {  # plain rows: thousands of ORM objects cost too much
+        (c.backend_id, c.feature): c
+        for c in session.execute(select(Cell.backend_id, Cell.feature, Cell.status, Cell.detail,
+                                        Cell.observed_at, Cell.verified_at)
+                                 .where(Cell.release == release))}
+    audit = _latest_audit(session, release)
+    features = feature_ids(session, release)
+    rows = []
+    for b in backends:
+        claimed, found, bid = set(b.claimed), audit.get(b.driver), b.id
+        row_cells = {f: cell_for(cells.get((bid, f)), claimed, f, found, bool(audit), now)
+                     for f in features}
+        rows.append({"backend": b.name, "vendor": b.vendor, "driver": b.driver,
+                     "protocols": b.protocols, "cells": row_cells})
+    titles = {f.id: f.title for f in FEATURES}
+    return {"release": release, "releases": all_releases, "vendor": vendor or "",
+            "protocol": protocol or "", "vendors": vendors, "protocols": protocols,
+            "features": [{"id": f, "title": titles.get(f, f)} for f in features],
+            "legend": [{"state": s, "symbol": v[0], "label": v[1], "meaning": v[2]}
+                       for s, v in CELL_STATES.items()],
+            "rows": rows, "generated_at": iso(now)}
+
+
+def _run_summary(run: Run) -> dict[str, Any]:
+    return {"run_id": run.run_id, "verdict": run.verdict, "started_at": iso(run.started_at),
+            "duration": round(run.duration, 3), "release": run.release,
+            "manila_version": run.manila_version, "manila_change": run.manila_change,
+            "passed": run.passed, "failed": run.failed, "total": run.total, "account": run.account}
+
+
+def backend_page(session: Session, name: str, history: int = 200, grid_runs: int = 20,
+                 flaky_window: int = 50) -> dict[str, Any] | None:
+    """A back end: profile, CI account, history, checks x recent runs, flaky checks, audit."""
+    b = session.scalar(select(Backend).where(Backend.name == name))
+    if b is None:
+        return None
+    recent = list(session.scalars(select(Run).where(Run.backend_id == b.id)
+                                  .order_by(Run.started_at.desc()).limit(max(history, flaky_window))))
+    grid_cols = recent[:grid_runs]
+    window = recent[:flaky_window]
+    outcomes: dict[int, dict[int, tuple[int, str | None]]] = defaultdict(dict)
+    if window:
+        for run_pk, check_pk, outcome, message in session.execute(
+                select(Result.run_pk, Result.check_pk, Result.outcome, Result.message)
+                .where(Result.run_pk.in_([r.id for r in window]))):
+            outcomes[check_pk][run_pk] = (outcome, message)
+    defs = {d.id: d for d in session.scalars(select(CheckDef).where(CheckDef.id.in_(list(outcomes))))}
+    grid = []
+    for check_pk, by_run in sorted(outcomes.items(),
+                                   key=lambda kv: (defs[kv[0]].feature, defs[kv[0]].name)):
+        d = defs[check_pk]
+        grid.append({"id": d.check_id, "variant": d.variant, "name": d.name, "feature": d.feature,
+                     "suite": d.suite,
+                     "outcomes": [OUTCOMES[by_run[r.id][0]] if r.id in by_run else None
+                                  for r in grid_cols]})
+    flaky = _flaky(window, outcomes, defs)
+    audits = []
+    for release in releases(session):
+        driver = _latest_audit(session, release, b.driver).get(b.driver)
+        if driver is not None:
+            audits.append({"release": release, "findings": driver.findings})
+    return {"backend": {"name": b.name, "vendor": b.vendor, "driver": b.driver,
+                        "protocols": b.protocols, "maintainers": b.maintainers,
+                        "ci_account": b.ci_account, "claimed": b.claimed,
+                        "has_profile": b.has_profile},
+            "runs": [_run_summary(r) for r in recent[:history]],
+            "grid": {"runs": [_run_summary(r) for r in grid_cols], "checks": grid},
+            "flaky": flaky, "audit": audits}
+
+
+def _flaky(window: list[Run], outcomes: dict[int, dict[int, tuple[int, str | None]]],
+           defs: dict[int, CheckDef]) -> list[dict[str, Any]]:
+    """Checks whose pass/fail flipped between consecutive runs of the same Manila code."""
+    chronological = list(reversed(window))
+    flaky = []
+    for check_pk, by_run in outcomes.items():
+        flips, last = 0, {}
+        for run in chronological:
+            if run.id not in by_run or OUTCOMES[by_run[run.id][0]] == "skipped":
+                continue
+            code = (run.manila_version, run.manila_change)
+            passed = OUTCOMES[by_run[run.id][0]] == "passed"
+            if code in last and last[code] != passed:
+                flips += 1
+            last[code] = passed
+        if flips:
+            d = defs[check_pk]
+            flaky.append({"id": d.check_id, "name": d.name, "feature": d.feature, "flips": flips,
+                          "runs": len(chronological)})
+    return sorted(flaky, key=lambda f: (-f["flips"], f["name"]))
+
+
+def run_page(session: Session, profile: str, run_id: str) -> dict[str, Any] | None:
+    """One run: its report header and every check with outcome, duration and message."""
+    row = session.execute(select(Run, Backend.name).join(Backend, Backend.id == Run.backend_id)
+                          .where(Backend.name == profile, Run.run_id == run_id)).first()
+    if row is None:
+        return None
+    run = row[0]
+    checks = [{"id": d.check_id, "variant": d.variant, "name": d.name, "suite": d.suite,
+               "feature": d.feature, "level": d.level, "outcome": OUTCOMES[r.outcome],
+               "duration": r.duration, "message": r.message or ""}
+              for r, d in session.execute(select(Result, CheckDef)
+                                          .join(CheckDef, CheckDef.id == Result.check_pk)
+                                          .where(Result.run_pk == run.id)
+                                          .order_by(CheckDef.feature, CheckDef.name))]
+    checks.sort(key=lambda c: c["outcome"] not in ("failed", "error"))  # failures first, stable
+    return {"profile": profile, **_run_summary(run), "received_at": iso(run.received_at),
+            "links": run.header.get("links", {}), "report": {**run.header, "checks": checks}}
+
+
+def _streak(verdicts: list[bool]) -> int:
+    best = cur = 0
+    for ok in verdicts:
+        cur = 0 if ok else cur + 1
+        best = max(best, cur)
+    return best
+
+
+def ci_health(session: Session, rules: Rules = Rules()) -> dict[str, Any]:
+    """Per CI account: last report, 7/30-day counts and pass rates, failing streak, missing."""
+    now = utcnow()
+    since30, since7 = now - timedelta(days=30), now - timedelta(days=7)
+    accounts: dict[str, dict[str, Any]] = {}
+
+    def entry(name: str) -> dict[str, Any]:
+        return accounts.setdefault(name, {"account": name, "uses_certkit": False, "last_report": None,
+                                          "last_vote": None, "reports_7d": 0, "pass_rate_7d": None,
+                                          "reports_30d": 0, "pass_rate_30d": None,
+                                          "votes_30d": 0, "vote_pass_rate_30d": None,
+                                          "longest_failing_streak": 0, "expected_missing": []})
+
+    for (account,) in session.execute(select(Token.account).where(Token.revoked_at.is_(None),
+                                                                  Token.admin.is_(False))):
+        entry(account)["uses_certkit"] = True
+    ok = case((Run.verdict == "certified", 1), else_=0)
+    for account, last, n7, ok7, n30, ok30 in session.execute(
+            select(Run.account, func.max(Run.started_at),
+                   func.sum(case((Run.started_at >= since7, 1), else_=0)),
+                   func.sum(case((Run.started_at >= since7, ok), else_=0)),
+                   func.sum(case((Run.started_at >= since30, 1), else_=0)),
+                   func.sum(case((Run.started_at >= since30, ok), else_=0)))
+            .group_by(Run.account)):
+        e = entry(account)
+        e.update(uses_certkit=True, last_report=iso(last), reports_7d=int(n7 or 0),
+                 reports_30d=int(n30 or 0),
+                 pass_rate_7d=round(ok7 / n7, 3) if n7 else None,
+                 pass_rate_30d=round(ok30 / n30, 3) if n30 else None)
+    for account, last, n30, ok30 in session.execute(
+            select(CiVote.account, func.max(CiVote.seen_at),
+                   func.sum(case((CiVote.seen_at >= since30, 1), else_=0)),
+                   func.sum(case((CiVote.seen_at >= since30,
+                                  case((CiVote.verified > 0, 1), else_=0)), else_=0)))
+            .group_by(CiVote.account)):
+        e = entry(account)
+        e.update(last_vote=iso(last), votes_30d=int(n30 or 0),
+                 vote_pass_rate_30d=round(ok30 / n30, 3) if n30 else None)
+    for account, e in accounts.items():
+        verdicts = [v == "certified" for (v,) in session.execute(
+            select(Run.verdict).where(Run.account == account, Run.started_at >= since30)
+            .order_by(Run.started_at))]
+        votes = [v > 0 for (v,) in session.execute(
+            select(CiVote.verified).where(CiVote.account == account, CiVote.seen_at >= since30)
+            .order_by(CiVote.seen_at))]
+        e["longest_failing_streak"] = max(_streak(verdicts), _streak(votes))
+    last_by_backend = dict(session.execute(select(Run.backend_id, func.max(Run.started_at))
+                                           .group_by(Run.backend_id)).all())
+    missing = []
+    for b in session.scalars(select(Backend).where(Backend.has_profile.is_(True))
+                             .order_by(Backend.name)):
+        last = last_by_backend.get(b.id)
+        if last is None or as_utc(last) < now - timedelta(days=rules.missing_days):
+            item = {"backend": b.name, "ci_account": b.ci_account, "last_report": iso(last)}
+            missing.append(item)
+            if b.ci_account:
+                entry(b.ci_account)["expected_missing"].append(b.name)
+    return {"accounts": sorted(accounts.values(), key=lambda a: a["account"]),
+            "expected_missing": missing, "missing_days": rules.missing_days,
+            "generated_at": iso(now)}
+
+
+def unmaintained(session: Session, rules: Rules = Rules()) -> dict[str, Any]:
+    """Back ends by the policy: no passing report for warn_days (warning) / deprecate_days."""
+    now = utcnow()
+    last_pass = dict(session.execute(select(Run.backend_id, func.max(Run.started_at))
+                                     .where(Run.verdict == "certified").group_by(Run.backend_id)).all())
+    last_any = dict(session.execute(select(Run.backend_id, func.max(Run.started_at))
+                                    .group_by(Run.backend_id)).all())
+    newest = releases(session)
+    audit = _latest_audit(session, newest[0]) if newest else {}
+    rows = []
+    for b in session.scalars(select(Backend).order_by(Backend.name)):
+        passed, last = last_pass.get(b.id), last_any.get(b.id)
+        drift = [f for f in (audit.get(b.driver).findings if b.driver in audit else [])
+                 if f["severity"] == "error"]
+        evidence = []
+        if passed is None:
+            days = None
+            evidence.append("no passing certkit report ever" if last else "no CI report ever")
+        else:
+            days = (now - as_utc(passed)).days
+            evidence.append(f"last passing report {days} days ago ({iso(passed)})")
+        if last is not None and last != passed:
+            evidence.append(f"last report {iso(last)}")
+        if drift:
+            evidence.append(f"{len(drift)} interface error(s) in the audit of {newest[0]}")
+        if days is not None and days < rules.warn_days and not drift:
+            continue
+        status = ("deprecation-candidate" if days is None or days >= rules.deprecate_days
+                  else "warning")
+        rows.append({"backend": b.name, "vendor": b.vendor, "driver": b.driver, "status": status,
+                     "has_profile": b.has_profile, "last_pass": iso(passed), "last_report": iso(last),
+                     "days_since_pass": days, "interface_errors": len(drift),
+                     "evidence": evidence})
+    rows.sort(key=lambda r: (r["status"] != "deprecation-candidate", r["backend"]))
+    return {"rules": {"warn_days": rules.warn_days, "deprecate_days": rules.deprecate_days},
+            "backends": rows, "generated_at": iso(now)}
+
+
+def backend_releases(session: Session, name: str) -> dict[str, Any] | None:
+    """One back end's features across Manila releases."""
+    b = session.scalar(select(Backend).where(Backend.name == name))
+    if b is None:
+        return None
+    now = utcnow()
+    rels = releases(session)
+    cells = {(c.release, c.feature): c for c in session.scalars(select(Cell)
+                                                                 .where(Cell.backend_id == b.id))}
+    audits = {r: _latest_audit(session, r) for r in rels}
+    features = feature_ids(session)
+    claimed = set(b.claimed)
+    grid = [{"feature": f, "cells": {r: cell_for(cells.get((r, f)), claimed, f, audits[r].get(b.driver),
+                                                 bool(audits[r]), now) for r in rels}}
+            for f in features]
+    return {"backend": b.name, "releases": rels, "features": grid,
+            "legend": [{"state": s, "symbol": v[0], "label": v[1], "meaning": v[2]}
+                       for s, v in CELL_STATES.items()]}
+
+
+def backend_names(session: Session) -> list[str]:
+    """Every back end's name (for the static export)."""
+    return [n for (n,) in session.execute(select(Backend.name).order_by(Backend.name))]
+
+
+def run_keys(session: Session, per_backend: int = 20) -> list[tuple[str, str]]:
+    """(profile, run_id) of the recent runs of every back end (for the static export)."""
+    keys = []
+    for b in session.scalars(select(Backend)):
+        keys += [(b.name, r) for (r,) in session.execute(
+            select(Run.run_id).where(Run.backend_id == b.id)
+            .order_by(Run.started_at.desc()).limit(per_backend))]
+    return keys

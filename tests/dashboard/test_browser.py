@@ -1,0 +1,100 @@
+"""The pages in a real headless Chromium (Debian's), on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from certkit.dashboard import ingest, synthetic
+from certkit.dashboard.db import open_database
+from tests.dashboard.services import DashboardServer, chromium_driver, fresh_database
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "reports"
+HOSTILE_DRIVER = "evil.<script>alert(\"pwned\")</script>'\"Driver"
+HOSTILE_MESSAGE = "</td><script>document.title='pwned'</script><b onmouseover=alert(1)>x</b>"
+
+
+def seed(url: str) -> None:
+    """Two vendors' back ends with history, an audit of the same release, one hostile back end."""
+    sessions = open_database(url)
+    now = datetime.now(timezone.utc)
+    with sessions() as session:
+        ingest.store_profile(session, {"name": "acme-nfs", "vendor": "Acme", "protocols": ["NFS"],
+                                       "driver": "acme.manila.AcmeShareDriver",
+                                       "features": ["share", "extend", "shrink", "snapshot", "backup"],
+                                       "maintainers": [{"name": "Ann Acme"}],
+                                       "ci": {"account": "acme-ci"}})
+        ingest.store_profile(session, {"name": "zeta-cifs", "vendor": "Zeta", "protocols": ["CIFS"],
+                                       "driver": HOSTILE_DRIVER, "features": ["share"]})
+    for report in synthetic.history("acme-nfs", 8, days=10, driver="acme.manila.AcmeShareDriver",
+                                    vendor="Acme", features=["share", "extend", "shrink", "snapshot"]):
+        with sessions() as session:
+            ingest.store_report(session, report, "acme-ci")
+    hostile = synthetic.report("zeta-cifs", "0000beef", vendor="Zeta", driver=HOSTILE_DRIVER,
+                               features=["share"], failing={0: HOSTILE_MESSAGE},
+                               started_at=now - timedelta(hours=2))
+    audit = json.loads((Path(__file__).parent / "audit_sample.json").read_text())
+    with sessions() as session:
+        ingest.store_report(session, hostile, "zeta-ci")
+        ingest.store_audit(session, audit)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    driver = chromium_driver()
+    yield driver
+    driver.quit()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_matrix_filter_backend_plot_and_hostile_text(backend, browser, tmp_path, request):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    url = str(tmp_path / "dash.sqlite") if backend == "sqlite" else \
+        fresh_database(request.getfixturevalue("postgres_url"))
+    seed(url)
+    server = DashboardServer(url).start()
+    SHOTS.mkdir(exist_ok=True)
+    try:
+        browser.get(server.url + "/matrix")
+        rows = browser.find_elements(By.CSS_SELECTOR, "#matrix tbody tr")
+        names = {r.get_attribute("data-backend") for r in rows}
+        assert {"acme-nfs", "zeta-cifs", "lvm"} <= names
+        acme = browser.find_element(By.CSS_SELECTOR, 'tr[data-backend="acme-nfs"]')
+        states = {c.get_attribute("class").split()[1]
+                  for c in acme.find_elements(By.CSS_SELECTOR, "td.cell")}
+        assert {"verified", "unverified"} <= states
+        lvm = browser.find_element(By.CSS_SELECTOR, 'tr[data-backend="lvm"]')
+        assert lvm.find_elements(By.CSS_SELECTOR, "td.cell.code-only")
+        assert "claimed, unverified" in browser.find_element(By.CSS_SELECTOR, "dl.legend").text
+        browser.save_screenshot(str(SHOTS / f"dashboard-matrix-{backend}.png"))
+
+        Select(browser.find_element(By.NAME, "vendor")).select_by_visible_text("Acme")
+        browser.find_element(By.CSS_SELECTOR, "#filters button").click()
+        rows = browser.find_elements(By.CSS_SELECTOR, "#matrix tbody tr")
+        assert [r.get_attribute("data-backend") for r in rows] == ["acme-nfs"]
+        assert "vendor=Acme" in browser.current_url
+
+        browser.find_element(By.LINK_TEXT, "acme-nfs").click()
+        assert browser.find_element(By.ID, "backend-name").text == "acme-nfs"
+        plot = browser.find_element(By.ID, "history")
+        assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth",
+                                      plot) > 100
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#grid tbody tr")) == 8
+        browser.save_screenshot(str(SHOTS / f"dashboard-backend-{backend}.png"))
+
+        browser.get(server.url + "/backends/zeta-cifs")
+        assert browser.find_element(By.ID, "driver").text == HOSTILE_DRIVER
+        browser.get(server.url + "/runs/zeta-cifs/0000beef")
+        assert HOSTILE_MESSAGE in browser.find_element(By.CSS_SELECTOR, "#checks tr.failed td.msg").text
+        assert browser.title != "pwned"
+        assert not browser.find_elements(By.CSS_SELECTOR, "#checks b")
+        assert browser.execute_script("return document.scripts.length") == 0
+        browser.save_screenshot(str(SHOTS / f"dashboard-hostile-run-{backend}.png"))
+    finally:
+        server.stop()

@@ -1,0 +1,43 @@
+"""`certkit dashboard export`: a static site whose every link resolves to a written file."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+from certkit.dashboard import ingest, synthetic
+from certkit.dashboard.export import export_site
+
+
+def test_export_writes_pages_json_twins_and_links_that_resolve(sessions, tmp_path):
+    with sessions() as session:
+        ingest.store_profile(session, {"name": "acme-nfs", "vendor": "Acme", "driver": "acme.D",
+                                       "protocols": ["NFS"], "features": ["share", "snapshot"]})
+    for report in synthetic.history("acme-nfs", 3, driver="acme.D") + \
+            [synthetic.report("other", "0000aaaa", manila_version="22.1.0")]:
+        with sessions() as session:
+            ingest.store_report(session, report, "acme-ci")
+    audit = json.loads((Path(__file__).parent / "audit_sample.json").read_text())
+    with sessions() as session:
+        ingest.store_audit(session, audit)
+    out = tmp_path / "site"
+    count = export_site(sessions, out)
+    assert count > 20
+    matrix = json.loads((out / "index.json").read_text())
+    assert matrix["release"] == "2026.2 Hibiscus" and len(matrix["rows"]) == 4
+    assert (out / "matrix" / "2026.1-Gazpacho.html").exists()
+    assert (out / "runs" / "acme-nfs" / "00000002.json").exists()
+    assert (out / "unmaintained.csv").read_text().startswith("backend,")
+    pages = list(out.rglob("*.html"))
+    for page in pages:
+        html = page.read_text()
+        base = re.search(r'<base href="([^"]+)">', html).group(1)
+        root = (page.parent / base).resolve()
+        assert root == out.resolve(), page
+        for href in re.findall(r'(?:href|src)="([^"]+)"', html):
+            if href.startswith(("http", "#")) or href == base:
+                continue
+            target = root / unquote(href)
+            assert target.exists(), f"{page.relative_to(out)} links to missing {href}"

@@ -1,0 +1,198 @@
+"""The ingest API: authentication, binding, idempotency, validation, limits, hostile input."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from certkit.dashboard import synthetic
+from certkit.dashboard.tokens import revoke_token
+from tests.dashboard.conftest import bearer
+
+HOSTILE = "<script>alert('x')</script>\"'><img src=x onerror=alert(1)>"
+
+
+def post(client, report, token, **kw):
+    return client.post("/api/v1/reports", content=json.dumps(report), headers=bearer(token), **kw)
+
+
+def test_report_is_stored_once_and_a_replay_changes_nothing(client, token):
+    report = synthetic.report("acme-nfs", "0000abcd", failing={1: "boom"})
+    first = post(client, report, token)
+    assert first.status_code == 201, first.text
+    assert first.json()["url"].endswith("/runs/acme-nfs/0000abcd")
+    stored = client.get("/api/v1/runs/acme-nfs/0000abcd.json").json()
+    assert stored["verdict"] == "not-certified"
+    assert [c["outcome"] for c in stored["report"]["checks"]].count("failed") == 1
+    # The same run again, even with other content, is answered 200 and stores nothing new.
+    tampered = {**report, "verdict": "certified", "checks": report["checks"][:2]}
+    tampered["summary"] = {**report["summary"], "total": 2}
+    again = post(client, tampered, token)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert client.get("/api/v1/runs/acme-nfs/0000abcd.json").json() == stored
+    assert len(client.get("/backends/acme-nfs.json").json()["runs"]) == 1
+
+
+def test_no_bad_or_revoked_token_is_401(client, token, sessions):
+    report = synthetic.report("acme-nfs")
+    assert client.post("/api/v1/reports", json=report).status_code == 401
+    bad = post(client, report, token + "x")
+    assert bad.status_code == 401 and bad.headers["content-type"] == "application/problem+json"
+    assert "WWW-Authenticate" in bad.headers
+    with sessions() as session:
+        revoke_token(session, "acme-ci")
+    assert post(client, report, token).status_code == 401
+    assert client.get("/backends/acme-nfs.json").status_code == 404
+
+
+def test_profile_outside_the_token_binding_is_403(client, token, admin_token):
+    answer = post(client, synthetic.report("other-nfs"), token)
+    assert answer.status_code == 403 and "other-nfs" in answer.json()["detail"]
+    # A CI token may not publish audits or votes; the admin token may publish any profile.
+    assert client.post("/api/v1/audits", json={}, headers=bearer(token)).status_code == 403
+    assert client.post("/api/v1/ci-votes", json={}, headers=bearer(token)).status_code == 403
+    assert post(client, synthetic.report("other-nfs"), admin_token).status_code == 201
+
+
+def test_malformed_json_and_schema_errors_are_422_with_the_path(client, token):
+    answer = client.post("/api/v1/reports", content=b"{not json", headers=bearer(token))
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["errors"][0]["message"].startswith("malformed JSON")
+    report = synthetic.report("acme-nfs")
+    report["checks"][3]["outcome"] = "maybe"
+    del report["run_id"]
+    body = post(client, report, token).json()
+    assert body["status"] == 422
+    paths = {e["path"] for e in body["errors"]}
+    assert paths == {"/checks/3/outcome", ""}, body
+    assert any("run_id" in e["message"] for e in body["errors"])
+    bad_name = synthetic.report("acme-nfs")
+    bad_name["profile"]["name"] = "acme-../../etc"
+    assert post(client, bad_name, token).json()["errors"][0]["path"] == "/profile/name"
+
+
+def test_size_limit_is_413(make_client, token):
+    client = make_client(max_report_bytes=20_000)
+    big = synthetic.report("acme-nfs", message="x" * 30_000)
+    assert post(client, big, token).status_code == 413
+    assert post(client, synthetic.report("acme-nfs"), token).status_code == 201
+
+
+def test_rate_limit_per_token_is_429_with_retry_after(make_client, token, admin_token):
+    client = make_client(reports_per_minute=6, burst=3)
+    codes = [post(client, synthetic.report("acme-nfs"), token).status_code for _ in range(5)]
+    assert codes[:3] == [201, 201, 201] and codes[3:] == [429, 429]
+    limited = post(client, synthetic.report("acme-nfs"), token)
+    assert int(limited.headers["Retry-After"]) >= 1
+    # Another token has its own bucket.
+    assert post(client, synthetic.report("acme-nfs"), admin_token).status_code == 201
+
+
+def test_hostile_strings_are_shown_as_text_and_pages_forbid_scripts(client, token):
+    report = synthetic.report("acme-nfs", "00000bad", driver=HOSTILE, vendor=HOSTILE,
+                              failing={0: HOSTILE})
+    assert post(client, report, token).status_code == 201
+    for url in ("/matrix", "/backends/acme-nfs", "/runs/acme-nfs/00000bad", "/ci", "/unmaintained",
+                "/backends/acme-nfs/releases"):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert "<script>alert" not in page.text and "<img src=x" not in page.text, url
+        assert "script-src" not in page.headers["content-security-policy"]  # default-src 'none'
+        assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in client.get("/runs/acme-nfs/00000bad").text
+    assert "<script" not in client.get("/backends/acme-nfs/history.svg").text
+
+
+def test_tokens_are_stored_hashed(tmp_path, sessions, token):
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("dash.sqlite*"))
+    assert token.encode() not in raw and token[10:].encode() not in raw
+
+
+def test_matrix_cells_say_how_each_feature_is_known(client, token, admin_token, sessions):
+    from certkit.dashboard.ingest import store_profile
+
+    with sessions() as session:
+        store_profile(session, {"name": "acme-nfs", "vendor": "Acme", "driver": "acme.Driver",
+                                "protocols": ["NFS"], "features": ["share", "extend", "snapshot",
+                                                                    "backup"],
+                                "maintainers": [{"name": "Ann"}], "ci": {"account": "acme-ci"}})
+    now = datetime.now(timezone.utc)
+    report = synthetic.report("acme-nfs", "00000001", driver="acme.Driver", started_at=now,
+                              features=["share", "extend", "snapshot"], checks=6,
+                              failing={2: "snapshot stuck in creating"})
+    assert post(client, report, token).status_code == 201
+    # An older run arriving late does not overwrite the newer run's cells.
+    older = synthetic.report("acme-nfs", "00000000", driver="acme.Driver",
+                             started_at=now - timedelta(days=3),
+                             features=["share", "extend", "snapshot"], checks=6)
+    assert post(client, older, token).status_code == 201
+    audit = json.loads((Path(__file__).parent / "audit_sample.json").read_text())
+    assert client.post("/api/v1/audits", json=audit, headers=bearer(admin_token)).status_code == 201
+    matrix = client.get("/matrix.json", params={"release": "2026.2 Hibiscus"}).json()
+    rows = {r["backend"]: r["cells"] for r in matrix["rows"]}
+    acme = rows["acme-nfs"]
+    assert acme["share"]["state"] == "verified" and acme["share"]["age"]
+    assert acme["snapshot"]["state"] == "failed"
+    assert acme["snapshot"]["detail"] == "test_snapshot_2"
+    assert acme["backup"]["state"] == "unverified"
+    lvm = rows["lvm"]
+    assert lvm["share"]["state"] == "code-only" and lvm["backup"]["state"] == "not-implemented"
+    assert {r["backend"] for r in client.get("/matrix.json",
+                                             params={"protocol": "NFS"}).json()["rows"]} == {"acme-nfs"}
+    html = client.get("/matrix").text
+    assert "claimed, unverified" in html and "code only" in html  # the legend: words, not colours
+
+
+def test_ci_votes_feed_ci_health_for_ci_without_certkit(client, admin_token):
+    now = datetime.now(timezone.utc)
+    for i, verified in enumerate([1, -1, -1, -1, 1]):
+        vote = {"source": "gerrit", "account": "vendor-x-ci", "project": "openstack/manila",
+                "change": 900 + i, "patchset": 1, "branch": "master", "verified": verified,
+                "jobs": [{"name": "x-tempest", "result": "SUCCESS" if verified > 0 else "FAILURE"}],
+                "seen_at": (now - timedelta(hours=10 - i)).isoformat(), "comment": HOSTILE}
+        assert client.post("/api/v1/ci-votes", json=vote, headers=bearer(admin_token)).status_code == 201
+    assert client.post("/api/v1/ci-votes", json=vote, headers=bearer(admin_token)).status_code == 200
+    bad = client.post("/api/v1/ci-votes", json={**vote, "change": "x"}, headers=bearer(admin_token))
+    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "/change"
+    health = {a["account"]: a for a in client.get("/ci.json").json()["accounts"]}
+    x = health["vendor-x-ci"]
+    assert x["uses_certkit"] is False and x["votes_30d"] == 5
+    assert x["vote_pass_rate_30d"] == 0.4 and x["longest_failing_streak"] == 3
+
+
+def test_unmaintained_rules_with_evidence_and_csv(client, token, sessions):
+    from certkit.dashboard.ingest import store_profile
+
+    now = datetime.now(timezone.utc)
+    for name, days in (("acme-fresh", 1), ("acme-stale", 20), ("acme-dead", 70)):
+        assert post(client, synthetic.report(name, started_at=now - timedelta(days=days)),
+                    token).status_code == 201
+    with sessions() as session:
+        store_profile(session, {"name": "=cmd|calc", "vendor": "Evil", "driver": "x.Y",
+                                "protocols": ["NFS"], "features": ["share"]})
+    rows = {r["backend"]: r for r in client.get("/unmaintained.json").json()["backends"]}
+    assert "acme-fresh" not in rows
+    assert rows["acme-stale"]["status"] == "warning" and rows["acme-stale"]["days_since_pass"] == 20
+    assert rows["acme-dead"]["status"] == "deprecation-candidate"
+    assert rows["=cmd|calc"]["evidence"] == ["no CI report ever"]
+    csv_text = client.get("/unmaintained.csv").text
+    assert csv_text.splitlines()[0].startswith("backend,vendor,driver,status")
+    assert "'=cmd|calc" in csv_text and "\n=cmd" not in csv_text
+    missing = {m["backend"] for m in client.get("/ci.json").json()["expected_missing"]}
+    assert missing == {"=cmd|calc"}
+
+
+def test_flaky_checks_and_history_plot(client, token):
+    for i, report in enumerate(synthetic.history("acme-nfs", 6, fail_every=2)):
+        assert post(client, report, token).status_code == 201
+    page = client.get("/backends/acme-nfs.json").json()
+    assert [f["name"] for f in page["flaky"]] == ["test_share_0"]
+    assert page["flaky"][0]["flips"] == 5
+    assert len(page["grid"]["runs"]) == 6 and len(page["grid"]["checks"]) == 8
+    plot = client.get("/backends/acme-nfs/history.svg")
+    assert plot.headers["content-type"].startswith("image/svg+xml")
+    assert plot.text.count('class="run ') == 6
+    badge = client.get("/backends/acme-nfs/badge.svg").text
+    assert "not-certified" in badge or "certified" in badge

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 
+from certkit.errors import CertkitError
 from certkit.profile import load_profile
 from certkit.report import feature_table, write_json, write_junit
 from certkit.runner import DEFAULT_SUITES, available_suites, run_certification
@@ -48,6 +51,8 @@ def run_command(args: argparse.Namespace) -> int:
     if live:
         sys.stderr.write("\r\033[K")
     report = outcome.report
+    if os.environ.get("CERTKIT_MANILA_SOURCE"):  # set by certkit's CI for a Manila change
+        report["manila_source"] = _manila_source(os.environ["CERTKIT_MANILA_SOURCE"])
     if args.report:
         write_json(report, args.report)
     if args.junit_xml:
@@ -60,6 +65,18 @@ def run_command(args: argparse.Namespace) -> int:
     if report.get("interrupted"):
         return 130
     return 0 if report["verdict"] == "certified" else 1
+
+
+def _manila_source(text: str) -> dict:
+    """CERTKIT_MANILA_SOURCE: JSON {project, change, patchset, ref, commit}."""
+    try:
+        source = json.loads(text)
+    except ValueError:
+        source = None
+    if not isinstance(source, dict):
+        raise CertkitError("CERTKIT_MANILA_SOURCE: expected a JSON object "
+                           "{project, change, patchset, ref, commit}")
+    return source
 
 
 def _print_summary(report: dict) -> None:

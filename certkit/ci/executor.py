@@ -241,7 +241,7 @@ class Build:
             assert proc.stdout is not None
             for line in proc.stdout:
                 out.write(line)
-                if line.startswith("ERROR!") and not errors:
+                if line.startswith(("ERROR!", "[ERROR]")) and not errors:
                     errors.append(line.strip())
 
         reader = threading.Thread(target=pump, daemon=True)

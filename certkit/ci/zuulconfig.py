@@ -163,7 +163,7 @@ def _load_file(layout: ZuulLayout, source: ConfigSource, file: Path) -> None:
             _add_job(layout, definition)
         elif kind == "nodeset":
             nodeset = check_nodeset(body, where)
-            layout.nodesets[nodeset["name"]] = nodeset
+            layout.nodesets[nodeset["name"]] = plain(nodeset)
         elif kind in ("project", "project-template"):
             if not isinstance(body, dict):
                 raise ZuulConfigError(f"{where}: {kind}: must be a mapping")
@@ -204,7 +204,7 @@ def check_job(body: Any, file: Path, where: str, source: ConfigSource) -> JobDef
             raise ZuulConfigError(f"{where}: job {name}: {key}: must be a positive integer")
     if "nodeset" in body and not isinstance(body["nodeset"], str):
         check_nodeset(body["nodeset"], f"{where}: job {name}: nodeset", anonymous=True)
-    return JobDefinition(name=name, attrs=dict(body), source=source, path=file,
+    return JobDefinition(name=name, attrs=plain(body), source=source, path=file,
                          line=int(where.rsplit(":", 1)[1] or 0))
 
 
@@ -245,6 +245,15 @@ def check_nodeset(body: Any, where: str, anonymous: bool = False) -> dict[str, A
             raise ZuulConfigError(f"{where}: nodeset: group {group['name']} names unknown node "
                                   f"{sorted(missing)[0]!r}")
     return body
+
+
+def plain(value: Any) -> Any:
+    """Line-tracking mappings back to plain dicts (for YAML/JSON dumping)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
 
 
 def as_list(value: Any) -> list[Any]:

@@ -155,6 +155,7 @@ class Build:
             "[defaults]\n"
             f"action_plugins = {PLUGINS / 'action'}\n"
             f"callback_plugins = {PLUGINS / 'callback'}\n"
+            f"connection_plugins = {PLUGINS / 'connection'}\n"
             "callbacks_enabled = zuul_json\n"
             "stdout_callback = default\n"
             "retry_files_enabled = False\n"

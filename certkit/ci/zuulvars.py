@@ -80,8 +80,9 @@ def inventory(ctx: BuildContext, nodeset: dict[str, Any], node_vars: dict[str, A
               python: str) -> dict[str, Any]:
     """The inventory Zuul writes to zuul-info/inventory.yaml: nodes, groups, job vars + zuul.
 
-    Locally each node is reached as `node_vars[label]` says (default: this machine,
-    ansible_connection=local). host-vars go on the host, group-vars on the group, vars on all.
+    Locally each node is reached as `node_vars[name or label]` says; by default it is this
+    machine through certkit_local (ansible's local connection, tasks running in the work root
+    like on a Zuul node). host-vars go on the host, group-vars on the group, vars on all.
     """
     job = ctx.job
     hosts: dict[str, Any] = {}
@@ -89,7 +90,7 @@ def inventory(ctx: BuildContext, nodeset: dict[str, Any], node_vars: dict[str, A
         names = node["name"] if isinstance(node["name"], list) else [node["name"]]
         for name in names:
             connection = node_vars.get(name) or node_vars.get(node["label"]) or {
-                "ansible_connection": "local", "ansible_python_interpreter": python}
+                "ansible_connection": "certkit_local", "ansible_python_interpreter": python}
             host = {**connection, "nodepool": {"label": node["label"], "provider": "certkit-local",
                                                "cloud": "local", "region": None,
                                                "az": None, "host_id": None,

@@ -48,8 +48,10 @@ def install_manila(source: Path, target: Path, version: str | None = None) -> st
                "--target", str(site_packages(target)), str(source)]
     proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
     if proc.returncode != 0:
-        lines = [l for l in proc.stderr.splitlines() if l.strip() and "WARNING" not in l]
-        raise CertkitError(f"{source}: pip install failed: {(lines or ['no output'])[-1]}")
+        lines = [line.strip() for line in proc.stderr.splitlines()
+                 if line.strip().startswith("error:") and "subprocess-exited" not in line]
+        lines = lines or [line for line in proc.stderr.splitlines() if line.strip()][-1:]
+        raise CertkitError(f"{source}: pip install failed: {(lines or ['no output'])[0]}")
     probe = subprocess.run(
         [str(python), "-c", "import importlib.metadata as m, manila, sys; "
                             "sys.stdout.write(m.version('manila') + ' ' + manila.__file__)"],

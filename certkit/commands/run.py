@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from typing import Any, Callable
 
@@ -70,6 +72,8 @@ def _certify(args: argparse.Namespace, profile: Profile) -> int:
     if live:
         sys.stderr.write("\r\033[K")
     report = finished.report
+    if os.environ.get("CERTKIT_MANILA_SOURCE"):  # set by certkit's CI for a Manila change
+        report["manila_source"] = _manila_source(os.environ["CERTKIT_MANILA_SOURCE"])
     written, failed = _write_outputs(report, [("report", args.report, write_json),
                                               ("junit", args.junit_xml, write_junit)])
     _print_summary(report)
@@ -101,6 +105,18 @@ def _write_outputs(report: dict[str, Any], outputs: list[tuple[str, str | None, 
         else:
             written.append((label, path))
     return written, failed
+
+
+def _manila_source(text: str) -> dict:
+    """CERTKIT_MANILA_SOURCE: JSON {project, change, patchset, ref, commit}."""
+    try:
+        source = json.loads(text)
+    except ValueError:
+        source = None
+    if not isinstance(source, dict):
+        raise CertkitError("CERTKIT_MANILA_SOURCE: expected a JSON object "
+                           "{project, change, patchset, ref, commit}")
+    return source
 
 
 def _print_summary(report: dict) -> None:

@@ -1,0 +1,120 @@
+"""`certkit ci run|listen|check-config|install-manila`: third-party CI on one machine."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from certkit.errors import CertkitError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "ci", help="third-party CI: run certkit's Zuul jobs locally, listen to Gerrit, vote",
+        description="Run Zuul jobs on this machine with ansible-playbook and report to Gerrit.")
+    sub = parser.add_subparsers(dest="ci_command", metavar="ACTION")
+
+    run = sub.add_parser("run", help="run one Zuul job here, as Zuul's executor would",
+                         description="Resolve JOB from the Zuul configuration and run its "
+                                     "playbooks with ansible-playbook. Exit 0 on SUCCESS.")
+    run.add_argument("job", help="job name, e.g. certkit-certify-dummy")
+    run.add_argument("--zuul-config", action="append", type=Path, metavar="DIR",
+                     help="Zuul configuration (zuul.d/, .zuul.yaml or a repository root); "
+                          "repeatable, certkit's ci/zuul.d first by default")
+    run.add_argument("--change", metavar="CHANGE,PATCHSET",
+                     help="test this openstack/manila change: fetch its ref and install it")
+    run.add_argument("--project", default="openstack/manila", help="Gerrit project of --change")
+    run.add_argument("--branch", default="master", help="branch of --change (picks job variants)")
+    run.add_argument("--gerrit-git-url", default=os.environ.get("CERTKIT_GERRIT_GIT_URL"),
+                     help="git URL prefix to fetch changes from (env CERTKIT_GERRIT_GIT_URL), "
+                          "e.g. https://review.opendev.org")
+    run.add_argument("--pipeline", default="check")
+    run.add_argument("--log-dir", type=Path, help="log directory (default: logs/<job>/<build>)")
+    run.add_argument("--work-dir", type=Path, help="workspace root (default: a temp dir)")
+    run.set_defaults(func=run_command)
+
+    listen = sub.add_parser("listen", help="listen to Gerrit, run jobs for each patch set, vote",
+                            description="The vendor's third-party CI loop (see README).")
+    listen.add_argument("--config", required=True, type=Path, help="ci.yaml")
+    listen.add_argument("--dry-run", action="store_true", help="report to the log, not to Gerrit")
+    listen.set_defaults(func=listen_command)
+
+    check = sub.add_parser("check-config", help="check Zuul configuration the way Zuul would",
+                           description="Load every job and freeze every non-abstract one.")
+    check.add_argument("dirs", nargs="*", type=Path, help="configuration dirs (default: ci/zuul.d)")
+    check.set_defaults(func=check_config_command)
+
+    install = sub.add_parser("install-manila", help="install a Manila source tree into a job venv",
+                             description="Used by the certify playbook for a Manila change.")
+    install.add_argument("source", type=Path)
+    install.add_argument("--venv", required=True, type=Path)
+    install.add_argument("--version", help="version for pbr (PBR_VERSION) when git cannot tell")
+    install.set_defaults(func=install_manila_command)
+    parser.set_defaults(func=lambda args: parser.print_help() or 2)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Exit 0 on SUCCESS, 1 on any other result, 2 on unusable input."""
+    from certkit.ci.runjob import JobRequest, run_job
+    from certkit.ci.workspace import Change, parse_change_arg
+
+    change = None
+    if args.change:
+        number, patchset = parse_change_arg(args.change)
+        change = Change(project=args.project, number=number, patchset=patchset, branch=args.branch)
+    work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="certkit-ci-"))
+    request = JobRequest(job=args.job, config_dirs=args.zuul_config or [],
+                         work_root=work_dir, log_root=Path(), change=change,
+                         git_url=args.gerrit_git_url, pipeline=args.pipeline)
+    request.log_root = (args.log_dir or Path("logs") / args.job / request.build[:7]).resolve()
+    print(f"certkit ci: {args.job} build {request.build[:7]}: logs in {request.log_root}",
+          file=sys.stderr, flush=True)
+    result = run_job(request)
+    from certkit.ci.message import format_duration
+
+    line = f"{result.job} {result.log_dir} : {result.result} in {format_duration(result.duration)}"
+    print(f"- {line}" + (f" ({result.error})" if result.error else ""))
+    if result.report_path:
+        print(f"report: {result.report_path}")
+    return 0 if result.result == "SUCCESS" else 1
+
+
+def listen_command(args: argparse.Namespace) -> int:
+    from certkit.ci.config import load_ci_config
+    from certkit.ci.listener import Listener
+
+    config = load_ci_config(args.config)
+    if args.dry_run:
+        config.report.mode = "dry-run"
+    Listener(config).serve_forever()
+    return 0
+
+
+def check_config_command(args: argparse.Namespace) -> int:
+    from certkit.ci.jobs import freeze_job, list_jobs
+    from certkit.ci.runjob import default_config_dirs
+    from certkit.ci.zuulconfig import load_layout
+
+    layout = load_layout(args.dirs or default_config_dirs())
+    for name, abstract, _ in list_jobs(layout):
+        if abstract:
+            print(f"{name}: abstract")
+            continue
+        job = freeze_job(layout, name)
+        missing = [p.path for p in [*job.pre_run, *job.run, *job.post_run, *job.cleanup_run]
+                   if not p.path.is_file()]
+        if missing:
+            raise CertkitError(f"job {name}: playbook {missing[0]} does not exist")
+        print(f"{name}: ok (parents: {' -> '.join(job.parents) or 'none'})")
+    return 0
+
+
+def install_manila_command(args: argparse.Namespace) -> int:
+    from certkit.ci.manila_install import install_manila
+
+    version = install_manila(args.source, args.venv, args.version)
+    print(f"manila {version} installed into {args.venv}")
+    return 0

@@ -1,0 +1,434 @@
+"""A Gerrit double for certkit's CI tests: Gerrit's SSH command port and a git server.
+
+What it emulates, exactly (Gerrit 3.x documentation: cmd-stream-events, cmd-query,
+cmd-review, json):
+- SSH on 127.0.0.1 (paramiko server): public-key authentication only, per account; a host key
+  the client must know.
+- Command lines split like Gerrit's CommandFactoryProvider.split (spaces/tabs separate,
+  '...' and "..." quote, backslash escapes outside single quotes); nothing is run by a shell.
+- `gerrit stream-events [-s TYPE]...`: one JSON object per line, for patchset-created,
+  comment-added, change-merged, ref-updated, with the fields Gerrit documents (type,
+  eventCreatedOn, change{project, branch, id, number, subject, owner, url, commitMessage,
+  status}, patchSet{number, revision, parents, ref, uploader, createdOn, author, kind},
+  uploader/author/submitter accounts {name, email, username}, comment, approvals, newRev,
+  refUpdate{oldRev, newRev, refName, project}). Events are not replayed after a disconnect.
+- `gerrit review [--project P] [--message M] [--label L=V]... [--tag T] CHANGE,PATCHSET`:
+  stores the comment as "Patch Set N: Label+V\\n\\nM" and emits comment-added with approvals.
+- `gerrit query --format=JSON [--patch-sets] [--current-patch-set] [--files] [--comments]
+  QUERY` with the operators change:, project:, status:, after:/since: ("YYYY-MM-DD HH:MM:SS
+  [+ZZZZ]"): change rows then a stats row {type: stats, rowCount, runTimeMilliseconds}.
+- Unknown commands: exit status 1 and "fatal: ... not found" on stderr, as Gerrit's dispatcher.
+- A bare git repository per project under git_root, serving refs/changes/NN/C/PS over file://.
+Not emulated: permissions/capabilities, other commands, HTTP/REST, web UI, label rules.
+Every command received is recorded in `commands` as (username, argv).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paramiko
+
+CI_ACCOUNT = {"name": "Acme CI", "email": "ci@acme.example", "username": "acme-ci"}
+OWNER = {"name": "Jane Developer", "email": "jane@example.org", "username": "jane"}
+
+
+def gerrit_split(command: str) -> list[str]:
+    """Gerrit's CommandFactoryProvider.split: the server side of remote argument quoting."""
+    out: list[str] = []
+    current: list[str] = []
+    in_single = in_double = False
+    i = 0
+    while i < len(command):
+        ch = command[i]
+        i += 1
+        if ch in " \t":
+            if in_single or in_double:
+                current.append(ch)
+            elif current:
+                out.append("".join(current))
+                current = []
+        elif ch == '"':
+            if in_single:
+                current.append(ch)
+            else:
+                in_double = not in_double
+        elif ch == "'":
+            if in_double:
+                current.append(ch)
+            else:
+                in_single = not in_single
+        elif ch == "\\":
+            if in_single or i == len(command):
+                current.append(ch)
+            else:
+                current.append(command[i])
+                i += 1
+        else:
+            current.append(ch)
+    if current:
+        out.append("".join(current))
+    return out
+
+
+@dataclass
+class Account:
+    username: str
+    key: paramiko.PKey
+
+
+@dataclass
+class ChangeRecord:
+    project: str
+    branch: str
+    number: int
+    subject: str
+    message: str
+    owner: dict[str, str] = field(default_factory=lambda: dict(OWNER))
+    status: str = "NEW"
+    patch_sets: list[dict[str, Any]] = field(default_factory=list)
+    comments: list[dict[str, Any]] = field(default_factory=list)
+
+    def row(self, base_url: str) -> dict[str, Any]:
+        return {"project": self.project, "branch": self.branch,
+                "id": f"I{self.number:040x}"[:41], "number": self.number,
+                "subject": self.subject, "owner": self.owner,
+                "url": f"{base_url}/c/{self.project}/+/{self.number}",
+                "commitMessage": self.message, "status": self.status, "open": self.status == "NEW",
+                "createdOn": self.patch_sets[0]["createdOn"] if self.patch_sets else 0,
+                "lastUpdated": max([p["createdOn"] for p in self.patch_sets]
+                                   + [c["timestamp"] for c in self.comments] + [0])}
+
+
+class _Server(paramiko.ServerInterface):
+    def __init__(self, double: "GerritDouble") -> None:
+        self.double = double
+        self.username: str | None = None
+        self.commands: dict[int, str] = {}
+        self.ready = threading.Condition()
+
+    def get_allowed_auths(self, username: str) -> str:
+        return "publickey"
+
+    def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
+        account = self.double.accounts.get(username)
+        if account is not None and account.key.get_base64() == key.get_base64():
+            self.username = username
+            return paramiko.AUTH_SUCCESSFUL
+        self.double.refused.append(username)
+        return paramiko.AUTH_FAILED
+
+    def check_channel_request(self, kind: str, chanid: int) -> int:
+        return paramiko.OPEN_SUCCEEDED if kind == "session" else \
+            paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+
+    def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
+        with self.ready:
+            self.commands[channel.get_id()] = command.decode("utf-8", errors="replace")
+            self.ready.notify_all()
+        return True
+
+
+class GerritDouble:
+    """Gerrit's SSH command port and git hosting, on loopback, for tests."""
+
+    def __init__(self, root: Path, web_url: str = "https://review.example.org") -> None:
+        self.root = root
+        self.git_root = root / "git"
+        self.git_root.mkdir(parents=True, exist_ok=True)
+        self.web_url = web_url
+        self.host_key = paramiko.ECDSAKey.generate()
+        self.accounts: dict[str, Account] = {}
+        self.changes: dict[int, ChangeRecord] = {}
+        self.commands: list[tuple[str, list[str]]] = []
+        self.refused: list[str] = []
+        self.subscribers: list[tuple[paramiko.Channel, set[str]]] = []
+        self.transports: list[paramiko.Transport] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self._thread.start()
+
+    # -- set-up helpers ----------------------------------------------------------------------
+    def add_account(self, username: str, key_path: Path) -> paramiko.PKey:
+        """Create a key pair for username; the private key is written to key_path."""
+        key = paramiko.ECDSAKey.generate()
+        key.write_private_key_file(str(key_path))
+        self.accounts[username] = Account(username, key)
+        return key
+
+    def write_known_hosts(self, path: Path) -> None:
+        path.write_text(f"[127.0.0.1]:{self.port} {self.host_key.get_name()} "
+                        f"{self.host_key.get_base64()}\n")
+
+    @property
+    def git_url(self) -> str:
+        return f"file://{self.git_root}"
+
+    def create_project(self, project: str, source: Path) -> None:
+        """A bare repository for project, with source's master branch pushed to it."""
+        bare = self.git_root / project
+        if not bare.exists():
+            _git("init", "-q", "--bare", str(bare))
+        _git("push", "-q", str(bare), "HEAD:refs/heads/master", cwd=source)
+
+    # -- Gerrit behaviour -------------------------------------------------------------------------
+    def upload_patchset(self, project: str, change: int, source: Path, *, branch: str = "master",
+                        subject: str | None = None, files: list[str] | None = None,
+                        emit: bool = True, created: int | None = None) -> dict[str, Any]:
+        """Push source's HEAD as the change's next patch set and announce patchset-created."""
+        revision = _git("rev-parse", "HEAD", cwd=source).strip()
+        message = _git("log", "-1", "--format=%B", cwd=source)
+        record = self.changes.get(change)
+        if record is None:
+            record = ChangeRecord(project=project, branch=branch, number=change,
+                                  subject=subject or message.splitlines()[0], message=message)
+            self.changes[change] = record
+        if subject is not None:
+            record.subject = subject
+        number = len(record.patch_sets) + 1
+        ref = f"refs/changes/{change % 100:02d}/{change}/{number}"
+        _git("push", "-q", "-f", str(self.git_root / project), f"HEAD:{ref}", cwd=source)
+        patch_set = {"number": number, "revision": revision, "parents": [],
+                     "ref": ref, "uploader": dict(OWNER), "author": dict(OWNER),
+                     "createdOn": created or int(time.time()), "kind": "REWORK",
+                     "sizeInsertions": 1, "sizeDeletions": 0,
+                     "files": [{"file": f, "type": "MODIFIED", "insertions": 1, "deletions": 0}
+                               for f in ["/COMMIT_MSG", *(files or [])]]}
+        record.patch_sets.append(patch_set)
+        event = {"type": "patchset-created", "change": record.row(self.web_url),
+                 "patchSet": _public(patch_set), "uploader": dict(OWNER),
+                 "eventCreatedOn": patch_set["createdOn"]}
+        if emit:
+            self.emit(event)
+        return event
+
+    def add_comment(self, change: int, patchset: int, author: dict[str, str], text: str,
+                    approvals: list[dict[str, Any]] | None = None, emit: bool = True,
+                    when: int | None = None) -> dict[str, Any]:
+        record = self.changes[change]
+        when = when or int(time.time())
+        votes = "".join(f" {a['type']}{int(a['value']):+d}" for a in approvals or [])
+        full = f"Patch Set {patchset}:{votes}\n\n{text}" if text else f"Patch Set {patchset}:{votes}"
+        record.comments.append({"timestamp": when, "reviewer": dict(author), "message": full})
+        event = {"type": "comment-added", "change": record.row(self.web_url),
+                 "patchSet": _public(record.patch_sets[patchset - 1]), "author": dict(author),
+                 "approvals": approvals or [], "comment": full, "eventCreatedOn": when}
+        if emit:
+            self.emit(event)
+        return event
+
+    def emit(self, event: dict[str, Any]) -> None:
+        self.emit_raw(json.dumps(event))
+
+    def emit_raw(self, line: str) -> None:
+        """Send one line to every stream-events subscriber (types filtered as Gerrit does)."""
+        kind = None
+        try:
+            kind = json.loads(line).get("type")
+        except (ValueError, AttributeError):
+            pass
+        data = (line + "\n").encode()
+        with self._lock:
+            alive = []
+            for channel, types in self.subscribers:
+                if types and kind is not None and kind not in types:
+                    alive.append((channel, types))
+                    continue
+                try:
+                    channel.sendall(data)
+                    alive.append((channel, types))
+                except (OSError, EOFError, paramiko.SSHException):
+                    pass
+            self.subscribers = alive
+
+    def wait_for_subscriber(self, count: int = 1, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len([c for c, _ in self.subscribers if not c.closed]) >= count:
+                    return
+            time.sleep(0.05)
+        raise TimeoutError(f"no stream-events subscriber within {timeout} s")
+
+    def drop_connections(self) -> None:
+        """Close every SSH connection (a Gerrit restart): streams end, events are not replayed."""
+        with self._lock:
+            transports, self.transports = self.transports, []
+            self.subscribers = []
+        for transport in transports:
+            transport.close()
+
+    def reviews(self) -> list[list[str]]:
+        return [argv for _, argv in self.commands if argv[:2] == ["gerrit", "review"]]
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.drop_connections()
+        self.sock.close()
+        self._thread.join(timeout=5)
+
+    # -- SSH plumbing ----------------------------------------------------------------------------
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        transport = paramiko.Transport(client)
+        transport.add_server_key(self.host_key)
+        server = _Server(self)
+        try:
+            transport.start_server(server=server)
+        except (paramiko.SSHException, EOFError, OSError):
+            return
+        with self._lock:
+            self.transports.append(transport)
+        while transport.is_active() and not self._stop.is_set():
+            channel = transport.accept(timeout=0.5)
+            if channel is None:
+                continue
+            with server.ready:
+                server.ready.wait_for(lambda: channel.get_id() in server.commands, timeout=5)
+                command = server.commands.pop(channel.get_id(), "")
+            threading.Thread(target=self._command, args=(server.username or "", channel, command),
+                             daemon=True).start()
+
+    def _command(self, username: str, channel: paramiko.Channel, command: str) -> None:
+        argv = gerrit_split(command)
+        self.commands.append((username, argv))
+        try:
+            if argv[:2] == ["gerrit", "stream-events"]:
+                types = {argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("-s", "--subscribe")}
+                with self._lock:
+                    self.subscribers.append((channel, types))
+                return  # stays open until the connection closes
+            if argv[:2] == ["gerrit", "review"]:
+                status, out, err = self._review(username, argv[2:])
+            elif argv[:2] == ["gerrit", "query"]:
+                status, out, err = self._query(argv[2:])
+            else:
+                status, out, err = 1, "", f"fatal: {' '.join(argv[:2])}: not found\n"
+        except Exception as exc:  # the double must answer, as Gerrit does, not hang
+            status, out, err = 1, "", f"fatal: internal error: {exc}\n"
+        try:
+            if out:
+                channel.sendall(out.encode())
+            if err:
+                channel.sendall_stderr(err.encode())
+            channel.send_exit_status(status)
+        finally:
+            channel.close()
+
+    def _review(self, username: str, args: list[str]) -> tuple[int, str, str]:
+        options: dict[str, list[str]] = {}
+        target = None
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg in ("--project", "-p", "--message", "-m", "--label", "-l", "--tag", "-t"):
+                if i + 1 >= len(args):
+                    return 1, "", f"fatal: option {arg} needs a value\n"
+                options.setdefault(arg.lstrip("-")[0], []).append(args[i + 1])
+                i += 2
+            elif arg.startswith("-"):
+                return 1, "", f'fatal: "{arg}" is not a valid option\n'
+            else:
+                target = arg
+                i += 1
+        if target is None or "," not in target:
+            return 1, "", "fatal: no change,patchset given\n"
+        change_s, ps_s = target.split(",", 1)
+        record = self.changes.get(int(change_s)) if change_s.isdigit() else None
+        if record is None or not ps_s.isdigit() or not 1 <= int(ps_s) <= len(record.patch_sets):
+            return 1, "", f'fatal: "{target}" no such change\n'
+        if options.get("p") and options["p"][-1] != record.project:
+            return 1, "", f'fatal: "{target}" no such change in project {options["p"][-1]}\n'
+        approvals = []
+        for label in options.get("l", []):
+            name, _, value = label.partition("=")
+            approvals.append({"type": name, "description": name, "value": str(int(value))})
+        account = {"name": username, "email": f"{username}@example.org", "username": username}
+        self.add_comment(record.number, int(ps_s), account,
+                         (options.get("m") or [""])[-1], approvals)
+        return 0, "", ""
+
+    def _query(self, args: list[str]) -> tuple[int, str, str]:
+        flags = {a for a in args if a.startswith("--")}
+        terms = [a for a in args if not a.startswith("--")]
+        if "--format=JSON" not in flags:
+            return 1, "", "fatal: only --format=JSON is emulated\n"
+        predicates = _parse_query(" ".join(terms))
+        rows = []
+        for record in sorted(self.changes.values(), key=lambda r: -r.number):
+            if not _matches(record, predicates):
+                continue
+            row = record.row(self.web_url)
+            if "--patch-sets" in flags or "--all-approvals" in flags:
+                row["patchSets"] = [_public(p, "--files" in flags) for p in record.patch_sets]
+            if "--current-patch-set" in flags and record.patch_sets:
+                row["currentPatchSet"] = _public(record.patch_sets[-1], "--files" in flags)
+            if "--comments" in flags:
+                row["comments"] = list(record.comments)
+            rows.append(json.dumps(row))
+        rows.append(json.dumps({"type": "stats", "rowCount": len(rows),
+                                "runTimeMilliseconds": 1, "moreChanges": False}))
+        return 0, "\n".join(rows) + "\n", ""
+
+
+def _public(patch_set: dict[str, Any], files: bool = False) -> dict[str, Any]:
+    """A patch set as Gerrit shows it (files only with --files)."""
+    shown = {k: v for k, v in patch_set.items() if k != "files"}
+    if files:
+        shown["files"] = patch_set["files"]
+    return shown
+
+
+def _parse_query(text: str) -> list[tuple[str, str]]:
+    predicates = []
+    for token in gerrit_split(text):
+        key, _, value = token.partition(":")
+        predicates.append((key, value))
+    return predicates
+
+
+def _matches(record: ChangeRecord, predicates: list[tuple[str, str]]) -> bool:
+    for key, value in predicates:
+        if key == "change" and str(record.number) != value:
+            return False
+        if key == "project" and record.project != value:
+            return False
+        if key == "status" and value == "open" and record.status != "NEW":
+            return False
+        if key in ("after", "since"):
+            stamp, _, zone = value.strip().rpartition(" ") if value.count(" ") == 2 else \
+                (value.strip(), "", "")
+            when = datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S")
+            offset = datetime.timedelta(hours=int(zone[:3]), minutes=int(zone[0] + zone[3:])) \
+                if zone else datetime.timedelta()
+            epoch = int((when - offset).replace(tzinfo=datetime.timezone.utc).timestamp())
+            if record.row("")["lastUpdated"] < epoch:
+                return False
+    return True
+
+
+def _git(*args: str, cwd: Path | None = None) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout

@@ -174,7 +174,7 @@ class _Judge:
             mark, why = self.methods(feat)
         else:
             needed = [marks[r] for r in feat.requires if r in marks]
-            bad = next((m for m in needed if m[0] != IMPLEMENTED), None)
+            bad = next((m for m in needed if m[0] not in (IMPLEMENTED, DRIFT)), None)
             mark, why = (bad[0], f"needs {', '.join(feat.requires)}") if bad else (
                 IMPLEMENTED, "base class default, given " + ", ".join(feat.requires))
         if mark != IMPLEMENTED:

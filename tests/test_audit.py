@@ -25,11 +25,18 @@ def _kinds(audit):
     return {(f.method, f.kind) for f in audit.signature_findings}
 
 
-def test_drifted_signature_findings():
+def _by_method(audit):
+    return {f.method: f for f in audit.signature_findings}
+
+
+def test_drifted_signature_findings_come_from_binding_the_managers_calls():
     audit = audit_class(drivers.DriftedSignature)
-    assert ("create_share", "dropped-share-server") in _kinds(audit)
-    assert ("delete_share", "renamed-parameter") in _kinds(audit)
-    assert ("extend_share", "extra-required-parameter") in _kinds(audit)
+    found = _by_method(audit)
+    assert found["create_share"].severity == "error"
+    assert "unexpected keyword argument 'share_server'" in found["create_share"].detail
+    assert any(site.startswith("manila/share/manager.py:") for site in found["create_share"].sites)
+    assert found["delete_share"].severity == "info" and found["delete_share"].kind == "renamed-parameter"
+    assert found["extend_share"].severity == "error" and "'force'" in found["extend_share"].detail
     assert audit.features["share"] == "drift"
     assert audit.features["extend"] == "drift"
     assert audit.dhss_modes == [False]
@@ -39,7 +46,9 @@ def test_legacy_interfaces_and_declared_modes():
     audit = audit_class(drivers.LegacyAccess)
     assert any("allow_access/deny_access without update_access" in x for x in audit.legacy)
     assert any("ensure_share without ensure_shares" in x for x in audit.legacy)
-    assert audit.features["access_ip"] == "implemented"   # via the legacy alternative
+    # allow_access implements access rules, but which types it accepts only a run can show.
+    assert audit.features["access_ip"] == "unknown"
+    assert audit.features["ensure_shares"] == "implemented"   # the manager falls back to ensure_share
     assert audit.dhss_modes == [False, True]
 
 
@@ -48,7 +57,7 @@ def test_vendor_base_counts_through_the_mro_and_stats_claims_are_checked():
     assert audit.features["snapshot"] == "implemented"
     assert audit.features["revert_to_snapshot"] == "not-implemented"
     assert audit.stats_claims["revert_to_snapshot_support"] is True
-    assert any("revert_to_snapshot_support=True but does not redefine revert_to_snapshot" in x
+    assert any("revert_to_snapshot_support=True but does not implement revert_to_snapshot" in x
                for x in audit.claim_findings)
 
 
@@ -71,8 +80,8 @@ access_types: {{NFS: [ip]}}
 features: [share, extend]
 """)
     drift = profile_drift(load_profile(path))
-    assert any("claims 'extend' but VendorDriver does not redefine extend_share" in e
-               for e in drift.errors), drift.errors
+    assert any("claims 'extend' but" in e and "VendorDriver does not implement it: extend_share is a "
+               "NotImplementedError stub (manila/share/driver.py:" in e for e in drift.errors), drift.errors
     assert any("implements 'snapshot', which the profile does not claim" in n for n in drift.notes)
     proc = subprocess.run([sys.executable, "-m", "certkit.cli", "run", str(path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120,
@@ -118,7 +127,7 @@ def test_html_escapes_hostile_strings_and_is_self_contained(rows):
     assert "manila " in page and "legend" in page
 
 
-def test_markdown_has_a_row_per_driver(rows):
+def test_markdown_has_a_row_per_back_end(rows):
     text = to_markdown(rows)
     assert text.count("\n| `") == len(rows)
 
@@ -148,19 +157,6 @@ def test_profile_init_lists_driver_options_as_comments():
     assert "features: [" in text
 
 
-def test_in_tree_audit_accounts_for_every_driver(tmp_path):
-    html_path = tmp_path / "matrix.html"
-    proc = subprocess.run([sys.executable, "-m", "certkit.cli", "audit", "--in-tree", "--html",
-                           str(html_path), "--json", str(tmp_path / "a.json")], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads((tmp_path / "a.json").read_text())
-    classes = {d["class"] for d in data["drivers"]}
-    assert "manila.share.drivers.cephfs.driver.CephFSDriver" in classes
-    assert len(classes) >= 30
-    assert html_path.read_text().count("<tr>") == len(data["drivers"]) + 1
-
-
 def test_every_profile_loads_and_names_are_unique():
     from certkit.profile import profile_names_unique
 
@@ -169,3 +165,223 @@ def test_every_profile_loads_and_names_are_unique():
     for path in paths:
         load_profile(path)
     assert profile_names_unique(paths) == []
+
+
+# ----------------------------------------------------------------------------------- issue 11
+import re  # noqa: E402
+import stat  # noqa: E402
+
+from certkit.audit import audit_rows  # noqa: E402
+from certkit.audit.callprobe import BINDS, RAISES_TYPEERROR, probe_call  # noqa: E402
+from certkit.audit.callshapes import CallShape, manager_call_shapes, shapes_by_method  # noqa: E402
+from certkit.audit.class_audit import ClassAudit  # noqa: E402
+from certkit.audit.docmap import compare_doc, parse_tables  # noqa: E402
+from certkit.audit.render import md_code  # noqa: E402
+from certkit.audit.signatures import method_findings  # noqa: E402
+from certkit.contract.catalogue import FEATURES  # noqa: E402
+from certkit.files import PUBLIC_MODE, atomic_write  # noqa: E402
+from certkit.manila_env import prepare_manila  # noqa: E402
+from tests.audit_fixtures import plugins  # noqa: E402
+
+DOC_FIXTURE = ROOT / "tests" / "audit_fixtures" / "share_back_ends_feature_support_mapping.rst"
+SITE = re.compile(r"[\w/.-]+\.py:\d+")
+
+
+def test_call_shapes_are_read_from_the_installed_managers_source():
+    import manila
+
+    shapes = manager_call_shapes()
+    assert len(shapes) > 80
+    root = os.path.dirname(os.path.dirname(manila.__file__))
+    for shape in shapes:                           # every site really holds that call
+        lines = open(os.path.join(root, shape.file), encoding="utf-8").read().splitlines()
+        text = "".join(lines[shape.line - 1:shape.line + 1])
+        assert re.search(rf"self(\.driver)?\.{shape.method}\(", text), shape
+    [create] = [s for s in shapes_by_method()["create_share"] if s.file.endswith("manager.py")]
+    assert create.keywords == ("share_server",) and not create.conditional
+    unmanage = shapes_by_method()["unmanage"]
+    assert all(s.conditional and "dhss" in s.guard for s in unmanage)
+
+
+def test_binding_follows_wrapped_and_binds_a_wrapper_without_wraps():
+    audit = audit_class(drivers.BindingDriver)
+    found = _by_method(audit)
+    assert "extend_share" not in found or found["extend_share"].severity == "info"   # wrapper binds
+    assert found["shrink_share"].severity == "error"                                 # wrapper drops share_server
+    assert "create_backup" not in found or found["create_backup"].severity == "info"  # **kwargs binds
+    assert found["create_snapshot"].severity == "error"                              # wraps followed
+    assert found["delete_snapshot"].severity == "info"                               # renamed, positional
+    assert found["share_server_migration_get_progress"].severity == "latent"         # stub
+    assert audit.features["shrink"] == "drift" and audit.features["extend"] == "implemented"
+
+
+def test_every_error_really_raises_typeerror_and_every_bound_shape_really_binds():
+    """Precision measured by calling: the manager's shapes against each fixture override."""
+    checked = 0
+    for cls in (drivers.BindingDriver, drivers.DriftedSignature, drivers.EvidenceDriver):
+        audit = audit_class(cls)
+        errors = {f.method for f in audit.signature_findings if f.severity == "error"}
+        for method in audit.overridden:
+            shapes = [s for s in shapes_by_method().get(method, []) if not s.star]
+            outcomes = {probe_call(getattr(cls, method), s.positional, s.keywords)[0] for s in shapes}
+            if method in errors:
+                assert RAISES_TYPEERROR in outcomes, (cls, method)
+            elif shapes and method != "share_server_migration_get_progress":
+                assert outcomes == {BINDS}, (cls, method, outcomes)
+            checked += 1
+    assert checked >= 12
+
+
+def test_a_call_only_on_a_conditional_path_is_latent():
+    def delete_share(self, context, share):
+        pass
+
+    hard = CallShape("delete_share", 2, ("share_server",), "manila/share/manager.py", 10, False)
+    soft = CallShape("delete_share", 2, ("share_server",), "manila/share/manager.py", 20, True,
+                     "except NotImplementedError")
+    [finding] = method_findings("delete_share", delete_share, [soft])
+    assert finding.severity == "latent" and "except NotImplementedError" in finding.detail
+    [finding] = method_findings("delete_share", delete_share, [soft, hard])
+    assert finding.severity == "error" and finding.sites == ("manila/share/manager.py:10",)
+
+
+def test_features_only_with_evidence():
+    audit = audit_class(drivers.EvidenceDriver)
+    marks, why = audit.features, audit.evidence
+    assert marks["manage_share"] == "implemented" and "unmanage base default manila/share/driver.py:" in why["manage_share"]
+    assert marks["ensure_shares"] == "implemented" and "ensure_share" in why["ensure_shares"]
+    assert marks["snapshot"] == "not-implemented" and "StubVendorBase" not in why["snapshot"]
+    assert "NotImplementedError stub (" in why["snapshot"] and "drivers.py:" in why["snapshot"]
+    assert marks["access_ip"] == "implemented" and re.search(r"'ip' \(.*drivers\.py:\d+\)", why["access_ip"])
+    assert marks["access_user"] == marks["access_ro"] == "unknown"
+    assert marks["qos"] == "not-implemented" and re.search(r"qos=False \(.*drivers\.py:\d+\)", why["qos"])
+    assert audit.capabilities["thin_provisioning"][0] == "unknown"        # computed by a helper
+    assert audit.capabilities["dedupe"][0] == "implemented"                 # [True, False]
+    assert marks["ipv6"] == "implemented"
+    other = audit_class(drivers.ComputedAccessDriver)
+    assert {other.features[f"access_{t}"] for t in ("ip", "user", "cert", "cephx", "ro")} == {"unknown"}
+    assert other.features["qos"] == "unknown"
+
+
+def test_delegating_driver_has_one_row_per_layout_and_bases_are_not_rows():
+    rows = {r.path.rsplit("= ", 1)[-1].rstrip("]"): r
+            for r in audit_rows(resolve_target("tests.audit_fixtures.plugins"))}
+    assert set(rows) == {"FullLayout", "PartialLayout"}
+    full, partial = rows["FullLayout"], rows["PartialLayout"]
+    assert full.delegate == "tests.audit_fixtures.plugins.FullLayout"
+    assert full.features["shrink"] == "implemented" and "plugins.py:" in full.evidence["shrink"]
+    assert partial.features["shrink"] == "not-implemented" and "PartialLayout" in partial.evidence["shrink"]
+    assert partial.features["snapshot"] == "not-implemented"
+    [forward] = [f for f in full.signature_findings if f.kind == "delegate-cannot-bind"]
+    assert forward.severity == "error" and forward.method == "create_snapshot" and "plugins.py:" in forward.sites[0]
+    assert full.features["snapshot"] == "drift"
+    [base] = audit_rows(resolve_target("tests.audit_fixtures.plugins.LayoutDriverBase"))
+    assert not base.imported and "not a configurable back end" in base.import_error
+
+
+def test_an_import_that_hangs_is_a_finding():
+    [failure] = resolve_target("tests.audit_fixtures.hanging", timeout=0.5)
+    assert isinstance(failure, ImportFailure) and "did not finish within 0.5 s" in failure.error
+
+
+def test_requested_targets_that_cannot_be_audited_exit_non_zero(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "certkit.cli", "audit", "--import-timeout", "1",
+                           f"{FIXTURES}.hanging", f"{FIXTURES}.drivers.VendorDriver",
+                           "--markdown", str(tmp_path / "m.md")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "did not finish within 1 s" in proc.stdout and "could not audit" in proc.stderr
+    assert "VendorDriver" in (tmp_path / "m.md").read_text()
+
+
+def test_markdown_and_html_escape_hostile_names():
+    from tests.audit_fixtures import hostile
+
+    [row] = audit_rows([hostile.Evil])
+    bad = audit_failure(ImportFailure("x`|y", "boom | `tick` <script>"))
+    text = to_markdown([row, bad])
+    table = [line for line in text.splitlines() if line.startswith("| `")]
+    assert len(table) == 2
+    for line in table:                       # a name never adds or removes a column
+        assert len(re.split(r"(?<!\\)\|", line)) == len(FEATURES) + 4, line
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    span = md_code("a``b|c")
+    assert span.startswith("```") and span.endswith("```") and "\\|" in span
+    page = to_html([row, bad])
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
+
+
+def test_generated_files_are_public_and_others_stay_private(tmp_path):
+    old = os.umask(0)
+    try:
+        atomic_write(tmp_path / "matrix.html", "x", mode=PUBLIC_MODE)
+        atomic_write(tmp_path / "report.json", "secret")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "matrix.html").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "report.json").stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["matrix.html", "report.json"]
+
+
+def test_doc_tables_parse_with_grouped_headers_and_joined_rows():
+    cells = parse_tables(DOC_FIXTURE.read_text())
+    columns = {c.column for c in cells}
+    assert {"Read & Write IPv4", "Read Only CephX", "DHSS=True", "create delete share"} <= columns
+    rows = {c.doc_row for c in cells}
+    assert {"Weka", "GlusterFS-Native", "Dell PowerFlex", "CephFS"} <= rows   # joined rst rows split
+    found = [c for c in cells if c.doc_row == "CephFS" and c.column == "create share from snapshot"]
+    assert [c.table for c in found] == ["Mapping of share drivers and share features support",
+                                        "Mapping of share drivers and common capabilities"]
+    assert found[1].value == "-" and found[1].supported is False and found[1].line > 300
+
+
+def _row(path, features, evidence="x.py:1", dhss=(False,)):
+    marks = {f.id: "not-implemented" for f in FEATURES} | features
+    return ClassAudit(path, features=marks, evidence={k: evidence for k in marks}, dhss_modes=list(dhss),
+                      capabilities={})
+
+
+def test_doc_drift_lists_only_contradicted_cells_with_evidence():
+    rows = [_row("manila.share.drivers.cephfs.driver.CephFSDriver",
+                 {"share": "implemented", "create_from_snapshot": "implemented", "extend": "unknown",
+                  "access_ro": "implemented", "access_cert": "implemented"}, evidence="cephfs/driver.py:9")]
+    result = compare_doc(DOC_FIXTURE, rows)
+    drift = {(d.cell.column, d.code) for d in result.drift}
+    assert ("create share from snapshot", "implemented") in drift             # doc '-', code has it
+    assert all(d.row == "cephfs.driver.CephFSDriver" for d in result.drift)
+    assert all(d.evidence.endswith("cephfs/driver.py:9") for d in result.drift)
+    assert not any(col.startswith("read only") for col, _ in drift)           # one-sided columns
+    assert ("create delete share", "implemented") not in drift                 # doc agrees
+    assert "Dell Unity" in result.unmatched_rows                               # no row given
+
+
+def test_in_tree_audit_rows_evidence_and_doc_drift(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "certkit.cli", "audit", "--in-tree",
+                           "--json", str(tmp_path / "a.json"), "--markdown", str(tmp_path / "a.md"),
+                           "--compare-doc", str(DOC_FIXTURE)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((tmp_path / "a.json").read_text())
+    assert schema_errors(data, "audit.schema.json") == []
+    rows = {d["class"].removeprefix("manila.share.drivers."): d for d in data["drivers"]}
+    dell = {k.rsplit("= ", 1)[1].rstrip("]"): v for k, v in rows.items() if "emc_share_backend" in k}
+    assert set(dell) == {"unity", "vnx", "powermax", "powerscale", "powerstore", "powerflex"}
+    assert dell["unity"]["dhss_modes"] == [True, False] and dell["powerflex"]["dhss_modes"] == [False]
+    assert dell["unity"]["features"]["shrink"] == "implemented" and dell["vnx"]["features"]["shrink"] == "not-implemented"
+    assert any(k.startswith("huawei.huawei_nas.HuaweiNasDriver [") for k in rows)
+    assert sum("glusterfs_share_layout" in k for k in rows) == 3
+    assert not any("GlusterfsShareDriverBase" in k for k in rows)
+    assert all(f["severity"] != "error" for d in data["drivers"] for f in d["signature_findings"])
+    cephfs = rows["cephfs.driver.CephFSDriver"]
+    assert cephfs["features"]["manage_share"] == "implemented" and cephfs["features"]["qos"] == "not-implemented"
+    for d in data["drivers"]:                    # no ✓ without a cited line or a base default
+        for fid, mark in d["features"].items():
+            if mark == "implemented":
+                assert SITE.search(d["evidence"][fid]) or "base class default" in d["evidence"][fid], (d["class"], fid)
+    assert data["call_shapes"]["create_share"][0]["site"].startswith("manila/share/")
+    stale = {(d["doc_row"], d["column"]) for d in data["doc_drift"]}
+    assert ("CephFS", "create share from snapshot") in stale and ("NexentaStor5", "Read & Write IPv6") in stale
+    assert all(SITE.search(d["evidence"]) or "never" in d["evidence"] or "only" in d["evidence"]
+               for d in data["doc_drift"])
+    for name in ("a.json", "a.md"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644

@@ -8,6 +8,7 @@ import pkgutil
 from dataclasses import dataclass
 
 from certkit.dotted import DottedImportError, import_dotted
+from certkit.harness.timeouts import CallTimeout, call_with_alarm
 from certkit.manila_abc import share_driver_abc
 
 
@@ -19,6 +20,18 @@ class ImportFailure:
     error: str
 
 
+DEFAULT_IMPORT_TIMEOUT = 10.0
+
+
+def import_with_limit(target: str, timeout: float = DEFAULT_IMPORT_TIMEOUT) -> object:
+    """The module or class a dotted path names, imported within `timeout` seconds; a hung or
+    failing import raises DottedImportError with a one-line reason (the audit goes on)."""
+    try:
+        return call_with_alarm(import_dotted, timeout, f"import {target}", target)
+    except CallTimeout:
+        raise DottedImportError(f"import did not finish within {timeout:g} s") from None
+
+
 def driver_classes_in(module: object) -> list[type]:
     """ShareDriver subclasses defined (not merely imported) in a module."""
     abc = share_driver_abc()
@@ -28,11 +41,11 @@ def driver_classes_in(module: object) -> list[type]:
             and obj.__module__ == name]
 
 
-def resolve_target(target: str) -> list[type | ImportFailure]:
+def resolve_target(target: str, timeout: float = DEFAULT_IMPORT_TIMEOUT) -> list[type | ImportFailure]:
     """A class path gives that class; a module path gives its driver classes."""
     abc = share_driver_abc()
     try:
-        found = import_dotted(target)
+        found = import_with_limit(target, timeout)
     except DottedImportError as exc:
         return [ImportFailure(target, str(exc))]
     if inspect.ismodule(found):
@@ -46,7 +59,7 @@ def resolve_target(target: str) -> list[type | ImportFailure]:
     return [found]
 
 
-def in_tree() -> list[type | ImportFailure]:
+def in_tree(timeout: float = DEFAULT_IMPORT_TIMEOUT) -> list[type | ImportFailure]:
     """Every ShareDriver subclass in the installed manila.share.drivers, and every module there
     that fails to import."""
     share_driver_abc()
@@ -57,7 +70,7 @@ def in_tree() -> list[type | ImportFailure]:
     for info in pkgutil.walk_packages(drivers_pkg.__path__, drivers_pkg.__name__ + ".",
                                       onerror=failed.append):
         try:
-            module = import_dotted(info.name)
+            module = import_with_limit(info.name, timeout)
         except DottedImportError as exc:  # recorded, the audit goes on
             found.append(ImportFailure(info.name, str(exc)))
             continue

@@ -8,7 +8,8 @@ from typing import Any
 
 import yaml
 
-from certkit.audit.class_audit import NOT_IMPLEMENTED, audit_class
+from certkit.audit.backends import Backend, backends_of
+from certkit.audit.class_audit import NO_IMPORT, NOT_IMPLEMENTED, audit_backend
 from certkit.audit.discover import class_path
 from certkit.audit.static_source import registered_options
 from certkit.text import one_line
@@ -34,9 +35,13 @@ VENDORS = {
 }
 
 
-def profile_name(cls: type) -> str:
-    """A name from the module path, e.g. manila.share.drivers.zfsonlinux.driver -> zfsonlinux."""
+def profile_name(cls: type, backend: Backend | None = None) -> str:
+    """A name from the module path, e.g. manila.share.drivers.zfsonlinux.driver -> zfsonlinux;
+    a delegating driver's back end adds its choice (dell-emc-unity)."""
     parts = [p for p in cls.__module__.split(".") if p not in _GENERIC_PARTS]
+    if backend is not None and backend.config:
+        choice = str(next(iter(backend.config.values()))).rsplit(".", 1)[-1]
+        parts.append(re.sub(r"(?<!^)(?=[A-Z])", "-", choice.removeprefix("Glusterfs")).lower())
     name = "-".join(dict.fromkeys(p.replace("_", "-") for p in parts)) or cls.__name__.lower()
     return re.sub(r"[^A-Za-z0-9._-]", "-", name)[:64]
 
@@ -60,14 +65,17 @@ def _comment_block(text: str, indent: str = "  # ") -> str:
     return "\n".join(indent + line if line else indent.rstrip() for line in text.splitlines())
 
 
-def render_profile(cls: type, name: str | None = None) -> str:
-    """YAML text of a starting profile; every inference is marked for the vendor to confirm."""
-    audit = audit_class(cls)
-    name = name or profile_name(cls)
+def render_profile(cls: type, name: str | None = None, backend: Backend | None = None) -> str:
+    """YAML text of a starting profile for one back end of the class (its first, unless given);
+    every inference is marked for the vendor to confirm."""
+    rows = [b for b in backends_of(cls) if isinstance(b, Backend)]
+    backend = backend or (rows[0] if rows else Backend(cls))
+    audit = audit_backend(backend)
+    name = name or profile_name(cls, backend)
     protocols, certain = guess_protocols(cls, audit.stats_claims)
     modes = audit.dhss_modes
     features = [f.id for f in FEATURES
-                if not f.derived and f.methods and audit.features[f.id] != NOT_IMPLEMENTED
+                if not f.derived and f.methods and audit.features[f.id] not in (NOT_IMPLEMENTED, NO_IMPORT)
                 and (f.dhss is not True or (modes and True in modes))]
     replication = audit.stats_claims.get("replication_type")
     if isinstance(replication, (str, list)):
@@ -79,7 +87,7 @@ def render_profile(cls: type, name: str | None = None) -> str:
     vendor = VENDORS.get(package, package)
     data = {
         "name": name,
-        "description": f"Starting profile for {class_path(cls)}, written by `certkit profile init`.",
+        "description": f"Starting profile for {backend.path}, written by `certkit profile init`.",
         "vendor": vendor,
         "driver": class_path(cls),
         "driver_handles_share_servers": (list(modes) if modes and len(modes) > 1 else
@@ -87,14 +95,14 @@ def render_profile(cls: type, name: str | None = None) -> str:
         "protocols": protocols,
         "access_types": {p: [USUAL_ACCESS[p]] for p in protocols},
         "access_levels": ["rw", "ro"],
-        "config": {"share_backend_name": name},
+        "config": {"share_backend_name": name, **{k: v for k, v in backend.config.items() if "/" not in k}},
         "features": features,
         "maintainers": [],
         "ci": {},
     }
     text = yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
     notes = [
-        f"# certkit profile for {class_path(cls)}.",
+        f"# certkit profile for {backend.path}.",
         "# Written by `certkit profile init` from a static audit: CONFIRM every inferred value.",
         f"# - driver_handles_share_servers: {'declared by the constructor' if modes else 'NOT declared literally; check the driver'}",
         f"# - protocols/access_types: {'from the stats it reports' if certain else 'GUESSED from the source text'}",

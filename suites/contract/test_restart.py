@@ -7,7 +7,7 @@ from certkit.contract.restart import Restart
 
 
 @check("9a0b1c2d-3e4f-4a5b-9c6d-7e8f9a0b1c09", "ensure_shares")
-def test_second_instance_ensures_existing_shares(resources, certkit_run, dut, profile):
+def test_second_instance_ensures_existing_shares(resources, certkit_run, dut, context, profile):
     """get_backend_info is stable across instances; ensure_shares (or, for older drivers,
     ensure_share) on a new instance returns valid updates for every share, without raising."""
     res = resources

@@ -117,20 +117,29 @@ class CertificationRun:
         return cached
 
     def finish_cleanup(self) -> None:
-        """Delete everything the run still holds (bounded after a stop or an interrupt); a
-        second Ctrl-C or SIGTERM ends it and what is left is listed as leaked."""
-        if self.stop_reason or self.interrupted:
-            self.ledger.stop()
-        leftovers = self.ledger.outstanding()
-        if not leftovers:
-            return
-        if self.progress:
-            self.progress(f"cleaning up {len(leftovers)} back-end object(s) the run created")
-        try:
-            self.ledger.cleanup(progress=self.progress, final=True)
-        except KeyboardInterrupt:
-            self.cleanup_interrupted = True
-            self.interrupted = True
+        """Delete everything the run still holds (bounded after a stop or an interrupt).
+
+        A signal that arrives during this clean-up interrupts the run but not the clean-up,
+        which carries on within the clean-up timeout; the next signal ends it, and what is left
+        is listed as leaked.
+        """
+        while True:
+            if self.stop_reason or self.interrupted:
+                self.ledger.stop()
+            leftovers = self.ledger.outstanding()
+            if not leftovers:
+                return
+            already_interrupted = self.interrupted
+            if self.progress:
+                self.progress(f"cleaning up {len(leftovers)} back-end object(s) the run created")
+            try:
+                self.ledger.cleanup(progress=self.progress, final=already_interrupted)
+                return
+            except KeyboardInterrupt:
+                self.interrupted = True
+                if already_interrupted:
+                    self.cleanup_interrupted = True
+                    return
 
     def model_factory(self, pool: str | None) -> ModelFactory:
         """Models for this run, placed on a pool."""

@@ -234,3 +234,29 @@ def test_plain_pytest_mode_cleans_up_at_the_end_of_the_session(tmp_path):
                           "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-c", os.devnull])
     assert status == 0
     assert journal.read_text() == "share-left\n"
+
+
+def test_a_first_signal_during_the_final_cleanup_does_not_stop_it(dummy_profile):
+    """The run was over: the signal interrupts it, but the clean-up goes on; a second one ends it."""
+    from certkit.session import CertificationRun
+
+    run = CertificationRun(dummy_profile)
+    deleted = []
+    calls = {"n": 0}
+
+    def signalled_once():
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyboardInterrupt  # what the SIGTERM handler raises
+        deleted.append("snap-1")
+
+    run.ledger.track("share", "s1", "share-1", lambda: deleted.append("share-1"))
+    run.ledger.track("snapshot", "n1", "snap-1", signalled_once)
+    run.finish_cleanup()
+    assert run.interrupted and not run.cleanup_interrupted
+    assert deleted == ["snap-1", "share-1"] and run.ledger.leaks == []
+
+    run.ledger.track("share", "s2", "share-2", lambda: (_ for _ in ()).throw(KeyboardInterrupt()))
+    run.finish_cleanup()
+    assert run.cleanup_interrupted
+    assert [(l.name, l.error) for l in run.ledger.leaks] == [("share-2", "cleanup interrupted")]

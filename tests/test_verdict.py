@@ -109,7 +109,7 @@ def test_an_exception_whose_str_raises_neither_crashes_pytest_nor_loses_checks(d
     assert report["verdict"] == "not-certified"
 
 
-def test_a_pytest_internal_error_never_certifies(dummy_profile, monkeypatch):
+def test_a_pytest_internal_error_never_certifies(dummy_profile, monkeypatch, capfd):
     """The plugin's own reporting crashes after two checks: pytest exits 3, the missing checks
     are listed as not run, and the verdict is partial (nothing failed, but not all ran)."""
     real, calls = hooks.classify, []
@@ -129,6 +129,7 @@ def test_a_pytest_internal_error_never_certifies(dummy_profile, monkeypatch):
     not_run = [c for c in report["checks"] if c["message"].startswith("not run")]
     assert not_run and all(c["outcome"] == "skipped" for c in not_run)
     assert len(report["checks"]) == report["summary"]["total"] >= 3
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_a_hung_driver_stops_the_run_and_reports_the_rest_as_not_run(dummy_profile):

@@ -186,9 +186,15 @@ class CertkitPlugin:
             self.run.interrupted = True
             self.run.ledger.stop()
 
-    def pytest_internalerror(self, excrepr: Any, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    def pytest_internalerror(self, excrepr: Any, excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
+        """Recorded for the verdict (partial); True: no raw traceback on stderr, which could
+        carry a secret (in plain pytest mode the terminal reporter still shows it)."""
         lines = str(excrepr).strip().splitlines()
-        self.run.internal_errors.append(one_line(self.run.profile.redact(lines[-1] if lines else "?")))
+        message = one_line(self.run.profile.redact(lines[-1] if lines else "?"))
+        self.run.internal_errors.append(message)
+        if self.run.progress:
+            self.run.progress(f"pytest internal error: {message}")
+        return True
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Checks that never ran are reported as not run; everything the run created is deleted."""

@@ -265,15 +265,17 @@ class Listener:
             try:
                 gerrit.connect()
             except GerritError as exc:
-                log.error("gerrit: %s; retrying in %.0f s", exc, delay)
+                log.error("gerrit: %s; retrying in %.1f s", exc, delay)
                 self.stop_event.wait(delay)
                 delay = min(delay * 2, self.config.backoff_max)
                 continue
             log.info("connected to %s", gerrit.where)
             connected = time.monotonic()
             try:
+                # Subscribe first, then ask for the gap: nothing falls between the two.
+                channel = gerrit.open_stream()
                 self.recover_gap(gerrit)
-                for line in gerrit.stream_events(self.stop_event):
+                for line in gerrit.stream_events(self.stop_event, channel):
                     self.handle_line(line)
             except (GerritError, OSError, EOFError) as exc:
                 log.warning("gerrit stream: %s", oneline(exc))
@@ -285,7 +287,7 @@ class Listener:
                 break
             if time.monotonic() - connected > 60:
                 delay = self.config.backoff_initial
-            log.warning("gerrit stream ended; reconnecting in %.0f s", delay)
+            log.warning("gerrit stream ended; reconnecting in %.1f s", delay)
             self.stop_event.wait(delay)
             delay = min(delay * 2, self.config.backoff_max)
 

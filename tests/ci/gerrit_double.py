@@ -154,6 +154,7 @@ class GerritDouble:
         self.transports: list[paramiko.Transport] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self.paused = threading.Event()  # set: connections are refused (Gerrit is down)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -288,6 +289,9 @@ class GerritDouble:
             try:
                 client, _ = self.sock.accept()
             except (socket.timeout, OSError):
+                continue
+            if self.paused.is_set():
+                client.close()
                 continue
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 

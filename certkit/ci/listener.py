@@ -77,6 +77,7 @@ class Listener:
         """Run until SIGTERM/SIGINT (or stop())."""
         if not logging.getLogger().handlers:
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+            logging.getLogger("paramiko").setLevel(logging.WARNING)
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: self.stop())

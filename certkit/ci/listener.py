@@ -347,7 +347,7 @@ class Listener:
                                  change=change, git_url=self.config.gerrit.git_url,
                                  canonical_hostname=self.config.gerrit.canonical_hostname,
                                  pipeline=self.config.pipeline.name, buildset=buildset.uuid,
-                                 cancel=cancel)
+                                 cancel=cancel, hidden_env=self._secret_env_names())
             request.log_root = self._log_dir(change, job, request.build)
             request.on_start = lambda j=job: log.info("build started: %s for %s,%s", j,
                                                       change.number, change.patchset)
@@ -435,6 +435,13 @@ class Listener:
             return
         outcome = self.publisher.submit("reports", report)
         log.info("published %s: %s %s", result.job, outcome.status, outcome.detail)
+
+    def _secret_env_names(self) -> tuple[str, ...]:
+        """Environment variables the configuration names as secrets: never for playbooks."""
+        names = [self.config.gerrit.key_passphrase_env or ""]
+        if self.config.dashboard:
+            names.append(self.config.dashboard.token_env)
+        return tuple(n for n in names if n)
 
     def _log_dir(self, change: Change, job: str, build: str) -> Path:
         return (self.config.state_dir / "logs" / f"{change.number % 100:02d}" / str(change.number)

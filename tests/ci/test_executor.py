@@ -222,14 +222,15 @@ def test_playbooks_never_see_the_ci_secrets(tmp_path, monkeypatch):
           tasks:
             - copy:
                 dest: "{{ zuul.executor.log_root }}/env.txt"
-                content: "{{ lookup('env', 'CERTKIT_DASHBOARD_TOKEN') }}|{{ lookup('env', 'CERTKIT_GERRIT_KEY_PASSPHRASE') }}"
+                content: "{{ lookup('env', 'CERTKIT_DASHBOARD_TOKEN') }}|{{ lookup('env', 'CERTKIT_GERRIT_KEY_PASSPHRASE') }}|{{ lookup('env', 'ACME_TOKEN') }}"
         """))
     (repo / "zuul.yaml").write_text("- job: {name: env, parent: null, run: playbooks/ok-run-plain.yaml}\n")
     monkeypatch.setenv("CERTKIT_DASHBOARD_TOKEN", "tok'en\"$(rm -rf /)")
     monkeypatch.setenv("CERTKIT_GERRIT_KEY_PASSPHRASE", "pass phrase")
-    result = run(tmp_path, repo, "env")
+    monkeypatch.setenv("ACME_TOKEN", "acme-secret")  # a token_env the configuration names
+    result = run(tmp_path, repo, "env", hidden_env=("ACME_TOKEN",))
     assert result.result == "SUCCESS"
-    assert (result.log_dir / "env.txt").read_text() == "|"
+    assert (result.log_dir / "env.txt").read_text() == "||"
     for path in result.log_dir.rglob("*"):
         if path.is_file():
             assert "tok'en" not in path.read_text(errors="replace")

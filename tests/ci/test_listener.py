@@ -326,6 +326,7 @@ def test_ci_comments_are_posted_to_the_dashboard(start, gerrit, manila_source):
     finally:
         os.environ.pop("CERTKIT_DASHBOARD_TOKEN", None)
         receiver.stop()
+    assert runner.requests[0].hidden_env == ("CERTKIT_DASHBOARD_TOKEN",)  # kept from playbooks
     by_account = {v["account"]: v for v in receiver.votes}
     assert set(by_account) == {"acme-ci", "other-ci"}
     assert by_account["other-ci"]["verified"] == -1

@@ -156,7 +156,7 @@ class Listener:
             log.warning("ignored event: %s: %s", exc, oneline(line, 80))
         except CertkitError as exc:
             log.error("event not queued: %s", exc)
-        except Exception as exc:  # a bug must not stop the loop
+        except Exception as exc:  # noqa: BLE001 - a bug in one event must not stop the loop
             log.error("event handling failed: %s: %s", type(exc).__name__, oneline(exc))
         return None
 
@@ -280,7 +280,7 @@ class Listener:
                     self.handle_line(line)
             except (GerritError, OSError, EOFError) as exc:
                 log.warning("gerrit stream: %s", oneline(exc))
-            except Exception as exc:  # paramiko raises a few of its own
+            except Exception as exc:  # noqa: BLE001 - paramiko raises a few of its own types
                 log.warning("gerrit stream: %s: %s", type(exc).__name__, oneline(exc))
             finally:
                 gerrit.close()
@@ -327,7 +327,7 @@ class Listener:
     def _run_buildset(self, buildset: Buildset, cancel: threading.Event) -> None:
         try:
             self._run_jobs(buildset, cancel)
-        except Exception as exc:  # never lose the loop to one buildset
+        except Exception as exc:  # noqa: BLE001 - never lose the loop to one buildset
             log.error("%s,%s: buildset failed: %s: %s", buildset.change, buildset.patchset,
                       type(exc).__name__, oneline(exc))
             self.queue.set_state(buildset.id, "queued", only_from=("running",))

@@ -310,8 +310,9 @@ class GerritDouble:
             if channel is None:
                 continue
             with server.ready:
-                server.ready.wait_for(lambda: channel.get_id() in server.commands, timeout=5)
-                command = server.commands.pop(channel.get_id(), "")
+                chanid = channel.get_id()
+                server.ready.wait_for(lambda: chanid in server.commands, timeout=5)  # noqa: B023
+                command = server.commands.pop(chanid, "")
             threading.Thread(target=self._command, args=(server.username or "", channel, command),
                              daemon=True).start()
 
@@ -330,7 +331,7 @@ class GerritDouble:
                 status, out, err = self._query(argv[2:])
             else:
                 status, out, err = 1, "", f"fatal: {' '.join(argv[:2])}: not found\n"
-        except Exception as exc:  # the double must answer, as Gerrit does, not hang
+        except Exception as exc:  # noqa: BLE001 - the double must answer, as Gerrit does, not hang
             status, out, err = 1, "", f"fatal: internal error: {exc}\n"
         try:
             if out:

@@ -4,17 +4,16 @@ variable, zuul_return, results, the process tree on timeout and the Zuul-shaped 
 from __future__ import annotations
 
 import json
-import os
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
 
 import yaml
 
-from certkit.ci.jobs import freeze_job
 from certkit.ci.runjob import JobRequest, run_job
 from certkit.ci.workspace import Change
-from certkit.ci.zuulconfig import load_layout
 
 RECORD = """\
 - hosts: all
@@ -222,7 +221,9 @@ def test_playbooks_never_see_the_ci_secrets(tmp_path, monkeypatch):
           tasks:
             - copy:
                 dest: "{{ zuul.executor.log_root }}/env.txt"
-                content: "{{ lookup('env', 'CERTKIT_DASHBOARD_TOKEN') }}|{{ lookup('env', 'CERTKIT_GERRIT_KEY_PASSPHRASE') }}|{{ lookup('env', 'ACME_TOKEN') }}"
+                content: >-
+                  {{ lookup('env', 'CERTKIT_DASHBOARD_TOKEN') }}|{{
+                  lookup('env', 'CERTKIT_GERRIT_KEY_PASSPHRASE') }}|{{ lookup('env', 'ACME_TOKEN') }}
         """))
     (repo / "zuul.yaml").write_text("- job: {name: env, parent: null, run: playbooks/ok-run-plain.yaml}\n")
     monkeypatch.setenv("CERTKIT_DASHBOARD_TOKEN", "tok'en\"$(rm -rf /)")
@@ -236,10 +237,7 @@ def test_playbooks_never_see_the_ci_secrets(tmp_path, monkeypatch):
             assert "tok'en" not in path.read_text(errors="replace")
 
 
-def _cli(*args: str, cwd: Path) -> "subprocess.CompletedProcess":
-    import subprocess
-    import sys
-
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "certkit.cli", "ci", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=300)
 

@@ -62,6 +62,7 @@ class Listener:
         self._last_seen = int(self.queue.meta("last_event_time") or 0)
         self._last_saved = self._last_seen
         self._saved_at = 0.0
+        self._flusher: threading.Thread | None = None
         self.publisher = None
         if config.dashboard:
             from certkit.publish import Publisher
@@ -126,8 +127,11 @@ class Listener:
         for buildset in self.queue.in_state("reporting"):
             if buildset.id not in self._active:
                 self._deliver(buildset, check_first=True)
-        if self.publisher:
-            self.publisher.flush()
+        if self.publisher and not (self._flusher and self._flusher.is_alive()):
+            # Retries with backoff may take minutes while the dashboard is down: not here.
+            self._flusher = threading.Thread(target=self.publisher.flush, name="publish",
+                                             daemon=True)
+            self._flusher.start()
 
     # -- start-up recovery ----------------------------------------------------------------
     def recover(self) -> None:

@@ -35,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_command(args: argparse.Namespace) -> int:
     """Exit 0 when certified, 1 when not, 2 on unusable input."""
     profile = load_profile(args.profile)
+    # Set by certkit's CI when the Manila under test is a Gerrit change.
+    manila_source = _manila_source(os.environ.get("CERTKIT_MANILA_SOURCE", ""))
     live = sys.stderr.isatty()
 
     def progress(line: str) -> None:
@@ -51,8 +53,8 @@ def run_command(args: argparse.Namespace) -> int:
     if live:
         sys.stderr.write("\r\033[K")
     report = outcome.report
-    if os.environ.get("CERTKIT_MANILA_SOURCE"):  # set by certkit's CI for a Manila change
-        report["manila_source"] = _manila_source(os.environ["CERTKIT_MANILA_SOURCE"])
+    if manila_source:
+        report["manila_source"] = manila_source
     if args.report:
         write_json(report, args.report)
     if args.junit_xml:
@@ -67,8 +69,10 @@ def run_command(args: argparse.Namespace) -> int:
     return 0 if report["verdict"] == "certified" else 1
 
 
-def _manila_source(text: str) -> dict:
-    """CERTKIT_MANILA_SOURCE: JSON {project, change, patchset, ref, commit}."""
+def _manila_source(text: str) -> dict | None:
+    """CERTKIT_MANILA_SOURCE: JSON {project, change, patchset, ref, commit}, or None."""
+    if not text:
+        return None
     try:
         source = json.loads(text)
     except ValueError:

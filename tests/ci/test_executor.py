@@ -269,3 +269,17 @@ def test_check_config_freezes_certkits_jobs(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "certkit-certify-base: abstract" in proc.stdout
     assert "certkit-certify-dummy: ok (parents: certkit-certify-base)" in proc.stdout
+
+
+def test_certkit_run_rejects_a_malformed_manila_source_before_running(tmp_path):
+    import os
+
+    from tests.ci.conftest import ROOT
+
+    proc = subprocess.run([sys.executable, "-m", "certkit.cli", "run",
+                           str(ROOT / "driver_profiles/manila-dummy.yaml"), "--report",
+                           str(tmp_path / "r.json")], capture_output=True, text=True, timeout=300,
+                          cwd=ROOT, env={**os.environ, "CERTKIT_MANILA_SOURCE": "[1, 2"})
+    assert proc.returncode == 2 and not (tmp_path / "r.json").exists()
+    assert proc.stderr.strip() == ("certkit: error: CERTKIT_MANILA_SOURCE: expected a JSON object "
+                                   "{project, change, patchset, ref, commit}")

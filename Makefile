@@ -36,6 +36,7 @@ certify-cephfs: lab-up
 
 benchmark: venv
 	$(BIN)/python benchmarks/contract_suite.py
+	$(BIN)/python benchmarks/ci_listener.py
 
 clean:
 	rm -rf $(VENV) $(REPORTS)

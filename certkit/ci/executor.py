@@ -94,6 +94,7 @@ class Build:
     cancel: threading.Event = field(default_factory=threading.Event)
     on_start: Callable[[], None] | None = None
     environment: dict[str, str] = field(default_factory=dict)
+    hidden_env: tuple[str, ...] = ()  # more variables to keep from playbooks (secrets)
 
     def run(self) -> BuildResult:
         """Run the job's phases and return Zuul's result for it."""
@@ -219,7 +220,8 @@ class Build:
         command = [str(Path(sys.executable).parent / "ansible-playbook"), str(playbook.path),
                    "-i", str(ansible_dir / "inventory.yaml"),
                    "-e", f"@{ansible_dir / 'extra_vars.yaml'}"]
-        env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIXES)}
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(SECRET_ENV_PREFIXES) and k not in self.hidden_env}
         env.update(self.environment)
         env.update(ANSIBLE_CONFIG=str(ansible_dir / "ansible.cfg"), ZUUL_JOBDIR=str(self.build_dir),
                    CERTKIT_ZUUL_JSON=str(part), PYTHONUNBUFFERED="1", ANSIBLE_FORCE_COLOR="0",

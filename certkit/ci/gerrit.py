@@ -46,9 +46,17 @@ class GerritSSH:
             raise GerritError(f"{self.config.known_hosts}: cannot read known_hosts: {exc}") from None
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
         try:
+            key = paramiko.PKey.from_path(self.config.key_file, self.config.key_passphrase)
+        except paramiko.PasswordRequiredException:
+            raise GerritError(f"{self.config.key_file}: key is encrypted; set "
+                              f"{self.config.key_passphrase_env or 'gerrit.key_passphrase_env'}") \
+                from None
+        except (OSError, paramiko.SSHException, ValueError) as exc:
+            raise GerritError(f"{self.config.key_file}: not a usable private key "
+                              f"({type(exc).__name__})") from None
+        try:
             client.connect(self.config.host, port=self.config.port,
-                           username=self.config.username, key_filename=str(self.config.key_file),
-                           passphrase=self.config.key_passphrase, look_for_keys=False,
+                           username=self.config.username, pkey=key, look_for_keys=False,
                            allow_agent=False, timeout=self.config.connect_timeout,
                            banner_timeout=self.config.connect_timeout,
                            auth_timeout=self.config.connect_timeout)
@@ -59,11 +67,6 @@ class GerritSSH:
         except paramiko.AuthenticationException:
             client.close()
             raise GerritError(f"{self.where}: key {self.config.key_file} refused") from None
-        except paramiko.PasswordRequiredException:
-            client.close()
-            raise GerritError(f"{self.config.key_file}: key is encrypted; set "
-                              f"{self.config.key_passphrase_env or 'gerrit.key_passphrase_env'}") \
-                from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
             client.close()
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -113,12 +116,17 @@ class GerritSSH:
             raise GerritError(f"{self.where}: gerrit {argv[1]}: {detail}")
         return out
 
-    def stream_events(self, stop: threading.Event) -> Iterator[str]:
-        """Lines of `gerrit stream-events` until the connection drops or stop is set."""
+    def open_stream(self) -> paramiko.Channel:
+        """Start `gerrit stream-events`; events buffer in the channel until read."""
         argv = ["gerrit", "stream-events"]
         for kind in STREAM_TYPES:
             argv += ["-s", kind]
-        channel = self._exec(argv)
+        return self._exec(argv)
+
+    def stream_events(self, stop: threading.Event,
+                      channel: paramiko.Channel | None = None) -> Iterator[str]:
+        """Lines of `gerrit stream-events` until the connection drops or stop is set."""
+        channel = channel or self.open_stream()
         channel.settimeout(1.0)
         buffer = b""
         try:

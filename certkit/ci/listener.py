@@ -62,6 +62,7 @@ class Listener:
         self._last_seen = int(self.queue.meta("last_event_time") or 0)
         self._last_saved = self._last_seen
         self._saved_at = 0.0
+        self._flusher: threading.Thread | None = None
         self.publisher = None
         if config.dashboard:
             from certkit.publish import Publisher
@@ -77,6 +78,7 @@ class Listener:
         """Run until SIGTERM/SIGINT (or stop())."""
         if not logging.getLogger().handlers:
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+            logging.getLogger("paramiko").setLevel(logging.WARNING)
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: self.stop())
@@ -125,8 +127,11 @@ class Listener:
         for buildset in self.queue.in_state("reporting"):
             if buildset.id not in self._active:
                 self._deliver(buildset, check_first=True)
-        if self.publisher:
-            self.publisher.flush()
+        if self.publisher and not (self._flusher and self._flusher.is_alive()):
+            # Retries with backoff may take minutes while the dashboard is down: not here.
+            self._flusher = threading.Thread(target=self.publisher.flush, name="publish",
+                                             daemon=True)
+            self._flusher.start()
 
     # -- start-up recovery ----------------------------------------------------------------
     def recover(self) -> None:
@@ -155,7 +160,7 @@ class Listener:
             log.warning("ignored event: %s: %s", exc, oneline(line, 80))
         except CertkitError as exc:
             log.error("event not queued: %s", exc)
-        except Exception as exc:  # a bug must not stop the loop
+        except Exception as exc:  # noqa: BLE001 - a bug in one event must not stop the loop
             log.error("event handling failed: %s: %s", type(exc).__name__, oneline(exc))
         return None
 
@@ -265,19 +270,21 @@ class Listener:
             try:
                 gerrit.connect()
             except GerritError as exc:
-                log.error("gerrit: %s; retrying in %.0f s", exc, delay)
+                log.error("gerrit: %s; retrying in %.1f s", exc, delay)
                 self.stop_event.wait(delay)
                 delay = min(delay * 2, self.config.backoff_max)
                 continue
             log.info("connected to %s", gerrit.where)
             connected = time.monotonic()
             try:
+                # Subscribe first, then ask for the gap: nothing falls between the two.
+                channel = gerrit.open_stream()
                 self.recover_gap(gerrit)
-                for line in gerrit.stream_events(self.stop_event):
+                for line in gerrit.stream_events(self.stop_event, channel):
                     self.handle_line(line)
             except (GerritError, OSError, EOFError) as exc:
                 log.warning("gerrit stream: %s", oneline(exc))
-            except Exception as exc:  # paramiko raises a few of its own
+            except Exception as exc:  # noqa: BLE001 - paramiko raises a few of its own types
                 log.warning("gerrit stream: %s: %s", type(exc).__name__, oneline(exc))
             finally:
                 gerrit.close()
@@ -285,7 +292,7 @@ class Listener:
                 break
             if time.monotonic() - connected > 60:
                 delay = self.config.backoff_initial
-            log.warning("gerrit stream ended; reconnecting in %.0f s", delay)
+            log.warning("gerrit stream ended; reconnecting in %.1f s", delay)
             self.stop_event.wait(delay)
             delay = min(delay * 2, self.config.backoff_max)
 
@@ -324,7 +331,7 @@ class Listener:
     def _run_buildset(self, buildset: Buildset, cancel: threading.Event) -> None:
         try:
             self._run_jobs(buildset, cancel)
-        except Exception as exc:  # never lose the loop to one buildset
+        except Exception as exc:  # noqa: BLE001 - never lose the loop to one buildset
             log.error("%s,%s: buildset failed: %s: %s", buildset.change, buildset.patchset,
                       type(exc).__name__, oneline(exc))
             self.queue.set_state(buildset.id, "queued", only_from=("running",))
@@ -344,7 +351,7 @@ class Listener:
                                  change=change, git_url=self.config.gerrit.git_url,
                                  canonical_hostname=self.config.gerrit.canonical_hostname,
                                  pipeline=self.config.pipeline.name, buildset=buildset.uuid,
-                                 cancel=cancel)
+                                 cancel=cancel, hidden_env=self._secret_env_names())
             request.log_root = self._log_dir(change, job, request.build)
             request.on_start = lambda j=job: log.info("build started: %s for %s,%s", j,
                                                       change.number, change.patchset)
@@ -432,6 +439,13 @@ class Listener:
             return
         outcome = self.publisher.submit("reports", report)
         log.info("published %s: %s %s", result.job, outcome.status, outcome.detail)
+
+    def _secret_env_names(self) -> tuple[str, ...]:
+        """Environment variables the configuration names as secrets: never for playbooks."""
+        names = [self.config.gerrit.key_passphrase_env or ""]
+        if self.config.dashboard:
+            names.append(self.config.dashboard.token_env)
+        return tuple(n for n in names if n)
 
     def _log_dir(self, change: Change, job: str, build: str) -> Path:
         return (self.config.state_dir / "logs" / f"{change.number % 100:02d}" / str(change.number)

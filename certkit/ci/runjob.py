@@ -55,6 +55,7 @@ class JobRequest:
     node_vars: dict[str, Any] = field(default_factory=dict)
     cancel: threading.Event = field(default_factory=threading.Event)
     on_start: Callable[[], None] | None = None
+    hidden_env: tuple[str, ...] = ()
 
 
 def load(request: JobRequest) -> ZuulLayout:
@@ -85,5 +86,6 @@ def run_job(request: JobRequest, layout: ZuulLayout | None = None) -> BuildResul
     build = Build(layout=layout, job=job, projects=projects, project=project,
                   build_dir=build_dir, log_dir=request.log_root, change=request.change,
                   pipeline=request.pipeline, buildset=request.buildset, build=request.build,
-                  node_vars=request.node_vars, cancel=request.cancel, on_start=request.on_start)
+                  node_vars=request.node_vars, cancel=request.cancel, on_start=request.on_start,
+                  hidden_env=request.hidden_env)
     return build.run()

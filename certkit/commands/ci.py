@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -58,7 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Exit 0 on SUCCESS, 1 on any other result, 2 on unusable input."""
-    from certkit.ci.runjob import JobRequest, run_job
+    from certkit.ci.jobs import freeze_job
+    from certkit.ci.runjob import JobRequest, load, run_job
     from certkit.ci.workspace import Change, parse_change_arg
 
     change = None
@@ -70,9 +72,18 @@ def run_command(args: argparse.Namespace) -> int:
                          work_root=work_dir, log_root=Path(), change=change,
                          git_url=args.gerrit_git_url, pipeline=args.pipeline)
     request.log_root = (args.log_dir or Path("logs") / args.job / request.build[:7]).resolve()
+    layout = load(request)
+    freeze_job(layout, args.job, branch=change.branch if change else "master")  # errors first
+    if change and not request.git_url:
+        raise CertkitError("--change needs a Gerrit git URL (--gerrit-git-url or "
+                           "CERTKIT_GERRIT_GIT_URL)")
     print(f"certkit ci: {args.job} build {request.build[:7]}: logs in {request.log_root}",
           file=sys.stderr, flush=True)
-    result = run_job(request)
+    try:
+        result = run_job(request, layout)
+    finally:
+        if not args.work_dir:  # our temporary workspace; the logs stay
+            shutil.rmtree(work_dir, ignore_errors=True)
     from certkit.ci.message import format_duration
 
     line = f"{result.job} {result.log_dir} : {result.result} in {format_duration(result.duration)}"

@@ -49,13 +49,15 @@ def run_command(args: argparse.Namespace) -> int:
     if args.check_timeout is not None and not 0 < args.check_timeout < float("inf"):
         raise CertkitError(f"--check-timeout {args.check_timeout}: must be a positive number of seconds")
     profile = load_profile(args.profile)
+    # Set by certkit's CI when the Manila under test is a Gerrit change (checked before the run).
+    manila_source = _manila_source(os.environ.get("CERTKIT_MANILA_SOURCE", ""))
     try:
-        return _certify(args, profile)
+        return _certify(args, profile, manila_source)
     except CertkitError as exc:
         raise CertkitError(profile.redact(str(exc))) from None
 
 
-def _certify(args: argparse.Namespace, profile: Profile) -> int:
+def _certify(args: argparse.Namespace, profile: Profile, manila_source: dict | None) -> int:
     live = sys.stderr.isatty()
 
     def progress(line: str) -> None:
@@ -72,8 +74,8 @@ def _certify(args: argparse.Namespace, profile: Profile) -> int:
     if live:
         sys.stderr.write("\r\033[K")
     report = finished.report
-    if os.environ.get("CERTKIT_MANILA_SOURCE"):  # set by certkit's CI for a Manila change
-        report["manila_source"] = _manila_source(os.environ["CERTKIT_MANILA_SOURCE"])
+    if manila_source:
+        report["manila_source"] = manila_source
     written, failed = _write_outputs(report, [("report", args.report, write_json),
                                               ("junit", args.junit_xml, write_junit)])
     _print_summary(report)
@@ -107,8 +109,10 @@ def _write_outputs(report: dict[str, Any], outputs: list[tuple[str, str | None, 
     return written, failed
 
 
-def _manila_source(text: str) -> dict:
-    """CERTKIT_MANILA_SOURCE: JSON {project, change, patchset, ref, commit}."""
+def _manila_source(text: str) -> dict | None:
+    """CERTKIT_MANILA_SOURCE: JSON {project, change, patchset, ref, commit}, or None."""
+    if not text:
+        return None
     try:
         source = json.loads(text)
     except ValueError:

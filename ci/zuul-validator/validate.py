@@ -59,7 +59,7 @@ def validate(path: Path, schemas) -> list[str]:
                     cl.check_varnames(body.get(key, {}))
         except (vs.Invalid, vs.MultipleInvalid) as exc:
             problems.append(f"{path}: {kind} {name}: {exc}")
-        except Exception as exc:  # Zuul's own config errors (e.g. bad variable names)
+        except Exception as exc:  # noqa: BLE001 - Zuul's own config errors (bad variable names)
             problems.append(f"{path}: {kind} {name}: {type(exc).__name__}: {exc}")
         if kind == "job" and "cleanup-run" in body:
             problems.append(f"{path}: job {name}: cleanup-run is deprecated in Zuul "

@@ -154,6 +154,7 @@ class GerritDouble:
         self.transports: list[paramiko.Transport] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self.paused = threading.Event()  # set: connections are refused (Gerrit is down)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -289,6 +290,9 @@ class GerritDouble:
                 client, _ = self.sock.accept()
             except (socket.timeout, OSError):
                 continue
+            if self.paused.is_set():
+                client.close()
+                continue
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
@@ -306,8 +310,9 @@ class GerritDouble:
             if channel is None:
                 continue
             with server.ready:
-                server.ready.wait_for(lambda: channel.get_id() in server.commands, timeout=5)
-                command = server.commands.pop(channel.get_id(), "")
+                chanid = channel.get_id()
+                server.ready.wait_for(lambda: chanid in server.commands, timeout=5)  # noqa: B023
+                command = server.commands.pop(chanid, "")
             threading.Thread(target=self._command, args=(server.username or "", channel, command),
                              daemon=True).start()
 
@@ -326,7 +331,7 @@ class GerritDouble:
                 status, out, err = self._query(argv[2:])
             else:
                 status, out, err = 1, "", f"fatal: {' '.join(argv[:2])}: not found\n"
-        except Exception as exc:  # the double must answer, as Gerrit does, not hang
+        except Exception as exc:  # noqa: BLE001 - the double must answer, as Gerrit does, not hang
             status, out, err = 1, "", f"fatal: internal error: {exc}\n"
         try:
             if out:

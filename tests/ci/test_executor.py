@@ -4,17 +4,16 @@ variable, zuul_return, results, the process tree on timeout and the Zuul-shaped 
 from __future__ import annotations
 
 import json
-import os
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
 
 import yaml
 
-from certkit.ci.jobs import freeze_job
 from certkit.ci.runjob import JobRequest, run_job
 from certkit.ci.workspace import Change
-from certkit.ci.zuulconfig import load_layout
 
 RECORD = """\
 - hosts: all
@@ -222,14 +221,65 @@ def test_playbooks_never_see_the_ci_secrets(tmp_path, monkeypatch):
           tasks:
             - copy:
                 dest: "{{ zuul.executor.log_root }}/env.txt"
-                content: "{{ lookup('env', 'CERTKIT_DASHBOARD_TOKEN') }}|{{ lookup('env', 'CERTKIT_GERRIT_KEY_PASSPHRASE') }}"
+                content: >-
+                  {{ lookup('env', 'CERTKIT_DASHBOARD_TOKEN') }}|{{
+                  lookup('env', 'CERTKIT_GERRIT_KEY_PASSPHRASE') }}|{{ lookup('env', 'ACME_TOKEN') }}
         """))
     (repo / "zuul.yaml").write_text("- job: {name: env, parent: null, run: playbooks/ok-run-plain.yaml}\n")
     monkeypatch.setenv("CERTKIT_DASHBOARD_TOKEN", "tok'en\"$(rm -rf /)")
     monkeypatch.setenv("CERTKIT_GERRIT_KEY_PASSPHRASE", "pass phrase")
-    result = run(tmp_path, repo, "env")
+    monkeypatch.setenv("ACME_TOKEN", "acme-secret")  # a token_env the configuration names
+    result = run(tmp_path, repo, "env", hidden_env=("ACME_TOKEN",))
     assert result.result == "SUCCESS"
-    assert (result.log_dir / "env.txt").read_text() == "|"
+    assert (result.log_dir / "env.txt").read_text() == "||"
     for path in result.log_dir.rglob("*"):
         if path.is_file():
             assert "tok'en" not in path.read_text(errors="replace")
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "certkit.cli", "ci", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_ci_run_command_exit_status_and_one_line_errors(tmp_path):
+    repo = write_repo(tmp_path / "repo")
+    error = _cli("run", "missing-playbook", "--zuul-config", str(repo), "--log-dir",
+                 str(tmp_path / "l1"), "--work-dir", str(tmp_path / "w"), cwd=tmp_path)
+    assert error.returncode == 1
+    assert error.stdout.startswith(f"- missing-playbook {tmp_path / 'l1'} : ERROR in 0s (playbook ")
+    unknown = _cli("run", "no-such-job", "--zuul-config", str(repo), cwd=tmp_path)
+    assert unknown.returncode == 2 and "job 'no-such-job' is not defined" in unknown.stderr
+    assert len(unknown.stderr.strip().splitlines()) == 1
+    bad_change = _cli("run", "ok", "--zuul-config", str(repo), "--change", "12345", cwd=tmp_path)
+    assert bad_change.returncode == 2 and "--change: expected CHANGE,PATCHSET" in bad_change.stderr
+    no_url = _cli("run", "ok", "--zuul-config", str(repo), "--change", "1,1", cwd=tmp_path)
+    assert no_url.returncode == 2 and "needs a Gerrit git URL" in no_url.stderr
+    bad_config = tmp_path / "bad"
+    (bad_config / ".git").mkdir(parents=True)
+    (bad_config / "zuul.yaml").write_text("- job: {name: x, runn: y}\n")
+    invalid = _cli("run", "x", "--zuul-config", str(bad_config), cwd=tmp_path)
+    assert invalid.returncode == 2 and "zuul.yaml:1: job x: unknown attribute 'runn'" in invalid.stderr
+
+
+def test_check_config_freezes_certkits_jobs(tmp_path):
+    from tests.ci.conftest import ROOT
+
+    proc = _cli("check-config", cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert "certkit-certify-base: abstract" in proc.stdout
+    assert "certkit-certify-dummy: ok (parents: certkit-certify-base)" in proc.stdout
+
+
+def test_certkit_run_rejects_a_malformed_manila_source_before_running(tmp_path):
+    import os
+
+    from tests.ci.conftest import ROOT
+
+    proc = subprocess.run([sys.executable, "-m", "certkit.cli", "run",
+                           str(ROOT / "driver_profiles/manila-dummy.yaml"), "--report",
+                           str(tmp_path / "r.json")], capture_output=True, text=True, timeout=300,
+                          cwd=ROOT, env={**os.environ, "CERTKIT_MANILA_SOURCE": "[1, 2"})
+    assert proc.returncode == 2 and not (tmp_path / "r.json").exists()
+    assert proc.stderr.strip() == ("certkit: error: CERTKIT_MANILA_SOURCE: expected a JSON object "
+                                   "{project, change, patchset, ref, commit}")

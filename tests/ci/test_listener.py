@@ -1,0 +1,413 @@
+"""`certkit ci listen` against the Gerrit double, with a recorded job runner (the real runner
+is exercised by test_executor.py and the end-to-end test)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from certkit.ci.config import CIConfigError, load_ci_config
+from certkit.ci.executor import BuildResult
+from certkit.ci.gerrit import GerritError, GerritSSH
+from certkit.ci.listener import Listener
+from tests.ci.conftest import ROOT, write_ci_config
+from tests.ci.dashboard_receiver import Receiver
+from tests.ci.gerrit_double import CI_ACCOUNT, OWNER
+
+HOSTILE = "Fix 'quoted' \"double\" $(rm -rf /) `id`; echo x | tee y & \\ \n\nsecond\tline"
+
+
+class Runner:
+    """Records job requests; results by change number; can hold builds until released."""
+
+    def __init__(self) -> None:
+        self.requests: list = []
+        self.results: dict[int, str] = {}
+        self.hold = threading.Event()
+        self.hold.set()
+        self.running = 0
+        self.max_running = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, request):
+        with self._lock:
+            self.requests.append(request)
+            self.running += 1
+            self.max_running = max(self.max_running, self.running)
+        try:
+            while not self.hold.wait(0.05):
+                if request.cancel.is_set():
+                    return BuildResult(job=request.job, build=request.build, result="ABORTED",
+                                       log_dir=request.log_root, started_at="", duration=1.0)
+            result = self.results.get(request.change.number, "SUCCESS")
+            return BuildResult(job=request.job, build=request.build, result=result,
+                               log_dir=request.log_root, started_at="", duration=182.0)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+def zuul_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "jobs"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "zuul.yaml").write_text("- job: {name: noop, parent: null, run: noop.yaml}\n"
+                                    "- job: {name: other, parent: null, run: noop.yaml}\n")
+    (repo / "noop.yaml").write_text("- hosts: all\n  tasks: []\n")
+    return repo
+
+
+@pytest.fixture
+def start(tmp_path, gerrit, manila_source):
+    """Start a listener thread for the double; returns (listener, runner)."""
+    gerrit.create_project("openstack/manila", manila_source)
+    started = []
+
+    def _start(runner=None, **overrides):
+        overrides.setdefault("pipeline", {})
+        overrides["pipeline"] = {"name": "check", "projects": [{"name": "openstack/manila"}],
+                                 "jobs": ["noop"], "concurrency": 2,
+                                 "zuul_config": [str(zuul_repo(tmp_path))], **overrides["pipeline"]}
+        config = load_ci_config(write_ci_config(tmp_path, gerrit, **overrides))
+        runner = runner or Runner()
+        listener = Listener(config, runner=runner)
+        thread = threading.Thread(target=listener.serve_forever, daemon=True)
+        thread.start()
+        started.append((listener, thread))
+        return listener, runner
+
+    yield _start
+    for listener, thread in started:
+        listener.stop()
+        thread.join(timeout=30)
+        listener.queue.close()
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def upload(gerrit, source: Path, change: int, **kw):
+    from tests.ci.conftest import commit_change
+
+    commit_change(source, kw.pop("subject", f"Change {change}"), f"{change}-{time.time()}")
+    return gerrit.upload_patchset("openstack/manila", change, source, **kw)
+
+
+def test_patchset_created_leads_to_one_zuul_format_vote(start, gerrit, manila_source):
+    listener, runner = start()
+    gerrit.wait_for_subscriber()
+    event = upload(gerrit, manila_source, 12345, subject=HOSTILE)
+    review = wait_for(lambda: gerrit.reviews(), what="a review")[0]
+    request = runner.requests[0]
+    assert (request.change.number, request.change.patchset) == (12345, 1)
+    assert request.change.revision == event["patchSet"]["revision"]
+    assert request.change.subject == HOSTILE.splitlines()[0].rstrip()  # Gerrit: the first line
+    assert request.git_url == gerrit.git_url and request.job == "noop"
+    url = f"https://logs.acme.example/45/12345/1/check/noop/{request.build[:7]}/"
+    assert review == ["gerrit", "review", "--project", "openstack/manila", "--message",
+                      f"Build succeeded (check pipeline).\n\n- noop {url} : SUCCESS in 3m 02s",
+                      "--tag", "autogenerated:certkit:check", "--label", "Verified=+1",
+                      "12345,1"]
+    # Gerrit echoes our own comment as comment-added: it must not trigger anything.
+    time.sleep(1.0)
+    assert len(runner.requests) == 1 and len(gerrit.reviews()) == 1
+    comment = gerrit.changes[12345].comments[-1]
+    assert comment["message"].startswith("Patch Set 1: Verified+1\n\nBuild succeeded")
+
+
+def test_failure_votes_minus_one_and_comment_mode_has_no_label(start, gerrit, manila_source):
+    listener, runner = start(report={"mode": "comment"})
+    runner.results[222] = "POST_FAILURE"
+    gerrit.wait_for_subscriber()
+    upload(gerrit, manila_source, 222)
+    review = wait_for(lambda: gerrit.reviews(), what="a review")[0]
+    assert "--label" not in review
+    assert review[5].startswith("Build failed (check pipeline).\n\n- noop ")
+    assert review[5].endswith(": POST_FAILURE in 3m 02s")
+
+
+def test_verified_minus_one_on_failure(start, gerrit, manila_source):
+    listener, runner = start()
+    runner.results[333] = "FAILURE"
+    gerrit.wait_for_subscriber()
+    upload(gerrit, manila_source, 333)
+    review = wait_for(lambda: gerrit.reviews(), what="a review")[0]
+    assert review[-3:] == ["--label", "Verified=-1", "333,1"]
+
+
+def test_dry_run_only_logs(start, gerrit, manila_source, caplog):
+    with caplog.at_level(logging.INFO, logger="certkit.ci"):
+        listener, runner = start(report={"mode": "dry-run"})
+        gerrit.wait_for_subscriber()
+        upload(gerrit, manila_source, 444)
+        wait_for(lambda: any("dry-run: would review 444,1 with Verified=+1" in r.getMessage()
+                             for r in caplog.records), what="the dry-run line")
+    assert gerrit.reviews() == []
+
+
+def test_bad_events_are_one_line_each_and_the_loop_keeps_going(start, gerrit, manila_source,
+                                                               caplog):
+    with caplog.at_level(logging.INFO, logger="certkit.ci"):
+        listener, runner = start(pipeline={"projects": [{"name": "openstack/manila",
+                                                         "branches": ["master"]}]})
+        gerrit.wait_for_subscriber()
+        for line in ['{"type": "patchset-created", "change": {', "not json at all", "[1, 2, 3]",
+                     '{"no": "type"}', '{"type": "patchset-created"}',
+                     '{"type": "patchset-created", "change": {"project": "openstack/manila", '
+                     '"number": "x"}, "patchSet": {"number": 1}}',
+                     '{"type": "comment-added", "change": 5, "patchSet": []}', "\x00\x01\x02"]:
+            gerrit.emit_raw(line)
+        other = {"type": "patchset-created", "eventCreatedOn": int(time.time()),
+                 "change": {"project": "openstack/cinder", "branch": "master", "number": 1,
+                            "subject": HOSTILE}, "patchSet": {"number": 1}}
+        gerrit.emit(other)
+        gerrit.emit({**other, "change": {**other["change"], "project": "openstack/manila",
+                                         "branch": "feature/x"}})
+        gerrit.emit({"type": "change-merged", "change": other["change"], "patchSet": {},
+                     "submitter": OWNER, "newRev": "0" * 40, "eventCreatedOn": 1})
+        gerrit.emit({"type": "ref-updated", "refUpdate": {"oldRev": "0" * 40, "newRev": "1" * 40,
+                                                          "refName": "master",
+                                                          "project": "openstack/manila"},
+                     "submitter": OWNER, "eventCreatedOn": 1})
+        upload(gerrit, manila_source, 555, subject=HOSTILE)
+        wait_for(lambda: gerrit.reviews(), what="a review after the bad events")
+    ignored = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ignored event")]
+    assert len(ignored) >= 7
+    assert all("\n" not in r.getMessage() for r in caplog.records)
+    assert [r.change.number for r in runner.requests] == [555]
+
+
+def test_recheck_runs_again_duplicates_do_not(start, gerrit, manila_source):
+    listener, runner = start()
+    gerrit.wait_for_subscriber()
+    event = upload(gerrit, manila_source, 666)
+    wait_for(lambda: len(gerrit.reviews()) == 1, what="first review")
+    gerrit.emit(event)  # the same patchset-created again (e.g. from the gap query)
+    gerrit.add_comment(666, 1, OWNER, "looks fine, but no recheck here")
+    gerrit.add_comment(666, 1, CI_ACCOUNT, "recheck")  # our own account: ignored
+    time.sleep(1.0)
+    assert len(runner.requests) == 1
+    gerrit.add_comment(666, 1, OWNER, "recheck")
+    wait_for(lambda: len(gerrit.reviews()) == 2, what="the recheck's review")
+    assert len(runner.requests) == 2
+
+
+def test_newer_patchset_supersedes_a_running_build(start, gerrit, manila_source):
+    listener, runner = start()
+    runner.hold.clear()
+    gerrit.wait_for_subscriber()
+    upload(gerrit, manila_source, 777)
+    wait_for(lambda: runner.requests, what="the first build")
+    upload(gerrit, manila_source, 777)
+    wait_for(lambda: len(runner.requests) == 2, what="the second patch set's build")
+    assert runner.requests[0].cancel.is_set()
+    runner.hold.set()
+    wait_for(lambda: gerrit.reviews(), what="a review")
+    time.sleep(1.0)
+    assert [r[-1] for r in gerrit.reviews()] == ["777,2"]
+
+
+def test_concurrency_is_bounded(start, gerrit, manila_source):
+    listener, runner = start(pipeline={"concurrency": 2})
+    runner.hold.clear()
+    gerrit.wait_for_subscriber()
+    for change in (801, 802, 803, 804):
+        upload(gerrit, manila_source, change)
+    wait_for(lambda: len(runner.requests) == 2, what="two builds")
+    time.sleep(1.0)
+    assert len(runner.requests) == 2 and runner.max_running == 2
+    runner.hold.set()
+    wait_for(lambda: len(gerrit.reviews()) == 4, what="four reviews")
+    assert runner.max_running == 2
+
+
+def test_file_filters(start, gerrit, manila_source):
+    listener, runner = start(pipeline={"projects": [{"name": "openstack/manila",
+                                                     "branches": ["master", "stable/.*"],
+                                                     "files": ["^manila/share/"]}]})
+    gerrit.wait_for_subscriber()
+    upload(gerrit, manila_source, 901, files=["doc/source/index.rst"])
+    upload(gerrit, manila_source, 902, files=["manila/share/driver.py"])
+    wait_for(lambda: gerrit.reviews(), what="a review")
+    time.sleep(0.5)
+    assert [r.change.number for r in runner.requests] == [902]
+
+
+def test_gap_after_a_disconnect_is_recovered_by_query(start, gerrit, manila_source, caplog):
+    with caplog.at_level(logging.INFO, logger="certkit.ci"):
+        listener, runner = start()
+        gerrit.wait_for_subscriber()
+        gerrit.paused.set()  # Gerrit goes down: streamed events are not replayed
+        gerrit.drop_connections()
+        upload(gerrit, manila_source, 1001)  # nobody is subscribed
+        gerrit.add_comment(1001, 1, OWNER, "recheck")
+        wait_for(lambda: any("cannot connect" in r.getMessage() for r in caplog.records),
+                 what="a failed reconnect")
+        gerrit.paused.clear()
+        wait_for(lambda: gerrit.reviews(), what="a review of the missed change")
+    assert any("gap recovery: " in r.getMessage() for r in caplog.records)
+    queries = [argv for _, argv in gerrit.commands if argv[:2] == ["gerrit", "query"]]
+    assert any('after:"' in argv[-1] and "project:openstack/manila" in argv[-1]
+               for argv in queries)
+    time.sleep(1.0)
+    # patch set and recheck both missed: one buildset (the recheck arrived while queued/ran)
+    assert 1 <= len(runner.requests) <= 2 and len(gerrit.reviews()) == len(runner.requests)
+
+
+def test_restart_requeues_and_never_votes_twice(tmp_path, gerrit, manila_source):
+    """A crash while running re-runs the build; a crash after the vote does not vote again."""
+    gerrit.create_project("openstack/manila", manila_source)
+    path = write_ci_config(tmp_path, gerrit, pipeline={
+        "projects": [{"name": "openstack/manila"}], "jobs": ["noop"],
+        "zuul_config": [str(zuul_repo(tmp_path))]})
+    config = load_ci_config(path)
+    first = Listener(config, runner=Runner())
+    event = upload(gerrit, manila_source, 1101, emit=False)
+    assert first.handle_line(json.dumps(event)) is not None
+    claimed = first.queue.claim()  # the crash happens while it runs
+    first.queue.close()
+    runner = Runner()
+    second = Listener(load_ci_config(path), runner=runner)
+    thread = threading.Thread(target=second.serve_forever, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: second.queue.state_of(claimed.id) == "reported", what="the vote")
+        assert [r.change.number for r in runner.requests] == [1101]
+        assert len(gerrit.reviews()) == 1
+    finally:
+        second.stop()
+        thread.join(timeout=30)
+    # Crash between the vote landing and recording it: the state says "reporting".
+    second.queue.set_state(claimed.id, "reporting")
+    second.queue.close()
+    third = Listener(load_ci_config(path), runner=Runner())
+    thread = threading.Thread(target=third.serve_forever, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: third.queue.state_of(claimed.id) == "reported", what="re-check")
+        time.sleep(0.5)
+        assert len(gerrit.reviews()) == 1
+    finally:
+        third.stop()
+        thread.join(timeout=30)
+        third.queue.close()
+
+
+def test_ci_comments_are_posted_to_the_dashboard(start, gerrit, manila_source):
+    receiver = Receiver("tok")
+    try:
+        import os
+
+        os.environ["CERTKIT_DASHBOARD_TOKEN"] = "tok"
+        listener, runner = start(dashboard={"url": receiver.url},
+                                 report={"ci_accounts": ["other-ci"], "mode": "vote",
+                                         "log_url": "https://logs/{build_short}"})
+        gerrit.wait_for_subscriber()
+        upload(gerrit, manila_source, 1201)
+        other = {"name": "Other CI", "email": "o@example.org", "username": "other-ci"}
+        gerrit.add_comment(1201, 1, other,
+                           "Build failed (check pipeline).\n\n- other-job https://l/x : "
+                           "FAILURE in 1m 02s", [{"type": "Verified", "value": "-1"}])
+        gerrit.add_comment(1201, 1, OWNER, "nice")
+        wait_for(lambda: len(receiver.votes) == 2, what="two CI votes")
+    finally:
+        os.environ.pop("CERTKIT_DASHBOARD_TOKEN", None)
+        receiver.stop()
+    assert runner.requests[0].hidden_env == ("CERTKIT_DASHBOARD_TOKEN",)  # kept from playbooks
+    by_account = {v["account"]: v for v in receiver.votes}
+    assert set(by_account) == {"acme-ci", "other-ci"}
+    assert by_account["other-ci"]["verified"] == -1
+    assert by_account["other-ci"]["jobs"] == [{"name": "other-job", "result": "FAILURE",
+                                               "url": "https://l/x"}]
+    assert by_account["acme-ci"]["verified"] == 1 and by_account["acme-ci"]["change"] == 1201
+
+
+def test_hostile_messages_reach_gerrit_intact(tmp_path, gerrit):
+    gerrit.changes.clear()
+    from tests.ci.gerrit_double import ChangeRecord
+
+    gerrit.changes[5] = ChangeRecord("openstack/manila", "master", 5, "s", "m",
+                                     patch_sets=[{"number": 1, "revision": "a" * 40,
+                                                  "ref": "refs/changes/05/5/1", "createdOn": 1}])
+    config = load_ci_config(write_ci_config(tmp_path, gerrit, pipeline={
+        "projects": [{"name": "openstack/manila"}], "jobs": ["noop"],
+        "zuul_config": [str(zuul_repo(tmp_path))]}))
+    client = GerritSSH(config.gerrit)
+    client.connect()
+    try:
+        client.review("openstack/manila", 5, 1, HOSTILE + " '' \"\" \\", {"Verified": 1},
+                      "autogenerated:certkit:check")
+    finally:
+        client.close()
+    assert gerrit.reviews()[-1][5] == HOSTILE + " '' \"\" \\"
+    assert not Path("/tmp/pwned").exists()
+
+
+def test_unreachable_gerrit_and_refused_key_are_one_line_and_retried(tmp_path, gerrit, caplog):
+    config = load_ci_config(write_ci_config(tmp_path, gerrit, pipeline={
+        "projects": [{"name": "openstack/manila"}], "jobs": ["noop"],
+        "zuul_config": [str(zuul_repo(tmp_path))]}))
+    gerrit.add_account("acme-ci", tmp_path / "other_key")  # the server now expects another key
+    with caplog.at_level(logging.INFO, logger="certkit.ci"):
+        listener = Listener(config, runner=Runner())
+        thread = threading.Thread(target=listener.serve_forever, daemon=True)
+        thread.start()
+        wait_for(lambda: len([r for r in caplog.records if "refused" in r.getMessage()]) >= 2,
+                 what="two refused attempts")
+        listener.stop()
+        thread.join(timeout=30)
+    assert "acme-ci" in gerrit.refused
+    refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert refused[0].startswith(f"gerrit: acme-ci@127.0.0.1:{gerrit.port}: key ")
+    client = GerritSSH(config.gerrit)
+    config.gerrit.port = 1  # nothing listens there
+    with pytest.raises(GerritError, match=r"^acme-ci@127.0.0.1:1: cannot connect: "):
+        client.connect()
+    (tmp_path / "known_hosts").write_text(f"[127.0.0.1]:{gerrit.port} ssh-ed25519 "
+                                          "AAAAC3NzaC1lZDI1NTE5AAAAIHJhbmRvbWtleXJhbmRvbWtleXJhbmRvbWtleQ==\n")
+    config.gerrit.port = gerrit.port
+    with pytest.raises(GerritError, match="host key|cannot connect"):
+        GerritSSH(config.gerrit).connect()
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda c: c.update(gerrit={**c["gerrit"], "port": "29418"}), "gerrit.port"),
+    (lambda c: c["gerrit"].pop("username"), "'username' is a required property"),
+    (lambda c: c.update(pipeline={**c["pipeline"], "recheck": "(unclosed"}), "pipeline.recheck"),
+    (lambda c: c.update(report={"mode": "shout"}), "report.mode"),
+    (lambda c: c.update(gerrit={**c["gerrit"], "key_file": "/nonexistent/key"}),
+     "gerrit.key_file: /nonexistent/key does not exist"),
+    (lambda c: c.update(extra=1), "'extra' was unexpected"),
+])
+def test_config_errors_are_one_line_naming_the_field(tmp_path, gerrit, mutate, message):
+    import yaml
+
+    path = write_ci_config(tmp_path, gerrit)
+    config = yaml.safe_load(path.read_text())
+    mutate(config)
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(CIConfigError, match=message.replace("(", r"\(").replace(".", r"\.")) as info:
+        load_ci_config(path)
+    assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
+
+
+def test_listen_command_bad_config_exits_2_with_one_line(tmp_path):
+    bad = tmp_path / "ci.yaml"
+    bad.write_text("gerrit: [unclosed\n")
+    proc = subprocess.run([sys.executable, "-m", "certkit.cli", "ci", "listen", "--config",
+                           str(bad)], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "not valid YAML" in proc.stderr

@@ -292,7 +292,7 @@ def badge_for(data: dict[str, Any]) -> str:
 
 
 CSV_FIELDS = ("backend", "vendor", "driver", "status", "has_profile", "last_pass", "last_report",
-              "days_since_pass", "interface_errors", "evidence")
+              "days_without_pass", "interface_errors", "evidence")
 
 
 def unmaintained_to_csv(data: dict[str, Any]) -> str:

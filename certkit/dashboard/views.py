@@ -316,8 +316,10 @@ def unmaintained(session: Session, rules: Rules = Rules()) -> dict[str, Any]:
                  if f["severity"] == "error"]
         evidence = []
         if passed is None:
-            days = None
-            evidence.append("no passing certkit report ever" if last else "no CI report ever")
+            # The clock starts when the dashboard first knew the back end (a grace period).
+            days = (now - as_utc(b.created_at)).days
+            evidence.append(("no passing certkit report" if last else "no CI report") +
+                            f" in the {days} days since it was registered")
         else:
             days = (now - as_utc(passed)).days
             evidence.append(f"last passing report {days} days ago ({iso(passed)})")
@@ -325,15 +327,20 @@ def unmaintained(session: Session, rules: Rules = Rules()) -> dict[str, Any]:
             evidence.append(f"last report {iso(last)}")
         if drift:
             evidence.append(f"{len(drift)} interface error(s) in the audit of {newest[0]}")
-        if days is not None and days < rules.warn_days and not drift:
+        no_ci = last is None and not b.has_profile
+        if no_ci:
+            evidence.append("no certkit profile and no CI: known from the static audit only")
+        if days < rules.warn_days and not drift and not no_ci:
             continue
-        status = ("deprecation-candidate" if days is None or days >= rules.deprecate_days
-                  else "warning")
+        status = ("deprecation-candidate" if days >= rules.deprecate_days
+                  else "no-ci" if no_ci else "warning")
         rows.append({"backend": b.name, "vendor": b.vendor, "driver": b.driver, "status": status,
                      "has_profile": b.has_profile, "last_pass": iso(passed), "last_report": iso(last),
-                     "days_since_pass": days, "interface_errors": len(drift),
+                     "days_since_pass": days if passed is not None else None,
+                     "days_without_pass": days, "interface_errors": len(drift),
                      "evidence": evidence})
-    rows.sort(key=lambda r: (r["status"] != "deprecation-candidate", r["backend"]))
+    order = {"deprecation-candidate": 0, "warning": 1, "no-ci": 2}
+    rows.sort(key=lambda r: (order[r["status"]], r["backend"]))
     return {"rules": {"warn_days": rules.warn_days, "deprecate_days": rules.deprecate_days},
             "backends": rows, "generated_at": iso(now)}
 

@@ -143,6 +143,8 @@ def test_matrix_cells_say_how_each_feature_is_known(client, token, admin_token, 
                                              params={"protocol": "NFS"}).json()["rows"]} == {"acme-nfs"}
     html = client.get("/matrix").text
     assert "claimed, unverified" in html and "code only" in html  # the legend: words, not colours
+    unmaintained = {r["backend"]: r["status"] for r in client.get("/unmaintained.json").json()["backends"]}
+    assert unmaintained["lvm"] == "no-ci" and "acme-nfs" not in unmaintained
 
 
 def test_ci_votes_feed_ci_health_for_ci_without_certkit(client, admin_token):
@@ -163,7 +165,10 @@ def test_ci_votes_feed_ci_health_for_ci_without_certkit(client, admin_token):
 
 
 def test_unmaintained_rules_with_evidence_and_csv(client, token, sessions):
+    from sqlalchemy import select
+
     from certkit.dashboard.ingest import store_profile
+    from certkit.dashboard.models import Backend
 
     now = datetime.now(timezone.utc)
     for name, days in (("acme-fresh", 1), ("acme-stale", 20), ("acme-dead", 70)):
@@ -172,16 +177,22 @@ def test_unmaintained_rules_with_evidence_and_csv(client, token, sessions):
     with sessions() as session:
         store_profile(session, {"name": "=cmd|calc", "vendor": "Evil", "driver": "x.Y",
                                 "protocols": ["NFS"], "features": ["share"]})
+        store_profile(session, {"name": "acme-new", "vendor": "Acme", "driver": "acme.New",
+                                "protocols": ["NFS"], "features": ["share"]})
+        session.get(Backend, session.scalar(select(Backend.id).where(Backend.name == "=cmd|calc"))
+                    ).created_at = now - timedelta(days=30)
+        session.commit()
     rows = {r["backend"]: r for r in client.get("/unmaintained.json").json()["backends"]}
-    assert "acme-fresh" not in rows
+    assert "acme-fresh" not in rows and "acme-new" not in rows  # passing; newly registered
     assert rows["acme-stale"]["status"] == "warning" and rows["acme-stale"]["days_since_pass"] == 20
     assert rows["acme-dead"]["status"] == "deprecation-candidate"
-    assert rows["=cmd|calc"]["evidence"] == ["no CI report ever"]
+    assert rows["=cmd|calc"]["status"] == "warning"
+    assert rows["=cmd|calc"]["evidence"] == ["no CI report in the 30 days since it was registered"]
     csv_text = client.get("/unmaintained.csv").text
     assert csv_text.splitlines()[0].startswith("backend,vendor,driver,status")
     assert "'=cmd|calc" in csv_text and "\n=cmd" not in csv_text
     missing = {m["backend"] for m in client.get("/ci.json").json()["expected_missing"]}
-    assert missing == {"=cmd|calc"}
+    assert missing == {"=cmd|calc", "acme-new"}
 
 
 def test_flaky_checks_and_history_plot(client, token):

@@ -207,3 +207,16 @@ def test_flaky_checks_and_history_plot(client, token):
     assert plot.text.count('class="run ') == 6
     badge = client.get("/backends/acme-nfs/badge.svg").text
     assert "not-certified" in badge or "certified" in badge
+
+
+def test_cached_pages_follow_new_data(client, token):
+    assert post(client, synthetic.report("acme-nfs", "00000001"), token).status_code == 201
+    before = client.get("/matrix.json").json()
+    assert client.get("/matrix").status_code == 200 and client.get("/backends/acme-nfs").status_code == 200
+    failing = synthetic.report("acme-nfs", "00000002", failing={0: "now broken"})
+    assert post(client, failing, token).status_code == 201
+    after = client.get("/matrix.json").json()
+    assert before["rows"][0]["cells"]["share"]["state"] == "verified"
+    assert after["rows"][0]["cells"]["share"]["state"] == "failed"
+    assert "00000002" in client.get("/backends/acme-nfs").text
+    assert "test_share_0" in client.get("/matrix").text

@@ -35,7 +35,7 @@ class Rules:
     warn_days: int = 14
     deprecate_days: int = 60
     missing_days: int = 7
-    """A profiled back end with no report for this long is 'expected but missing'."""
+    """A profiled back end with no report for this long (or since registration) is missing."""
 
 
 def age(then: datetime | None, now: datetime | None = None) -> str:
@@ -290,7 +290,8 @@ def ci_health(session: Session, rules: Rules = Rules()) -> dict[str, Any]:
     for b in session.scalars(select(Backend).where(Backend.has_profile.is_(True))
                              .order_by(Backend.name)):
         last = last_by_backend.get(b.id)
-        if last is None or as_utc(last) < now - timedelta(days=rules.missing_days):
+        # Never reported: the clock starts at registration, so a new profile gets its N days.
+        if as_utc(last or b.created_at) < now - timedelta(days=rules.missing_days):
             item = {"backend": b.name, "ci_account": b.ci_account, "last_report": iso(last)}
             missing.append(item)
             if b.ci_account:

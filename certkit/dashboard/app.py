@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -217,10 +218,16 @@ def create_app(sessions: sessionmaker[Session], settings: Settings | None = None
                                                           "detail": exc.detail}, links), 404)
             return HTMLResponse(text)
 
+        # The handlers read request.path_params, so the OpenAPI parameters are declared here.
+        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for n in re.findall(r"{(\w+)}", path)]
+        params += [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                   for n in (("release", "vendor", "protocol") if path == "/matrix" else ())]
+        extra = {"parameters": params} if params else None
         app.add_api_route(path + ".json", as_json, methods=["GET"], summary=summary + " (JSON)",
-                          tags=["pages"])
+                          tags=["pages"], openapi_extra=extra)
         app.add_api_route(path, as_html, methods=["GET"], summary=summary, tags=["pages"],
-                          response_class=HTMLResponse)
+                          response_class=HTMLResponse, openapi_extra=extra)
 
     rules = settings.rules
     page("/matrix", "matrix.html",

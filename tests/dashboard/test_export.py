@@ -41,3 +41,15 @@ def test_export_writes_pages_json_twins_and_links_that_resolve(sessions, tmp_pat
                 continue
             target = root / unquote(href)
             assert target.exists(), f"{page.relative_to(out)} links to missing {href}"
+
+
+def test_openapi_describes_every_page_and_its_json_twin(client):
+    spec = client.get("/openapi.json").json()
+    for path in ("/matrix", "/matrix.json", "/backends/{name}", "/backends/{name}.json",
+                 "/runs/{profile}/{run_id}.json", "/ci.json", "/unmaintained.json",
+                 "/api/v1/reports", "/api/v1/audits", "/api/v1/ci-votes"):
+        assert path in spec["paths"], path
+    params = spec["paths"]["/runs/{profile}/{run_id}.json"]["get"]["parameters"]
+    assert [p["name"] for p in params] == ["profile", "run_id"]
+    assert {p["name"] for p in spec["paths"]["/matrix"]["get"]["parameters"]} == \
+        {"release", "vendor", "protocol"}

@@ -24,7 +24,7 @@ CELL_STATES: dict[str, tuple[str, str, str]] = {
     "code-only": ("\u25cb", "code only", "the static audit finds it implemented; no CI evidence"),
     "drift": ("!", "code, interface drift", "implemented, but signatures differ from the ABC"),
     "not-implemented": ("\u2013", "not implemented", "neither claimed nor found in the code"),
-    "unknown": ("\u00b7", "unknown", "no audit of this release and no claim"),
+    "unknown": ("\u00b7", "unknown", "no claim, and no audit (or the audit could not tell)"),
 }
 
 
@@ -103,6 +103,8 @@ def cell_for(cell: Any, claimed: frozenset[str] | set[str], feature: str, audit:
             return {"state": "drift", "detail": "static audit: signature drift"}
         if status == "not-implemented":
             return {"state": "not-implemented", "detail": "static audit"}
+        if status in ("unknown", "cannot-import"):
+            return {"state": "unknown", "detail": f"static audit: {status}"}
     return {"state": "unknown" if not has_audit else "not-implemented", "detail": ""}
 
 

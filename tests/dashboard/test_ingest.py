@@ -8,7 +8,7 @@ from pathlib import Path
 
 from certkit.dashboard import synthetic
 from certkit.dashboard.tokens import revoke_token
-from tests.dashboard.conftest import bearer
+from tests.dashboard.conftest import audit_sample, bearer
 
 HOSTILE = "<script>alert('x')</script>\"'><img src=x onerror=alert(1)>"
 
@@ -128,7 +128,7 @@ def test_matrix_cells_say_how_each_feature_is_known(client, token, admin_token, 
                              started_at=now - timedelta(days=3),
                              features=["share", "extend", "snapshot"], checks=6)
     assert post(client, older, token).status_code == 201
-    audit = json.loads((Path(__file__).parent / "audit_sample.json").read_text())
+    audit = audit_sample()
     assert client.post("/api/v1/audits", json=audit, headers=bearer(admin_token)).status_code == 201
     matrix = client.get("/matrix.json", params={"release": "2026.2 Hibiscus"}).json()
     rows = {r["backend"]: r["cells"] for r in matrix["rows"]}
@@ -220,3 +220,23 @@ def test_cached_pages_follow_new_data(client, token):
     assert after["rows"][0]["cells"]["share"]["state"] == "failed"
     assert "00000002" in client.get("/backends/acme-nfs").text
     assert "test_share_0" in client.get("/matrix").text
+
+
+def test_audit_format_2_rows_merge_per_driver_class():
+    """Format 2 has one row per configuration of a delegating driver (Dell EMC: six back ends
+    behind one class): the dashboard keys audits on the class, implemented if any row is."""
+    from certkit.dashboard.ingest import audit_rows_by_class
+
+    rows = json.loads((Path(__file__).parent / "audit_sample_v2.json").read_text())["drivers"]
+    merged = {path: (features, findings) for path, features, findings in audit_rows_by_class(rows)}
+    emc = "manila.share.drivers.dell_emc.driver.EMCShareDriver"
+    assert set(merged) == {emc, "manila.share.drivers.lvm.LVMShareDriver",
+                           "manila.share.drivers.cephfs.driver.CephFSDriver"}
+    emc_rows = [r for r in rows if r["driver"] == emc]
+    for feature in emc_rows[0]["features"]:
+        statuses = {r["features"][feature] for r in emc_rows}
+        assert (merged[emc][0][feature] == "implemented") == ("implemented" in statuses), feature
+    labelled = [f["detail"] for f in merged[emc][1]]
+    assert len(labelled) == sum(len(r["signature_findings"]) + len(r["claim_findings"])
+                                for r in emc_rows)
+    assert all(d.startswith("[emc_share_backend = ") for d in labelled)

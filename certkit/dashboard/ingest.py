@@ -122,29 +122,37 @@ def _known_check_defs(session: Session, wanted: Mapping[tuple[str, str], Any]
 
 
 def update_cells(session: Session, backend_id: int, run: Run, report: Mapping[str, Any]) -> None:
-    """Matrix cells of the run's release follow the newest run (reports may arrive out of order)."""
+    """Matrix cells of the run's release follow the newest run (reports may arrive out of order).
+    Core statements, not ORM objects: one DELETE and one upsert per report."""
     failing = {}
     for check in report["checks"]:
         if check["outcome"] in ("failed", "error") and check["feature"] not in failing:
             failing[check["feature"]] = check["name"]
-    current = {c.feature: c for c in session.scalars(
-        select(Cell).where(Cell.backend_id == backend_id, Cell.release == run.release))}
+    current = {feature: (as_utc(observed), verified) for feature, observed, verified in
+               session.execute(select(Cell.feature, Cell.observed_at, Cell.verified_at)
+                               .where(Cell.backend_id == backend_id, Cell.release == run.release))}
+    gone, rows = [], []
     for feature, info in report["features"].items():
-        cell = current.get(feature)
-        if cell is not None and as_utc(cell.observed_at) > run.started_at:
-            continue
+        if feature in current and current[feature][0] > run.started_at:
+            continue  # a newer run already spoke for this cell
         if info["status"] == "not-claimed":
-            if cell is not None:
-                session.delete(cell)
+            gone += [feature] if feature in current else []
             continue
-        detail = failing.get(feature, "") if info["status"] == "failed" else info.get("reason", "")
+        detail = failing.get(feature, "") if info["status"] == "failed" else ""
         verified_at = run.started_at if info["status"] == "verified" else \
-            (cell.verified_at if cell is not None else None)
-        if cell is None:
-            cell = Cell(backend_id=backend_id, release=run.release, feature=feature)
-            session.add(cell)
-        cell.status, cell.run_pk, cell.observed_at = info["status"], run.id, run.started_at
-        cell.verified_at, cell.detail = verified_at, detail or info.get("reason", "")
+            current.get(feature, (None, None))[1]
+        rows.append({"backend_id": backend_id, "release": run.release, "feature": feature,
+                     "status": info["status"], "run_pk": run.id, "observed_at": run.started_at,
+                     "verified_at": verified_at, "detail": detail or info.get("reason", "")})
+    if gone:
+        session.execute(delete(Cell).where(Cell.backend_id == backend_id,
+                                           Cell.release == run.release, Cell.feature.in_(gone)))
+    if rows:
+        upsert = _insert(session)(Cell)
+        session.execute(upsert.on_conflict_do_update(
+            index_elements=[Cell.backend_id, Cell.release, Cell.feature],
+            set_={c: getattr(upsert.excluded, c)
+                  for c in ("status", "run_pk", "observed_at", "verified_at", "detail")}), rows)
 
 
 def store_audit(session: Session, audit: Mapping[str, Any]) -> Stored:

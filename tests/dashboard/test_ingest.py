@@ -240,3 +240,14 @@ def test_audit_format_2_rows_merge_per_driver_class():
     assert len(labelled) == sum(len(r["signature_findings"]) + len(r["claim_findings"])
                                 for r in emc_rows)
     assert all(d.startswith("[emc_share_backend = ") for d in labelled)
+
+
+def test_log_links_are_http_only(client, token):
+    report = synthetic.report("acme-nfs", "0000010c")
+    answer = client.post("/api/v1/reports", content=json.dumps(report), headers=bearer(token),
+                         params={"logs_url": "https://logs.example/acme/42/",
+                                 "junit_url": "javascript:alert(1)"})
+    assert answer.status_code == 201
+    run = client.get("/runs/acme-nfs/0000010c")
+    assert 'href="https://logs.example/acme/42/"' in run.text
+    assert "javascript:" not in run.text and "no JUnit XML link" in run.text

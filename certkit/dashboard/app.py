@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from certkit.dashboard import ingest, svg, views
+from certkit.dashboard.pagecache import PageCache
 from certkit.dashboard.ratelimit import RateLimiter, retry_after
 from certkit.dashboard.site import Links, render
 from certkit.dashboard.tokens import Caller, authenticate
@@ -180,41 +182,57 @@ def create_app(sessions: sessionmaker[Session], settings: Settings | None = None
 
     # ----- pages ------------------------------------------------------------------------------
 
+    cache = PageCache()
+
     def page(path: str, template: str, build: Callable[..., dict[str, Any] | None],
-             summary: str) -> None:
+             summary: str, cached: bool = False) -> None:
         """Register `path` (HTML) and `path.json` (the same data) for one view."""
 
-        def load(request: Request) -> dict[str, Any]:
+        def load(request: Request, html: bool) -> dict[str, Any] | str:
             query = {k: v for k, v in request.query_params.items()
                      if k in ("release", "vendor", "protocol")}
             with sessions() as session:
-                data = build(session, **request.path_params, **query)
-            if data is None:
+                def make() -> dict[str, Any] | str | None:
+                    data = build(session, **request.path_params, **query)
+                    return render(template, data, links) if html and data is not None else data
+                if cached:
+                    key = (path, html, tuple(sorted(request.path_params.items())),
+                           tuple(sorted(query.items())))
+                    out = cache.get(key, session, make)
+                else:
+                    out = make()
+            if out is None:
                 raise Problem(404, "Not Found", f"nothing at {request.url.path}")
-            return data
+            return out
 
         def as_json(request: Request) -> JSONResponse:
-            return JSONResponse(load(request))
+            return JSONResponse(load(request, html=False))
 
         def as_html(request: Request) -> HTMLResponse:
             try:
-                data = load(request)
+                text = load(request, html=True)
             except Problem as exc:
                 if exc.status != 404:
                     raise
                 return HTMLResponse(render("error.html", {"title": "Not found",
                                                           "detail": exc.detail}, links), 404)
-            return HTMLResponse(render(template, data, links))
+            return HTMLResponse(text)
 
+        # The handlers read request.path_params, so the OpenAPI parameters are declared here.
+        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for n in re.findall(r"{(\w+)}", path)]
+        params += [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                   for n in (("release", "vendor", "protocol") if path == "/matrix" else ())]
+        extra = {"parameters": params} if params else None
         app.add_api_route(path + ".json", as_json, methods=["GET"], summary=summary + " (JSON)",
-                          tags=["pages"])
+                          tags=["pages"], openapi_extra=extra)
         app.add_api_route(path, as_html, methods=["GET"], summary=summary, tags=["pages"],
-                          response_class=HTMLResponse)
+                          response_class=HTMLResponse, openapi_extra=extra)
 
     rules = settings.rules
     page("/matrix", "matrix.html",
          lambda s, release=None, vendor=None, protocol=None: views.matrix(s, release, vendor, protocol),
-         "Back ends x features for one Manila release")
+         "Back ends x features for one Manila release", cached=True)
     page("/ci", "ci.html", lambda s, **_: views.ci_health(s, rules), "CI health per CI account")
     page("/unmaintained", "unmaintained.html", lambda s, **_: views.unmaintained(s, rules),
          "Unmaintained back ends, with evidence")
@@ -249,7 +267,7 @@ def create_app(sessions: sessionmaker[Session], settings: Settings | None = None
     page("/backends/{name}/releases", "releases.html",
          lambda s, name, **_: views.backend_releases(s, name), "One back end across releases")
     page("/backends/{name}", "backend.html", lambda s, name, **_: views.backend_page(s, name),
-         "One back end: history, checks x runs, flaky checks, audit findings")
+         "One back end: history, checks x runs, flaky checks, audit findings", cached=True)
 
     @app.get("/unmaintained.csv", tags=["pages"], summary="Unmaintained back ends as CSV")
     def unmaintained_csv() -> Response:
@@ -292,7 +310,7 @@ def badge_for(data: dict[str, Any]) -> str:
 
 
 CSV_FIELDS = ("backend", "vendor", "driver", "status", "has_profile", "last_pass", "last_report",
-              "days_since_pass", "interface_errors", "evidence")
+              "days_without_pass", "interface_errors", "evidence")
 
 
 def unmaintained_to_csv(data: dict[str, Any]) -> str:

@@ -122,29 +122,37 @@ def _known_check_defs(session: Session, wanted: Mapping[tuple[str, str], Any]
 
 
 def update_cells(session: Session, backend_id: int, run: Run, report: Mapping[str, Any]) -> None:
-    """Matrix cells of the run's release follow the newest run (reports may arrive out of order)."""
+    """Matrix cells of the run's release follow the newest run (reports may arrive out of order).
+    Core statements, not ORM objects: one DELETE and one upsert per report."""
     failing = {}
     for check in report["checks"]:
         if check["outcome"] in ("failed", "error") and check["feature"] not in failing:
             failing[check["feature"]] = check["name"]
-    current = {c.feature: c for c in session.scalars(
-        select(Cell).where(Cell.backend_id == backend_id, Cell.release == run.release))}
+    current = {feature: (as_utc(observed), verified) for feature, observed, verified in
+               session.execute(select(Cell.feature, Cell.observed_at, Cell.verified_at)
+                               .where(Cell.backend_id == backend_id, Cell.release == run.release))}
+    gone, rows = [], []
     for feature, info in report["features"].items():
-        cell = current.get(feature)
-        if cell is not None and as_utc(cell.observed_at) > run.started_at:
-            continue
+        if feature in current and current[feature][0] > run.started_at:
+            continue  # a newer run already spoke for this cell
         if info["status"] == "not-claimed":
-            if cell is not None:
-                session.delete(cell)
+            gone += [feature] if feature in current else []
             continue
-        detail = failing.get(feature, "") if info["status"] == "failed" else info.get("reason", "")
+        detail = failing.get(feature, "") if info["status"] == "failed" else ""
         verified_at = run.started_at if info["status"] == "verified" else \
-            (cell.verified_at if cell is not None else None)
-        if cell is None:
-            cell = Cell(backend_id=backend_id, release=run.release, feature=feature)
-            session.add(cell)
-        cell.status, cell.run_pk, cell.observed_at = info["status"], run.id, run.started_at
-        cell.verified_at, cell.detail = verified_at, detail or info.get("reason", "")
+            current.get(feature, (None, None))[1]
+        rows.append({"backend_id": backend_id, "release": run.release, "feature": feature,
+                     "status": info["status"], "run_pk": run.id, "observed_at": run.started_at,
+                     "verified_at": verified_at, "detail": detail or info.get("reason", "")})
+    if gone:
+        session.execute(delete(Cell).where(Cell.backend_id == backend_id,
+                                           Cell.release == run.release, Cell.feature.in_(gone)))
+    if rows:
+        upsert = _insert(session)(Cell)
+        session.execute(upsert.on_conflict_do_update(
+            index_elements=[Cell.backend_id, Cell.release, Cell.feature],
+            set_={c: getattr(upsert.excluded, c)
+                  for c in ("status", "run_pk", "observed_at", "verified_at", "detail")}), rows)
 
 
 def store_audit(session: Session, audit: Mapping[str, Any]) -> Stored:
@@ -162,25 +170,45 @@ def store_audit(session: Session, audit: Mapping[str, Any]) -> Stored:
     session.flush()
     known = {d for (d,) in session.execute(select(Backend.driver))}
     names = {n for (n,) in session.execute(select(Backend.name))}
-    for driver in audit["drivers"]:
-        findings = [{"kind": f["kind"], "severity": f["severity"], "method": f["method"],
-                     "detail": f["detail"]} for f in driver["signature_findings"]]
-        findings += [{"kind": "claim", "severity": "warning", "method": "", "detail": text}
-                     for text in driver["claim_findings"]]
-        if not driver["imported"]:
-            findings.append({"kind": "cannot-import", "severity": "error", "method": "",
-                             "detail": driver["import_error"]})
-        session.add(AuditDriver(audit_id=row.id, driver=driver["class"],
-                                features=driver["features"], findings=findings))
-        if driver["class"] not in known:
-            name = _audit_backend_name(driver["class"], names)
+    for class_path, features, findings in audit_rows_by_class(audit["drivers"]):
+        session.add(AuditDriver(audit_id=row.id, driver=class_path, features=features,
+                                findings=findings))
+        if class_path not in known:
+            name = _audit_backend_name(class_path, names)
             names.add(name)
-            known.add(driver["class"])
-            session.add(Backend(name=name, vendor=_vendor_of(driver["class"]), driver=driver["class"],
+            known.add(class_path)
+            session.add(Backend(name=name, vendor=_vendor_of(class_path), driver=class_path,
                                 protocols=[], maintainers=[], ci_account="", claimed=[],
                                 has_profile=False, created_at=utcnow()))
     session.commit()
     return Stored(row.id, True)
+
+
+# When rows of one driver class disagree (format 2: one row per configuration of a delegating
+# driver), the class implements a feature if any configuration does.
+_FEATURE_RANK = {"implemented": 4, "drift": 3, "unknown": 2, "not-implemented": 1, "cannot-import": 0}
+
+
+def audit_rows_by_class(rows: list[Mapping[str, Any]]) -> list[tuple[str, dict, list]]:
+    """(driver class, features, findings) per class, from audit format 1 (one row per class) or
+    format 2 (`driver` is the class; `class` names the row, e.g. `X [option = choice]`)."""
+    merged: dict[str, tuple[dict, list]] = {}
+    for row in rows:
+        class_path = row.get("driver") or row["class"]
+        label = row["class"][len(class_path):].strip() if row["class"] != class_path else ""
+        features, findings = merged.setdefault(class_path, ({}, []))
+        for feature, status in row["features"].items():
+            if _FEATURE_RANK.get(status, 0) >= _FEATURE_RANK.get(features.get(feature, ""), -1):
+                features[feature] = status
+        prefix = f"{label}: " if label else ""
+        findings += [{"kind": f["kind"], "severity": f["severity"], "method": f["method"],
+                      "detail": prefix + f["detail"]} for f in row["signature_findings"]]
+        findings += [{"kind": "claim", "severity": "warning", "method": "", "detail": prefix + text}
+                     for text in row["claim_findings"]]
+        if not row["imported"]:
+            findings.append({"kind": "cannot-import", "severity": "error", "method": "",
+                             "detail": prefix + row["import_error"]})
+    return [(path, features, findings) for path, (features, findings) in merged.items()]
 
 
 def _audit_backend_name(class_path: str, taken: set[str]) -> str:

@@ -24,7 +24,7 @@ CELL_STATES: dict[str, tuple[str, str, str]] = {
     "code-only": ("\u25cb", "code only", "the static audit finds it implemented; no CI evidence"),
     "drift": ("!", "code, interface drift", "implemented, but signatures differ from the ABC"),
     "not-implemented": ("\u2013", "not implemented", "neither claimed nor found in the code"),
-    "unknown": ("\u00b7", "unknown", "no audit of this release and no claim"),
+    "unknown": ("\u00b7", "unknown", "no claim, and no audit (or the audit could not tell)"),
 }
 
 
@@ -35,7 +35,7 @@ class Rules:
     warn_days: int = 14
     deprecate_days: int = 60
     missing_days: int = 7
-    """A profiled back end with no report for this long is 'expected but missing'."""
+    """A profiled back end with no report for this long (or since registration) is missing."""
 
 
 def age(then: datetime | None, now: datetime | None = None) -> str:
@@ -103,6 +103,8 @@ def cell_for(cell: Any, claimed: frozenset[str] | set[str], feature: str, audit:
             return {"state": "drift", "detail": "static audit: signature drift"}
         if status == "not-implemented":
             return {"state": "not-implemented", "detail": "static audit"}
+        if status in ("unknown", "cannot-import"):
+            return {"state": "unknown", "detail": f"static audit: {status}"}
     return {"state": "unknown" if not has_audit else "not-implemented", "detail": ""}
 
 
@@ -290,7 +292,8 @@ def ci_health(session: Session, rules: Rules = Rules()) -> dict[str, Any]:
     for b in session.scalars(select(Backend).where(Backend.has_profile.is_(True))
                              .order_by(Backend.name)):
         last = last_by_backend.get(b.id)
-        if last is None or as_utc(last) < now - timedelta(days=rules.missing_days):
+        # Never reported: the clock starts at registration, so a new profile gets its N days.
+        if as_utc(last or b.created_at) < now - timedelta(days=rules.missing_days):
             item = {"backend": b.name, "ci_account": b.ci_account, "last_report": iso(last)}
             missing.append(item)
             if b.ci_account:
@@ -316,8 +319,10 @@ def unmaintained(session: Session, rules: Rules = Rules()) -> dict[str, Any]:
                  if f["severity"] == "error"]
         evidence = []
         if passed is None:
-            days = None
-            evidence.append("no passing certkit report ever" if last else "no CI report ever")
+            # The clock starts when the dashboard first knew the back end (a grace period).
+            days = (now - as_utc(b.created_at)).days
+            evidence.append(("no passing certkit report" if last else "no CI report") +
+                            f" in the {days} days since it was registered")
         else:
             days = (now - as_utc(passed)).days
             evidence.append(f"last passing report {days} days ago ({iso(passed)})")
@@ -325,15 +330,20 @@ def unmaintained(session: Session, rules: Rules = Rules()) -> dict[str, Any]:
             evidence.append(f"last report {iso(last)}")
         if drift:
             evidence.append(f"{len(drift)} interface error(s) in the audit of {newest[0]}")
-        if days is not None and days < rules.warn_days and not drift:
+        no_ci = last is None and not b.has_profile
+        if no_ci:
+            evidence.append("no certkit profile and no CI: known from the static audit only")
+        if days < rules.warn_days and not drift and not no_ci:
             continue
-        status = ("deprecation-candidate" if days is None or days >= rules.deprecate_days
-                  else "warning")
+        status = ("deprecation-candidate" if days >= rules.deprecate_days
+                  else "no-ci" if no_ci else "warning")
         rows.append({"backend": b.name, "vendor": b.vendor, "driver": b.driver, "status": status,
                      "has_profile": b.has_profile, "last_pass": iso(passed), "last_report": iso(last),
-                     "days_since_pass": days, "interface_errors": len(drift),
+                     "days_since_pass": days if passed is not None else None,
+                     "days_without_pass": days, "interface_errors": len(drift),
                      "evidence": evidence})
-    rows.sort(key=lambda r: (r["status"] != "deprecation-candidate", r["backend"]))
+    order = {"deprecation-candidate": 0, "warning": 1, "no-ci": 2}
+    rows.sort(key=lambda r: (order[r["status"]], r["backend"]))
     return {"rules": {"warn_days": rules.warn_days, "deprecate_days": rules.deprecate_days},
             "backends": rows, "generated_at": iso(now)}
 

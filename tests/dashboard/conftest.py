@@ -50,3 +50,15 @@ def admin_token(sessions):
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def audit_sample() -> dict:
+    """A small real `certkit audit --in-tree --json` output in the format the in-tree schema
+    describes (format 1: one row per class; format 2: one row per back-end configuration)."""
+    import json
+    from pathlib import Path
+
+    from certkit.schema_check import load_schema
+
+    version = load_schema("audit.schema.json")["properties"]["format"]["const"]
+    return json.loads((Path(__file__).parent / f"audit_sample_v{version}.json").read_text())

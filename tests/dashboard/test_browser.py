@@ -10,6 +10,7 @@ import pytest
 
 from certkit.dashboard import ingest, synthetic
 from certkit.dashboard.db import open_database
+from tests.dashboard.conftest import audit_sample
 from tests.dashboard.services import DashboardServer, chromium_driver, fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +38,7 @@ def seed(url: str) -> None:
     hostile = synthetic.report("zeta-cifs", "0000beef", vendor="Zeta", driver=HOSTILE_DRIVER,
                                features=["share"], failing={0: HOSTILE_MESSAGE},
                                started_at=now - timedelta(hours=2))
-    audit = json.loads((Path(__file__).parent / "audit_sample.json").read_text())
+    audit = audit_sample()
     with sessions() as session:
         ingest.store_report(session, hostile, "zeta-ci")
         ingest.store_audit(session, audit)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from certkit.dashboard import synthetic
 from certkit.dashboard.tokens import revoke_token
-from tests.dashboard.conftest import bearer
+from tests.dashboard.conftest import audit_sample, bearer
 
 HOSTILE = "<script>alert('x')</script>\"'><img src=x onerror=alert(1)>"
 
@@ -128,7 +128,7 @@ def test_matrix_cells_say_how_each_feature_is_known(client, token, admin_token, 
                              started_at=now - timedelta(days=3),
                              features=["share", "extend", "snapshot"], checks=6)
     assert post(client, older, token).status_code == 201
-    audit = json.loads((Path(__file__).parent / "audit_sample.json").read_text())
+    audit = audit_sample()
     assert client.post("/api/v1/audits", json=audit, headers=bearer(admin_token)).status_code == 201
     matrix = client.get("/matrix.json", params={"release": "2026.2 Hibiscus"}).json()
     rows = {r["backend"]: r["cells"] for r in matrix["rows"]}
@@ -143,6 +143,8 @@ def test_matrix_cells_say_how_each_feature_is_known(client, token, admin_token, 
                                              params={"protocol": "NFS"}).json()["rows"]} == {"acme-nfs"}
     html = client.get("/matrix").text
     assert "claimed, unverified" in html and "code only" in html  # the legend: words, not colours
+    unmaintained = {r["backend"]: r["status"] for r in client.get("/unmaintained.json").json()["backends"]}
+    assert unmaintained["lvm"] == "no-ci" and "acme-nfs" not in unmaintained
 
 
 def test_ci_votes_feed_ci_health_for_ci_without_certkit(client, admin_token):
@@ -163,7 +165,10 @@ def test_ci_votes_feed_ci_health_for_ci_without_certkit(client, admin_token):
 
 
 def test_unmaintained_rules_with_evidence_and_csv(client, token, sessions):
+    from sqlalchemy import select
+
     from certkit.dashboard.ingest import store_profile
+    from certkit.dashboard.models import Backend
 
     now = datetime.now(timezone.utc)
     for name, days in (("acme-fresh", 1), ("acme-stale", 20), ("acme-dead", 70)):
@@ -172,16 +177,22 @@ def test_unmaintained_rules_with_evidence_and_csv(client, token, sessions):
     with sessions() as session:
         store_profile(session, {"name": "=cmd|calc", "vendor": "Evil", "driver": "x.Y",
                                 "protocols": ["NFS"], "features": ["share"]})
+        store_profile(session, {"name": "acme-new", "vendor": "Acme", "driver": "acme.New",
+                                "protocols": ["NFS"], "features": ["share"]})
+        session.get(Backend, session.scalar(select(Backend.id).where(Backend.name == "=cmd|calc"))
+                    ).created_at = now - timedelta(days=30)
+        session.commit()
     rows = {r["backend"]: r for r in client.get("/unmaintained.json").json()["backends"]}
-    assert "acme-fresh" not in rows
+    assert "acme-fresh" not in rows and "acme-new" not in rows  # passing; newly registered
     assert rows["acme-stale"]["status"] == "warning" and rows["acme-stale"]["days_since_pass"] == 20
     assert rows["acme-dead"]["status"] == "deprecation-candidate"
-    assert rows["=cmd|calc"]["evidence"] == ["no CI report ever"]
+    assert rows["=cmd|calc"]["status"] == "warning"
+    assert rows["=cmd|calc"]["evidence"] == ["no CI report in the 30 days since it was registered"]
     csv_text = client.get("/unmaintained.csv").text
     assert csv_text.splitlines()[0].startswith("backend,vendor,driver,status")
     assert "'=cmd|calc" in csv_text and "\n=cmd" not in csv_text
     missing = {m["backend"] for m in client.get("/ci.json").json()["expected_missing"]}
-    assert missing == {"=cmd|calc"}
+    assert missing == {"=cmd|calc"}  # acme-new was registered today: it has 7 days
 
 
 def test_flaky_checks_and_history_plot(client, token):
@@ -196,3 +207,47 @@ def test_flaky_checks_and_history_plot(client, token):
     assert plot.text.count('class="run ') == 6
     badge = client.get("/backends/acme-nfs/badge.svg").text
     assert "not-certified" in badge or "certified" in badge
+
+
+def test_cached_pages_follow_new_data(client, token):
+    assert post(client, synthetic.report("acme-nfs", "00000001"), token).status_code == 201
+    before = client.get("/matrix.json").json()
+    assert client.get("/matrix").status_code == 200 and client.get("/backends/acme-nfs").status_code == 200
+    failing = synthetic.report("acme-nfs", "00000002", failing={0: "now broken"})
+    assert post(client, failing, token).status_code == 201
+    after = client.get("/matrix.json").json()
+    assert before["rows"][0]["cells"]["share"]["state"] == "verified"
+    assert after["rows"][0]["cells"]["share"]["state"] == "failed"
+    assert "00000002" in client.get("/backends/acme-nfs").text
+    assert "test_share_0" in client.get("/matrix").text
+
+
+def test_audit_format_2_rows_merge_per_driver_class():
+    """Format 2 has one row per configuration of a delegating driver (Dell EMC: six back ends
+    behind one class): the dashboard keys audits on the class, implemented if any row is."""
+    from certkit.dashboard.ingest import audit_rows_by_class
+
+    rows = json.loads((Path(__file__).parent / "audit_sample_v2.json").read_text())["drivers"]
+    merged = {path: (features, findings) for path, features, findings in audit_rows_by_class(rows)}
+    emc = "manila.share.drivers.dell_emc.driver.EMCShareDriver"
+    assert set(merged) == {emc, "manila.share.drivers.lvm.LVMShareDriver",
+                           "manila.share.drivers.cephfs.driver.CephFSDriver"}
+    emc_rows = [r for r in rows if r["driver"] == emc]
+    for feature in emc_rows[0]["features"]:
+        statuses = {r["features"][feature] for r in emc_rows}
+        assert (merged[emc][0][feature] == "implemented") == ("implemented" in statuses), feature
+    labelled = [f["detail"] for f in merged[emc][1]]
+    assert len(labelled) == sum(len(r["signature_findings"]) + len(r["claim_findings"])
+                                for r in emc_rows)
+    assert all(d.startswith("[emc_share_backend = ") for d in labelled)
+
+
+def test_log_links_are_http_only(client, token):
+    report = synthetic.report("acme-nfs", "0000010c")
+    answer = client.post("/api/v1/reports", content=json.dumps(report), headers=bearer(token),
+                         params={"logs_url": "https://logs.example/acme/42/",
+                                 "junit_url": "javascript:alert(1)"})
+    assert answer.status_code == 201
+    run = client.get("/runs/acme-nfs/0000010c")
+    assert 'href="https://logs.example/acme/42/"' in run.text
+    assert "javascript:" not in run.text and "no JUnit XML link" in run.text

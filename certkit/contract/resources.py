@@ -52,13 +52,14 @@ class Resources:
         self.poll_timeout = poll_timeout
         self.default_size = default_size
         self.entries: list[Entry] = []
+        self._by_id: dict[str, list[Entry]] = {}
 
     # -- shares -----------------------------------------------------------------------------
     def track_share(self, share: Model) -> Entry:
         """Record a share for deletion before it is created."""
         entry = self.ledger.track("share", share["id"], share["name"], tolerating_not_found(
             lambda: self.driver.delete_share(self.context, share, share_server=self.share_server)))
-        self.entries.append(entry)
+        self._keep(entry)
         return entry
 
     def create_share(self, proto: str, size: int | None = None, **extra: Any) -> Model:
@@ -135,7 +136,7 @@ class Resources:
         entry = self.ledger.track("snapshot", snapshot["id"], snapshot["name"], tolerating_not_found(
             lambda: self.driver.delete_snapshot(self.context, snapshot,
                                                 share_server=self.share_server)))
-        self.entries.append(entry)
+        self._keep(entry)
         update = self.driver.create_snapshot(self.context, snapshot, share_server=self.share_server)
         expect_schema(update, "snapshot_update.schema.json", "create_snapshot()")
         update = dict(update or {})
@@ -177,7 +178,7 @@ class Resources:
         """Add one rule (recorded in the ledger first, so it is revoked at the end)."""
         entry = self.ledger.track("access_rule", rule["id"], f"{rule['access_type']}:{rule['access_to']}",
                                   lambda: self.update_access(share, [], delete=[rule]))
-        self.entries.append(entry)
+        self._keep(entry)
         return self.update_access(share, [*existing, rule], add=[rule])
 
     def revoke(self, share: Model, rule: Model, remaining: list[Model] = ()) -> Any:
@@ -187,11 +188,18 @@ class Resources:
         return result
 
     # -- cleanup ----------------------------------------------------------------------------
+    def _keep(self, entry: Entry) -> None:
+        """Remember an entry of this check, indexed by id (release stays O(1) at scale)."""
+        self.entries.append(entry)
+        self._by_id.setdefault(entry.id, []).append(entry)
+
     def release(self, obj_id: str) -> None:
         """The object is gone: take it off the ledger."""
-        for entry in self.entries:
-            if entry.id == obj_id:
-                self.ledger.release(entry)
+        entries = self._by_id.pop(obj_id, None)
+        if entries is None:  # appended to `entries` directly by a check
+            entries = [entry for entry in self.entries if entry.id == obj_id]
+        for entry in entries:
+            self.ledger.release(entry)
 
     def cleanup(self) -> None:
         """Delete what this check left, newest first (leaks are recorded in the ledger)."""

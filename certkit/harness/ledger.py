@@ -7,8 +7,10 @@ shared arrays).
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -42,6 +44,8 @@ class ResourceLedger:
     """Records created objects and deletes what is left of them at the end of the run."""
 
     timeout: float = 30.0
+    workers: int = 1
+    """Deletes in flight at once over consecutive shares (or snapshots): clean-up at scale."""
     entries: list[Entry] = field(default_factory=list)
     leaks: list[Leak] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -76,6 +80,8 @@ class ResourceLedger:
         errors: dict[int, str] = {}
         attempt = 0
         try:
+            if self.workers > 1:
+                pending = self._delete_in_parallel(pending, deadline, errors, progress)
             while pending:
                 attempt += 1
                 failed = []
@@ -110,9 +116,48 @@ class ResourceLedger:
             self._leak(entry, errors.get(id(entry), "not deleted"))
         return list(self.leaks)
 
+    def _delete_in_parallel(self, pending: list[Entry], deadline: float, errors: dict[int, str],
+                            progress: Callable[[str], None] | None) -> list[Entry]:
+        """First pass: each run of consecutive independent objects of one kind (shares, or
+        snapshots) deleted `workers` at a time; what failed is left for the serial passes."""
+        left: list[Entry] = []
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="certkit-cleanup")
+        try:
+            for kind, run in itertools.groupby(pending, key=lambda e: e.kind):
+                batch = list(run)
+                if kind not in PARALLEL_KINDS or len(batch) < 2:
+                    left += batch
+                    continue
+                if progress:
+                    progress(f"cleanup: {len(batch)} {kind}s, {self.workers} at a time")
+                futures = {pool.submit(call_with_timeout, e.delete, max(deadline - time.monotonic(), 0.1),
+                                       f"delete {e.kind} {e.name}"): e for e in batch}
+                failed: set[int] = set()
+                while futures:
+                    done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        entry = futures.pop(future)
+                        exc = future.exception()
+                        if exc is None:
+                            entry.released = True
+                            continue
+                        errors[id(entry)] = f"{type(exc).__name__}: {_one_line(exc)}"
+                        if isinstance(exc, CallTimeout):
+                            self._leak(entry, errors[id(entry)])
+                        else:
+                            failed.add(id(entry))
+                left += [e for e in batch if id(e) in failed]
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return left
+
     def _leak(self, entry: Entry, error: str) -> None:
         entry.released = True
         self.leaks.append(Leak(entry.kind, entry.id, entry.name, error))
+
+
+PARALLEL_KINDS = frozenset({"share", "snapshot"})
+"""Kinds whose consecutive entries do not depend on one another (rules of one share do)."""
 
 
 def _one_line(exc: BaseException, limit: int = 300) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
@@ -20,6 +20,7 @@ from certkit.contract.resources import Resources
 from certkit.harness.models import Model
 from certkit.harness.timeouts import call_with_timeout
 from certkit.scale.analysis import OPERATIONS, curve, figures, verified_shares
+from certkit.scale.workers import DeadlineWorkers, TimedOut
 
 PROGRESS_INTERVAL = 1.0
 STATS_CALLS = 5
@@ -102,6 +103,7 @@ class ScaleMeasurement:
     def run(self) -> dict[str, Any]:
         """Every step, then the teardown; returns the report's `scale` section."""
         start, driver_start = time.perf_counter(), self.driver_seconds()
+        self.workers = DeadlineWorkers(self.settings.concurrency, self.call_timeout)
         steps: list[dict[str, Any]] = []
         stopped = ""
         teardown: dict[str, Any] | None = None
@@ -117,6 +119,7 @@ class ScaleMeasurement:
         except Stopped:
             stopped = "interrupted"
         finally:
+            self.workers.close()
             self.finished.set()
         elapsed = time.perf_counter() - start
         driver = self.driver_seconds() - driver_start
@@ -140,24 +143,21 @@ class ScaleMeasurement:
         """Create shares until N are present; stop (with the reason) when too many fail."""
         budget = max(5, (n - len(self.population)) // 50)
         failures = 0
-        pool, in_flight = self._pool(), set()
+        in_flight: set[Future] = set()
         try:
             while True:
                 while (not self.stop.is_set() and failures <= budget
                        and len(self.population) + len(in_flight) < n):
-                    in_flight.add(pool.submit(self._create_share, rec))
+                    in_flight.add(self.workers.submit(self._create_share, rec))
                 if not in_flight:
                     break
-                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    share = future.result()
-                    if share is None:
-                        failures += 1
-                    else:
-                        self.population.append(share)
+                done, in_flight = self.workers.wait_some(in_flight)
+                for share in self._results(rec, "create_share", done):
+                    self.population.append(share)
+                failures += sum(1 for f in done if self._failed(f))
                 self._say(f"scale: N={n:,}: {len(self.population):,} shares", throttle=True)
         finally:
-            pool.shutdown(wait=True)
+            self._drain(rec, "create_share", in_flight)
         self._check_stop()
         if len(self.population) < n:
             return (f"create_share failed {failures} times growing to N={n:,} (reached "
@@ -166,19 +166,17 @@ class ScaleMeasurement:
 
     def _probe_shares(self, rec: StepRecorder, n: int) -> None:
         self._say(f"scale: N={n:,}: create and delete {self.settings.samples} shares")
-        created = [s for s in self._map(lambda _: self._create_share(rec),
-                                        range(self.settings.samples)) if s is not None]
-        self._map(lambda s: self._timed(rec, "delete_share", self.res.delete_share, s), created)
+        created = self._map(rec, "create_share", lambda _: self._create_share(rec),
+                            range(self.settings.samples), measured=True)
+        self._map(rec, "delete_share", self.res.delete_share, created)
 
     def _snapshots(self, rec: StepRecorder, n: int) -> None:
         if not self.snapshots:
             return
         self._say(f"scale: N={n:,}: create and delete {self.settings.samples} snapshots")
         shares = _spread(self.population, self.settings.samples)
-        snaps = [s for s in self._map(lambda sh: self._timed(rec, "create_snapshot",
-                                                             self.res.create_snapshot, sh), shares)
-                 if s is not None]
-        self._map(lambda s: self._timed(rec, "delete_snapshot", self.res.delete_snapshot, s), snaps)
+        snaps = self._map(rec, "create_snapshot", self.res.create_snapshot, shares)
+        self._map(rec, "delete_snapshot", self.res.delete_snapshot, snaps)
 
     def _access(self, rec: StepRecorder, n: int) -> None:
         """K rules added one call each (the manager passes every rule), then removed."""
@@ -256,37 +254,86 @@ class ScaleMeasurement:
         self._say(f"scale: deleting {count:,} shares, {self.settings.concurrency} at a time")
         rec = StepRecorder()
         start = time.perf_counter()
-        self._map(lambda s: self._timed(rec, "delete_share", self.res.delete_share, s),
-                  self.population)
+        self._map(rec, "delete_share", self.res.delete_share, self.population)
         self.population = []
         return {"shares": count, "seconds": round(time.perf_counter() - start, 3),
                 "errors": rec.errors.get("delete_share", 0)}
 
     # -- helpers ------------------------------------------------------------------------------
-    def _create_share(self, rec: StepRecorder) -> Model | None:
-        share = self._timed(rec, "create_share", self.res.create_share, self.proto)
-        if share is _FAILED:
-            return None
-        with self._lock:
-            self.shares_created += 1
+    def _create_share(self, rec: StepRecorder) -> Any:
+        share = self._measured(rec, "create_share", self.res.create_share, (self.proto,), {})
+        if share is not _FAILED:
+            with self._lock:
+                self.shares_created += 1
         return share
 
-    def _timed(self, rec: StepRecorder, op: str, func: Callable[..., Any], *args: Any,
-               timeout: float | None = None, optional: bool = False, **kwargs: Any) -> Any:
-        """Call under the deadline; record the latency, or the error (returns _FAILED)."""
+    def _measured(self, rec: StepRecorder, op: str, func: Callable[..., Any], args: tuple,
+                  kwargs: dict[str, Any], optional: bool = False) -> Any:
+        """Run on a worker: the call's latency, or its error (then _FAILED)."""
         start = time.perf_counter()
         try:
-            value = call_with_timeout(func, timeout or self.call_timeout, op, *args, **kwargs)
+            value = func(*args, **kwargs)
         except NotImplementedError:
-            if optional:
-                return _FAILED
-            rec.failed(op, "NotImplementedError")
+            if not optional:
+                rec.failed(op, "NotImplementedError")
             return _FAILED
         except Exception as exc:  # noqa: BLE001 - counted as an error of the operation
             rec.failed(op, exc)
             return _FAILED
         rec.ok(op, time.perf_counter() - start)
         return value
+
+    def _timed(self, rec: StepRecorder, op: str, func: Callable[..., Any], *args: Any,
+               timeout: float | None = None, optional: bool = False, **kwargs: Any) -> Any:
+        """One call on a worker under its deadline; returns the value or _FAILED."""
+        try:
+            return self.workers.call(self._measured, rec, op, func, args, kwargs, optional,
+                                     deadline=timeout)
+        except TimedOut as exc:
+            rec.failed(op, f"TimedOut: {exc}")
+            return _FAILED
+
+    def _map(self, rec: StepRecorder, op: str, func: Callable[[Any], Any], items: Iterable[Any],
+             measured: bool = False) -> list[Any]:
+        """func over items, `concurrency` in flight; on a stop, what is in flight finishes.
+        Returns the values of the calls that succeeded."""
+        results: list[Any] = []
+        in_flight: set[Future] = set()
+        try:
+            for item in items:
+                if self.stop.is_set():
+                    break
+                if len(in_flight) >= self.settings.concurrency:
+                    done, in_flight = self.workers.wait_some(in_flight)
+                    results += self._results(rec, op, done)
+                in_flight.add(self.workers.submit(func, item) if measured else
+                              self.workers.submit(self._measured, rec, op, func, (item,), {}))
+        finally:
+            results += self._drain(rec, op, in_flight)
+        self._check_stop()
+        return results
+
+    def _drain(self, rec: StepRecorder, op: str, in_flight: set[Future]) -> list[Any]:
+        results: list[Any] = []
+        while in_flight:
+            done, in_flight = self.workers.wait_some(in_flight)
+            results += self._results(rec, op, done)
+        return results
+
+    @staticmethod
+    def _failed(future: Future) -> bool:
+        return future.exception() is not None or future.result() is _FAILED
+
+    @staticmethod
+    def _results(rec: StepRecorder, op: str, done: Iterable[Future]) -> list[Any]:
+        values = []
+        for future in done:
+            exc = future.exception()
+            if exc is not None:
+                rec.failed(op, f"TimedOut: {exc}" if isinstance(exc, TimedOut) else exc)
+            elif future.result() is not _FAILED:
+                values.append(future.result())
+        return values
 
     def _rule_errors(self, rec: StepRecorder, op: str, result: Any) -> None:
         for access_id, update in (result or {}).items():
@@ -297,28 +344,6 @@ class ScaleMeasurement:
         if self.access_type == "ip":
             return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255 or 254}"
         return self.res.access_to(self.access_type or "ip", n)
-
-    def _pool(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(max_workers=self.settings.concurrency,
-                                  thread_name_prefix="certkit-scale")
-
-    def _map(self, func: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
-        """func over items, `concurrency` in flight; on a stop, what is in flight finishes."""
-        results: list[Any] = []
-        pool, in_flight = self._pool(), set()
-        try:
-            for item in items:
-                if self.stop.is_set():
-                    break
-                if len(in_flight) >= self.settings.concurrency:
-                    done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                    results += [f.result() for f in done]
-                in_flight.add(pool.submit(func, item))
-            results += [f.result() for f in wait(in_flight).done]
-        finally:
-            pool.shutdown(wait=True)
-        self._check_stop()
-        return [r for r in results if r is not _FAILED]
 
     def _check_stop(self) -> None:
         if self.stop.is_set():

@@ -24,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-k", dest="keyword", metavar="EXPR", help="only checks matching EXPR (pytest -k)")
     parser.add_argument("--check-timeout", type=float, metavar="SECONDS",
                         help="per-check timeout (default: the profile's timeouts.check, 60 s)")
+    parser.add_argument("--plot", metavar="DIR",
+                        help="with --suite scale: write latency-vs-N charts (PNG and SVG) here")
     parser.add_argument("--no-audit", action="store_true",
                         help="skip the static audit of the profile's claims before the run")
     parser.set_defaults(func=run_command)
@@ -52,14 +54,28 @@ def run_command(args: argparse.Namespace) -> int:
         write_json(report, args.report)
     if args.junit_xml:
         write_junit(report, args.junit_xml)
+    plots = _plot(report, args.plot) if args.plot else []
     _print_summary(report)
     if args.report:
         print(f"report: {args.report}")
     if args.junit_xml:
         print(f"junit:  {args.junit_xml}")
+    if plots:
+        print(f"plots:  {args.plot} ({len(plots) // 2} operations, PNG and SVG)")
     if report.get("interrupted"):
         return 130
     return 0 if report["verdict"] == "certified" else 1
+
+
+def _plot(report: dict, directory: str) -> list:
+    """Scale charts, when the run measured scale."""
+    if not report.get("scale"):
+        print(f"certkit: --plot {directory}: no scale results to plot (add --suite scale)",
+              file=sys.stderr)
+        return []
+    from certkit.scale.plot import write_plots
+
+    return write_plots(report["scale"], directory)
 
 
 def _print_summary(report: dict) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
@@ -20,7 +19,7 @@ from certkit.contract.resources import Resources
 from certkit.harness.models import Model
 from certkit.harness.timeouts import call_with_timeout
 from certkit.scale.analysis import OPERATIONS, curve, figures, verified_shares
-from certkit.scale.workers import DeadlineWorkers, TimedOut
+from certkit.scale.workers import run_all
 
 PROGRESS_INTERVAL = 1.0
 STATS_CALLS = 5
@@ -103,7 +102,6 @@ class ScaleMeasurement:
     def run(self) -> dict[str, Any]:
         """Every step, then the teardown; returns the report's `scale` section."""
         start, driver_start = time.perf_counter(), self.driver_seconds()
-        self.workers = DeadlineWorkers(self.settings.concurrency, self.call_timeout)
         steps: list[dict[str, Any]] = []
         stopped = ""
         teardown: dict[str, Any] | None = None
@@ -119,7 +117,6 @@ class ScaleMeasurement:
         except Stopped:
             stopped = "interrupted"
         finally:
-            self.workers.close()
             self.finished.set()
         elapsed = time.perf_counter() - start
         driver = self.driver_seconds() - driver_start
@@ -143,22 +140,13 @@ class ScaleMeasurement:
         """Create shares until N are present; stop (with the reason) when too many fail."""
         budget = max(5, (n - len(self.population)) // 50)
         failures = 0
-        in_flight: set[Future] = set()
-        try:
-            while True:
-                while (not self.stop.is_set() and failures <= budget
-                       and len(self.population) + len(in_flight) < n):
-                    in_flight.add(self.workers.submit(self._create_share, rec))
-                if not in_flight:
-                    break
-                done, in_flight = self.workers.wait_some(in_flight)
-                for share in self._results(rec, "create_share", done):
-                    self.population.append(share)
-                failures += sum(1 for f in done if self._failed(f))
-                self._say(f"scale: N={n:,}: {len(self.population):,} shares", throttle=True)
-        finally:
-            self._drain(rec, "create_share", in_flight)
-        self._check_stop()
+        while len(self.population) < n and failures <= budget:
+            missing = n - len(self.population)
+            batch = missing if not failures else min(missing, budget - failures + 1)
+            created = self._map(rec, "create_share", lambda _: self._create_share(rec, n),
+                                range(batch), measured=True)
+            self.population += created
+            failures += batch - len(created)
         if len(self.population) < n:
             return (f"create_share failed {failures} times growing to N={n:,} (reached "
                     f"{len(self.population):,}); first error: {rec.first_error.get('create_share')}")
@@ -186,23 +174,29 @@ class ScaleMeasurement:
         self._say(f"scale: N={n:,}: update_access adding and removing {k} rules")
         share = self.population[(len(self.population) - 1) // 2]
         applied: list[Model] = []
-        adds, removes = [], []
-        for i in range(1, k + 1):
-            self._check_stop()
+        adds: list[tuple[int, float]] = []
+        removes: list[tuple[int, float]] = []
+
+        def add(i: int) -> None:
             rule = self.res.models.access_rule(share, self.access_type, self._access_to(i))
             start = time.perf_counter()
-            result = self._timed(rec, "update_access_add", self.res.grant, share, rule, list(applied))
+            result = self._measured(rec, "update_access_add", self.res.grant,
+                                    (share, rule, list(applied)), {})
             if result is not _FAILED:
                 adds.append((len(applied) + 1, time.perf_counter() - start))
                 applied.append(rule)
                 self._rule_errors(rec, "update_access_add", result)
-        while applied:
-            self._check_stop()
-            rule = applied.pop()
+
+        def remove(rule: Model) -> None:
+            applied.remove(rule)  # the newest: the rules are removed in reverse order
             start = time.perf_counter()
-            result = self._timed(rec, "update_access_remove", self.res.revoke, share, rule, list(applied))
+            result = self._measured(rec, "update_access_remove", self.res.revoke,
+                                    (share, rule, list(applied)), {})
             if result is not _FAILED:
                 removes.append((len(applied), time.perf_counter() - start))
+
+        self._serial(rec, "update_access_add", add, range(1, k + 1))
+        self._serial(rec, "update_access_remove", remove, list(reversed(applied)))
         self._rule_samples = {"update_access_add": adds, "update_access_remove": removes}
 
     def _stats(self, rec: StepRecorder, n: int) -> None:
@@ -260,16 +254,18 @@ class ScaleMeasurement:
                 "errors": rec.errors.get("delete_share", 0)}
 
     # -- helpers ------------------------------------------------------------------------------
-    def _create_share(self, rec: StepRecorder) -> Any:
+    def _create_share(self, rec: StepRecorder, n: int | None = None) -> Any:
         share = self._measured(rec, "create_share", self.res.create_share, (self.proto,), {})
         if share is not _FAILED:
             with self._lock:
                 self.shares_created += 1
+            if n:
+                self._say(f"scale: N={n:,}: {self.shares_created:,} shares created", throttle=True)
         return share
 
     def _measured(self, rec: StepRecorder, op: str, func: Callable[..., Any], args: tuple,
                   kwargs: dict[str, Any], optional: bool = False) -> Any:
-        """Run on a worker: the call's latency, or its error (then _FAILED)."""
+        """One call: its latency, or its error (then _FAILED). Never raises."""
         start = time.perf_counter()
         try:
             value = func(*args, **kwargs)
@@ -285,54 +281,30 @@ class ScaleMeasurement:
 
     def _timed(self, rec: StepRecorder, op: str, func: Callable[..., Any], *args: Any,
                timeout: float | None = None, optional: bool = False, **kwargs: Any) -> Any:
-        """One call on a worker under its deadline; returns the value or _FAILED."""
-        try:
-            return self.workers.call(self._measured, rec, op, func, args, kwargs, optional,
-                                     deadline=timeout)
-        except TimedOut as exc:
-            rec.failed(op, f"TimedOut: {exc}")
-            return _FAILED
+        """One call under its deadline; returns the value or _FAILED."""
+        values = self._run(rec, op, lambda _: self._measured(rec, op, func, args, kwargs, optional),
+                           [None], workers=1, deadline=timeout)
+        return values[0] if values else _FAILED
+
+    def _serial(self, rec: StepRecorder, op: str, func: Callable[[Any], Any],
+                items: Iterable[Any]) -> None:
+        """func over items in order, one at a time, each under the deadline."""
+        self._run(rec, op, func, items, workers=1)
 
     def _map(self, rec: StepRecorder, op: str, func: Callable[[Any], Any], items: Iterable[Any],
              measured: bool = False) -> list[Any]:
-        """func over items, `concurrency` in flight; on a stop, what is in flight finishes.
-        Returns the values of the calls that succeeded."""
-        results: list[Any] = []
-        in_flight: set[Future] = set()
-        try:
-            for item in items:
-                if self.stop.is_set():
-                    break
-                if len(in_flight) >= self.settings.concurrency:
-                    done, in_flight = self.workers.wait_some(in_flight)
-                    results += self._results(rec, op, done)
-                in_flight.add(self.workers.submit(func, item) if measured else
-                              self.workers.submit(self._measured, rec, op, func, (item,), {}))
-        finally:
-            results += self._drain(rec, op, in_flight)
+        """func over items, `concurrency` in flight; the values of the calls that succeeded."""
+        call = func if measured else (lambda item: self._measured(rec, op, func, (item,), {}))
+        return [v for v in self._run(rec, op, call, items) if v is not _FAILED]
+
+    def _run(self, rec: StepRecorder, op: str, func: Callable[[Any], Any], items: Iterable[Any],
+             workers: int | None = None, deadline: float | None = None) -> list[Any]:
+        limit = deadline or self.call_timeout
+        values = run_all(func, items, workers=workers or self.settings.concurrency,
+                         deadline=limit, stop=self.stop,
+                         on_timeout=lambda _: rec.failed(op, f"TimedOut: did not return within "
+                                                             f"{limit:g} s"))
         self._check_stop()
-        return results
-
-    def _drain(self, rec: StepRecorder, op: str, in_flight: set[Future]) -> list[Any]:
-        results: list[Any] = []
-        while in_flight:
-            done, in_flight = self.workers.wait_some(in_flight)
-            results += self._results(rec, op, done)
-        return results
-
-    @staticmethod
-    def _failed(future: Future) -> bool:
-        return future.exception() is not None or future.result() is _FAILED
-
-    @staticmethod
-    def _results(rec: StepRecorder, op: str, done: Iterable[Future]) -> list[Any]:
-        values = []
-        for future in done:
-            exc = future.exception()
-            if exc is not None:
-                rec.failed(op, f"TimedOut: {exc}" if isinstance(exc, TimedOut) else exc)
-            elif future.result() is not _FAILED:
-                values.append(future.result())
         return values
 
     def _rule_errors(self, rec: StepRecorder, op: str, result: Any) -> None:

@@ -10,14 +10,14 @@ from tests.conftest import ROOT
 
 
 def scale_profile(tmp_path: Path, base: str = "manila-dummy.yaml", *, driver: str | None = None,
-                  concurrency: int | None = None, **scale: object) -> Path:
+                  profile_concurrency: int | None = None, **scale: object) -> Path:
     """`driver_profiles/<base>` with a scale block (and optionally another driver class)."""
     data = yaml.safe_load((ROOT / "driver_profiles" / base).read_text())
     data["scale"] = scale
     if driver:
         data["driver"] = driver
-    if concurrency:
-        data["concurrency"] = concurrency
+    if profile_concurrency:
+        data["concurrency"] = profile_concurrency
     path = tmp_path / f"scale-{data['name']}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

@@ -12,8 +12,8 @@ PERCENTILES = (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))
 
 GROWTH_TOLERANCE = 0.3
 """An exponent this far above the expected one is growth (0.3 over two decades of N is 4x)."""
-MATERIAL_SECONDS = 0.001
-"""Growth that stays under a millisecond at the largest N is noise, not a finding."""
+MATERIAL_SECONDS = 0.005
+"""Growth that stays under 5 ms at the largest N is noise on a busy machine, not a finding."""
 MIN_RULE_POINTS = 10
 
 
@@ -71,13 +71,15 @@ def grows(slope: float | None, expected: float, first: float, last: float, x_rat
 
 def curve(op: Operation, steps: Sequence[dict[str, Any]],
           rule_samples: Sequence[tuple[int, float]] = ()) -> dict[str, Any]:
-    """An operation's curve over the steps: exponent of p50 against N, and the verdict on it.
+    """An operation's curve over the steps: exponent of p50 (less the step's harness floor)
+    against N, and the verdict on it.
 
     `rule_samples` (update_access at the largest step) are (rules on the share, seconds) pairs;
     their exponent says whether the driver slows down with long rule lists.
     """
-    points = [(s["shares"], s["operations"][op.name]["p50"]) for s in steps
-              if "p50" in s["operations"].get(op.name, {})]
+    # The harness's own latency at each step (a no-op call on a worker) is not the driver's.
+    points = [(s["shares"], max(s["operations"][op.name]["p50"] - s.get("floor_seconds", 0.0), 1e-6))
+              for s in steps if "p50" in s["operations"].get(op.name, {})]
     slope = exponent([n for n, _ in points], [p for _, p in points])
     result: dict[str, Any] = {"exponent": slope, "expected_exponent": op.expected_exponent,
                               "points": len(points), "grows_with_n": False}

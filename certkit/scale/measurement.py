@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from statistics import median
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
@@ -23,6 +24,7 @@ from certkit.scale.workers import run_all
 
 PROGRESS_INTERVAL = 1.0
 STATS_CALLS = 5
+FLOOR_CALLS = 21
 
 
 @dataclass(frozen=True)
@@ -127,13 +129,23 @@ class ScaleMeasurement:
         began = time.perf_counter()
         stopped = self._grow(n, rec)
         shares = len(self.population)
+        floor = self._floor()
         if shares:
             self._probe_shares(rec, shares)
             self._snapshots(rec, shares)
             self._access(rec, shares)
             self._stats(rec, shares)
             self._restart(rec, shares)
-        return rec.result(shares, time.perf_counter() - began), stopped
+        return {**rec.result(shares, time.perf_counter() - began), "floor_seconds": floor}, stopped
+
+    def _floor(self) -> float:
+        """p50 of a no-op call made the way driver calls are (on a worker, with a yield)."""
+        def noop(_: Any) -> float:
+            start = time.perf_counter()
+            time.sleep(0)
+            return time.perf_counter() - start
+        return round(float(median(self._run(StepRecorder(), "floor", noop, range(FLOOR_CALLS),
+                                            workers=1) or [0.0])), 6)
 
     # -- phases -------------------------------------------------------------------------------
     def _grow(self, n: int, rec: StepRecorder) -> str:

@@ -21,10 +21,10 @@ def _shares(driver: DummyDriver) -> int:
 
 
 class StatsWalkEveryShare(DummyDriver):
-    """get_share_stats visits every share (50 us each): stats cost linear in N."""
+    """get_share_stats visits every share (100 us each): stats cost linear in N."""
 
     def get_share_stats(self, refresh=False):
-        time.sleep(50e-6 * _shares(self))
+        time.sleep(100e-6 * _shares(self))
         return super().get_share_stats(refresh)
 
 
@@ -32,16 +32,16 @@ class EnsureSharesQuadratic(DummyDriver):
     """A restart compares every share with every other one: ensure_shares quadratic in N."""
 
     def ensure_shares(self, context, shares):
-        time.sleep(2e-6 * len(shares) ** 2)
+        time.sleep(2e-5 * len(shares) ** 2)
         return {s["id"]: {"status": "available", "reapply_access_rules": False} for s in shares}
 
 
 class AccessSlowWithLongRuleLists(DummyDriver):
-    """update_access re-applies every rule on each call (100 us each)."""
+    """update_access re-applies every rule on each call (300 us each)."""
 
     def update_access(self, context, share, access_rules, add_rules, delete_rules,
                       update_rules, share_server=None):
-        time.sleep(100e-6 * len(access_rules))
+        time.sleep(300e-6 * len(access_rules))
         return super().update_access(context, share, access_rules, add_rules, delete_rules,
                                      update_rules, share_server)
 

@@ -23,7 +23,6 @@ from certkit.scale.analysis import OPERATIONS, curve, figures, verified_shares
 from certkit.scale.workers import run_all
 
 PROGRESS_INTERVAL = 1.0
-STATS_CALLS = 5
 FLOOR_CALLS = 21
 
 
@@ -212,7 +211,7 @@ class ScaleMeasurement:
         self._rule_samples = {"update_access_add": adds, "update_access_remove": removes}
 
     def _stats(self, rec: StepRecorder, n: int) -> None:
-        for _ in range(min(STATS_CALLS, self.settings.samples)):
+        for _ in range(self.settings.samples):
             self._check_stop()
             stats = self._timed(rec, "get_share_stats", self.res.driver.get_share_stats, refresh=True)
             if stats is not _FAILED and not isinstance(stats, dict):

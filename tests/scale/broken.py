@@ -44,11 +44,11 @@ class EnsureSharesQuadratic(DummyDriver):
 
 
 class AccessSlowWithLongRuleLists(DummyDriver):
-    """update_access re-applies every rule on each call (300 us each)."""
+    """update_access re-applies every rule on each call (500 us each)."""
 
     def update_access(self, context, share, access_rules, add_rules, delete_rules,
                       update_rules, share_server=None):
-        _spend(300e-6 * len(access_rules))
+        _spend(500e-6 * len(access_rules))
         return super().update_access(context, share, access_rules, add_rules, delete_rules,
                                      update_rules, share_server)
 

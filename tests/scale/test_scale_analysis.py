@@ -41,6 +41,8 @@ def test_growing_cost_is_a_finding_with_numbers():
     result = curve(op, _steps(op.name, {100: 0.002, 1000: 0.02, 10000: 0.2}))
     assert result["grows_with_n"] and result["exponent"] == pytest.approx(1.0)
     assert "p50 2 ms at N=100 -> 200 ms at N=10,000" in result["finding"]
+    # Growth, but small in absolute terms (a busy machine's noise): not a finding.
+    assert not curve(op, _steps(op.name, {100: 0.0003, 1000: 0.005, 10000: 0.007}))["grows_with_n"]
 
 
 def test_flat_or_tiny_costs_are_not_findings():

@@ -14,11 +14,6 @@ STYLES = {"p50": ("-", "o"), "p95": ("--", "s"), "p99": (":", "^"), "max": ("-."
 
 def write_plots(section: dict[str, Any], directory: str | os.PathLike[str]) -> list[Path]:
     """Write `<operation>.png` and `<operation>.svg` for every measured operation; return the paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
     out = Path(directory)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -30,31 +25,39 @@ def write_plots(section: dict[str, Any], directory: str | os.PathLike[str]) -> l
                   if "p50" in step["operations"].get(name, {})]
         if not points:
             continue
-        figure, axes = pyplot.subplots(figsize=(7, 4.5), dpi=100)
-        try:
-            for key, _ in PERCENTILES:
-                line, marker = STYLES[key]
-                axes.plot([n for n, _ in points], [figs[key] * 1000 for _, figs in points],
-                          linestyle=line, marker=marker, label=key)
-            axes.set_xscale("log")
-            axes.set_yscale("log")
-            axes.set_xlabel("shares on the back end (N)")
-            axes.set_ylabel("latency (ms)")
-            axes.grid(True, which="both", alpha=0.3)
-            axes.legend(loc="best", fontsize="small")
-            axes.set_title(_title(name, curve), fontsize="medium",
-                           color="firebrick" if "finding" in curve else "black")
-            figure.tight_layout()
-            for suffix in ("png", "svg"):
-                path = out / f"{name}.{suffix}"
-                try:
-                    figure.savefig(path)
-                except OSError as exc:
-                    raise CertkitError(f"--plot {path}: cannot write: {exc.strerror}") from None
-                written.append(path)
-        finally:
-            pyplot.close(figure)
+        figure = _chart(name, curve, points)
+        for suffix in ("png", "svg"):
+            path = out / f"{name}.{suffix}"
+            try:
+                figure.savefig(path)
+            except OSError as exc:
+                raise CertkitError(f"--plot {path}: cannot write: {exc.strerror}") from None
+            written.append(path)
     return written
+
+
+def _chart(name: str, curve: dict[str, Any], points: list[tuple[int, dict[str, Any]]]) -> Any:
+    """One operation's percentiles against N, log-log, its exponent in the title."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 4.5), dpi=100)
+    FigureCanvasAgg(figure)  # the Agg backend, whatever the environment's default
+    axes = figure.add_subplot()
+    figure.subplots_adjust(left=0.11, right=0.97, bottom=0.12, top=0.92)
+    for key, _ in PERCENTILES:
+        line, marker = STYLES[key]
+        axes.plot([n for n, _ in points], [figs[key] * 1000 for _, figs in points],
+                  linestyle=line, marker=marker, label=key)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("shares on the back end (N)")
+    axes.set_ylabel("latency (ms)")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(loc="best", fontsize="small")
+    axes.set_title(_title(name, curve), fontsize="medium",
+                   color="firebrick" if "finding" in curve else "black")
+    return figure
 
 
 def _title(name: str, curve: dict[str, Any]) -> str:

@@ -274,7 +274,8 @@ class ScaleMeasurement:
             with self._lock:
                 self.shares_created += 1
             if n:
-                self._say(f"scale: N={n:,}: {self.shares_created:,} shares created", throttle=True)
+                self._say(f"scale: growing to N={n:,}: {self.shares_created:,} shares created so far",
+                          throttle=True)
         return share
 
     def _measured(self, rec: StepRecorder, op: str, func: Callable[..., Any], args: tuple,

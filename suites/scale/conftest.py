@@ -21,8 +21,23 @@ def measured_pair(profile: Any) -> tuple[str, str | None]:
     return profile.protocols[0], None
 
 
+def live_progress(request: pytest.FixtureRequest, progress: Callable[[str], None] | None
+                  ) -> Callable[[str], None] | None:
+    """The run's progress callback, past pytest's output capture (a scale run takes minutes)."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    if progress is None or capture is None:
+        return progress
+
+    def say(line: str) -> None:
+        with capture.global_and_fixture_disabled():
+            progress(line)
+
+    return say
+
+
 @pytest.fixture
-def scale(certkit_run, resources, dut, context, profile) -> Iterator[Callable[[], dict[str, Any]]]:
+def scale(request, certkit_run, resources, dut, context, profile
+          ) -> Iterator[Callable[[], dict[str, Any]]]:
     """A callable returning the run's `scale` section. The first scale check to call it runs
     the measurement through its own Resources; its teardown (also on Ctrl-C) stops the
     measurement and waits for calls in flight before Resources delete what is left."""
@@ -40,7 +55,7 @@ def scale(certkit_run, resources, dut, context, profile) -> Iterator[Callable[[]
                     dut.dhss, private_storage=dut.private_storage).driver,
                 call_timeout=certkit_run.check_timeout,
                 driver_seconds=lambda: certkit_run.times.total,
-                snapshots=profile.claims("snapshot"), progress=certkit_run.progress)
+                snapshots=profile.claims("snapshot"), progress=live_progress(request, certkit_run.progress))
             running.append(measurement)
             try:
                 certkit_run.scale = measurement.run()

@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,9 @@ def main() -> int:
     parser.add_argument("--rules", type=int, default=100, help="rules per share at each step")
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=3)
+    parser.add_argument("--budget", type=float, default=12.0,
+                        help="minutes the run may take (the lab is shared): past it, the run is "
+                             "interrupted like Ctrl-C and reports how far it got")
     parser.add_argument("--keep-lab", action="store_true", help="leave the lab running at the end")
     parser.add_argument("--out", default=None, help="directory for the report and the plots")
     args = parser.parse_args()
@@ -90,12 +94,16 @@ def main() -> int:
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
+    budget = threading.Timer(args.budget * 60, lambda: proc.poll() is None and proc.send_signal(signal.SIGINT))
+    budget.daemon = True
+    budget.start()
     for line in proc.stderr:
         sys.stderr.write(line)
         match = STEP_LINE.search(line)
         if match:
             memory[f"N={match.group(1)}"] = daemon_rss_mb(lab_dir)
     proc.wait()
+    budget.cancel()
     done.set()
     run_seconds = time.monotonic() - started
     if not args.keep_lab:
@@ -117,6 +125,13 @@ def print_figures(report: dict, memory: dict, peak: dict, seconds: float, out: P
           f"{scale['reached_shares']:,}); total {seconds:.0f} s including lab start; scale run "
           f"{scale['timing']['elapsed_seconds']:.0f} s; teardown "
           f"{scale.get('teardown', {}).get('seconds', 0):.0f} s")
+    teardown = scale.get("teardown", {}).get("delete_share", {})
+    if teardown.get("count"):
+        print(f"teardown delete_share: p50 {teardown['p50'] * 1000:.0f} ms, p95 "
+              f"{teardown['p95'] * 1000:.0f} ms, max {teardown['max'] * 1000:.0f} ms over "
+              f"{teardown['count']} subvolumes, {scale['concurrency']} at a time")
+    if scale.get("stopped"):
+        print(f"stopped: {scale['stopped']} (exit {report.get('interrupted') and 130})")
     print("\n| N | operation | n | p50 ms | p95 ms | p99 ms | max ms | errors |")
     print("|---|---|---|---|---|---|---|---|")
     for step in scale["step_results"]:

@@ -265,7 +265,10 @@ class ScaleMeasurement:
         self._map(rec, "delete_share", self.res.delete_share, self.population)
         self.population = []
         return {"shares": count, "seconds": round(time.perf_counter() - start, 3),
-                "errors": rec.errors.get("delete_share", 0)}
+                "errors": rec.errors.get("delete_share", 0),
+                "delete_share": figures(rec.samples.get("delete_share", []),
+                                        rec.errors.get("delete_share", 0),
+                                        rec.first_error.get("delete_share"))}
 
     # -- helpers ------------------------------------------------------------------------------
     def _create_share(self, rec: StepRecorder, n: int | None = None) -> Any:

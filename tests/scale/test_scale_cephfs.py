@@ -14,26 +14,11 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
-from certkit.lab import cephfs
 from tests.conftest import FIGURES, ROOT
 from tests.scale.profiles import scale_profile
+from tests.test_lab import lab  # noqa: F401 - the lab fixture: up (or skip/fail), then down
 
-REQUIRED = os.environ.get("CERTKIT_REQUIRE_LAB") == "1"
 N = 200
-
-
-@pytest.fixture(scope="module")
-def lab():
-    reason = cephfs.can_run()
-    if reason:
-        if REQUIRED:
-            pytest.fail(f"CERTKIT_REQUIRE_LAB=1 but {reason}")
-        pytest.skip(reason)
-    cephfs.up()
-    yield cephfs.lab_env()
-    cephfs.down()  # idempotent: also after a failure
 
 
 def _subvolumes(env: dict[str, str]) -> list[str]:

@@ -130,8 +130,7 @@ class ResourceLedger:
                     continue
                 if progress:
                     progress(f"cleanup: {len(batch)} {kind}s, {self.workers} at a time")
-                futures = {pool.submit(call_with_timeout, e.delete, max(deadline - time.monotonic(), 0.1),
-                                       f"delete {e.kind} {e.name}"): e for e in batch}
+                futures = {pool.submit(_delete_before, e, deadline): e for e in batch}
                 failed: set[int] = set()
                 while futures:
                     done, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -154,6 +153,15 @@ class ResourceLedger:
     def _leak(self, entry: Entry, error: str) -> None:
         entry.released = True
         self.leaks.append(Leak(entry.kind, entry.id, entry.name, error))
+
+
+def _delete_before(entry: Entry, deadline: float) -> object:
+    """Delete with what is left of the clean-up time when the call starts (queued deletes
+    must not each get the whole budget)."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise CallTimeout(f"delete {entry.kind} {entry.name} (clean-up time used up)", 0)
+    return call_with_timeout(entry.delete, remaining, f"delete {entry.kind} {entry.name}")
 
 
 PARALLEL_KINDS = frozenset({"share", "snapshot"})

@@ -115,3 +115,19 @@ def test_bad_scale_block_is_one_line_naming_the_field(tmp_path, block, field, pr
     with pytest.raises(ProfileError) as err:
         load_profile(path)
     assert str(err.value) == f"{path}: {field}: {problem}"
+
+
+def test_parallel_cleanup_keeps_to_its_time_budget():
+    """Deletes queued behind slow ones get what is left of the clean-up time, not all of it."""
+    from certkit.harness.ledger import ResourceLedger
+
+    ledger = ResourceLedger(timeout=1.0, workers=2)
+    deleted = []
+    for i in range(40):
+        ledger.track("share", f"s{i}", f"share-{i}", lambda i=i: (time.sleep(0.2), deleted.append(i)))
+    start = time.monotonic()
+    leaks = ledger.cleanup()
+    assert time.monotonic() - start < 5
+    done = len(deleted)
+    assert 4 <= done <= 14 and 40 - done - 2 <= len(leaks) <= 40 - done
+    assert ledger.outstanding() == []

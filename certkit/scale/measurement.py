@@ -358,6 +358,11 @@ class ScaleMeasurement:
                     findings.append(f"{name} at N={step['shares']:,}: {figs['errors']} error(s) in "
                                     f"{figs['errors'] + figs['count']} calls; first: "
                                     f"{figs.get('first_error', '')}")
+        deletes = (teardown or {}).get("delete_share", {})
+        if deletes.get("errors"):
+            findings.append(f"delete_share while deleting {teardown['shares']:,} shares: "
+                            f"{deletes['errors']} of {deletes['errors'] + deletes['count']} calls "
+                            f"failed (retried by the clean-up); first: {deletes.get('first_error', '')}")
         if stopped:
             findings.append(f"stopped: {stopped}")
         s = self.settings

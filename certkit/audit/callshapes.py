@@ -59,6 +59,26 @@ def _manila_root() -> Path:
     return Path(manila.__file__).parent
 
 
+def dotted(node: ast.AST) -> str | None:
+    """`self.driver` for a chain of names and attributes; None for anything else (cheap)."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _guard_word(node: ast.AST) -> bool:
+    if isinstance(node, ast.Name):
+        return node.id in ("self", "hasattr") or "dhss" in node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr in ("driver", "driver_handles_share_servers") or "dhss" in node.attr
+    return False
+
+
 class _Collector(ast.NodeVisitor):
     """Walks one module; `receiver` decides which calls are calls into the driver."""
 
@@ -69,8 +89,10 @@ class _Collector(ast.NodeVisitor):
 
     def visit_If(self, node: ast.If) -> None:  # noqa: N802 - ast API
         self.visit(node.test)
-        test = ast.unparse(node.test)
-        guard = test if any(word in test for word in _DRIVER_GUARDS) else ""
+        guard = ""
+        if any(_guard_word(n) for n in ast.walk(node.test)):
+            test = ast.unparse(node.test)
+            guard = test if any(word in test for word in _DRIVER_GUARDS) else ""
         for branch, text in ((node.body, guard), (node.orelse, f"not ({guard})" if guard else "")):
             self._guards.append(text)
             for child in branch:
@@ -85,7 +107,7 @@ class _Collector(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:  # noqa: N802
         func = node.func
-        if isinstance(func, ast.Attribute) and ast.unparse(func.value) == self.receiver and (
+        if isinstance(func, ast.Attribute) and dotted(func.value) == self.receiver and (
                 self.names is None or func.attr in self.names):
             star = any(isinstance(a, ast.Starred) for a in node.args) or any(
                 k.arg is None for k in node.keywords)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from certkit.audit.backends import Backend
-from certkit.audit.callshapes import CallShape, delegate_call_shapes
+from certkit.audit.callshapes import CallShape, delegate_call_shapes, dotted
 from certkit.audit.source import defining_class, function_tree, is_stub, unwrap, where
 from certkit.contract.catalogue import share_driver_abc
 
@@ -136,7 +136,9 @@ def _walk_functions(backend: Backend, roots: list[Any]) -> Iterator[tuple[ast.AS
         for node in ast.walk(parsed[0]):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                 continue
-            receiver = ast.unparse(node.func.value)
+            receiver = dotted(node.func.value) or (
+                "super()" if isinstance(node.func.value, ast.Call)
+                and isinstance(node.func.value.func, ast.Name) and node.func.value.func.id == "super" else "")
             if receiver == "self":
                 helper = getattr(owner_cls, node.func.attr, None)
                 if callable(helper) and not isinstance(helper, type):
@@ -145,7 +147,7 @@ def _walk_functions(backend: Backend, roots: list[Any]) -> Iterator[tuple[ast.AS
                 helper = getattr(backend.delegate, node.func.attr, None)
                 if callable(helper) and not isinstance(helper, type):
                     queue.append((helper, backend.delegate))
-            elif receiver.startswith("super("):
+            elif receiver == "super()":
                 base = next((k for k in owner_cls.__mro__[1:] if node.func.attr in k.__dict__), None)
                 if base is not None and base is not share_driver_abc():
                     queue.append((base.__dict__[node.func.attr], owner_cls))
@@ -156,8 +158,9 @@ def _pairs(node: ast.AST) -> list[tuple[ast.AST, ast.AST]]:
         return [(k, v) for k, v in zip(node.keys, node.values) if k is not None]
     if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Subscript):
         return [(node.targets[0].slice, node.value)]
-    if isinstance(node, ast.Call) and ast.unparse(node.func) in ("dict", "update") or (
-            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "update"):
+    if isinstance(node, ast.Call) and (
+            (isinstance(node.func, ast.Name) and node.func.id == "dict")
+            or (isinstance(node.func, ast.Attribute) and node.func.attr == "update")):
         return [(ast.Constant(k.arg), k.value) for k in node.keywords if k.arg]
     return []
 
@@ -188,7 +191,7 @@ def _field_of(node: ast.AST) -> str | None:
         return _ACCESS_FIELDS.get(node.attr)
     if isinstance(node, ast.Name):
         return _ACCESS_FIELDS.get(node.id)
-    if isinstance(node, ast.Call) and ast.unparse(node.func).endswith(".get") and node.args:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and node.args:
         arg = node.args[0]
         return _ACCESS_FIELDS.get(str(arg.value)) if isinstance(arg, ast.Constant) else None
     return None
@@ -238,7 +241,7 @@ def _assigned_in(func: Any, name: str) -> Literal | None:
     tree, start, path = parsed
     for node in ast.walk(tree):
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and ast.unparse(node.targets[0]) == f"self.{name}"):
+                and dotted(node.targets[0]) == f"self.{name}"):
             return Literal(_literal(node.value, getattr(unwrap(func), "__globals__", None)),
                            f"{path}:{start + node.lineno - 1}")
     return None

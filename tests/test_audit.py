@@ -203,6 +203,19 @@ def test_call_shapes_are_read_from_the_installed_managers_source():
     assert all(s.conditional and "dhss" in s.guard for s in unmanage)
 
 
+def test_cached_call_shapes_equal_a_fresh_parse(tmp_path, monkeypatch):
+    from certkit.audit import callshapes
+
+    monkeypatch.setenv("CERTKIT_CACHE_DIR", str(tmp_path))
+    root = callshapes._manila_root()
+    fresh = callshapes._extract(root)
+    callshapes._store(callshapes._cache_file(root), fresh)
+    [cache] = list(tmp_path.iterdir())
+    assert callshapes._load_cached(cache) == fresh == manager_call_shapes()
+    cache.write_text("not json")                       # a damaged cache is ignored, not trusted
+    assert callshapes._load_cached(cache) is None
+
+
 def test_binding_follows_wrapped_and_binds_a_wrapper_without_wraps():
     audit = audit_class(drivers.BindingDriver)
     found = _by_method(audit)

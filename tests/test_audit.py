@@ -167,6 +167,15 @@ def test_every_profile_loads_and_names_are_unique():
     assert profile_names_unique(paths) == []
 
 
+def test_every_profile_names_one_back_end_and_makes_no_false_claim():
+    paths = sorted((ROOT / "driver_profiles").glob("*.yaml"))
+    false_claims = {path.name: profile_drift(load_profile(path)).errors for path in paths}
+    assert {k: v for k, v in false_claims.items() if v} == {}
+    dell = [p for p in paths if load_profile(p).driver.endswith("EMCShareDriver")]
+    assert sorted(load_profile(p).config["emc_share_backend"] for p in dell) == [
+        "powerflex", "powermax", "powerscale", "powerstore", "unity", "vnx"]
+
+
 # ----------------------------------------------------------------------------------- issue 11
 import re  # noqa: E402
 import stat  # noqa: E402

@@ -189,7 +189,6 @@ from certkit.audit.render import md_code  # noqa: E402
 from certkit.audit.signatures import method_findings  # noqa: E402
 from certkit.contract.catalogue import FEATURES  # noqa: E402
 from certkit.files import PUBLIC_MODE, atomic_write  # noqa: E402
-from certkit.manila_env import prepare_manila  # noqa: E402
 from tests.audit_fixtures import plugins  # noqa: E402
 
 DOC_FIXTURE = ROOT / "tests" / "audit_fixtures" / "share_back_ends_feature_support_mapping.rst"
@@ -407,3 +406,21 @@ def test_in_tree_audit_rows_evidence_and_doc_drift(tmp_path):
                for d in data["doc_drift"])
     for name in ("a.json", "a.md"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
+
+
+def test_profile_init_picks_the_back_end_config_selects(tmp_path):
+    import argparse
+
+    from certkit.commands.profile import init_command
+    from certkit.errors import CertkitError
+
+    out = tmp_path / "vnx.yaml"
+    args = argparse.Namespace(driver="manila.share.drivers.dell_emc.driver.EMCShareDriver", name=None,
+                              output=str(out), force=False, config=["emc_share_backend=vnx"])
+    assert init_command(args) == 0
+    profile = load_profile(out)
+    assert profile.config["emc_share_backend"] == "vnx" and profile.dhss_modes == (True,)
+    assert "shrink" not in profile.features and profile_drift(profile).errors == []
+    args.config, args.force = ["emc_share_backend=nope"], True
+    with pytest.raises(CertkitError, match="selects none of EMCShareDriver's back ends"):
+        init_command(args)

@@ -395,10 +395,10 @@ def test_in_tree_audit_rows_evidence_and_doc_drift(tmp_path):
     assert all(f["severity"] != "error" for d in data["drivers"] for f in d["signature_findings"])
     cephfs = rows["cephfs.driver.CephFSDriver"]
     assert cephfs["features"]["manage_share"] == "implemented" and cephfs["features"]["qos"] == "not-implemented"
-    for d in data["drivers"]:                    # no ✓ without a cited line or a base default
+    for d in data["drivers"]:                    # no ✓ without a cited line
         for fid, mark in d["features"].items():
             if mark == "implemented":
-                assert SITE.search(d["evidence"][fid]) or "base class default" in d["evidence"][fid], (d["class"], fid)
+                assert SITE.search(d["evidence"][fid]), (d["class"], fid)
     assert data["call_shapes"]["create_share"][0]["site"].startswith("manila/share/")
     stale = {(d["doc_row"], d["column"]) for d in data["doc_drift"]}
     assert ("CephFS", "create share from snapshot") in stale and ("NexentaStor5", "Read & Write IPv6") in stale

@@ -175,8 +175,11 @@ class _Judge:
         else:
             needed = [marks[r] for r in feat.requires if r in marks]
             bad = next((m for m in needed if m[0] not in (IMPLEMENTED, DRIFT)), None)
+            hooks = "; ".join(f"{e.name} {'base default ' if e.state == 'default' else ''}{e.site}"
+                              for e in map(self.method, feat.hooks) if e.counts)
             mark, why = (bad[0], f"needs {', '.join(feat.requires)}") if bad else (
-                IMPLEMENTED, "base class default, given " + ", ".join(feat.requires))
+                IMPLEMENTED, f"{hooks or 'base class default'}, given "
+                + ", ".join(feat.requires))
         if mark != IMPLEMENTED:
             return mark, why
         if feat.id in _ACCESS:

@@ -189,7 +189,6 @@ from certkit.audit.render import md_code  # noqa: E402
 from certkit.audit.signatures import method_findings  # noqa: E402
 from certkit.contract.catalogue import FEATURES  # noqa: E402
 from certkit.files import PUBLIC_MODE, atomic_write  # noqa: E402
-from tests.audit_fixtures import plugins  # noqa: E402
 
 DOC_FIXTURE = ROOT / "tests" / "audit_fixtures" / "share_back_ends_feature_support_mapping.rst"
 SITE = re.compile(r"[\w/.-]+\.py:\d+")

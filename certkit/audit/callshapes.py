@@ -90,7 +90,7 @@ class _Collector(ast.NodeVisitor):
         self.shapes: list[CallShape] = []
         self._guards: list[str] = []
 
-    def visit_If(self, node: ast.If) -> None:  # noqa: N802 - ast API
+    def visit_If(self, node: ast.If) -> None:
         self.visit(node.test)
         guard = ""
         if any(_guard_word(n) for n in ast.walk(node.test)):
@@ -102,13 +102,13 @@ class _Collector(ast.NodeVisitor):
                 self.visit(child)
             self._guards.pop()
 
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:  # noqa: N802
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
         kind = ast.unparse(node.type) if node.type else "any exception"
         self._guards.append(f"except {kind}")
         self.generic_visit(node)
         self._guards.pop()
 
-    def visit_Call(self, node: ast.Call) -> None:  # noqa: N802
+    def visit_Call(self, node: ast.Call) -> None:
         func = node.func
         if isinstance(func, ast.Attribute) and dotted(func.value) == self.receiver and (
                 self.names is None or func.attr in self.names):

@@ -148,8 +148,8 @@ def import_driver_class(dotted: str, source: str = "driver",
     try:
         cls = call_with_alarm(import_dotted, timeout, f"import {dotted}", dotted)
     except CallTimeout:
-        raise ProfileError(source, "driver", f"importing {dotted} did not finish "
-                           f"within {timeout:.3g} s (timeouts.import)") from None
+        raise ProfileError(source, "driver", f"importing module {dotted.rpartition('.')[0]} did "
+                           f"not finish within {timeout:.3g} s (timeouts.import)") from None
     except DottedImportError as exc:
         raise ProfileError(source, "driver", str(exc)) from None
     if not isinstance(cls, type):

@@ -30,7 +30,7 @@ def _subvolumes(env: dict[str, str]) -> list[str]:
     return [entry["name"] for entry in json.loads(out or "[]")]
 
 
-def test_cephfs_driver_at_200_subvolumes(lab, tmp_path):
+def test_cephfs_driver_at_200_subvolumes(lab, tmp_path):  # noqa: F811 - the imported fixture
     before = _subvolumes(lab)
     profile = scale_profile(tmp_path, "cephfs-native.yaml", target_shares=N, steps=[50, N],
                             rules_per_share=20, samples=5, concurrency=3)

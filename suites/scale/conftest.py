@@ -38,9 +38,12 @@ def live_progress(request: pytest.FixtureRequest, progress: Callable[[str], None
 @pytest.fixture
 def scale(request, certkit_run, resources, dut, context, profile
           ) -> Iterator[Callable[[], dict[str, Any]]]:
-    """A callable returning the run's `scale` section. The first scale check to call it runs
-    the measurement through its own Resources; its teardown (also on Ctrl-C) stops the
-    measurement and waits for calls in flight before Resources delete what is left."""
+    """A callable returning the run's `scale` section. The first scale check's set-up runs the
+    measurement through its own Resources: in set-up, the measurement as a whole is outside the
+    per-check deadline (which no check may raise), while every driver call in it keeps the
+    user's check timeout as its own deadline. Its teardown (also on Ctrl-C, also when the
+    measurement breaks) stops the measurement and waits for calls in flight before Resources
+    delete what is left."""
     running: list[ScaleMeasurement] = []
 
     def results() -> dict[str, Any]:
@@ -64,7 +67,10 @@ def scale(request, certkit_run, resources, dut, context, profile
                 raise
         return certkit_run.scale
 
-    yield results
-    for measurement in running:
-        measurement.stop.set()
-        measurement.finished.wait(certkit_run.check_timeout)
+    try:
+        results()
+        yield results
+    finally:
+        for measurement in running:
+            measurement.stop.set()
+            measurement.finished.wait(certkit_run.check_timeout)

@@ -187,7 +187,7 @@ from certkit.audit.class_audit import ClassAudit  # noqa: E402
 from certkit.audit.docmap import compare_doc, parse_tables  # noqa: E402
 from certkit.audit.render import md_code  # noqa: E402
 from certkit.audit.signatures import method_findings  # noqa: E402
-from certkit.contract.catalogue import FEATURES  # noqa: E402
+from certkit.catalogue import FEATURES  # noqa: E402
 from certkit.files import PUBLIC_MODE, atomic_write  # noqa: E402
 
 DOC_FIXTURE = ROOT / "tests" / "audit_fixtures" / "share_back_ends_feature_support_mapping.rst"

@@ -54,7 +54,7 @@ class CallShape:
 
 
 def _manila_root() -> Path:
-    from certkit.contract.catalogue import share_driver_abc
+    from certkit.manila_abc import share_driver_abc
 
     import manila
 
@@ -181,7 +181,7 @@ def manager_call_shapes() -> tuple[CallShape, ...]:
 
 
 def _extract(root: Path) -> tuple[CallShape, ...]:
-    from certkit.contract.catalogue import share_driver_abc
+    from certkit.manila_abc import share_driver_abc
 
     abc_names = frozenset(n for n, v in vars(share_driver_abc()).items() if callable(v))
     shapes: list[CallShape] = []

@@ -15,7 +15,8 @@ from certkit.audit.evidence import (MethodEvidence, access_literals, attribute_l
 from certkit.audit.signatures import SignatureFinding, class_findings, delegate_findings
 from certkit.audit.source import where
 from certkit.audit.static_source import CLAIM_KEYS, declared_dhss_modes
-from certkit.contract.catalogue import ANY_VALUE, FEATURES, Feature, share_driver_abc
+from certkit.catalogue import ANY_VALUE, FEATURES, Feature
+from certkit.manila_abc import share_driver_abc
 
 IMPLEMENTED, NOT_IMPLEMENTED, UNKNOWN, DRIFT, NO_IMPORT = (
     "implemented", "not-implemented", "unknown", "drift", "cannot-import")

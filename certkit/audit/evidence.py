@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 from certkit.audit.backends import Backend
 from certkit.audit.callshapes import CallShape, delegate_call_shapes, dotted
 from certkit.audit.source import defining_class, function_tree, is_stub, unwrap, where
-from certkit.contract.catalogue import share_driver_abc
+from certkit.manila_abc import share_driver_abc
 
 COMPUTED = object()
 _MAX_HELPERS = 25

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from certkit.audit.source import function_tree
-from certkit.contract.catalogue import share_driver_abc
+from certkit.manila_abc import share_driver_abc
 
 # Stats keys whose literal value is a claim (capabilities-notes.md).
 CLAIM_KEYS = frozenset({

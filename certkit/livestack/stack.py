@@ -107,3 +107,18 @@ def status(*, root: Path | None = None, out: Callable[[str], None] = print) -> b
     healthy &= bool(mine)
     out(f"profile {state.profile_name}; API {state.manila_url}; pools: {', '.join(mine) or 'none'}")
     return healthy
+
+
+def restart_services(root: Path, names: list[str], *, cwd: Path | None = None) -> None:
+    """Stop and start Manila services of a running lab (the restart checks use it)."""
+    from certkit.livestack.manila_services import start_service
+
+    state = load_state(root)
+    if state is None:
+        raise CertkitError(f"no manila lab in {root}")
+    table = ProcessTable(root)
+    conf = root / "manila" / "manila.conf"
+    for name in names:
+        table.stop(name)
+    for name in names:
+        start_service(name, root, state, conf, table, cwd or Path.cwd())

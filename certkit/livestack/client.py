@@ -130,6 +130,11 @@ class ManilaClient(rest_client.RestClient):
         resp, raw = self.get("services")
         return self._json("services", resp, raw)["services"]
 
+    def pools(self) -> list[str]:
+        """Pool names the scheduler knows."""
+        resp, raw = self.get("scheduler-stats/pools")
+        return [p["name"] for p in self._json("pools", resp, raw)["pools"]]
+
     # -- waiters -------------------------------------------------------------------------------
     def wait_for(self, what: str, read: Callable[[], Any], done: Callable[[Any], bool],
                  failed: Callable[[Any], bool] = lambda v: False,

@@ -122,3 +122,8 @@ def restart_services(root: Path, names: list[str], *, cwd: Path | None = None) -
         table.stop(name)
     for name in names:
         start_service(name, root, state, conf, table, cwd or Path.cwd())
+    if "manila-api" in names:
+        from certkit.livestack.procs import port_open, wait_until
+
+        wait_until(lambda: port_open(state.ports["manila_api"]), 120, "serve the API again",
+                   table, "manila-api")

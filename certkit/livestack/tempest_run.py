@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -124,58 +123,83 @@ def class_outcomes(found: dict[str, TempestResult]) -> dict[str, TempestResult]:
     return out
 
 
-def run_tempest(profile: Profile, target: Target, *, regex: str | None = None,
-                workers: int | None = None, workspace: Path | None = None,
-                progress: Callable[[str], None] | None = None) -> TempestRun:
-    """Configure tempest from the profile, run the selected plugin tests, collect every result."""
-    say = progress or (lambda line: None)
-    regex = regex or os.environ.get(ENV_REGEX) or DEFAULT_REGEX
-    workers = workers or int(os.environ.get(ENV_WORKERS) or max(os.cpu_count() or 2, 2))
-    own = workspace is None
-    ws = workspace or Path(tempfile.mkdtemp(prefix="certkit-tempest-"))
-    conf = ws / "etc" / "tempest.conf"
-    try:
-        microversions, protocol = endpoint_facts(target)
-        write_tempest_conf(conf, tempest_conf_text(profile, target, microversions, protocol,
-                                                   ws / "logs"))
-        (ws / "logs").mkdir(exist_ok=True)
-        if not (ws / ".stestr").exists():
-            subprocess.run([str(venv_bin() / "stestr"), "init"], cwd=ws, check=True,
+class TempestWorkspace:
+    """A private tempest workspace (tempest.conf holds the admin password: 0600, removed by
+    close() unless CERTKIT_KEEP_TEMPEST is set)."""
+
+    def __init__(self, profile: Profile, target: Target, path: Path | None = None) -> None:
+        self.path = path or Path(tempfile.mkdtemp(prefix="certkit-tempest-"))
+        self.conf = self.path / "etc" / "tempest.conf"
+        self.microversions, self.protocol = endpoint_facts(target)
+        write_tempest_conf(self.conf, tempest_conf_text(profile, target, self.microversions,
+                                                        self.protocol, self.path / "logs"))
+        (self.path / "logs").mkdir(exist_ok=True)
+        if not (self.path / ".stestr").exists():
+            subprocess.run([str(venv_bin() / "stestr"), "init"], cwd=self.path, check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        listed = list_tests(ws, conf, regex)
+
+    def list(self, regex: str | None = None) -> list[str]:
+        """Plugin tests the regex ($CERTKIT_TEMPEST_REGEX, default: every API test) selects."""
+        regex = regex or os.environ.get(ENV_REGEX) or DEFAULT_REGEX
+        listed = list_tests(self.path, self.conf, regex)
         if not listed:
             raise CertkitError(f"tempest: the regex {regex!r} selects no manila-tempest-plugin test")
-        say(f"tempest: {len(listed)} tests, {workers} workers, API {microversions[0]}-"
-            f"{microversions[1]}, storage protocol {protocol}")
-        subunit_path = ws / "results.subunit"
+        return listed
+
+    def run(self, tests: list[str], *, workers: int | None = None,
+            progress: Callable[[str], None] | None = None) -> TempestRun:
+        """`tempest run --load-list` over exactly these tests; every one gets a result."""
+        say = progress or (lambda line: None)
+        workers = workers or int(os.environ.get(ENV_WORKERS) or max(os.cpu_count() or 2, 2))
+        load_list = self.path / "tests.txt"
+        load_list.write_text("".join(f"{t}\n" for t in tests))
+        say(f"tempest: {len(tests)} tests, {workers} workers, API {self.microversions[0]}-"
+            f"{self.microversions[1]}, storage protocol {self.protocol}")
+        subunit_path = self.path / "results.subunit"
         start = time.perf_counter()
-        with open(subunit_path, "wb") as out, open(ws / "logs" / "tempest-run.log", "wb") as err:
-            proc = _tempest(["--regex", regex, "--concurrency", str(workers), "--subunit"], ws, conf,
-                            stdout=out, stderr=err)
+        with open(subunit_path, "wb") as out, open(self.path / "logs" / "tempest-run.log", "wb") as err:
+            proc = _tempest(["--load-list", str(load_list), "--concurrency", str(workers),
+                             "--subunit"], self.path, self.conf, stdout=out, stderr=err)
         wall = time.perf_counter() - start
-        found = parse_subunit(subunit_path)
-        by_class = class_outcomes(found)
-        results = []
-        for test_id in listed:
-            if test_id in found:
-                results.append(found[test_id])
-                continue
-            cls = test_id.split("[", 1)[0].rsplit(".", 1)[0]
-            cause = by_class.get(cls)
-            if cause is not None and cause.outcome == "skipped":
-                results.append(TempestResult(test_id, "skipped", cause.message, 0.0))
-            elif cause is not None:
-                results.append(TempestResult(test_id, "error",
-                                             f"setUpClass of {cls} failed: {cause.message}", 0.0))
-            else:
-                results.append(TempestResult(
-                    test_id, "error", f"tempest reported no result (tempest exit "
-                    f"{proc.returncode}; logs in {ws / 'logs'} with CERTKIT_KEEP_TEMPEST=1)", 0.0))
+        results = complete_results(tests, parse_subunit(subunit_path), proc.returncode, self.path)
         counts = {o: sum(r.outcome == o for r in results) for o in ("passed", "failed", "skipped", "error")}
         say(f"tempest: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} "
             f"skipped, {counts['error']} without a result, in {wall:.0f} s")
-        return TempestRun(results, wall, ws, regex)
+        return TempestRun(results, wall, self.path, f"{len(tests)} tests")
+
+    def close(self) -> None:
+        """Remove the workspace (it holds the admin password)."""
+        if not os.environ.get("CERTKIT_KEEP_TEMPEST"):
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def complete_results(tests: list[str], found: dict[str, TempestResult], exit_code: int,
+                     workspace: Path) -> list[TempestResult]:
+    """One result per listed test: its own, its class's setUpClass skip/failure, or `error`."""
+    by_class = class_outcomes(found)
+    results = []
+    for test_id in tests:
+        if test_id in found:
+            results.append(found[test_id])
+            continue
+        cls = test_id.split("[", 1)[0].rsplit(".", 1)[0]
+        cause = by_class.get(cls)
+        if cause is not None and cause.outcome == "skipped":
+            results.append(TempestResult(test_id, "skipped", cause.message, 0.0))
+        elif cause is not None:
+            results.append(TempestResult(test_id, "error", f"setUpClass of {cls} failed: {cause.message}", 0.0))
+        else:
+            results.append(TempestResult(
+                test_id, "error", f"tempest reported no result (tempest exit {exit_code}; logs in "
+                f"{workspace / 'logs'} with CERTKIT_KEEP_TEMPEST=1)", 0.0))
+    return results
+
+
+def run_tempest(profile: Profile, target: Target, *, regex: str | None = None,
+                workers: int | None = None, progress: Callable[[str], None] | None = None) -> TempestRun:
+    """List and run the selected plugin tests in a throw-away workspace (benchmarks use it)."""
+    workspace = TempestWorkspace(profile, target)
+    try:
+        return workspace.run(workspace.list(regex), workers=workers, progress=progress)
     finally:
-        if own and not os.environ.get("CERTKIT_KEEP_TEMPEST"):
-            # The workspace holds the admin password in tempest.conf: never leave it behind.
-            shutil.rmtree(ws, ignore_errors=True)
+        workspace.close()

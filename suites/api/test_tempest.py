@@ -1,63 +1,46 @@
-"""manila-tempest-plugin's API tests as certkit checks: tempest runs once (in parallel workers)
-when this module is collected, and each tempest test becomes one check keyed by its idempotent id.
+"""manila-tempest-plugin's API tests as certkit checks, keyed by their tempest idempotent ids.
+
+Collection lists the selected plugin tests (`$CERTKIT_TEMPEST_REGEX`, default every API test);
+after `-k` deselection, conftest.py runs exactly the selected ones once with `tempest run`
+(parallel workers) and each check reports its test's outcome.
 
 Levels: a test tempest ran (passed or failed) is `required`; a test tempest skipped is a skip at
-`recommended` level (tempest.conf, generated from the claims, decides what runs, so a claimed
-feature whose tests were all skipped has no required check and stays unverified); a test in
-known_failures.yaml is `recommended`, its outcome unchanged, the reason in its message.
+`recommended` level (tempest.conf is generated from the claims, so a claimed feature whose tests
+were all skipped has no required check and stays unverified); a test in known_failures.yaml is
+`recommended` with its outcome unchanged and the reason in its message.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 
 from certkit.contract.checks import check
+from certkit.livestack.tempest_checks import RESULT_KEY, WORKSPACE_KEY
 
-KNOWN_FAILURES = Path(__file__).with_name("known_failures.yaml")
-
-
-def known_failures() -> dict[str, str]:
-    """{tempest test id without [..]: reason} from the reviewed file."""
-    entries = yaml.safe_load(KNOWN_FAILURES.read_text()) or []
-    return {e["test"]: " ".join(str(e["reason"]).split()) for e in entries}
-
-
-def _params(run) -> list:
-    from certkit.livestack.target import resolve_target
-    from certkit.livestack.tempest_features import base_name, feature_of, idempotent_id
-    from certkit.livestack.tempest_run import run_tempest
-
-    profile = run.profile
-    outcome = run_tempest(profile, resolve_target(profile), progress=run.progress)
-    known = known_failures()
-    params = []
-    for result in outcome.results:
-        reason = known.get(base_name(result.test_id))
-        level = "recommended" if reason or result.outcome == "skipped" else "required"
-        message = result.message
-        if reason:
-            message = f"known environment failure (suites/api/known_failures.yaml): {reason}" + (
-                f"; tempest: {message}" if message else "")
-        marks = [check(idempotent_id(result.test_id), feature_of(result.test_id, profile.claimed),
-                       level)]
-        params.append(pytest.param((result, message), id=result.test_id, marks=marks))
-    return params
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "tempest_result" not in metafunc.fixturenames:
+    if "tempest_test" not in metafunc.fixturenames:
         return
+    from certkit.livestack.tempest_features import feature_of, idempotent_id
+    from certkit.livestack.tempest_run import TempestWorkspace
+    from certkit.livestack.target import resolve_target
     from certkit.pytest_plugin import certification_run
 
-    metafunc.parametrize("tempest_result", _params(certification_run(metafunc.config)))
+    run = certification_run(metafunc.config)
+    workspace = TempestWorkspace(run.profile, resolve_target(run.profile))
+    metafunc.config.add_cleanup(workspace.close)
+    metafunc.config.stash[WORKSPACE_KEY] = workspace
+    params = [pytest.param(test_id, id=test_id,
+                           marks=[check(idempotent_id(test_id),
+                                        feature_of(test_id, run.profile.claimed))])
+              for test_id in workspace.list()]
+    metafunc.parametrize("tempest_test", params)
 
 
-def test_tempest(tempest_result) -> None:
+def test_tempest(request, tempest_test) -> None:
     """The outcome tempest reported for this test (skips are skips, never passes)."""
-    result, message = tempest_result
+    result, message = request.node.stash[RESULT_KEY]
     if result.outcome == "skipped":
         pytest.skip(message or "skipped by tempest")
     if result.outcome == "error":

@@ -165,6 +165,9 @@ class ManilaClient(rest_client.RestClient):
                      if kind != "share_type" else f"types/{obj_id}")
         except lib_exc.NotFound:
             return True
+        except lib_exc.BadRequest:
+            # Manila 23 answers 400 (TypeError in the API) to a GET that races the row's deletion.
+            return False
         return False
 
     @property

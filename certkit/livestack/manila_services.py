@@ -109,7 +109,9 @@ def start_service(name: str, root: Path, state: LabState, conf: Path, table: Pro
     """Start one service if it is not running (cwd: relative paths in the profile resolve there)."""
     if table.running(name):
         return
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # The driver is imported in the service as certkit imports it: from the working directory too.
+    path = os.pathsep.join(p for p in (str(cwd), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path}
     table.spawn(name, service_argv(name, root, state, conf), env=env, cwd=cwd)
 
 

@@ -36,9 +36,12 @@ def up(profile: Profile, *, root: Path | None = None, progress: Callable[[str], 
     root = root or lab_dir()
     start = time.perf_counter()
     state = load_state(root)
-    if state is not None and state.profile_name != profile.name:
-        raise CertkitError(f"lab manila is up for profile {state.profile_name} "
-                           f"({state.profile_path}); run `certkit lab down manila` first")
+    if state is not None and (state.profile_name, state.profile_path) != (profile.name, profile.path):
+        # Another profile: keep PostgreSQL, RabbitMQ and Keystone; the Manila services restart
+        # with the new manila.conf (start_all sees it change).
+        progress(f"switching from profile {state.profile_name} to {profile.name}")
+        state.profile_name, state.profile_path = profile.name, profile.path
+        state.backend, state.dhss = backend_name(profile), profile.dhss
     install.ensure_installed(progress)
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o700)

@@ -11,7 +11,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     (r"share_group|sharegroup", "share_groups"),
     (r"replica|replication", "replication_readable"),
     (r"revert", "revert_to_snapshot"),
-    (r"mount.*snapshot|snapshot.*mount", "mountable_snapshot"),
+    (r"mount.*snapshot|snapshot.*mount|snapshot_rules|snapshot.*_rule", "mountable_snapshot"),
     (r"snapshot.*manage|manage.*snapshot", "manage_snapshot"),
     (r"share_server.*migrat|server_migration", "share_server_migration"),
     (r"migrat", "migration"),

@@ -183,3 +183,29 @@ def test_api_and_scheduler_restart_keep_state(api, profile, target):
     api.wait_for(f"the restarted scheduler knows back end {target.backend!r} again", api.pools,
                  lambda pools: any(p.split("#")[0].endswith(f"@{target.backend}") for p in pools))
     _share(api, profile)
+
+
+@check("1407cf32-8703-4632-a3e0-0f2f7406f8c4", "access_{access_type}")
+def test_refused_rule_ends_in_error_and_spares_the_others(api, profile, proto, access_type):
+    """A rule the driver must refuse (an access type the profile does not list for the protocol)
+    ends in `error` through the real manager, never `active`; the share's good rule stays active.
+
+    Catches drivers (and helpers) whose refusals the manager cannot match to its rules, e.g.
+    updates keyed by the wrong rule id: the refused rule then looks granted.
+    """
+    listed = set(profile.access_types.get(proto) or ())
+    refused_type = next((t for t in ("user", "ip", "cephx", "cert") if t not in listed), None)
+    if refused_type is None:
+        pytest.skip(f"the profile lists every access type for {proto}")
+    share = _share(api, profile, proto)
+    good = api.grant(share["id"], access_type, _access_to(access_type, 1), profile.access_levels[0])
+    _rules_settle(api, share["id"], 1)
+    bad = api.grant(share["id"], refused_type, _access_to(refused_type, 2), "rw")
+    rules = {r["id"]: r for r in _rules_settle(api, share["id"], 2)}
+    expect(rules[bad["id"]]["state"] == "error",
+           f"a {refused_type} rule on a {proto} share (the profile lists only "
+           f"{sorted(listed)}) ended in {rules[bad['id']]['state']}, not error: the manager "
+           "reports access the driver did not grant")
+    expect(rules[good["id"]]["state"] == "active",
+           f"the valid {access_type} rule went from active to {rules[good['id']]['state']} "
+           f"when a refused {refused_type} rule was added")

@@ -1,5 +1,7 @@
 """A DummyDriver broken in three ways only the live tier sees (each caught by one live check):
-- its stats deny snapshot_support, which the profile claims (capability not schedulable);
+- its stats drop replication_type, while the profile claims readable replication (the claimed
+  capability is not schedulable; the default share type does not ask for it, so other checks
+  still get shares);
 - update_access raises for every rule added (rules end in `error` through the share manager);
 - after a restart, ensure_shares reports every share in `error` (get_backend_info changes on
   every start, so the manager really calls ensure_shares).
@@ -20,9 +22,9 @@ class BrokenLiveDriver(DummyDriver):
 
     def _update_share_stats(self, data=None):
         super()._update_share_stats(data)
-        self._stats["snapshot_support"] = False
+        self._stats.pop("replication_type", None)
         for pool in self._stats.get("pools") or []:
-            pool["snapshot_support"] = False
+            pool.pop("replication_type", None)
 
     def update_access(self, context, share, access_rules, add_rules, delete_rules,
                       update_rules, share_server=None):

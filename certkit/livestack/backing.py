@@ -11,7 +11,7 @@ from pathlib import Path
 from certkit.errors import CertkitError
 from certkit.livestack.install import postgres_bin
 from certkit.livestack.procs import ProcessTable, port_open, wait_until
-from certkit.livestack.state import LabState, save_state
+from certkit.livestack.state import LabState, save_state, write_private
 
 PG_USER = "postgres"
 DATABASES = ("keystone", "manila")
@@ -93,9 +93,7 @@ def start_rabbitmq(root: Path, state: LabState, table: ProcessTable) -> None:
             "default_user = certkit\n"
             f"default_pass = {state.passwords['rabbit']}\n"
             "loopback_users = none\n")
-    fd = os.open(base / "rabbitmq.conf", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(conf)
+    write_private(base / "rabbitmq.conf", conf)
     (base / "enabled_plugins").write_text("[].\n")
     table.spawn("rabbitmq", ["/usr/lib/rabbitmq/bin/rabbitmq-server"], env=rabbit_env(root, state),
                 cwd=base)

@@ -11,7 +11,7 @@ from certkit.harness.config import render_conf
 from certkit.livestack.backing import db_url
 from certkit.livestack.install import keystone_venv
 from certkit.livestack.procs import ProcessTable, gunicorn_args, wait_until
-from certkit.livestack.state import LabState
+from certkit.livestack.state import LabState, write_private
 
 REGION = "RegionOne"
 WSGI_WRAPPER = '''"""Keystone under gunicorn: its WSGI module parses sys.argv as oslo.config options."""
@@ -37,9 +37,7 @@ def write_conf(root: Path, state: LabState) -> Path:
         "fernet_tokens": {"key_repository": str(base / "fernet-keys")},
         "credential": {"key_repository": str(base / "credential-keys")},
     }, str(_conf_path(root)))
-    fd = os.open(_conf_path(root), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
+    write_private(_conf_path(root), text)
     return _conf_path(root)
 
 

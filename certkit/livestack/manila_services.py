@@ -15,7 +15,7 @@ from certkit.harness.driver import config_group, config_sections
 from certkit.livestack.backing import db_url, transport_url
 from certkit.livestack.install import venv_bin
 from certkit.livestack.procs import ProcessTable, gunicorn_args, wait_until
-from certkit.livestack.state import LabState
+from certkit.livestack.state import LabState, write_private
 from certkit.profile import Profile
 
 HOST = "certkit-lab"
@@ -80,9 +80,7 @@ def write_manila_conf(root: Path, state: LabState, profile: Profile) -> tuple[Pa
     text = manila_conf_text(root, state, profile)
     old = path.read_text() if path.exists() else None
     if old != text:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        write_private(path, text)
     (base / "manila_api_wsgi.py").write_text(WSGI_WRAPPER.format(conf=str(path)))
     return path, old != text
 

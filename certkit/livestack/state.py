@@ -71,5 +71,10 @@ def load_state(root: Path) -> LabState | None:
 def save_state(root: Path, state: LabState) -> None:
     """Write the state with mode 0600 (it holds passwords)."""
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    atomic_write(state_file(root), json.dumps(asdict(state), indent=2) + "\n")
-    os.chmod(state_file(root), 0o600)
+    write_private(state_file(root), json.dumps(asdict(state), indent=2) + "\n")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (configs holding passwords), atomically."""
+    atomic_write(path, text)
+    os.chmod(path, 0o600)

@@ -3,12 +3,12 @@ switches, the endpoint's microversion range, and multitenancy from DHSS."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from certkit.harness.config import render_conf
 from certkit.livestack.target import Target
+from certkit.livestack.state import write_private
 from certkit.profile import Profile
 
 # manila-tempest-plugin switch -> the certkit feature that turns it on.
@@ -95,6 +95,4 @@ def tempest_conf_text(profile: Profile, target: Target, microversions: tuple[str
 def write_tempest_conf(path: Path, text: str) -> None:
     """0600: it holds the admin password."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
+    write_private(path, text)

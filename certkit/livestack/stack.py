@@ -27,8 +27,17 @@ def _say(line: str) -> None:
 
 
 def up(profile: Profile, *, root: Path | None = None, progress: Callable[[str], None] = _say,
-       pool_timeout: float = 120.0) -> LabState:
-    """Bring the lab up for the profile (starts only what is not running)."""
+       pool_timeout: float | None = None) -> LabState:
+    """Bring the lab up for the profile (starts only what is not running).
+
+    The wait for the back end's pools defaults to 300 s ($CERTKIT_MANILA_POOL_TIMEOUT): a busy
+    2-core machine needs minutes where an idle one needs seconds.
+    """
+    if pool_timeout is None:
+        try:
+            pool_timeout = float(os.environ.get("CERTKIT_MANILA_POOL_TIMEOUT") or 300)
+        except ValueError:
+            raise CertkitError("CERTKIT_MANILA_POOL_TIMEOUT: not a number of seconds") from None
     if profile.dhss:
         raise CertkitError(f"{profile.path}: driver_handles_share_servers: the manila lab runs "
                            "the first listed mode, and share servers need a network plugin the "

@@ -130,10 +130,12 @@ class ManilaClient(rest_client.RestClient):
         resp, raw = self.get("services")
         return self._json("services", resp, raw)["services"]
 
-    def pools(self) -> list[str]:
-        """Pool names the scheduler knows."""
-        resp, raw = self.get("scheduler-stats/pools")
-        return [p["name"] for p in self._json("pools", resp, raw)["pools"]]
+    def pools(self, backend: str | None = None) -> list[str]:
+        """Pool names (`host@group#pool`) the scheduler knows, or only the back end's
+        (by the share_backend_name it reports)."""
+        resp, raw = self.get("scheduler-stats/pools/detail")
+        return [p["name"] for p in self._json("pools", resp, raw)["pools"]
+                if backend is None or (p.get("capabilities") or {}).get("share_backend_name") == backend]
 
     # -- waiters -------------------------------------------------------------------------------
     def wait_for(self, what: str, read: Callable[[], Any], done: Callable[[Any], bool],

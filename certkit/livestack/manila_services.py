@@ -147,9 +147,8 @@ def wait_for_pools(api: "ManilaAdmin", backend: str, timeout: float, table: Proc
     seen: dict[str, Any] = {"pools": []}
 
     def pools() -> list[str]:
-        names = api.pool_names()
-        seen["pools"] = names
-        return [n for n in names if n.split("#")[0].endswith(f"@{backend}")]
+        seen["pools"] = api.pool_names()
+        return api.pool_names(backend) if seen["pools"] else []
 
     try:
         return wait_until(pools, timeout, f"report the pools of back end {backend!r}",
@@ -177,12 +176,15 @@ class ManilaAdmin:
                                f"{resp.text[:200]}")
         return resp.json() if resp.content else {}
 
-    def pool_names(self) -> list[str]:
-        """Pools the scheduler knows (empty on any error: the caller waits)."""
+    def pool_names(self, backend: str | None = None) -> list[str]:
+        """Pools the scheduler knows, or only those whose share_backend_name is `backend`
+        (empty on any error: the caller waits)."""
         try:
-            return [p["name"] for p in self._call("GET", "/scheduler-stats/pools")["pools"]]
+            pools = self._call("GET", "/scheduler-stats/pools/detail")["pools"]
         except Exception:  # noqa: BLE001 - not ready yet (API starting, no pools)
             return []
+        return [p["name"] for p in pools if backend is None or
+                (p.get("capabilities") or {}).get("share_backend_name") == backend]
 
     def ensure_share_type(self, name: str, specs: dict[str, str]) -> str:
         """Create the type or bring its extra specs to `specs`; returns its id."""

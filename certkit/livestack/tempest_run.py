@@ -54,7 +54,8 @@ def endpoint_facts(target: Target) -> tuple[tuple[str, str], str]:
     headers = {"X-OpenStack-Manila-API-Version": "2.23"}
     pools = sess.get(url + "/scheduler-stats/pools/detail", headers=headers,
                      raise_exc=False).json().get("pools", [])
-    mine = [p for p in pools if p["name"].split("#")[0].endswith(f"@{target.backend}")]
+    mine = [p for p in pools
+            if (p.get("capabilities") or {}).get("share_backend_name") == target.backend]
     if not mine:
         raise CertkitError(f"{url}: the scheduler knows no pool of back end {target.backend!r} "
                            f"(pools: {', '.join(p['name'] for p in pools) or 'none'})")

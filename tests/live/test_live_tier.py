@@ -104,6 +104,9 @@ def test_api_suite_reports_tempest_tests_and_live_checks(lab, tmp_path):
 
 def test_broken_driver_is_caught_by_the_live_checks(lab, tmp_path):
     root, env = lab
+    refused = _certkit("lab", "up", "manila", "--profile", str(BROKEN), env=env)
+    assert refused.returncode == 2 and "run `certkit lab down manila` first" in refused.stderr
+    assert _certkit("lab", "down", "manila", env=env, timeout=300).returncode == 0
     proc = _certkit("lab", "up", "manila", "--profile", str(BROKEN), env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     report_path = tmp_path / "broken.json"

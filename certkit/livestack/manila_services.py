@@ -222,7 +222,20 @@ def start_all(root: Path, state: LabState, profile: Profile, table: ProcessTable
     progress(f"manila: share type `default` for back end {backend_name(profile)}")
     api.ensure_share_type("default", default_type_specs(profile))
     progress("manila: waiting for the back end's pools")
-    return wait_for_pools(api, backend_name(profile), pool_timeout, table)
+    # Under load, a freshly started scheduler sometimes never consumes the share service's
+    # capability reports (its RPC server logs "Possible hang"); a restarted scheduler asks the
+    # share services for them. So: wait a while, restart the scheduler, wait again.
+    attempts = 3
+    for attempt in range(1, attempts + 1):
+        try:
+            return wait_for_pools(api, backend_name(profile), pool_timeout / attempts, table)
+        except CertkitError:
+            if attempt == attempts:
+                raise
+            progress("manila: no pools yet; restarting manila-scheduler")
+            table.stop("manila-scheduler")
+            start_service("manila-scheduler", root, state, conf, table, cwd)
+    raise AssertionError("unreachable")
 
 
 def _api_answers(api: ManilaAdmin) -> bool:

@@ -27,15 +27,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fastapi.testclient import TestClient  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
 
-from certkit.dashboard import synthetic  # noqa: E402
-from certkit.dashboard.app import Settings, create_app  # noqa: E402
-from certkit.dashboard.db import open_database  # noqa: E402
-from certkit.dashboard.models import Backend, Cell, CheckDef, Run  # noqa: E402
-from certkit.dashboard.releases import release_of  # noqa: E402
-from certkit.dashboard.tokens import create_token  # noqa: E402
+from certkit.dashboard import synthetic
+from certkit.dashboard.app import Settings, create_app
+from certkit.dashboard.db import open_database
+from certkit.dashboard.models import Backend, Cell, CheckDef, Run
+from certkit.dashboard.releases import release_of
+from certkit.dashboard.tokens import create_token
 
 BACKENDS, FEATURES, RELEASES, CHECKS = 60, 35, 5, 80
 MANILA = ["19.0.0", "20.1.0", "21.0.0", "22.0.1", "23.0.0"]

@@ -32,7 +32,7 @@ def parse_time(text: str) -> datetime:
     return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
-def _insert(session: Session):  # noqa: ANN202 - dialect-specific INSERT with ON CONFLICT
+def _insert(session: Session):
     return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)
 
 

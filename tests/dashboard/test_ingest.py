@@ -196,7 +196,7 @@ def test_unmaintained_rules_with_evidence_and_csv(client, token, sessions):
 
 
 def test_flaky_checks_and_history_plot(client, token):
-    for i, report in enumerate(synthetic.history("acme-nfs", 6, fail_every=2)):
+    for report in synthetic.history("acme-nfs", 6, fail_every=2):
         assert post(client, report, token).status_code == 201
     page = client.get("/backends/acme-nfs.json").json()
     assert [f["name"] for f in page["flaky"]] == ["test_share_0"]

@@ -184,18 +184,19 @@ def backend_page(session: Session, name: str, history: int = 200, grid_runs: int
     b = session.scalar(select(Backend).where(Backend.name == name))
     if b is None:
         return None
-    recent = session.execute(select(*RUN_COLUMNS).where(Run.backend_id == b.id)
+    db = session.connection()  # Core rows: no ORM bookkeeping for thousands of rows
+    recent = db.execute(select(*RUN_COLUMNS).where(Run.backend_id == b.id)
                              .order_by(Run.started_at.desc())
                              .limit(max(history, grid_runs, flaky_window))).all()
     grid_cols = recent[:grid_runs]
     window = recent[:flaky_window]
     outcomes: dict[int, dict[int, int]] = defaultdict(dict)
     if window:
-        for run_pk, check_pk, outcome in session.execute(
+        for run_pk, check_pk, outcome in db.execute(
                 select(Result.run_pk, Result.check_pk, Result.outcome)
                 .where(Result.run_pk.in_([r.id for r in window]))):
             outcomes[check_pk][run_pk] = outcome
-    defs = {d.id: d for d in session.execute(
+    defs = {d.id: d for d in db.execute(
         select(CheckDef.id, CheckDef.check_id, CheckDef.variant, CheckDef.name, CheckDef.suite,
                CheckDef.feature).where(CheckDef.id.in_(list(outcomes))))} if outcomes else {}
     grid = []

@@ -200,6 +200,35 @@ def in_app_cpu(sessions, names: list[str], releases: list[str], rng: random.Rand
     return out
 
 
+def explain(sessions, name: str) -> None:
+    """Print the plan of each query the back-end page makes for one back end (index use)."""
+    from sqlalchemy import event
+
+    from certkit.dashboard import views
+
+    statements: list[tuple[str, object]] = []
+    with sessions() as s:
+        engine = s.get_bind()
+
+        def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:
+            statements.append((statement, parameters))
+
+        event.listen(engine, "before_cursor_execute", keep)
+        try:
+            views.backend_page(s, name)
+        finally:
+            event.remove(engine, "before_cursor_execute", keep)
+        prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+        raw = s.connection().connection.driver_connection
+        for statement, parameters in statements:
+            cur = raw.cursor()
+            cur.execute(prefix + statement, parameters)
+            plan = [" ".join(str(c) for c in row) for row in cur.fetchall()]
+            print("  " + " ".join(statement.split())[:110])
+            for line in plan:
+                print("      " + line)
+
+
 def db_size(sessions, url: str) -> int:
     with sessions() as s:
         if s.get_bind().dialect.name == "postgresql":
@@ -216,6 +245,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=60, help="requests per page kind")
     parser.add_argument("--ingest", type=int, default=400, help="reports to ingest (half over HTTP)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent publishers over HTTP")
+    parser.add_argument("--explain", action="store_true",
+                        help="print the query plans of the back-end page")
     args = parser.parse_args()
     with ExitStack() as stack:
         url = args.db
@@ -238,6 +269,9 @@ def main() -> int:
         with sessions() as s:
             names = [n for (n,) in s.execute(select(Backend.name))]
             releases = sorted({r for (r,) in s.execute(select(Run.release).distinct())})
+        if args.explain:
+            print("query plans of the back-end page:")
+            explain(sessions, names[0])
         timed(client, ["/matrix", f"/backends/{names[0]}"])  # template compilation
         matrix = timed(client, [f"/matrix?release={rng.choice(releases)}" +
                                 ("&protocol=NFS" if i % 3 == 0 else "") for i in range(args.requests)],

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Mapping
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, bindparam, delete, select
+from sqlalchemy import Engine, and_, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,9 +39,10 @@ def _insert(session: Session):
 
 # Statements built once (compiled once per dialect by SQLAlchemy's cache): ingest runs them for
 # every report, and building them costs more than running them.
-_BACKEND_PK = select(Backend.id).where(Backend.name == bindparam("name"))
-_RUN_PK = select(Run.id).where(Run.backend_id == bindparam("backend_id"),
-                               Run.run_id == bindparam("run_id"))
+_BACKEND_AND_RUN = (select(Backend.id, Run.id)  # the back end, and the run if already stored
+                    .outerjoin(Run, and_(Run.backend_id == Backend.id,
+                                         Run.run_id == bindparam("run_id")))
+                    .where(Backend.name == bindparam("name")))
 _RUN_INSERT = Run.__table__.insert()
 _RESULT_INSERT = Result.__table__.insert()
 _CURRENT_CELLS = select(Cell.feature, Cell.observed_at, Cell.verified_at).where(
@@ -60,20 +61,20 @@ def _cell_upsert(insert: Any) -> Any:
 _CELL_UPSERTS = {"postgresql": _cell_upsert(postgresql.insert), "sqlite": _cell_upsert(sqlite.insert)}
 
 
-def backend_for_report(session: Session, report: Mapping[str, Any]) -> int:
-    """The report's back end's primary key, created on first sight; an audit-only row of the same
-    driver goes."""
+def backend_for_report(session: Session, report: Mapping[str, Any]) -> tuple[int, int | None]:
+    """The report's back end's primary key, created on first sight (an audit-only row of the same
+    driver goes), and the stored run's primary key if this run was stored before."""
     name = report["profile"]["name"]
-    pk = session.scalar(_BACKEND_PK, {"name": name})
-    if pk is None:
-        _drop_audit_only(session, report["driver"])
-        backend = Backend(name=name, vendor=report["profile"]["vendor"], driver=report["driver"],
-                          protocols=[], maintainers=[], ci_account="", claimed=[],
-                          has_profile=False, created_at=utcnow())
-        session.add(backend)
-        session.flush()
-        pk = backend.id
-    return pk
+    found = session.execute(_BACKEND_AND_RUN, {"name": name, "run_id": report["run_id"]}).first()
+    if found is not None:
+        return found[0], found[1]
+    _drop_audit_only(session, report["driver"])
+    backend = Backend(name=name, vendor=report["profile"]["vendor"], driver=report["driver"],
+                      protocols=[], maintainers=[], ci_account="", claimed=[],
+                      has_profile=False, created_at=utcnow())
+    session.add(backend)
+    session.flush()
+    return backend.id, None
 
 
 def _drop_audit_only(session: Session, driver: str) -> None:
@@ -90,8 +91,7 @@ def store_report(session: Session, report: Mapping[str, Any], account: str,
                  links: Mapping[str, str] | None = None) -> Stored:
     """Store a validated report once per (profile, run_id); a replay returns the stored run.
     Core statements, not ORM objects: about six round trips for a report of known checks."""
-    backend_pk = backend_for_report(session, report)
-    existing = session.scalar(_RUN_PK, {"backend_id": backend_pk, "run_id": report["run_id"]})
+    backend_pk, existing = backend_for_report(session, report)
     if existing is not None:
         session.rollback()
         return Stored(existing, False)

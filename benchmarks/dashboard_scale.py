@@ -8,7 +8,8 @@
 Shape: 60 back ends x 35 features x 5 Manila releases, `--runs` runs of 80 checks each, spread
 over 180 days. History is bulk-inserted (executemany on SQLite, COPY on PostgreSQL); pages are
 then timed in-process through the ASGI app (rendering included, no network), and ingest through
-the real POST /api/v1/reports path (validation, auth, storage, cell updates).
+the real POST /api/v1/reports path (validation, auth, storage, cell updates): in-process, through
+uvicorn in this process, and to `certkit dashboard serve` in its own process (as deployed).
 """
 
 from __future__ import annotations
@@ -27,15 +28,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fastapi.testclient import TestClient  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
 
-from certkit.dashboard import synthetic  # noqa: E402
-from certkit.dashboard.app import Settings, create_app  # noqa: E402
-from certkit.dashboard.db import open_database  # noqa: E402
-from certkit.dashboard.models import Backend, Cell, CheckDef, Run  # noqa: E402
-from certkit.dashboard.releases import release_of  # noqa: E402
-from certkit.dashboard.tokens import create_token  # noqa: E402
+from certkit.dashboard import synthetic
+from certkit.dashboard.app import Settings, create_app
+from certkit.dashboard.db import open_database
+from certkit.dashboard.models import Backend, Cell, CheckDef, Run
+from certkit.dashboard.releases import release_of
+from certkit.dashboard.tokens import create_token
 
 BACKENDS, FEATURES, RELEASES, CHECKS = 60, 35, 5, 80
 MANILA = ["19.0.0", "20.1.0", "21.0.0", "22.0.1", "23.0.0"]
@@ -145,7 +146,6 @@ def ingest_over_http(sessions, token: str, bodies: list[str], clients: int) -> f
     """Reports/s through a real uvicorn server on loopback with `clients` concurrent publishers."""
     import threading
 
-    import requests
     import uvicorn
 
     from tests.dashboard.services import free_port
@@ -158,6 +158,19 @@ def ingest_over_http(sessions, token: str, bodies: list[str], clients: int) -> f
     thread.start()
     while not server.started:
         time.sleep(0.05)
+    try:
+        return publish_all(f"http://127.0.0.1:{port}", token, bodies, clients)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def publish_all(url: str, token: str, bodies: list[str], clients: int) -> float:
+    """POST every body with `clients` concurrent publishers; returns reports/s (wall)."""
+    import threading
+
+    import requests
+
     failures: list[str] = []
 
     def publish(chunk: list[str]) -> None:
@@ -165,7 +178,7 @@ def ingest_over_http(sessions, token: str, bodies: list[str], clients: int) -> f
         http.headers.update({"Authorization": f"Bearer {token}",
                              "Content-Type": "application/json"})
         for body in chunk:
-            answer = http.post(f"http://127.0.0.1:{port}/api/v1/reports", data=body, timeout=60)
+            answer = http.post(f"{url}/api/v1/reports", data=body, timeout=60)
             if answer.status_code != 201:
                 failures.append(answer.text[:200])
 
@@ -176,10 +189,27 @@ def ingest_over_http(sessions, token: str, bodies: list[str], clients: int) -> f
     for w in workers:
         w.join()
     rate = len(bodies) / (time.perf_counter() - t)
-    server.should_exit = True
-    thread.join(10)
     assert not failures, failures[:3]
     return rate
+
+
+def ingest_to_server_process(db_url: str, token: str, bodies: list[str],
+                             clients: int) -> tuple[float, float]:
+    """`certkit dashboard serve` in its own process, as deployed: (reports/s wall, reports per
+    CPU-second of the server process)."""
+    from tests.dashboard.services import DashboardServer
+
+    server = DashboardServer(db_url, "--rate-limit", "0").start()
+    try:
+        def cpu() -> float:
+            fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        before = cpu()
+        rate = publish_all(server.url, token, bodies, clients)
+        return rate, len(bodies) / max(cpu() - before, 1e-9)
+    finally:
+        server.stop()
 
 
 def in_app_cpu(sessions, names: list[str], releases: list[str], rng: random.Random,
@@ -200,6 +230,35 @@ def in_app_cpu(sessions, names: list[str], releases: list[str], rng: random.Rand
     return out
 
 
+def explain(sessions, name: str) -> None:
+    """Print the plan of each query the back-end page makes for one back end (index use)."""
+    from sqlalchemy import event
+
+    from certkit.dashboard import views
+
+    statements: list[tuple[str, object]] = []
+    with sessions() as s:
+        engine = s.get_bind()
+
+        def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:
+            statements.append((statement, parameters))
+
+        event.listen(engine, "before_cursor_execute", keep)
+        try:
+            views.backend_page(s, name)
+        finally:
+            event.remove(engine, "before_cursor_execute", keep)
+        prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+        raw = s.connection().connection.driver_connection
+        for statement, parameters in statements:
+            cur = raw.cursor()
+            cur.execute(prefix + statement, parameters)
+            plan = [" ".join(str(c) for c in row) for row in cur.fetchall()]
+            print("  " + " ".join(statement.split())[:110])
+            for line in plan:
+                print("      " + line)
+
+
 def db_size(sessions, url: str) -> int:
     with sessions() as s:
         if s.get_bind().dialect.name == "postgresql":
@@ -214,8 +273,11 @@ def main() -> int:
     parser.add_argument("--db", help="database URL (default: a temp SQLite file)")
     parser.add_argument("--postgres", action="store_true", help="start a throw-away PostgreSQL")
     parser.add_argument("--requests", type=int, default=60, help="requests per page kind")
-    parser.add_argument("--ingest", type=int, default=400, help="reports to ingest (half over HTTP)")
+    parser.add_argument("--ingest", type=int, default=600,
+                        help="reports to ingest (a third each: in-process, HTTP, server process)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent publishers over HTTP")
+    parser.add_argument("--explain", action="store_true",
+                        help="print the query plans of the back-end page")
     args = parser.parse_args()
     with ExitStack() as stack:
         url = args.db
@@ -238,6 +300,9 @@ def main() -> int:
         with sessions() as s:
             names = [n for (n,) in s.execute(select(Backend.name))]
             releases = sorted({r for (r,) in s.execute(select(Run.release).distinct())})
+        if args.explain:
+            print("query plans of the back-end page:")
+            explain(sessions, names[0])
         timed(client, ["/matrix", f"/backends/{names[0]}"])  # template compilation
         matrix = timed(client, [f"/matrix?release={rng.choice(releases)}" +
                                 ("&protocol=NFS" if i % 3 == 0 else "") for i in range(args.requests)],
@@ -264,20 +329,24 @@ def main() -> int:
         reports = [synthetic.report(f"bench-{i % 10}", f"{i:08x}", checks=CHECKS, seed=i % 10,
                                     features=synthetic.FEATURE_IDS[:20]) for i in range(args.ingest)]
         bodies = [json.dumps(r) for r in reports]
-        half = len(bodies) // 2
+        third = len(bodies) // 3
         t, c = time.perf_counter(), time.process_time()
-        for body in bodies[:half]:
+        for body in bodies[:third]:
             answer = client.post("/api/v1/reports", content=body,
                                  headers={"Authorization": f"Bearer {token}"})
             assert answer.status_code == 201, answer.text
-        rate = half / (time.perf_counter() - t)
-        cpu_rate = half / (time.process_time() - c)
+        rate = third / (time.perf_counter() - t)
+        cpu_rate = third / (time.process_time() - c)
         print(f"ingest, in-process, one client: {rate:.0f} reports/s wall, {cpu_rate:.0f} reports "
               f"per CPU-second ({CHECKS} checks each; target >= 50)")
-        rate = ingest_over_http(sessions, token, bodies[half:], args.clients)
-        print(f"ingest, uvicorn over loopback HTTP, {args.clients} clients: {rate:.0f} reports/s wall")
+        rate = ingest_over_http(sessions, token, bodies[third:2 * third], args.clients)
+        print(f"ingest, uvicorn in this process over loopback HTTP, {args.clients} clients: "
+              f"{rate:.0f} reports/s wall", flush=True)
+        rate, cpu_rate = ingest_to_server_process(url, token, bodies[2 * third:], args.clients)
+        print(f"ingest, `certkit dashboard serve` in its own process, {args.clients} clients: "
+              f"{rate:.0f} reports/s wall, {cpu_rate:.0f} reports per server CPU-second")
         with sessions() as s:
-            assert s.scalar(select(func.count()).select_from(Run)) == args.runs + args.ingest
+            assert s.scalar(select(func.count()).select_from(Run)) == args.runs + 3 * third
     return 0
 
 

@@ -68,7 +68,7 @@ def _rules_args(parser: argparse.ArgumentParser) -> None:
                         help="a profiled back end with no report this long is missing (default 7)")
 
 
-def _rules(args: argparse.Namespace):  # noqa: ANN202
+def _rules(args: argparse.Namespace):
     from certkit.dashboard.views import Rules
 
     if not 0 < args.warn_days <= args.deprecate_days:
@@ -76,7 +76,7 @@ def _rules(args: argparse.Namespace):  # noqa: ANN202
     return Rules(args.warn_days, args.deprecate_days, args.missing_days)
 
 
-def _sessions(args: argparse.Namespace):  # noqa: ANN202
+def _sessions(args: argparse.Namespace):
     from certkit.dashboard.db import open_database
 
     return open_database(args.db)

@@ -139,7 +139,7 @@ def create_app(sessions: sessionmaker[Session], settings: Settings | None = None
     @app.post("/api/v1/reports", status_code=201, tags=["ingest"],
               summary="Publish a certkit JSON report (idempotent on profile + run_id)")
     async def post_report(request: Request) -> JSONResponse:
-        caller = caller_for(request)
+        caller = await run_in_threadpool(caller_for, request)  # a database look-up: off the loop
         report = await json_body(request)
         problems = report_problems(report)
         if problems:
@@ -172,7 +172,7 @@ def create_app(sessions: sessionmaker[Session], settings: Settings | None = None
     async def admin_body(request: Request, what: str,
                          check: Callable[[Any], list[dict[str, str]]], title: str) -> Any:
         """The validated body of a request only admin tokens may make."""
-        if not caller_for(request).admin:
+        if not (await run_in_threadpool(caller_for, request)).admin:
             raise Problem(403, "Forbidden", f"{what} need an admin token (token create --admin)")
         body = await json_body(request)
         problems = check(body)

@@ -16,9 +16,10 @@ from certkit.dashboard.site import StaticLinks, release_slug, render
 from certkit.files import atomic_write
 
 
-def export_site(sessions: sessionmaker[Session], out: Path, rules: views.Rules = views.Rules(),
+def export_site(sessions: sessionmaker[Session], out: Path, rules: views.Rules | None = None,
                 progress: Callable[[str], None] = lambda _: None) -> int:
     """Write every page (.html + .json) under `out`; returns the number of files written."""
+    rules = rules or views.Rules()
     links = StaticLinks()
     written = 0
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import delete, select
+from sqlalchemy import Engine, and_, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,22 +33,48 @@ def parse_time(text: str) -> datetime:
     return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
-def _insert(session: Session):  # noqa: ANN202 - dialect-specific INSERT with ON CONFLICT
+def _insert(session: Session):
     return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)
 
 
-def backend_for_report(session: Session, report: Mapping[str, Any]) -> Backend:
-    """The report's back end, created on first sight; an audit-only row of the same driver goes."""
+# Statements built once (compiled once per dialect by SQLAlchemy's cache): ingest runs them for
+# every report, and building them costs more than running them.
+_BACKEND_AND_RUN = (select(Backend.id, Run.id)  # the back end, and the run if already stored
+                    .outerjoin(Run, and_(Run.backend_id == Backend.id,
+                                         Run.run_id == bindparam("run_id")))
+                    .where(Backend.name == bindparam("name")))
+_RUN_INSERT = Run.__table__.insert()
+_RESULT_INSERT = Result.__table__.insert()
+_CURRENT_CELLS = select(Cell.feature, Cell.observed_at, Cell.verified_at).where(
+    Cell.backend_id == bindparam("backend_id"), Cell.release == bindparam("release"))
+
+
+def _cell_upsert(insert: Any) -> Any:
+    """INSERT ... ON CONFLICT (the cell) DO UPDATE with the newer run's status."""
+    upsert = insert(Cell)
+    return upsert.on_conflict_do_update(
+        index_elements=[Cell.backend_id, Cell.release, Cell.feature],
+        set_={c: getattr(upsert.excluded, c)
+              for c in ("status", "run_pk", "observed_at", "verified_at", "detail")})
+
+
+_CELL_UPSERTS = {"postgresql": _cell_upsert(postgresql.insert), "sqlite": _cell_upsert(sqlite.insert)}
+
+
+def backend_for_report(session: Session, report: Mapping[str, Any]) -> tuple[int, int | None]:
+    """The report's back end's primary key, created on first sight (an audit-only row of the same
+    driver goes), and the stored run's primary key if this run was stored before."""
     name = report["profile"]["name"]
-    backend = session.scalar(select(Backend).where(Backend.name == name))
-    if backend is None:
-        _drop_audit_only(session, report["driver"])
-        backend = Backend(name=name, vendor=report["profile"]["vendor"], driver=report["driver"],
-                          protocols=[], maintainers=[], ci_account="", claimed=[],
-                          has_profile=False, created_at=utcnow())
-        session.add(backend)
-        session.flush()
-    return backend
+    found = session.execute(_BACKEND_AND_RUN, {"name": name, "run_id": report["run_id"]}).first()
+    if found is not None:
+        return found[0], found[1]
+    _drop_audit_only(session, report["driver"])
+    backend = Backend(name=name, vendor=report["profile"]["vendor"], driver=report["driver"],
+                      protocols=[], maintainers=[], ci_account="", claimed=[],
+                      has_profile=False, created_at=utcnow())
+    session.add(backend)
+    session.flush()
+    return backend.id, None
 
 
 def _drop_audit_only(session: Session, driver: str) -> None:
@@ -62,10 +89,9 @@ def _drop_audit_only(session: Session, driver: str) -> None:
 
 def store_report(session: Session, report: Mapping[str, Any], account: str,
                  links: Mapping[str, str] | None = None) -> Stored:
-    """Store a validated report once per (profile, run_id); a replay returns the stored run."""
-    backend = backend_for_report(session, report)
-    existing = session.scalar(select(Run.id).where(Run.backend_id == backend.id,
-                                                   Run.run_id == report["run_id"]))
+    """Store a validated report once per (profile, run_id); a replay returns the stored run.
+    Core statements, not ORM objects: about six round trips for a report of known checks."""
+    backend_pk, existing = backend_for_report(session, report)
     if existing is not None:
         session.rollback()
         return Stored(existing, False)
@@ -75,33 +101,45 @@ def store_report(session: Session, report: Mapping[str, Any], account: str,
     source = report.get("manila_source") or {}
     change = f"{source.get('change')},{source.get('patchset')}" if source.get("change") else ""
     summary = report["summary"]
-    run = Run(backend_id=backend.id, run_id=report["run_id"], account=account,
-              release=release_of(report["manila_version"]), manila_version=report["manila_version"],
-              manila_change=change or source.get("commit", ""), driver_version="",
-              verdict=report["verdict"], started_at=parse_time(report["started_at"]),
-              received_at=utcnow(), duration=float(report["duration"]),
-              passed=summary["passed"], failed=summary["failed"] + summary["error"],
-              total=summary["total"], header=header)
-    session.add(run)
-    session.flush()
-    check_pks = check_def_pks(session, report["checks"])
-    rows = [{"run_pk": run.id, "check_pk": check_pks[(c["id"], c.get("variant", ""))],
+    release, started = release_of(report["manila_version"]), parse_time(report["started_at"])
+    run_pk = session.execute(_RUN_INSERT, dict(
+        backend_id=backend_pk, run_id=report["run_id"], account=account, release=release,
+        manila_version=report["manila_version"], manila_change=change or source.get("commit", ""),
+        driver_version="", verdict=report["verdict"], started_at=started, received_at=utcnow(),
+        duration=float(report["duration"]), passed=summary["passed"],
+        failed=summary["failed"] + summary["error"], total=summary["total"], header=header)
+    ).inserted_primary_key[0]
+    check_pks, new_defs = check_def_pks(session, report["checks"])
+    rows = [{"run_pk": run_pk, "check_pk": check_pks[(c["id"], c.get("variant", ""))],
              "outcome": OUTCOME_CODE[c["outcome"]], "duration": float(c["duration"]),
              "message": c["message"] or None}
             for c in report["checks"]]
     if rows:
         # A report may repeat a check (same id and variant): keep the last, as pytest would.
-        session.execute(Result.__table__.insert(), list({r["check_pk"]: r for r in rows}.values()))
-    update_cells(session, backend.id, run, report)
+        session.execute(_RESULT_INSERT, list({r["check_pk"]: r for r in rows}.values()))
+    update_cells(session, backend_pk, run_pk, release, started, report)
     session.commit()
-    return Stored(run.id, True)
+    _check_def_cache(session).update(new_defs)  # only once committed: a rollback would undo them
+    return Stored(run_pk, True)
 
 
-def check_def_pks(session: Session, checks: list[Mapping[str, Any]]) -> dict[tuple[str, str], int]:
-    """Primary keys of the reports' checks, defining the ones not seen before."""
+_CHECK_DEFS: WeakKeyDictionary[Engine, dict[tuple[str, str], int]] = WeakKeyDictionary()
+"""Per database: (check id, variant) -> check_defs primary key. Rows are never changed or deleted,
+so a committed key stays right for every process; it saves a look-up of every check per report."""
+
+
+def _check_def_cache(session: Session) -> dict[tuple[str, str], int]:
+    return _CHECK_DEFS.setdefault(session.get_bind(), {})
+
+
+def check_def_pks(session: Session, checks: list[Mapping[str, Any]]
+                  ) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+    """Primary keys of the report's checks, defining the ones not seen before; and the keys not
+    in the committed cache (for the caller to add once its transaction commits)."""
     wanted = {(c["id"], c.get("variant", "")): c for c in checks}
-    if not wanted:
-        return {}
+    cache = _check_def_cache(session)
+    if all(k in cache for k in wanted):
+        return {k: cache[k] for k in wanted}, {}
     known = _known_check_defs(session, wanted)
     missing = [k for k in wanted if k not in known]
     if missing:  # new checks are rare: most reports repeat known ones
@@ -110,7 +148,7 @@ def check_def_pks(session: Session, checks: list[Mapping[str, Any]]) -> dict[tup
                    "level": wanted[k]["level"]} for k in missing]
         session.execute(_insert(session)(CheckDef).on_conflict_do_nothing(), values)
         known = _known_check_defs(session, wanted)
-    return known
+    return known, known
 
 
 def _known_check_defs(session: Session, wanted: Mapping[tuple[str, str], Any]
@@ -121,7 +159,8 @@ def _known_check_defs(session: Session, wanted: Mapping[tuple[str, str], Any]
     return {(cid, variant): pk for pk, cid, variant in found if (cid, variant) in wanted}
 
 
-def update_cells(session: Session, backend_id: int, run: Run, report: Mapping[str, Any]) -> None:
+def update_cells(session: Session, backend_id: int, run_pk: int, release: str, started: datetime,
+                 report: Mapping[str, Any]) -> None:
     """Matrix cells of the run's release follow the newest run (reports may arrive out of order).
     Core statements, not ORM objects: one DELETE and one upsert per report."""
     failing = {}
@@ -129,30 +168,25 @@ def update_cells(session: Session, backend_id: int, run: Run, report: Mapping[st
         if check["outcome"] in ("failed", "error") and check["feature"] not in failing:
             failing[check["feature"]] = check["name"]
     current = {feature: (as_utc(observed), verified) for feature, observed, verified in
-               session.execute(select(Cell.feature, Cell.observed_at, Cell.verified_at)
-                               .where(Cell.backend_id == backend_id, Cell.release == run.release))}
+               session.execute(_CURRENT_CELLS, {"backend_id": backend_id, "release": release})}
     gone, rows = [], []
     for feature, info in report["features"].items():
-        if feature in current and current[feature][0] > run.started_at:
+        if feature in current and current[feature][0] > started:
             continue  # a newer run already spoke for this cell
         if info["status"] == "not-claimed":
             gone += [feature] if feature in current else []
             continue
         detail = failing.get(feature, "") if info["status"] == "failed" else ""
-        verified_at = run.started_at if info["status"] == "verified" else \
+        verified_at = started if info["status"] == "verified" else \
             current.get(feature, (None, None))[1]
-        rows.append({"backend_id": backend_id, "release": run.release, "feature": feature,
-                     "status": info["status"], "run_pk": run.id, "observed_at": run.started_at,
+        rows.append({"backend_id": backend_id, "release": release, "feature": feature,
+                     "status": info["status"], "run_pk": run_pk, "observed_at": started,
                      "verified_at": verified_at, "detail": detail or info.get("reason", "")})
     if gone:
         session.execute(delete(Cell).where(Cell.backend_id == backend_id,
-                                           Cell.release == run.release, Cell.feature.in_(gone)))
+                                           Cell.release == release, Cell.feature.in_(gone)))
     if rows:
-        upsert = _insert(session)(Cell)
-        session.execute(upsert.on_conflict_do_update(
-            index_elements=[Cell.backend_id, Cell.release, Cell.feature],
-            set_={c: getattr(upsert.excluded, c)
-                  for c in ("status", "run_pk", "observed_at", "verified_at", "detail")}), rows)
+        session.execute(_CELL_UPSERTS[session.get_bind().dialect.name], rows)
 
 
 def store_audit(session: Session, audit: Mapping[str, Any]) -> Stored:

@@ -103,6 +103,7 @@ class Cell(Base):
     """The matrix: what the latest runs say of one back end's feature in one release."""
 
     __tablename__ = "cells"
+    __table_args__ = (Index("ix_cells_observed_at", "observed_at"),)
     backend_id: Mapped[int] = mapped_column(ForeignKey("backends.id"), primary_key=True)
     release: Mapped[str] = mapped_column(String(40), primary_key=True)
     feature: Mapped[str] = mapped_column(String(80), primary_key=True)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Any, Iterable
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Callable, Iterable
 
+import fastjsonschema
 import jsonschema
 
-from certkit.schema_check import validator_for
+from certkit.schema_check import load_schema, validator_for
 
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -35,11 +39,38 @@ def schema_problems(instance: Any, schema: str, limit: int = 20) -> list[dict[st
     return out
 
 
+@lru_cache(maxsize=None)
+def _compiled(schema: str) -> Callable[[Any], Any]:
+    """The schema compiled to Python by fastjsonschema (about 20 times faster than jsonschema on an
+    80-check report), with jsonschema's own format checker so formats mean the same thing."""
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    formats = {name: (lambda value, name=name: checker.conforms(value, name))
+               for name in checker.checkers}
+    return fastjsonschema.compile(load_schema(schema), formats=formats)
+
+
+def fast_valid(instance: Any, schema: str) -> bool:
+    """True when the instance certainly conforms: the compiled schema accepts it and it holds no
+    NaN or Infinity (certkit's schemas want finite numbers). False means "ask jsonschema", which
+    stays the authority for every rejection and names the failing paths."""
+    try:
+        _compiled(schema)(instance)
+        json.dumps(instance, allow_nan=False)
+    except (fastjsonschema.JsonSchemaException, ValueError, TypeError):
+        return False
+    return True
+
+
 def report_problems(report: Any) -> list[dict[str, str]]:
     """Schema errors, then what the dashboard needs beyond the schema (a usable profile name)."""
-    problems = schema_problems(report, "report.schema.json")
+    problems = [] if fast_valid(report, "report.schema.json") else \
+        schema_problems(report, "report.schema.json")
     if problems:
         return problems
+    try:  # jsonschema checks `format: date-time` only with an optional package: check it here
+        datetime.fromisoformat(report["started_at"].replace("Z", "+00:00"))
+    except ValueError:
+        problems.append({"path": "/started_at", "message": "must be an RFC 3339 date-time"})
     name = report["profile"]["name"]
     if not PROFILE_NAME.match(name):
         problems.append({"path": "/profile/name",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable, Hashable
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Text, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from certkit.catalogue import FEATURES
@@ -85,14 +85,37 @@ def _latest_audit(session: Session, release: str, driver: str | None = None
     return {d.driver: d for d in session.scalars(query)}
 
 
-def cell_for(cell: Any, claimed: frozenset[str] | set[str], feature: str, audit: AuditDriver | None,
-             has_audit: bool, now: datetime) -> dict[str, Any]:
+def observed_cells(session: Session, where: Any, key: Callable[[Any], Hashable],
+                   now: datetime) -> dict[Hashable, dict[str, Any]]:
+    """Cells matching `where` as page-ready dicts by key(row): plain Core rows (thousands of ORM
+    objects cost too much), each time parsed and formatted once however many cells share it (all
+    of a run's cells do). SQLite hands times over as text, so they are fetched as text there."""
+    stamps: dict[Any, tuple[str | None, str]] = {}
+
+    def stamp(value: datetime | str | None) -> tuple[str | None, str]:
+        if value not in stamps:
+            when = datetime.fromisoformat(value) if isinstance(value, str) else value
+            stamps[value] = (iso(when), age(when, now))
+        return stamps[value]
+
+    as_text = session.get_bind().dialect.name == "sqlite"
+    observed, verified = ((type_coerce(Cell.observed_at, Text), type_coerce(Cell.verified_at, Text))
+                          if as_text else (Cell.observed_at, Cell.verified_at))
+    out = {}
+    for row in session.connection().execute(
+            select(Cell.backend_id, Cell.release, Cell.feature, Cell.status, Cell.detail,
+                   observed.label("observed_at"), verified.label("verified_at")).where(where)):
+        observed_iso, observed_age = stamp(row.observed_at)
+        out[key(row)] = {"state": row.status, "detail": row.detail, "observed_at": observed_iso,
+                         "age": observed_age, "verified_at": stamp(row.verified_at)[0]}
+    return out
+
+
+def cell_for(cell: dict[str, Any] | None, claimed: frozenset[str] | set[str], feature: str,
+             audit: AuditDriver | None, has_audit: bool) -> dict[str, Any]:
     """How one back end's feature in one release is known, most direct evidence first."""
     if cell is not None:
-        out: dict[str, Any] = {"state": cell.status, "detail": cell.detail,
-                               "observed_at": iso(cell.observed_at), "age": age(cell.observed_at, now),
-                               "verified_at": iso(cell.verified_at)}
-        return out
+        return cell
     if feature in claimed:
         return {"state": "unverified", "detail": "claimed by the profile; no CI run for this release"}
     if audit is not None:
@@ -121,17 +144,14 @@ def matrix(session: Session, release: str | None = None, vendor: str | None = No
         backends = [b for b in backends if b.vendor == vendor]
     if protocol:
         backends = [b for b in backends if protocol in b.protocols]
-    cells: dict[tuple[int, str], Any] = {  # plain rows: thousands of ORM objects cost too much
-        (c.backend_id, c.feature): c
-        for c in session.execute(select(Cell.backend_id, Cell.feature, Cell.status, Cell.detail,
-                                        Cell.observed_at, Cell.verified_at)
-                                 .where(Cell.release == release))}
+    cells = observed_cells(session, Cell.release == release, lambda c: (c.backend_id, c.feature),
+                           now)
     audit = _latest_audit(session, release)
     features = feature_ids(session, release)
     rows = []
     for b in backends:
         claimed, found, bid = set(b.claimed), audit.get(b.driver), b.id
-        row_cells = {f: cell_for(cells.get((bid, f)), claimed, f, found, bool(audit), now)
+        row_cells = {f: cell_for(cells.get((bid, f)), claimed, f, found, bool(audit))
                      for f in features}
         rows.append({"backend": b.name, "vendor": b.vendor, "driver": b.driver,
                      "protocols": b.protocols, "cells": row_cells})
@@ -151,59 +171,82 @@ def _run_summary(run: Run) -> dict[str, Any]:
             "passed": run.passed, "failed": run.failed, "total": run.total, "account": run.account}
 
 
+RUN_COLUMNS = (Run.id, Run.run_id, Run.verdict, Run.started_at, Run.duration, Run.release,
+               Run.manila_version, Run.manila_change, Run.passed, Run.failed, Run.total, Run.account)
+"""What a run summary needs: plain rows, not ORM objects (hundreds per page)."""
+
+
 def backend_page(session: Session, name: str, history: int = 200, grid_runs: int = 20,
                  flaky_window: int = 50) -> dict[str, Any] | None:
-    """A back end: profile, CI account, history, checks x recent runs, flaky checks, audit."""
+    """A back end: profile, CI account, history, checks x recent runs, flaky checks, audit.
+    Costs do not grow with history: the newest runs by ix_runs_backend_started, their results
+    by the results primary key (run_pk, check_pk), audits by ix_audit_drivers_driver."""
     b = session.scalar(select(Backend).where(Backend.name == name))
     if b is None:
         return None
-    recent = list(session.scalars(select(Run).where(Run.backend_id == b.id)
-                                  .order_by(Run.started_at.desc()).limit(max(history, flaky_window))))
+    db = session.connection()  # Core rows: no ORM bookkeeping for thousands of rows
+    recent = db.execute(select(*RUN_COLUMNS).where(Run.backend_id == b.id)
+                             .order_by(Run.started_at.desc())
+                             .limit(max(history, grid_runs, flaky_window))).all()
     grid_cols = recent[:grid_runs]
     window = recent[:flaky_window]
-    outcomes: dict[int, dict[int, tuple[int, str | None]]] = defaultdict(dict)
+    outcomes: dict[int, dict[int, int]] = defaultdict(dict)
     if window:
-        for run_pk, check_pk, outcome, message in session.execute(
-                select(Result.run_pk, Result.check_pk, Result.outcome, Result.message)
+        for run_pk, check_pk, outcome in db.execute(
+                select(Result.run_pk, Result.check_pk, Result.outcome)
                 .where(Result.run_pk.in_([r.id for r in window]))):
-            outcomes[check_pk][run_pk] = (outcome, message)
-    defs = {d.id: d for d in session.scalars(select(CheckDef).where(CheckDef.id.in_(list(outcomes))))}
+            outcomes[check_pk][run_pk] = outcome
+    defs = {d.id: d for d in db.execute(
+        select(CheckDef.id, CheckDef.check_id, CheckDef.variant, CheckDef.name, CheckDef.suite,
+               CheckDef.feature).where(CheckDef.id.in_(list(outcomes))))} if outcomes else {}
     grid = []
     for check_pk, by_run in sorted(outcomes.items(),
                                    key=lambda kv: (defs[kv[0]].feature, defs[kv[0]].name)):
         d = defs[check_pk]
         grid.append({"id": d.check_id, "variant": d.variant, "name": d.name, "feature": d.feature,
                      "suite": d.suite,
-                     "outcomes": [OUTCOMES[by_run[r.id][0]] if r.id in by_run else None
+                     "outcomes": [OUTCOMES[by_run[r.id]] if r.id in by_run else None
                                   for r in grid_cols]})
-    flaky = _flaky(window, outcomes, defs)
-    audits = []
-    for release in releases(session):
-        driver = _latest_audit(session, release, b.driver).get(b.driver)
-        if driver is not None:
-            audits.append({"release": release, "findings": driver.findings})
     return {"backend": {"name": b.name, "vendor": b.vendor, "driver": b.driver,
                         "protocols": b.protocols, "maintainers": b.maintainers,
                         "ci_account": b.ci_account, "claimed": b.claimed,
                         "has_profile": b.has_profile},
             "runs": [_run_summary(r) for r in recent[:history]],
             "grid": {"runs": [_run_summary(r) for r in grid_cols], "checks": grid},
-            "flaky": flaky, "audit": audits}
+            "flaky": _flaky(window, outcomes, defs), "audit": _audit_findings(session, b.driver)}
 
 
-def _flaky(window: list[Run], outcomes: dict[int, dict[int, tuple[int, str | None]]],
-           defs: dict[int, CheckDef]) -> list[dict[str, Any]]:
+def _audit_findings(session: Session, driver: str) -> list[dict[str, Any]]:
+    """The driver's findings in the newest audit of each release, newest release first."""
+    latest: dict[int, str] = {}  # audit id -> release, the newest audit of each release only
+    for audit_id, release in session.execute(select(Audit.id, Audit.release)
+                                             .order_by(Audit.generated_at.desc())):
+        if release not in latest.values():
+            latest[audit_id] = release
+    if not latest:
+        return []
+    found = {latest[audit_id]: findings for audit_id, findings in session.execute(
+        select(AuditDriver.audit_id, AuditDriver.findings)
+        .where(AuditDriver.driver == driver, AuditDriver.audit_id.in_(list(latest))))}
+    return [{"release": r, "findings": found[r]} for r in newest_first(found)]
+
+
+_PASSED, _SKIPPED = OUTCOMES.index("passed"), OUTCOMES.index("skipped")
+
+
+def _flaky(window: list[Any], outcomes: dict[int, dict[int, int]],
+           defs: dict[int, Any]) -> list[dict[str, Any]]:
     """Checks whose pass/fail flipped between consecutive runs of the same Manila code."""
-    chronological = list(reversed(window))
+    chronological = [(r.id, (r.manila_version, r.manila_change)) for r in reversed(window)]
     flaky = []
     for check_pk, by_run in outcomes.items():
         flips, last = 0, {}
-        for run in chronological:
-            if run.id not in by_run or OUTCOMES[by_run[run.id][0]] == "skipped":
+        for run_pk, code in chronological:
+            outcome = by_run.get(run_pk, _SKIPPED)
+            if outcome == _SKIPPED:
                 continue
-            code = (run.manila_version, run.manila_change)
-            passed = OUTCOMES[by_run[run.id][0]] == "passed"
-            if code in last and last[code] != passed:
+            passed = outcome == _PASSED
+            if last.get(code, passed) != passed:
                 flips += 1
             last[code] = passed
         if flips:
@@ -355,13 +398,12 @@ def backend_releases(session: Session, name: str) -> dict[str, Any] | None:
         return None
     now = utcnow()
     rels = releases(session)
-    cells = {(c.release, c.feature): c for c in session.scalars(select(Cell)
-                                                                 .where(Cell.backend_id == b.id))}
+    cells = observed_cells(session, Cell.backend_id == b.id, lambda c: (c.release, c.feature), now)
     audits = {r: _latest_audit(session, r) for r in rels}
     features = feature_ids(session)
     claimed = set(b.claimed)
     grid = [{"feature": f, "cells": {r: cell_for(cells.get((r, f)), claimed, f, audits[r].get(b.driver),
-                                                 bool(audits[r]), now) for r in rels}}
+                                                 bool(audits[r])) for r in rels}}
             for f in features]
     return {"backend": b.name, "releases": rels, "features": grid,
             "legend": [{"state": s, "symbol": v[0], "label": v[1], "meaning": v[2]}

@@ -128,7 +128,7 @@ class DashboardServer:
         Path(self.log.name).unlink(missing_ok=True)
 
 
-def chromium_driver():  # noqa: ANN201 - selenium WebDriver
+def chromium_driver():
     """Headless Debian Chromium through Debian's chromedriver (installed when missing)."""
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
         apt_install("chromium", "chromium-driver")

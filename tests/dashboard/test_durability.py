@@ -127,3 +127,25 @@ def test_serve_needs_no_set_up(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_sqlite_synchronous_setting(tmp_path, monkeypatch):
+    """NORMAL by default (WAL: a commit survives a killed process), FULL on request, else an error."""
+    from certkit.dashboard.db import SYNC_ENV, make_engine
+    from certkit.errors import CertkitError
+
+    def synchronous() -> tuple[str, int]:
+        engine = make_engine(str(tmp_path / "s.sqlite"))
+        with engine.connect() as conn:
+            found = (conn.exec_driver_sql("PRAGMA journal_mode").scalar(),
+                     conn.exec_driver_sql("PRAGMA synchronous").scalar())
+        engine.dispose()
+        return found
+
+    monkeypatch.delenv(SYNC_ENV, raising=False)
+    assert synchronous() == ("wal", 1)  # 1 = NORMAL
+    monkeypatch.setenv(SYNC_ENV, "full")
+    assert synchronous() == ("wal", 2)  # 2 = FULL
+    monkeypatch.setenv(SYNC_ENV, "OFF; DROP TABLE runs")
+    with pytest.raises(CertkitError, match=SYNC_ENV):
+        synchronous()

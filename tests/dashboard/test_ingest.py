@@ -73,6 +73,25 @@ def test_malformed_json_and_schema_errors_are_422_with_the_path(client, token):
     assert post(client, bad_name, token).json()["errors"][0]["path"] == "/profile/name"
 
 
+def test_what_the_fast_validator_passes_still_gets_jsonschemas_answer(client, token):
+    """fastjsonschema accepts NaN and Infinity (certkit's schemas want finite numbers) and, like
+    jsonschema here, may not know every format: those reports still get a 422 with the path."""
+    for field, value, path in (("duration", float("nan"), "/checks/2/duration"),
+                               ("duration", float("inf"), "/checks/2/duration"),
+                               ("started_at", "yesterday", "/started_at"),
+                               ("started_at", "2026-13-45T99:00:00Z", "/started_at")):
+        report = synthetic.report("acme-nfs")
+        if field == "duration":
+            report["checks"][2]["duration"] = value
+        else:
+            report["started_at"] = value
+        answer = post(client, report, token)  # json.dumps writes NaN/Infinity, as a sloppy client would
+        assert answer.status_code == 422, (field, value, answer.text)
+        assert [e["path"] for e in answer.json()["errors"]] == [path], answer.text
+    assert client.get("/backends/acme-nfs.json").status_code == 404  # nothing was stored
+    assert post(client, synthetic.report("acme-nfs"), token).status_code == 201
+
+
 def test_size_limit_is_413(make_client, token):
     client = make_client(max_report_bytes=20_000)
     big = synthetic.report("acme-nfs", message="x" * 30_000)
@@ -196,7 +215,7 @@ def test_unmaintained_rules_with_evidence_and_csv(client, token, sessions):
 
 
 def test_flaky_checks_and_history_plot(client, token):
-    for i, report in enumerate(synthetic.history("acme-nfs", 6, fail_every=2)):
+    for report in synthetic.history("acme-nfs", 6, fail_every=2):
         assert post(client, report, token).status_code == 201
     page = client.get("/backends/acme-nfs.json").json()
     assert [f["name"] for f in page["flaky"]] == ["test_share_0"]

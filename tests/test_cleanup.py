@@ -260,3 +260,21 @@ def test_a_first_signal_during_the_final_cleanup_does_not_stop_it(dummy_profile)
     run.finish_cleanup()
     assert run.cleanup_interrupted
     assert [(leak.name, leak.error) for leak in run.ledger.leaks] == [("share-2", "cleanup interrupted")]
+
+
+def test_parallel_cleanup_never_deletes_a_share_before_its_rules():
+    """With workers > 1 (profile concurrency), shares go in parallel only while nothing that
+    depends on them is still to be deleted: a rule granted on a share is revoked first (seen on
+    CephFS: deauthorize on a deleted subvolume fails and the rule leaks)."""
+    order: list[str] = []
+    ledger = ResourceLedger(timeout=5, workers=4)
+    for i in range(3):
+        ledger.track("share", f"s{i}", f"s{i}", lambda i=i: order.append(f"s{i}"))
+    for i in range(3):  # then a rule on each share, as a check of several shares does
+        ledger.track("access_rule", f"r{i}", f"r{i}", lambda i=i: order.append(f"r{i}"))
+    assert ledger.cleanup() == []
+    assert order == ["r2", "r1", "r0", "s2", "s1", "s0"]
+    order.clear()
+    for i in range(4):
+        ledger.track("share", f"t{i}", f"t{i}", lambda i=i: order.append(f"t{i}"))
+    assert ledger.cleanup() == [] and sorted(order) == ["t0", "t1", "t2", "t3"]

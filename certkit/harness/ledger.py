@@ -174,16 +174,19 @@ class ResourceLedger:
 
     def _delete_in_parallel(self, pending: list[Entry], deadline: float, errors: dict[int, str],
                             progress: Callable[[str], None] | None) -> list[Entry]:
-        """First pass: each run of consecutive independent objects of one kind (shares, or
-        snapshots) deleted `workers` at a time; what failed is left for the serial passes."""
+        """First pass: the leading runs of consecutive independent objects of one kind (shares,
+        or snapshots) deleted `workers` at a time; what failed, and everything from the first
+        object of another kind on (an access rule must go before its share), is left for the
+        serial passes, in order."""
         left: list[Entry] = []
         pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="certkit-cleanup")
         try:
+            done_upto = 0
             for kind, run in itertools.groupby(pending, key=lambda e: e.kind):
                 batch = list(run)
                 if kind not in PARALLEL_KINDS or len(batch) < 2:
-                    left += batch
-                    continue
+                    break
+                done_upto += len(batch)
                 if progress:
                     progress(f"cleanup: {len(batch)} {kind}s, {self.workers} at a time")
                 futures = {pool.submit(_delete_before, e, deadline): e for e in batch}
@@ -203,6 +206,7 @@ class ResourceLedger:
                         else:
                             failed.add(id(entry))
                 left += [e for e in batch if id(e) in failed]
+            left += pending[done_upto:]
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         return left

@@ -46,7 +46,14 @@ def _compiled(schema: str) -> Callable[[Any], Any]:
     checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
     formats = {name: (lambda value, name=name: checker.conforms(value, name))
                for name in checker.checkers}
-    return fastjsonschema.compile(load_schema(schema), formats=formats)
+    local = {scheme: _local_schema for scheme in ("http", "https", "")}  # never the network
+    return fastjsonschema.compile(load_schema(schema), formats=formats, handlers=local)
+
+
+def _local_schema(uri: str) -> Any:
+    """A `$ref` to another certkit schema (`https://certkit.invalid/schemas/NAME`), from the
+    package's own schema files."""
+    return load_schema(uri.rstrip("/").rsplit("/", 1)[-1].split("#", 1)[0])
 
 
 def fast_valid(instance: Any, schema: str) -> bool:

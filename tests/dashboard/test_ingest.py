@@ -270,3 +270,15 @@ def test_log_links_are_http_only(client, token):
     run = client.get("/runs/acme-nfs/0000010c")
     assert 'href="https://logs.example/acme/42/"' in run.text
     assert "javascript:" not in run.text and "no JUnit XML link" in run.text
+
+
+def test_a_report_with_a_scale_section_and_a_manila_source_is_accepted(client, token):
+    """Sub-schemas referenced from report.schema.json (scale.schema.json) resolve from the
+    package's own files, never the network; a bad scale section is a 422 naming its path."""
+    report = synthetic.report("acme-nfs", "0000beef")
+    report["manila_source"] = {"project": "openstack/manila", "change": 123, "patchset": 2,
+                               "ref": "refs/changes/23/123/2", "commit": "0" * 40}
+    assert post(client, report, token).status_code == 201
+    bad = {**synthetic.report("acme-nfs", "0000bad1"), "scale": {"steps": "many"}}
+    answer = post(client, bad, token)
+    assert answer.status_code == 422 and answer.json()["errors"][0]["path"].startswith("/scale")

@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from certkit.audit import audit_rows, in_tree  # noqa: E402
-from certkit.audit.callprobe import BINDS, RAISES_TYPEERROR, probe_call  # noqa: E402
-from certkit.audit.callshapes import shapes_by_method  # noqa: E402
-from certkit.audit.signatures import bind_error, signature_of  # noqa: E402
+from certkit.audit import audit_rows, in_tree
+from certkit.audit.callprobe import BINDS, RAISES_TYPEERROR, probe_call
+from certkit.audit.callshapes import shapes_by_method
+from certkit.audit.signatures import bind_error, signature_of
 
 
 def _class(path: str) -> type | None:

@@ -63,11 +63,14 @@ class Mounter:
             self.client.write_file(conf, f"[global]\nmon host = {monitors}\nms bind msgr2 = false\n"
                                          "client quota df = true\n", 0o644)
             self._confs[monitors] = conf
+        if not access_key:  # cephx needs the key update_access returned; ceph-fuse would hang
+            raise MountRefused(f"no access key for client.{identity} (update_access returned none)")
         # The key goes through stdin into a 0600 file, never onto a command line.
         self.client.write_file(keyring, f"[client.{identity}]\n\tkey = {access_key or ''}\n")
         mp = shlex.quote(mountpoint)
         result = self.client.run(
-            f"mkdir -p {mp} && timeout 60 ceph-fuse --no-mon-config -c {shlex.quote(conf)} "
+            f"mkdir -p {mp} && timeout 45 ceph-fuse --no-mon-config --client_mount_timeout=20 "
+            f"-c {shlex.quote(conf)} "
             f"-n client.{identity} -k {shlex.quote(keyring)} -r {shlex.quote(path)} {mp} "
             f"&& mountpoint -q {mp} || {{ rc=$?; rmdir {mp} 2>/dev/null; exit $rc; }}")
         if not result.ok:

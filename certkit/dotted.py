@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from certkit.harness.timeouts import CallTimeout
 from certkit.text import error_text
 
 
@@ -20,6 +21,8 @@ def import_dotted(path: str) -> Any:
     """
     try:
         return importlib.import_module(path)
+    except CallTimeout:  # the caller's time limit (call_with_alarm) ran out: not an import error
+        raise
     except ModuleNotFoundError as exc:
         if exc.name is None or not path.startswith(exc.name) or "." not in path:
             raise DottedImportError(f"cannot import module {path}: {error_text(exc, 300)}") from None
@@ -28,6 +31,8 @@ def import_dotted(path: str) -> Any:
     module_name, _, name = path.rpartition(".")
     try:
         module = importlib.import_module(module_name)
+    except CallTimeout:
+        raise
     except Exception as exc:  # noqa: BLE001 - same as above, for the parent module
         raise DottedImportError(f"cannot import module {module_name}: {error_text(exc, 300)}") from None
     try:

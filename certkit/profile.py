@@ -83,6 +83,19 @@ class Profile:
         return int(self.raw.get("concurrency", 8))
 
     @property
+    def scale(self) -> Mapping[str, Any]:
+        """The scale suite's settings (`scale:` block), with defaults filled in."""
+        block = dict(self.raw.get("scale") or {})
+        target = int(block.get("target_shares", SCALE_TARGET_DEFAULT))
+        steps = list(block.get("steps") or [n for n in SCALE_STEPS_DEFAULT if n < target])
+        if not steps or steps[-1] != target:
+            steps.append(target)
+        return {"target_shares": target, "steps": steps,
+                "rules_per_share": int(block.get("rules_per_share", 500)),
+                "concurrency": int(block.get("concurrency", self.concurrency)),
+                "samples": int(block.get("samples", 20))}
+
+    @property
     def client_hosts(self) -> list[Mapping[str, Any]]:
         """Client hosts of the data-path suite."""
         return list(self.raw.get("client_hosts", []))
@@ -100,6 +113,7 @@ def load_profile(path: str | os.PathLike[str], *, environ: Mapping[str, str] | N
     data = _read_yaml(path_s)
     _validate_schema(path_s, data)
     _validate_features(path_s, data)
+    _validate_scale(path_s, data.get("scale") or {})
     # ${PROFILE_DIR} names the profile's own directory, for paths next to the profile.
     env = {"PROFILE_DIR": str(Path(path_s).resolve().parent), **env}
     config, secrets = _substitute_env(path_s, data.get("config") or {}, env)
@@ -134,8 +148,8 @@ def import_driver_class(dotted: str, source: str = "driver",
     try:
         cls = call_with_alarm(import_dotted, timeout, f"import {dotted}", dotted)
     except CallTimeout:
-        raise ProfileError(source, "driver", f"importing {dotted} did not finish "
-                           f"within {timeout:.3g} s (timeouts.import)") from None
+        raise ProfileError(source, "driver", f"importing module {dotted.rpartition('.')[0]} did "
+                           f"not finish within {timeout:.3g} s (timeouts.import)") from None
     except DottedImportError as exc:
         raise ProfileError(source, "driver", str(exc)) from None
     if not isinstance(cls, type):
@@ -235,6 +249,23 @@ def _validate_features(path: str, data: Mapping[str, Any]) -> None:
             raise ProfileError(path, f"features[{index}]",
                                f"{feature_id!r} is claimed through access_types/access_levels/"
                                "driver_handles_share_servers, not listed in features")
+
+
+SCALE_TARGET_DEFAULT = 2000
+SCALE_STEPS_DEFAULT = (100, 500, 2000, 10000)
+
+
+def _validate_scale(path: str, block: Mapping[str, Any]) -> None:
+    """Scale steps ascend and stay within target_shares (the schema checks the types)."""
+    steps = block.get("steps") or []
+    target = block.get("target_shares", SCALE_TARGET_DEFAULT)
+    for index, step in enumerate(steps):
+        if index and step <= steps[index - 1]:
+            raise ProfileError(path, f"scale.steps[{index}]",
+                               f"steps must ascend ({step} after {steps[index - 1]})")
+        if step > target:
+            raise ProfileError(path, f"scale.steps[{index}]",
+                               f"step {step} is above scale.target_shares ({target})")
 
 
 def _substitute_env(path: str, config: Mapping[str, Any], env: Mapping[str, str],

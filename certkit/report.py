@@ -74,6 +74,8 @@ def build_report(run: CertificationRun, *, started_at: str, duration: float,
                    "harness_seconds": round(max(duration - driver_seconds, 0.0), 3),
                    "driver_calls": sum(run.times.calls.values())},
     }
+    if run.scale is not None:
+        report["scale"] = run.scale
     return redact_tree(report, run.profile.secrets)
 
 

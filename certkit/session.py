@@ -67,12 +67,15 @@ class CertificationRun:
     """A second signal stopped the clean-up: what was left is listed as leaked."""
     times: CallTimes = field(default_factory=CallTimes)
     progress: Callable[[str], None] | None = None
+    scale: dict[str, Any] | None = None
+    """The scale suite's results (the report's `scale` section), once measured."""
     ledger: ResourceLedger = field(init=False)
     _drivers: dict[bool, DriverUnderTest | BaseException] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
-        self.ledger = ResourceLedger(timeout=self.profile.timeouts["cleanup"])
+        self.ledger = ResourceLedger(timeout=self.profile.timeouts["cleanup"],
+                                     workers=self.profile.concurrency)
         if self.check_timeout is None:
             self.check_timeout = self.profile.timeouts["check"]
 

@@ -214,6 +214,9 @@ class DenyForgetsAfterRestart(CephFSDriver):
     def update_access(self, context, share, access_rules, add_rules, delete_rules, update_rules,
                       share_server=None):
         self.applied.update((share["id"], r["access_to"]) for r in add_rules)
-        delete_rules = [r for r in delete_rules if (share["id"], r["access_to"]) in self.applied]
+        known = [r for r in delete_rules if (share["id"], r["access_to"]) in self.applied]
+        if delete_rules and not known and not add_rules:
+            return {}  # "none of these is mine": nothing to deauthorize
+        delete_rules = known
         return super().update_access(context, share, access_rules, add_rules, delete_rules,
                                      update_rules, share_server=share_server)

@@ -259,4 +259,4 @@ def test_a_first_signal_during_the_final_cleanup_does_not_stop_it(dummy_profile)
     run.ledger.track("share", "s2", "share-2", lambda: (_ for _ in ()).throw(KeyboardInterrupt()))
     run.finish_cleanup()
     assert run.cleanup_interrupted
-    assert [(l.name, l.error) for l in run.ledger.leaks] == [("share-2", "cleanup interrupted")]
+    assert [(leak.name, leak.error) for leak in run.ledger.leaks] == [("share-2", "cleanup interrupted")]

@@ -123,7 +123,7 @@ def is_configurable(cls: type, all_classes: list[type]) -> bool:
 
     if inspect.isabstract(cls):
         return False
-    if "supported_layouts" in dir(cls) and not getattr(cls, "supported_layouts"):
+    if "supported_layouts" in dir(cls) and not cls.supported_layouts:
         return False
     subclassed = any(other is not cls and issubclass(other, cls) for other in all_classes)
     return not (subclassed and declared_dhss_modes(cls) is None and not _pluggable(cls))

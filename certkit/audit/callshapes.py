@@ -5,7 +5,10 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -51,12 +54,32 @@ class CallShape:
 
 
 def _manila_root() -> Path:
-    from certkit.contract.catalogue import share_driver_abc
+    from certkit.manila_abc import share_driver_abc
 
     import manila
 
     share_driver_abc()
     return Path(manila.__file__).parent
+
+
+def dotted(node: ast.AST) -> str | None:
+    """`self.driver` for a chain of names and attributes; None for anything else (cheap)."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _guard_word(node: ast.AST) -> bool:
+    if isinstance(node, ast.Name):
+        return node.id in ("self", "hasattr") or "dhss" in node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr in ("driver", "driver_handles_share_servers") or "dhss" in node.attr
+    return False
 
 
 class _Collector(ast.NodeVisitor):
@@ -67,25 +90,27 @@ class _Collector(ast.NodeVisitor):
         self.shapes: list[CallShape] = []
         self._guards: list[str] = []
 
-    def visit_If(self, node: ast.If) -> None:  # noqa: N802 - ast API
+    def visit_If(self, node: ast.If) -> None:
         self.visit(node.test)
-        test = ast.unparse(node.test)
-        guard = test if any(word in test for word in _DRIVER_GUARDS) else ""
+        guard = ""
+        if any(_guard_word(n) for n in ast.walk(node.test)):
+            test = ast.unparse(node.test)
+            guard = test if any(word in test for word in _DRIVER_GUARDS) else ""
         for branch, text in ((node.body, guard), (node.orelse, f"not ({guard})" if guard else "")):
             self._guards.append(text)
             for child in branch:
                 self.visit(child)
             self._guards.pop()
 
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:  # noqa: N802
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
         kind = ast.unparse(node.type) if node.type else "any exception"
         self._guards.append(f"except {kind}")
         self.generic_visit(node)
         self._guards.pop()
 
-    def visit_Call(self, node: ast.Call) -> None:  # noqa: N802
+    def visit_Call(self, node: ast.Call) -> None:
         func = node.func
-        if isinstance(func, ast.Attribute) and ast.unparse(func.value) == self.receiver and (
+        if isinstance(func, ast.Attribute) and dotted(func.value) == self.receiver and (
                 self.names is None or func.attr in self.names):
             star = any(isinstance(a, ast.Starred) for a in node.args) or any(
                 k.arg is None for k in node.keywords)
@@ -105,12 +130,59 @@ def _parse(root: Path, rel: str) -> ast.AST | None:
         return None
 
 
+def _cache_file(root: Path) -> Path | None:
+    """Where the shapes of this exact Manila source are cached (keyed by every source file's
+    size and mtime, and by this module's own code); None when no cache directory is usable."""
+    base = os.environ.get("CERTKIT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "certkit")
+    key = hashlib.sha256(Path(__file__).read_bytes())
+    for rel in (*CALLER_MODULES, BASE_MODULE):
+        try:
+            st = (root / rel).stat()
+        except OSError:
+            continue
+        key.update(f"{root / rel}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return Path(base) / f"callshapes-{key.hexdigest()[:24]}.json"
+
+
+def _load_cached(path: Path | None) -> tuple[CallShape, ...] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path else None
+        return tuple(CallShape(d["method"], d["positional"], tuple(d["keywords"]), d["file"], d["line"],
+                               d["conditional"], d["guard"], d["star"]) for d in data) if data else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _store(path: Path | None, shapes: tuple[CallShape, ...]) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps([asdict(s) for s in shapes]), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home only costs the parse next time
+
+
 @lru_cache(maxsize=None)
 def manager_call_shapes() -> tuple[CallShape, ...]:
-    """Every call the installed share service makes into a driver, in source order."""
-    from certkit.contract.catalogue import share_driver_abc
-
+    """Every call the installed share service makes into a driver, in source order (parsed once
+    per Manila installation, then read from the cache)."""
     root = _manila_root()
+    cache = _cache_file(root)
+    cached = _load_cached(cache)
+    if cached is not None:
+        return cached
+    shapes = _extract(root)
+    _store(cache, shapes)
+    return shapes
+
+
+def _extract(root: Path) -> tuple[CallShape, ...]:
+    from certkit.manila_abc import share_driver_abc
+
     abc_names = frozenset(n for n, v in vars(share_driver_abc()).items() if callable(v))
     shapes: list[CallShape] = []
     for rel in CALLER_MODULES:

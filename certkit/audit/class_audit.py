@@ -15,7 +15,8 @@ from certkit.audit.evidence import (MethodEvidence, access_literals, attribute_l
 from certkit.audit.signatures import SignatureFinding, class_findings, delegate_findings
 from certkit.audit.source import where
 from certkit.audit.static_source import CLAIM_KEYS, declared_dhss_modes
-from certkit.contract.catalogue import FEATURES, Feature, share_driver_abc
+from certkit.catalogue import ANY_VALUE, FEATURES, Feature
+from certkit.manila_abc import share_driver_abc
 
 IMPLEMENTED, NOT_IMPLEMENTED, UNKNOWN, DRIFT, NO_IMPORT = (
     "implemented", "not-implemented", "unknown", "drift", "cannot-import")
@@ -175,8 +176,11 @@ class _Judge:
         else:
             needed = [marks[r] for r in feat.requires if r in marks]
             bad = next((m for m in needed if m[0] not in (IMPLEMENTED, DRIFT)), None)
+            hooks = "; ".join(f"{e.name} {'base default ' if e.state == 'default' else ''}{e.site}"
+                              for e in map(self.method, feat.hooks) if e.counts)
             mark, why = (bad[0], f"needs {', '.join(feat.requires)}") if bad else (
-                IMPLEMENTED, "base class default, given " + ", ".join(feat.requires))
+                IMPLEMENTED, f"{hooks or 'base class default'}, given "
+                + ", ".join(feat.requires))
         if mark != IMPLEMENTED:
             return mark, why
         if feat.id in _ACCESS:
@@ -190,17 +194,14 @@ class _Judge:
                 return mark, extra
             why += f"; {extra}"
         for claim in feat.capabilities:
-            if claim.key in _COMPUTED_BY_BASE or not isinstance(claim.expected, bool) and claim.expected == "<any value>":
-                continue
-            if "." in claim.key:
+            # The base computes some keys from the overrides; `replication_domain` and nested
+            # group stats come from configuration or a run.
+            if claim.key in _COMPUTED_BY_BASE or claim.expected == ANY_VALUE or "." in claim.key:
                 continue
             mark, extra = self.claim(claim.key, claim.expected)
             if mark != IMPLEMENTED:
                 return mark, extra
             why += f"; {extra}"
-        if feat.id == "qos":
-            mark, extra = self.claim("qos", True)
-            return mark, extra
         used = {m for group in feat.method_sets() for m in group} | set(feat.hooks)
         if used & self.drifted:
             return DRIFT, why + "; a real call cannot bind: " + ", ".join(sorted(used & self.drifted))

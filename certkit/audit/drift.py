@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from certkit.audit.backends import Backend, backend_for_config, backends_of
 from certkit.audit.class_audit import NOT_IMPLEMENTED, UNKNOWN, ClassAudit, audit_backend
-from certkit.contract.catalogue import FEATURES, available_in_installed_manila
+from certkit.catalogue import FEATURES
+from certkit.manila_abc import available_in_installed_manila
 from certkit.profile import Profile, import_driver_class
 
 

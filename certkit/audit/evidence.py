@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from certkit.audit.backends import Backend
-from certkit.audit.callshapes import CallShape, delegate_call_shapes
+from certkit.audit.callshapes import CallShape, delegate_call_shapes, dotted
 from certkit.audit.source import defining_class, function_tree, is_stub, unwrap, where
-from certkit.contract.catalogue import share_driver_abc
+from certkit.manila_abc import share_driver_abc
 
 COMPUTED = object()
 _MAX_HELPERS = 25
@@ -120,8 +120,52 @@ def _literal(node: ast.AST, globs: dict[str, Any] | None = None) -> Any:
     return COMPUTED
 
 
-def _walk_functions(backend: Backend, roots: list[Any]) -> Iterator[tuple[ast.AST, int, str, dict[str, Any]]]:
-    """The parsed roots and the helpers they call on self (and on the delegate)."""
+@dataclass(frozen=True)
+class _Scanned:
+    """One function's nodes of interest, collected in a single walk (shared by every row)."""
+
+    start: int
+    path: str
+    globs: dict[str, Any]
+    calls: tuple[tuple[str, str], ...]
+    """(receiver: `self` / `self.<attr>` / `super()`, method name) of each method call."""
+    pairs: tuple[ast.AST, ...]
+    compares: tuple[ast.Compare, ...]
+
+
+@lru_cache(maxsize=None)
+def _scan_code(code: Any, func: Any) -> _Scanned | None:
+    parsed = function_tree(func)
+    if parsed is None:
+        return None
+    calls, pairs, compares = [], [], []
+    for node in ast.walk(parsed[0]):
+        if isinstance(node, ast.Compare):
+            compares.append(node)
+        elif isinstance(node, ast.Dict | ast.Assign):
+            pairs.append(node)
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute):
+                target = node.func.value
+                receiver = dotted(target) or ("super()" if isinstance(target, ast.Call) and isinstance(
+                    target.func, ast.Name) and target.func.id == "super" else "")
+                if receiver == "self" or receiver == "super()" or receiver.startswith("self."):
+                    calls.append((receiver, node.func.attr))
+                if node.func.attr == "update":
+                    pairs.append(node)
+            elif isinstance(node.func, ast.Name) and node.func.id == "dict":
+                pairs.append(node)
+    return _Scanned(parsed[1], parsed[2], getattr(unwrap(func), "__globals__", {}), tuple(calls),
+                    tuple(pairs), tuple(compares))
+
+
+def _scan(func: Any) -> _Scanned | None:
+    code = getattr(unwrap(func), "__code__", None)
+    return _scan_code(code, func) if code is not None else None
+
+
+def _walk_functions(backend: Backend, roots: list[Any]) -> Iterator[_Scanned]:
+    """The roots and the helpers they call on self (and on the delegate), scanned."""
     seen: set[int] = set()
     queue = [(r, backend.driver) for r in roots if r is not None]
     while queue and len(seen) < _MAX_HELPERS:
@@ -129,26 +173,23 @@ def _walk_functions(backend: Backend, roots: list[Any]) -> Iterator[tuple[ast.AS
         if id(func) in seen:
             continue
         seen.add(id(func))
-        parsed = function_tree(func)
-        if parsed is None:
+        scanned = _scan(func)
+        if scanned is None:
             continue
-        yield (*parsed, getattr(unwrap(func), "__globals__", {}))
-        for node in ast.walk(parsed[0]):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-                continue
-            receiver = ast.unparse(node.func.value)
+        yield scanned
+        for receiver, name in scanned.calls:
             if receiver == "self":
-                helper = getattr(owner_cls, node.func.attr, None)
+                helper = getattr(owner_cls, name, None)
                 if callable(helper) and not isinstance(helper, type):
                     queue.append((helper, owner_cls))
             elif backend.delegate is not None and receiver == f"self.{backend.attr}":
-                helper = getattr(backend.delegate, node.func.attr, None)
+                helper = getattr(backend.delegate, name, None)
                 if callable(helper) and not isinstance(helper, type):
                     queue.append((helper, backend.delegate))
-            elif receiver.startswith("super("):
-                base = next((k for k in owner_cls.__mro__[1:] if node.func.attr in k.__dict__), None)
+            elif receiver == "super()":
+                base = next((k for k in owner_cls.__mro__[1:] if name in k.__dict__), None)
                 if base is not None and base is not share_driver_abc():
-                    queue.append((base.__dict__[node.func.attr], owner_cls))
+                    queue.append((base.__dict__[name], owner_cls))
 
 
 def _pairs(node: ast.AST) -> list[tuple[ast.AST, ast.AST]]:
@@ -156,8 +197,9 @@ def _pairs(node: ast.AST) -> list[tuple[ast.AST, ast.AST]]:
         return [(k, v) for k, v in zip(node.keys, node.values) if k is not None]
     if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Subscript):
         return [(node.targets[0].slice, node.value)]
-    if isinstance(node, ast.Call) and ast.unparse(node.func) in ("dict", "update") or (
-            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "update"):
+    if isinstance(node, ast.Call) and (
+            (isinstance(node.func, ast.Name) and node.func.id == "dict")
+            or (isinstance(node.func, ast.Attribute) and node.func.attr == "update")):
         return [(ast.Constant(k.arg), k.value) for k in node.keywords if k.arg]
     return []
 
@@ -170,11 +212,12 @@ def stats_literals(backend: Backend, keys: frozenset[str]) -> dict[str, Literal]
     if func is None or owner is abc:
         return {}
     found: dict[str, Literal] = {}
-    for tree, start, path, globs in _walk_functions(backend, [func]):
-        for node in ast.walk(tree):
+    for scanned in _walk_functions(backend, [func]):
+        for node in scanned.pairs:
             for key, value in _pairs(node):
                 if isinstance(key, ast.Constant) and key.value in keys and key.value not in found:
-                    found[key.value] = Literal(_literal(value, globs), f"{path}:{start + value.lineno - 1}")
+                    found[key.value] = Literal(_literal(value, scanned.globs),
+                                               f"{scanned.path}:{scanned.start + value.lineno - 1}")
     return found
 
 
@@ -188,7 +231,7 @@ def _field_of(node: ast.AST) -> str | None:
         return _ACCESS_FIELDS.get(node.attr)
     if isinstance(node, ast.Name):
         return _ACCESS_FIELDS.get(node.id)
-    if isinstance(node, ast.Call) and ast.unparse(node.func).endswith(".get") and node.args:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and node.args:
         arg = node.args[0]
         return _ACCESS_FIELDS.get(str(arg.value)) if isinstance(arg, ast.Constant) else None
     return None
@@ -200,10 +243,9 @@ def access_literals(backend: Backend) -> dict[tuple[str, str], str]:
     roots = [_driver_method(backend.driver, n)[0] for n in ("update_access", "allow_access")]
     roots = [r for r in roots if r is not None and not is_stub(r)]
     found: dict[tuple[str, str], str] = {}
-    for tree, start, path, globs in _walk_functions(backend, roots):
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Compare):
-                continue
+    for scanned in _walk_functions(backend, roots):
+        globs, start, path = scanned.globs, scanned.start, scanned.path
+        for node in scanned.compares:
             sides = [node.left, *node.comparators]
             kind = next((k for k in map(_field_of, sides) if k), None)
             if kind is None:
@@ -238,7 +280,7 @@ def _assigned_in(func: Any, name: str) -> Literal | None:
     tree, start, path = parsed
     for node in ast.walk(tree):
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and ast.unparse(node.targets[0]) == f"self.{name}"):
+                and dotted(node.targets[0]) == f"self.{name}"):
             return Literal(_literal(node.value, getattr(unwrap(func), "__globals__", None)),
                            f"{path}:{start + node.lineno - 1}")
     return None

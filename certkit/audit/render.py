@@ -11,7 +11,7 @@ from typing import Any, Sequence
 from certkit import __version__
 from certkit.audit.callshapes import shapes_by_method
 from certkit.audit.class_audit import DRIFT, IMPLEMENTED, NO_IMPORT, NOT_IMPLEMENTED, UNKNOWN, ClassAudit
-from certkit.contract.catalogue import FEATURES
+from certkit.catalogue import FEATURES
 from certkit.manila_env import manila_version
 
 MARKS = {IMPLEMENTED: "✓", NOT_IMPLEMENTED: "·", UNKNOWN: "?", DRIFT: "≠", NO_IMPORT: "✗"}

@@ -13,7 +13,7 @@ from certkit.audit.class_audit import NO_IMPORT, NOT_IMPLEMENTED, audit_backend
 from certkit.audit.discover import class_path
 from certkit.audit.static_source import registered_options
 from certkit.text import one_line
-from certkit.contract.catalogue import FEATURES
+from certkit.catalogue import FEATURES
 
 PROTOCOLS = ("NFS", "CIFS", "GLUSTERFS", "HDFS", "CEPHFS", "MAPRFS", "LUSTRE", "WEKAFS")
 # The access type each protocol usually takes in Manila (a guess for the vendor to confirm).

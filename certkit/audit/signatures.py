@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from certkit.audit.callshapes import CallShape, shapes_by_method
-from certkit.contract.catalogue import share_driver_abc
+from certkit.manila_abc import share_driver_abc
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 # The base class calls these itself with fewer arguments than its own signature allows.

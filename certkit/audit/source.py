@@ -6,10 +6,9 @@ from __future__ import annotations
 import ast
 import inspect
 import linecache
-import textwrap
 import sys
+import textwrap
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 
@@ -136,12 +135,3 @@ def is_stub(func: Any) -> bool:
 def defining_class(cls: type, name: str) -> type | None:
     """The class in cls's MRO whose __dict__ holds `name`."""
     return next((k for k in cls.__mro__ if name in k.__dict__), None)
-
-
-def module_path(path: str) -> Path:
-    """Absolute path of a site-packages-relative file."""
-    for root in sys.path:
-        candidate = Path(root) / path
-        if root and candidate.exists():
-            return candidate
-    return Path(path)

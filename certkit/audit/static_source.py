@@ -1,15 +1,15 @@
-"""What a driver's source says without running it: declared DHSS modes, stats it hard-codes,
-and the oslo.config options its modules register."""
+"""What a driver's source says without running it: declared DHSS modes, the stats keys whose
+literal values are claims, and the oslo.config options its modules register."""
 
 from __future__ import annotations
 
 import ast
 import inspect
 import sys
-import textwrap
 from typing import Any
 
-from certkit.contract.catalogue import share_driver_abc
+from certkit.audit.source import function_tree
+from certkit.manila_abc import share_driver_abc
 
 # Stats keys whose literal value is a claim (capabilities-notes.md).
 CLAIM_KEYS = frozenset({
@@ -20,14 +20,6 @@ CLAIM_KEYS = frozenset({
     "storage_protocol", "thin_provisioning", "mount_point_name_support",
     "consistent_snapshot_support", "dedupe", "compression",
 })
-
-
-def _function_tree(func: Any) -> ast.AST | None:
-    try:
-        source = textwrap.dedent(inspect.getsource(func))
-        return ast.parse(source)
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return None
 
 
 def _is_super_init(call: ast.Call) -> bool:
@@ -45,9 +37,10 @@ def declared_dhss_modes(cls: type) -> tuple[bool, ...] | None:
         if klass is abc or klass is object:
             break
         init = klass.__dict__.get("__init__")
-        tree = _function_tree(init) if init else None
-        if tree is None:
+        parsed = function_tree(init) if init else None
+        if parsed is None:
             continue
+        tree = parsed[0]
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and _is_super_init(node):
                 args = list(node.args)
@@ -65,48 +58,6 @@ def declared_dhss_modes(cls: type) -> tuple[bool, ...] | None:
                     if isinstance(value, (list, tuple)) and all(isinstance(v, bool) for v in value):
                         return tuple(value)
     return None
-
-
-def hard_coded_stats(cls: type) -> dict[str, Any]:
-    """Literal stats values in the class's `_update_share_stats` (or a vendor base's, or the
-    helper methods it calls on self)."""
-    abc = share_driver_abc()
-    found: dict[str, Any] = {}
-    owner = next((k for k in cls.__mro__ if "_update_share_stats" in k.__dict__ and k is not abc), None)
-    if owner is None:
-        return found
-    funcs = [owner.__dict__["_update_share_stats"]]
-    seen: set[str] = set()
-    while funcs:
-        tree = _function_tree(funcs.pop())
-        if tree is None:
-            continue
-        for node in ast.walk(tree):
-            _collect_literal_pairs(node, found)
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "self"
-                    and node.func.attr not in seen):
-                seen.add(node.func.attr)
-                helper = getattr(cls, node.func.attr, None)
-                if helper is not None and node.func.attr.startswith("_") and len(seen) < 20:
-                    funcs.append(helper)
-    return found
-
-
-def _collect_literal_pairs(node: ast.AST, found: dict[str, Any]) -> None:
-    pairs: list[tuple[ast.AST, ast.AST]] = []
-    if isinstance(node, ast.Dict):
-        pairs = [(k, v) for k, v in zip(node.keys, node.values) if k is not None]
-    elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Subscript):
-        pairs = [(node.targets[0].slice, node.value)]
-    elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == "dict":
-        pairs = [(ast.Constant(k.arg), k.value) for k in node.keywords if k.arg]
-    for key, value in pairs:
-        if isinstance(key, ast.Constant) and key.value in CLAIM_KEYS:
-            try:
-                found.setdefault(key.value, ast.literal_eval(value))
-            except (ValueError, SyntaxError):
-                pass
 
 
 def registered_options(cls: type) -> list[Any]:

@@ -55,14 +55,15 @@ def audit_command(args: argparse.Namespace) -> int:
         found.extend(resolve_target(target, args.import_timeout))
     rows = audit_rows(found)
     comparison = compare_doc(args.compare_doc, rows) if args.compare_doc else None
-    text = dumps_json(rows, comparison.drift if comparison else None)
-    problems = schema_errors(json.loads(text), "audit.schema.json")
-    if problems:
-        raise CertkitError(f"internal error: audit JSON does not match its schema: {problems[0]}")
-    if args.json == "-":
-        sys.stdout.write(text)
-    elif args.json:
-        atomic_write(args.json, text, mode=PUBLIC_MODE)
+    if args.json:
+        text = dumps_json(rows, comparison.drift if comparison else None)
+        problems = schema_errors(json.loads(text), "audit.schema.json")
+        if problems:
+            raise CertkitError(f"internal error: audit JSON does not match its schema: {problems[0]}")
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            atomic_write(args.json, text, mode=PUBLIC_MODE)
     if args.html:
         atomic_write(args.html, to_html(rows), mode=PUBLIC_MODE)
     if args.markdown:

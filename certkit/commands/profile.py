@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from certkit.audit.backends import Backend, backend_for_config, backends_of
 from certkit.audit.discover import ImportFailure, resolve_target
 from certkit.audit.scaffold import render_profile
 from certkit.errors import CertkitError
@@ -20,8 +21,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     init.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     init.add_argument("--name", help="profile name (default: from the module path)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                      help="pick the back end of a delegating driver, e.g. emc_share_backend=unity")
     init.set_defaults(func=init_command)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
+
+
+def _backend(cls: type, pairs: list[str]) -> Backend | None:
+    """The back end `--config KEY=VALUE` selects (None: the class's first)."""
+    if not pairs:
+        return None
+    config = dict(p.split("=", 1) for p in pairs if "=" in p)
+    if len(config) != len(pairs):
+        raise CertkitError("--config: give KEY=VALUE")
+    backend = backend_for_config(cls, config)
+    if backend is None:
+        choices = ", ".join(b.choice for b in backends_of(cls) if isinstance(b, Backend) and b.choice)
+        raise CertkitError(f"--config: selects none of {cls.__name__}'s back ends ({choices or 'it has one'})")
+    return backend
 
 
 def init_command(args: argparse.Namespace) -> int:
@@ -31,7 +48,7 @@ def init_command(args: argparse.Namespace) -> int:
         problem = targets[0].error if targets and isinstance(targets[0], ImportFailure) else \
             f"{args.driver} names a module with {len(targets)} driver classes; give one class"
         raise CertkitError(f"{args.driver}: {problem}")
-    text = render_profile(targets[0], args.name)
+    text = render_profile(targets[0], args.name, _backend(targets[0], args.config))
     if not args.output:
         sys.stdout.write(text)
         return 0

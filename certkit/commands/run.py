@@ -37,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "the verdict of a filtered run is at best 'partial'")
     parser.add_argument("--check-timeout", type=float, metavar="SECONDS",
                         help="per-check timeout (default: the profile's timeouts.check, 60 s)")
+    parser.add_argument("--plot", metavar="DIR",
+                        help="with --suite scale: write latency-vs-N charts (PNG and SVG) here")
     parser.add_argument("--no-audit", action="store_true",
                         help="skip the static audit of the profile's claims before the run")
     parser.set_defaults(func=run_command)
@@ -78,9 +80,12 @@ def _certify(args: argparse.Namespace, profile: Profile, manila_source: dict | N
         report["manila_source"] = manila_source
     written, failed = _write_outputs(report, [("report", args.report, write_json),
                                               ("junit", args.junit_xml, write_junit)])
+    plots = _plot(report, args.plot) if args.plot else []
     _print_summary(report)
     for label, path in written:
         print(f"{label + ':':<7} {path}")
+    if plots:
+        print(f"plots:  {args.plot} ({len(plots) // 2} operations, PNG and SVG)")
     for problem in failed:
         print(f"certkit: error: {profile.redact(problem)}", file=sys.stderr)
     if finished.signal in EXIT_SIGNAL:
@@ -121,6 +126,17 @@ def _manila_source(text: str) -> dict | None:
         raise CertkitError("CERTKIT_MANILA_SOURCE: expected a JSON object "
                            "{project, change, patchset, ref, commit}")
     return source
+
+
+def _plot(report: dict, directory: str) -> list:
+    """Scale charts, when the run measured scale."""
+    if not report.get("scale"):
+        print(f"certkit: --plot {directory}: no scale results to plot (add --suite scale)",
+              file=sys.stderr)
+        return []
+    from certkit.scale.plot import write_plots
+
+    return write_plots(report["scale"], directory)
 
 
 def _print_summary(report: dict) -> None:

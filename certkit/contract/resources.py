@@ -51,18 +51,20 @@ class Resources:
         self.poll_timeout = poll_timeout
         self.default_size = default_size
         self.entries: list[Entry] = []
+        self._by_id: dict[str, list[Entry]] = {}
 
     # -- the ledger (for this module and the family modules; checks never call these) ---------
     def track(self, kind: str, obj_id: str, name: str, delete: Callable[[], object]) -> Entry:
         """Record an object of this check *before* asking the back end to create it."""
         entry = self.ledger.track(kind, obj_id, name, delete)
-        self.entries.append(entry)
+        self._keep(entry)
         return entry
 
     def release(self, obj: str | Entry) -> None:
         """The object (an id, or its ledger entry) is gone: take it off the ledger."""
-        for entry in self.entries:
-            if entry is obj or entry.id == obj:
+        obj_id = obj if isinstance(obj, str) else obj.id
+        for entry in self._by_id.get(obj_id, ()):
+            if isinstance(obj, str) or entry is obj:
                 self.ledger.release(entry)
 
     def outstanding(self) -> list[Entry]:
@@ -250,8 +252,7 @@ class Resources:
         return self.update_access(share, [*existing, *rules], add=list(rules))
 
     def _track_rule(self, share: Model, rule: Model) -> None:
-        if any(e.kind == "access_rule" and e.id == rule["id"] and not e.released
-               for e in self.entries):
+        if any(e.kind == "access_rule" and not e.released for e in self._by_id.get(rule["id"], ())):
             return
         self.track("access_rule", rule["id"], f"{rule['access_type']}:{rule['access_to']}",
                    lambda: self.update_access(share, [], delete=[rule]))
@@ -274,10 +275,15 @@ class Resources:
             self._track_rule(share, rule)
         return self.update_access(share, list(rules))
 
+    def _keep(self, entry: Entry) -> None:
+        """Remember an entry of this check, indexed by id (release stays O(1) at scale)."""
+        self.entries.append(entry)
+        self._by_id.setdefault(entry.id, []).append(entry)
+
     def on_driver(self, driver: Any) -> "Resources":
         """These resources seen through another instance of the driver (a restart over the
         same back end): objects created here are cleaned up with this check's."""
         sibling = Resources(driver, self.context, self.models, self.ledger, self.share_server,
                             self.poll_timeout, self.default_size)
-        sibling.entries = self.entries
+        sibling.entries, sibling._by_id = self.entries, self._by_id
         return sibling

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from certkit.contract.catalogue import RELEASES
+from certkit.catalogue import RELEASES
 
 _ORDER = {name: number for number, name in RELEASES.items()}
 

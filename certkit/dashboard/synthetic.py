@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from certkit.contract.catalogue import FEATURES
+from certkit.catalogue import FEATURES
 
 FEATURE_IDS = [f.id for f in FEATURES]
 

@@ -10,7 +10,7 @@ from typing import Any, Callable, Hashable
 from sqlalchemy import Text, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from certkit.contract.catalogue import FEATURES
+from certkit.catalogue import FEATURES
 from certkit.dashboard.db import as_utc, utcnow
 from certkit.dashboard.models import (OUTCOMES, Audit, AuditDriver, Backend, Cell, CheckDef,
                                       CiVote, Result, Run, Token)

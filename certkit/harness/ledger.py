@@ -7,8 +7,10 @@ shared arrays).
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -65,6 +67,8 @@ class ResourceLedger:
     """
 
     timeout: float = 30.0
+    workers: int = 1
+    """Deletes in flight at once over consecutive shares (or snapshots): clean-up at scale."""
     entries: list[Entry] = field(default_factory=list)
     leaks: list[Leak] = field(default_factory=list)
     retryable: Callable[[BaseException], bool] = is_refusal
@@ -123,6 +127,8 @@ class ResourceLedger:
         not_attempted: set[int] = set()
         attempt = 0
         try:
+            if self.workers > 1:
+                pending = self._delete_in_parallel(pending, deadline, errors, progress)
             while pending:
                 attempt += 1
                 pass_started = time.monotonic()
@@ -166,8 +172,56 @@ class ResourceLedger:
                 self._leak(entry, errors[id(entry)])
         return list(self.leaks)
 
+    def _delete_in_parallel(self, pending: list[Entry], deadline: float, errors: dict[int, str],
+                            progress: Callable[[str], None] | None) -> list[Entry]:
+        """First pass: each run of consecutive independent objects of one kind (shares, or
+        snapshots) deleted `workers` at a time; what failed is left for the serial passes."""
+        left: list[Entry] = []
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="certkit-cleanup")
+        try:
+            for kind, run in itertools.groupby(pending, key=lambda e: e.kind):
+                batch = list(run)
+                if kind not in PARALLEL_KINDS or len(batch) < 2:
+                    left += batch
+                    continue
+                if progress:
+                    progress(f"cleanup: {len(batch)} {kind}s, {self.workers} at a time")
+                futures = {pool.submit(_delete_before, e, deadline): e for e in batch}
+                failed: set[int] = set()
+                while futures:
+                    done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        entry = futures.pop(future)
+                        exc = future.exception()
+                        if exc is None:
+                            entry.released = True
+                            continue
+                        errors[id(entry)] = error_text(exc, 300)
+                        if isinstance(exc, CallTimeout):
+                            self.hung.append(str(exc))
+                            self._leak(entry, errors[id(entry)])
+                        else:
+                            failed.add(id(entry))
+                left += [e for e in batch if id(e) in failed]
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return left
+
     def _leak(self, entry: Entry, error: str) -> None:
         entry.released = True
         with self._lock:
             self.leaks.append(Leak(entry.kind, entry.id, entry.name, error))
+
+
+def _delete_before(entry: Entry, deadline: float) -> object:
+    """Delete with what is left of the clean-up time when the call starts (queued deletes
+    must not each get the whole budget)."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise CallTimeout(f"delete {entry.kind} {entry.name} (clean-up time used up)", 0)
+    return call_with_timeout(entry.delete, remaining, f"delete {entry.kind} {entry.name}")
+
+
+PARALLEL_KINDS = frozenset({"share", "snapshot"})
+"""Kinds whose consecutive entries do not depend on one another (rules of one share do)."""
 

@@ -7,6 +7,7 @@ UUID group, so every back-end object a run creates is recognisable as the run's 
 from __future__ import annotations
 
 import copy
+import random
 import secrets
 import uuid
 from typing import Any
@@ -32,6 +33,9 @@ class Model(dict):
         return Model({k: copy.deepcopy(v, memo) for k, v in self.items()})
 
 
+_ids = random.Random(secrets.randbits(128))
+
+
 def new_run_id() -> str:
     """Eight hex digits naming one run."""
     return secrets.token_hex(4)
@@ -49,8 +53,12 @@ class ModelFactory:
         self._counter = 0
 
     def new_id(self) -> str:
-        """A UUID whose first group is the run id."""
-        return self.run_id + str(uuid.uuid4())[8:]
+        """A UUID whose first group is the run id.
+
+        Random bits from a generator seeded once, not a system call per id: ids must be
+        unique, not secret, and thousands of shares need thousands of them.
+        """
+        return self.run_id + str(uuid.UUID(int=_ids.getrandbits(128), version=4))[8:]
 
     def display_name(self, kind: str) -> str:
         """`certkit-<run id>-<kind>-<n>`."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from certkit.errors import CertkitError
+from certkit.waiting import WaitTimeout, poll_until
 
 
 class LabError(CertkitError):
@@ -47,22 +48,21 @@ def is_alive(pid: int, started: int | None = None) -> bool:
 
 
 def wait_until(what: str, timeout: float, ready: Callable[[], object], hint: str = "") -> object:
-    """Poll `ready` until it returns something true; a LabError naming `what`, the last error
-    seen and `hint` at the timeout."""
-    deadline = time.monotonic() + timeout
-    delay, last = 0.1, ""
-    while True:
+    """Poll `ready` until it returns something true (the one waiter, `poll_until`); a LabError
+    naming `what`, the last error or value seen and `hint` at the timeout."""
+    def probe() -> object:
         try:
-            result = ready()
+            return ready()
         except Exception as exc:  # noqa: BLE001 - not ready yet (a command failed, no JSON yet)
-            result, last = None, f"; last: {exc}"
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise LabError(f"timed out after {timeout:g} s waiting for {what}{last[:200]}"
-                           + (f" ({hint})" if hint else ""))
-        time.sleep(delay)
-        delay = min(delay * 1.5, 1.0)
+            return f"error: {exc}"
+
+    def done(value: object) -> bool:
+        return bool(value) and not (isinstance(value, str) and value.startswith("error: "))
+
+    try:
+        return poll_until(probe, done, timeout=timeout, what=what, interval=0.1, max_interval=1.0)
+    except WaitTimeout as exc:
+        raise LabError(f"{exc}" + (f" ({hint})" if hint else "")) from None
 
 
 def _reap(pid: int) -> None:

@@ -1,0 +1,1 @@
+"""The scale suite (`certkit run --suite scale`): thousands of shares, with cost curves."""

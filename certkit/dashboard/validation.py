@@ -46,7 +46,19 @@ def _compiled(schema: str) -> Callable[[Any], Any]:
     checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
     formats = {name: (lambda value, name=name: checker.conforms(value, name))
                for name in checker.checkers}
-    return fastjsonschema.compile(load_schema(schema), formats=formats)
+    return fastjsonschema.compile(load_schema(schema), formats=formats,
+                                  handlers={"https": _local_schema, "http": _local_schema})
+
+
+SCHEMA_BASE = "https://certkit.invalid/schemas/"
+
+
+def _local_schema(uri: str) -> dict[str, Any]:
+    """A `$ref` to another certkit schema, read from the package: never fetched from a network."""
+    name = uri.split("#", 1)[0]
+    if not name.startswith(SCHEMA_BASE):
+        raise ValueError(f"{uri}: only certkit's own schemas may be referenced")
+    return load_schema(name[len(SCHEMA_BASE):])
 
 
 def fast_valid(instance: Any, schema: str) -> bool:

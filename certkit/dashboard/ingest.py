@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Mapping
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, and_, bindparam, delete, select
+from sqlalchemy import Engine, and_, bindparam, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,10 @@ _BACKEND_AND_RUN = (select(Backend.id, Run.id)  # the back end, and the run if a
                     .where(Backend.name == bindparam("name")))
 _RUN_INSERT = Run.__table__.insert()
 _RESULT_INSERT = Result.__table__.insert()
+_RESULT_UNNEST = text(  # PostgreSQL: every row of a report in one statement, arrays as parameters
+    "INSERT INTO results (run_pk, check_pk, outcome, duration, message) "
+    "SELECT :run_pk, * FROM unnest(CAST(:check_pks AS integer[]), CAST(:outcomes AS smallint[]), "
+    "CAST(:durations AS double precision[]), CAST(:messages AS text[]))")
 _CURRENT_CELLS = select(Cell.feature, Cell.observed_at, Cell.verified_at).where(
     Cell.backend_id == bindparam("backend_id"), Cell.release == bindparam("release"))
 
@@ -116,11 +120,23 @@ def store_report(session: Session, report: Mapping[str, Any], account: str,
             for c in report["checks"]]
     if rows:
         # A report may repeat a check (same id and variant): keep the last, as pytest would.
-        session.execute(_RESULT_INSERT, list({r["check_pk"]: r for r in rows}.values()))
+        insert_results(session, list({r["check_pk"]: r for r in rows}.values()))
     update_cells(session, backend_pk, run_pk, release, started, report)
     session.commit()
     _check_def_cache(session).update(new_defs)  # only once committed: a rollback would undo them
     return Stored(run_pk, True)
+
+
+def insert_results(session: Session, rows: list[dict[str, Any]]) -> None:
+    """One run's results: an executemany on SQLite (in-process, cheap); on PostgreSQL one INSERT
+    from unnest() arrays, since an executemany is one statement per row for the server."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(_RESULT_INSERT, rows)
+        return
+    session.execute(_RESULT_UNNEST, {
+        "run_pk": rows[0]["run_pk"], "check_pks": [r["check_pk"] for r in rows],
+        "outcomes": [r["outcome"] for r in rows], "durations": [r["duration"] for r in rows],
+        "messages": [r["message"] for r in rows]})
 
 
 _CHECK_DEFS: WeakKeyDictionary[Engine, dict[tuple[str, str], int]] = WeakKeyDictionary()

@@ -46,14 +46,19 @@ def _compiled(schema: str) -> Callable[[Any], Any]:
     checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
     formats = {name: (lambda value, name=name: checker.conforms(value, name))
                for name in checker.checkers}
-    local = {scheme: _local_schema for scheme in ("http", "https", "")}  # never the network
-    return fastjsonschema.compile(load_schema(schema), formats=formats, handlers=local)
+    return fastjsonschema.compile(load_schema(schema), formats=formats,
+                                  handlers={"https": _local_schema, "http": _local_schema})
 
 
-def _local_schema(uri: str) -> Any:
-    """A `$ref` to another certkit schema (`https://certkit.invalid/schemas/NAME`), from the
-    package's own schema files."""
-    return load_schema(uri.rstrip("/").rsplit("/", 1)[-1].split("#", 1)[0])
+SCHEMA_BASE = "https://certkit.invalid/schemas/"
+
+
+def _local_schema(uri: str) -> dict[str, Any]:
+    """A `$ref` to another certkit schema, read from the package: never fetched from a network."""
+    name = uri.split("#", 1)[0]
+    if not name.startswith(SCHEMA_BASE):
+        raise ValueError(f"{uri}: only certkit's own schemas may be referenced")
+    return load_schema(name[len(SCHEMA_BASE):])
 
 
 def fast_valid(instance: Any, schema: str) -> bool:

@@ -282,3 +282,27 @@ def test_a_report_with_a_scale_section_and_a_manila_source_is_accepted(client, t
     bad = {**synthetic.report("acme-nfs", "0000bad1"), "scale": {"steps": "many"}}
     answer = post(client, bad, token)
     assert answer.status_code == 422 and answer.json()["errors"][0]["path"].startswith("/scale")
+
+
+def test_results_round_trip_on_both_databases(tmp_path, request):
+    """Every check's outcome, duration and message come back as sent (PostgreSQL stores a run's
+    results with one INSERT from arrays, SQLite with an executemany); a repeated check keeps
+    its last row."""
+    from certkit.dashboard import ingest, views
+    from certkit.dashboard.db import open_database
+    from tests.dashboard.services import fresh_database
+
+    for url in (str(tmp_path / "r.sqlite"),
+                fresh_database(request.getfixturevalue("postgres_url"))):
+        sessions = open_database(url)
+        report = synthetic.report("acme-nfs", "0000beef", checks=9,
+                                  failing={2: HOSTILE, 5: "quota 'exceeded'"})
+        report["checks"].append({**report["checks"][0], "outcome": "skipped", "message": "again"})
+        with sessions() as session:
+            assert ingest.store_report(session, report, "acme-ci").created
+        with sessions() as session:
+            page = views.run_page(session, "acme-nfs", "0000beef")
+        got = {c["id"]: (c["outcome"], c["duration"], c["message"]) for c in page["report"]["checks"]}
+        want = {c["id"]: (c["outcome"], c["duration"], c["message"]) for c in report["checks"]}
+        assert got == want and len(got) == 9, url
+        sessions.kw["bind"].dispose()

@@ -5,7 +5,6 @@ tests/test_verdict.py, tests/test_cleanup.py and tests/test_run_command.py (some
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -15,6 +14,8 @@ prepare_manila()
 
 from manila import exception  # noqa: E402
 from manila.tests.share.drivers.dummy import DummyDriver  # noqa: E402
+
+from tests.broken.lifecycle import JournalingDriver  # noqa: E402
 
 RELEASE = threading.Event()
 """Set by the tests to let hung driver threads finish."""
@@ -61,17 +62,9 @@ class InfiniteCapacity(DummyDriver):
         return pools
 
 
-class SlowDeleteJournaling(DummyDriver):
+class SlowDeleteJournaling(JournalingDriver):
     """Journals to $CERTKIT_TEST_JOURNAL; create_snapshot waits (to be interrupted), and every
     delete takes 60 s (so a second signal must stop the clean-up)."""
-
-    def _log(self, line: str) -> None:
-        with open(os.environ["CERTKIT_TEST_JOURNAL"], "a", encoding="utf-8") as journal:
-            journal.write(line + "\n")
-
-    def create_share(self, context, share, share_server=None):
-        self._log(f"create_share {share['id']}")
-        return super().create_share(context, share, share_server)
 
     def create_snapshot(self, context, snapshot, share_server=None):
         self._log(f"create_snapshot {snapshot['id']}")

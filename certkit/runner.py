@@ -98,6 +98,22 @@ def interrupts(run: CertificationRun) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+@contextlib.contextmanager
+def only_certkit_plugins() -> Iterator[None]:
+    """The suites' pytest session loads certkit's plugin only: a third-party pytest plugin
+    installed beside certkit (anyio's imports trio, which breaks under Manila's eventlet) must
+    not be able to crash a certification."""
+    saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
+
+
 def run_certification(profile: Profile, *, suites: Sequence[str] = DEFAULT_SUITES,
                       keyword: str | None = None, progress: Callable[[str], None] | None = None,
                       driver_class: type | None = None, check_timeout: float | None = None,
@@ -121,7 +137,7 @@ def run_certification(profile: Profile, *, suites: Sequence[str] = DEFAULT_SUITE
                               suites=suites, drift=drift)
         return FinishedRun(report, None)
     args = pytest_args(suites, keyword)
-    with interrupts(run):
+    with interrupts(run), only_certkit_plugins():
         try:
             run.pytest_exit = int(pytest.main(args, plugins=[pytest_plugin, CertkitPlugin(run)]))
             if run.pytest_exit == int(pytest.ExitCode.USAGE_ERROR):

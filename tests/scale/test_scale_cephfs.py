@@ -31,7 +31,7 @@ def _subvolumes(env: dict[str, str]) -> list[str]:
 
 
 def test_cephfs_driver_at_200_subvolumes(lab, tmp_path):  # noqa: F811 - the imported fixture
-    before = _subvolumes(lab)
+    before = _subvolumes(lab.env())
     profile = scale_profile(tmp_path, "cephfs-native.yaml", target_shares=N, steps=[50, N],
                             rules_per_share=20, samples=5, concurrency=3)
     report_path = tmp_path / "report.json"
@@ -56,7 +56,7 @@ def test_cephfs_driver_at_200_subvolumes(lab, tmp_path):  # noqa: F811 - the imp
     if scale["teardown"]["errors"]:  # the lab's mgr times out `fs subvolume rm` under load
         assert any(f.startswith("delete_share while deleting") for f in scale["findings"])
     assert not report["leaks"], report["leaks"]
-    assert sorted(_subvolumes(lab)) == sorted(before), "subvolumes left on the cluster"
+    assert sorted(_subvolumes(lab.env())) == sorted(before), "subvolumes left on the cluster"
     last = scale["step_results"][-1]["operations"]
     FIGURES[f"scale: CephFS to {N} subvolumes"] = (
         f"{time.monotonic() - start:.0f} s; at N={N}: create p50 {last['create_share']['p50'] * 1000:.0f} ms "

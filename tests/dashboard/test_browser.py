@@ -53,7 +53,11 @@ def browser():
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_matrix_filter_backend_plot_and_hostile_text(backend, browser, tmp_path, request):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    def loaded(condition):  # a click navigates: wait for the new page, never read the old one
+        WebDriverWait(browser, 15).until(
+            lambda b: condition(b) and b.execute_script("return document.readyState") == "complete")
 
     url = str(tmp_path / "dash.sqlite") if backend == "sqlite" else \
         fresh_database(request.getfixturevalue("postgres_url"))
@@ -76,11 +80,13 @@ def test_matrix_filter_backend_plot_and_hostile_text(backend, browser, tmp_path,
 
         Select(browser.find_element(By.NAME, "vendor")).select_by_visible_text("Acme")
         browser.find_element(By.CSS_SELECTOR, "#filters button").click()
+        loaded(lambda b: "vendor=Acme" in b.current_url)
         rows = browser.find_elements(By.CSS_SELECTOR, "#matrix tbody tr")
         assert [r.get_attribute("data-backend") for r in rows] == ["acme-nfs"]
         assert "vendor=Acme" in browser.current_url
 
         browser.find_element(By.LINK_TEXT, "acme-nfs").click()
+        loaded(lambda b: b.find_elements(By.ID, "backend-name"))
         assert browser.find_element(By.ID, "backend-name").text == "acme-nfs"
         plot = browser.find_element(By.ID, "history")
         assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth",

@@ -104,13 +104,20 @@ class DashboardServer:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"dashboard exited: {Path(self.log.name).read_text()[-2000:]}")
+                raise RuntimeError(f"dashboard exited: {self.log_text()[-2000:]}")
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=2):
                     return self
             except OSError:
                 time.sleep(0.2)
         raise RuntimeError("dashboard did not answer within 60 s")
+
+    def log_text(self) -> str:
+        """What the server printed so far (its log file is removed by stop())."""
+        try:
+            return Path(self.log.name).read_text(errors="replace")
+        except OSError:
+            return ""
 
     def kill(self) -> None:
         """SIGKILL: no clean shutdown, as a crash or the OOM killer would do."""

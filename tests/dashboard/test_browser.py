@@ -50,14 +50,31 @@ def browser():
     driver.quit()
 
 
+def page_state(browser, server: DashboardServer) -> str:
+    """What the browser shows and what the server logged: the message of a failed wait."""
+    source = browser.page_source
+    return (f"url={browser.current_url!r} title={browser.title!r}\n"
+            f"page (first 1500 chars): {source[:1500]}\n"
+            f"server log (last 1500 chars): {server.log_text()[-1500:]}")
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_matrix_filter_backend_plot_and_hostile_text(backend, browser, tmp_path, request):
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    def loaded(condition):  # a click navigates: wait for the new page, never read the old one
-        WebDriverWait(browser, 15).until(
-            lambda b: condition(b) and b.execute_script("return document.readyState") == "complete")
+    def loaded(condition) -> None:
+        """Wait for the page a navigation leads to (never read the old one or a half-built one)."""
+        try:
+            WebDriverWait(browser, 30).until(
+                lambda b: condition(b) and b.execute_script("return document.readyState") == "complete")
+        except TimeoutException:
+            pytest.fail("the expected page never appeared within 30 s:\n" + page_state(browser, server))
+
+    def visit(path: str, selector: str) -> None:
+        browser.get(server.url + path)
+        loaded(lambda b: b.find_elements(By.CSS_SELECTOR, selector))
 
     url = str(tmp_path / "dash.sqlite") if backend == "sqlite" else \
         fresh_database(request.getfixturevalue("postgres_url"))
@@ -65,10 +82,10 @@ def test_matrix_filter_backend_plot_and_hostile_text(backend, browser, tmp_path,
     server = DashboardServer(url).start()
     SHOTS.mkdir(exist_ok=True)
     try:
-        browser.get(server.url + "/matrix")
+        visit("/matrix", "#matrix tbody tr")
         rows = browser.find_elements(By.CSS_SELECTOR, "#matrix tbody tr")
         names = {r.get_attribute("data-backend") for r in rows}
-        assert {"acme-nfs", "zeta-cifs", "lvm"} <= names
+        assert {"acme-nfs", "zeta-cifs", "lvm"} <= names, page_state(browser, server)
         acme = browser.find_element(By.CSS_SELECTOR, 'tr[data-backend="acme-nfs"]')
         states = {c.get_attribute("class").split()[1]
                   for c in acme.find_elements(By.CSS_SELECTOR, "td.cell")}
@@ -80,23 +97,23 @@ def test_matrix_filter_backend_plot_and_hostile_text(backend, browser, tmp_path,
 
         Select(browser.find_element(By.NAME, "vendor")).select_by_visible_text("Acme")
         browser.find_element(By.CSS_SELECTOR, "#filters button").click()
-        loaded(lambda b: "vendor=Acme" in b.current_url)
+        loaded(lambda b: "vendor=Acme" in b.current_url
+               and b.find_elements(By.CSS_SELECTOR, "#matrix tbody tr"))
         rows = browser.find_elements(By.CSS_SELECTOR, "#matrix tbody tr")
         assert [r.get_attribute("data-backend") for r in rows] == ["acme-nfs"]
-        assert "vendor=Acme" in browser.current_url
 
         browser.find_element(By.LINK_TEXT, "acme-nfs").click()
         loaded(lambda b: b.find_elements(By.ID, "backend-name"))
         assert browser.find_element(By.ID, "backend-name").text == "acme-nfs"
         plot = browser.find_element(By.ID, "history")
-        assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth",
-                                      plot) > 100
+        loaded(lambda b: b.execute_script("return arguments[0].complete", plot))
+        assert browser.execute_script("return arguments[0].naturalWidth", plot) > 100
         assert len(browser.find_elements(By.CSS_SELECTOR, "#grid tbody tr")) == 8
         browser.save_screenshot(str(SHOTS / f"dashboard-backend-{backend}.png"))
 
-        browser.get(server.url + "/backends/zeta-cifs")
+        visit("/backends/zeta-cifs", "#driver")
         assert browser.find_element(By.ID, "driver").text == HOSTILE_DRIVER
-        browser.get(server.url + "/runs/zeta-cifs/0000beef")
+        visit("/runs/zeta-cifs/0000beef", "#checks tr.failed td.msg")
         assert HOSTILE_MESSAGE in browser.find_element(By.CSS_SELECTOR, "#checks tr.failed td.msg").text
         assert browser.title != "pwned"
         assert not browser.find_elements(By.CSS_SELECTOR, "#checks b")

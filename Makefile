@@ -8,7 +8,7 @@ VENV ?= .venv
 REPORTS ?= reports
 BIN := $(VENV)/bin
 
-.PHONY: venv certify test lab-up lab-down certify-cephfs benchmark clean dashboard-demo
+.PHONY: venv certify test lab-up lab-down certify-cephfs certify-live benchmark clean dashboard-demo
 
 $(BIN)/certkit: pyproject.toml setup.py
 	@bash ci/bootstrap-python.sh "$(PYTHON)" "$(VENV)"
@@ -33,6 +33,13 @@ lab-down: venv
 certify-cephfs: lab-up
 	$(BIN)/certkit run driver_profiles/cephfs-native.yaml --suite contract --suite datapath \
 	    --report $(REPORTS)/cephfs-native.json --junit-xml $(REPORTS)/cephfs-native.xml
+
+# The live tier: real Manila services for the dummy profile, then manila-tempest-plugin and
+# certkit's live checks (`certkit lab down manila` stops them).
+certify-live: venv
+	$(BIN)/certkit lab up manila --profile driver_profiles/manila-dummy.yaml
+	$(BIN)/certkit run driver_profiles/manila-dummy.yaml --suite api \
+	    --report $(REPORTS)/manila-dummy-api.json --junit-xml $(REPORTS)/manila-dummy-api.xml
 
 benchmark: venv
 	$(BIN)/python benchmarks/contract_suite.py

@@ -17,12 +17,17 @@ LABS: dict[str, type[Lab]] = {
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("lab", help="bring a back-end lab (Ceph + client host) up or down")
     parser.add_argument("action", choices=("up", "down", "status", "env"))
-    parser.add_argument("lab", nargs="?", default="cephfs", choices=sorted(LABS))
+    parser.add_argument("lab", nargs="?", default="cephfs", choices=sorted([*LABS, "manila"]))
+    parser.add_argument("--profile", help="manila lab: the driver profile to run Manila for")
     parser.set_defaults(func=lab_command)
 
 
 def lab_command(args: argparse.Namespace) -> int:
     """Exit 0 on success; status exits 1 when the lab is not healthy."""
+    if args.lab == "manila":  # the live Manila tier (certkit.livestack)
+        from certkit.livestack.command import lab_manila
+
+        return lab_manila(args)
     lab = LABS[args.lab]()
     if args.action in ("up", "down"):
         reason = lab.can_run()

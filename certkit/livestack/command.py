@@ -1,0 +1,33 @@
+"""The `manila` entry of `certkit lab`: up (needs --profile), down, status, env."""
+
+from __future__ import annotations
+
+import argparse
+
+from certkit.errors import CertkitError
+
+
+def lab_manila(args: argparse.Namespace) -> int:
+    """Dispatch `certkit lab ACTION manila`."""
+    from certkit.livestack import stack
+    from certkit.livestack.state import lab_dir, load_state
+
+    if args.action == "up":
+        if not args.profile:
+            raise CertkitError("lab up manila: --profile PROFILE is required")
+        from certkit.profile import load_profile
+
+        stack.up(load_profile(args.profile))
+        return 0
+    if args.action == "down":
+        stack.down()
+        return 0
+    if args.action == "env":
+        state = load_state(lab_dir())
+        if state is None:
+            raise CertkitError("lab manila is not up")
+        print(f"CERTKIT_MANILA_LAB_DIR={lab_dir()}")
+        print(f"OS_AUTH_URL={state.auth_url}")
+        print(f"CERTKIT_MANILA_URL={state.manila_url}")
+        return 0
+    return 0 if stack.status() else 1

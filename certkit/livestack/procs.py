@@ -1,0 +1,163 @@
+"""Processes of the lab: started detached with a pidfile and a log, stopped by pidfile only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from certkit.errors import CertkitError
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _stat(pid: int) -> list[str] | None:
+    """Fields of /proc/PID/stat after the command name, or None when gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return raw[raw.rfind(")") + 2:].split()
+
+
+def alive(pid: int, start_time: str | None = None) -> bool:
+    """Whether the process runs (not a zombie) and, if given, started at `start_time`.
+
+    PID 1 of these machines reaps exited children only every few seconds: /proc is the truth.
+    """
+    fields = _stat(pid)
+    if fields is None or fields[0] in ("Z", "X"):
+        return False
+    return start_time is None or fields[19] == start_time
+
+
+class ProcessTable:
+    """The lab's processes: `<dir>/pids/<name>.pid` holds "pid start-time"."""
+
+    def __init__(self, root: Path) -> None:
+        self.pids = root / "pids"
+        self.logs = root / "logs"
+
+    def log_path(self, name: str) -> Path:
+        """Where a process's stdout and stderr go."""
+        return self.logs / f"{name}.log"
+
+    def spawn(self, name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None,
+              cwd: Path | None = None, user: str | None = None) -> int:
+        """Start a process in its own session; returns its pid."""
+        self.pids.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        preexec = None
+        if user and os.geteuid() == 0:
+            import pwd
+
+            entry = pwd.getpwnam(user)
+
+            def preexec() -> None:  # noqa: F811 - runs in the child before exec
+                os.setgid(entry.pw_gid)
+                os.setuid(entry.pw_uid)
+        with open(self.log_path(name), "ab") as log:
+            try:
+                proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log,
+                                        stderr=subprocess.STDOUT, cwd=cwd,
+                                        env=dict(env) if env is not None else None,
+                                        start_new_session=True, preexec_fn=preexec)
+            except OSError as exc:
+                raise CertkitError(f"cannot start {name} ({argv[0]}): {exc.strerror}") from None
+        fields = _stat(proc.pid)
+        start = fields[19] if fields else "0"
+        (self.pids / f"{name}.pid").write_text(f"{proc.pid} {start}\n")
+        return proc.pid
+
+    def pid_of(self, name: str) -> int | None:
+        """The pid of a running lab process, or None."""
+        try:
+            pid_s, start = (self.pids / f"{name}.pid").read_text().split()
+        except (FileNotFoundError, ValueError):
+            return None
+        pid = int(pid_s)
+        return pid if alive(pid, start) else None
+
+    def running(self, name: str) -> bool:
+        """Whether the named process runs."""
+        return self.pid_of(name) is not None
+
+    def names(self) -> list[str]:
+        """Every process with a pidfile."""
+        return sorted(p.stem for p in self.pids.glob("*.pid")) if self.pids.is_dir() else []
+
+    def stop(self, name: str, timeout: float = 10.0) -> None:
+        """SIGTERM the process's session, then SIGKILL after `timeout`; remove the pidfile."""
+        pid = self.pid_of(name)
+        if pid is not None:
+            _signal_group(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            _signal_group(pid, signal.SIGKILL)
+            while alive(pid) and time.monotonic() < deadline + 5:
+                time.sleep(0.1)
+        (self.pids / f"{name}.pid").unlink(missing_ok=True)
+
+    def fail(self, name: str, what: str) -> CertkitError:
+        """An error naming the process, what went wrong and the last lines of its log."""
+        try:
+            lines = [ln for ln in self.log_path(name).read_text(errors="replace").splitlines()
+                     if ln.strip()]
+        except FileNotFoundError:
+            lines = []
+        tail = lines[-1].strip()[:300] if lines else "(empty log)"
+        return CertkitError(f"lab manila: {name} {what}; last log line ({self.log_path(name)}): {tail}")
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def wait_until(predicate, timeout: float, what: str, table: ProcessTable | None = None,
+               name: str | None = None, interval: float = 0.2):
+    """Poll `predicate()` until it returns a true value; the error names what did not happen.
+
+    When the watched process dies first, fail at once with its last log line.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if table is not None and name is not None and not table.running(name):
+            raise table.fail(name, f"exited while waiting for {what}")
+        if time.monotonic() >= deadline:
+            if table is not None and name is not None:
+                raise table.fail(name, f"did not get to {what} within {timeout:.0f} s")
+            raise CertkitError(f"lab manila: {what} did not happen within {timeout:.0f} s")
+        time.sleep(interval)
+
+
+def port_open(port: int) -> bool:
+    """Whether something accepts TCP connections on 127.0.0.1:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def gunicorn_args(port: int) -> list[str]:
+    """gunicorn on loopback: one process, threads, no control socket in $HOME (shared by labs)."""
+    args = ["--bind", f"127.0.0.1:{port}", "-w", "1", "--threads", "8", "-k", "gthread",
+            "--timeout", "120"]
+    return args + ["--no-control-socket"]

@@ -1,0 +1,212 @@
+"""certkit's own live checks: what only the real API, scheduler and share manager show.
+
+Each check creates its objects through a tempest.lib client (responses validated against
+schemas) and deletes them afterwards, also when it fails.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from certkit.contract.checks import check, expect
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    from certkit.pytest_plugin import RUN_KEY
+
+    if RUN_KEY not in metafunc.config.stash:
+        return
+    profile = metafunc.config.stash[RUN_KEY].profile
+    if "capability" in metafunc.fixturenames:
+        from certkit.livestack.manila_services import claimed_capability_specs
+
+        specs = claimed_capability_specs(profile)
+        metafunc.parametrize("capability", sorted(specs) or ["share"])
+    if "level" in metafunc.fixturenames:
+        metafunc.parametrize("level", list(profile.access_levels))
+
+
+def _access_to(kind: str, n: int) -> str:
+    tag = secrets.token_hex(3)
+    return {"ip": f"10.{n % 250}.{int(tag[:2], 16)}.{int(tag[2:4], 16) or 1}",
+            "user": f"certkit{tag}{n}", "cephx": f"certkit-{tag}-{n}",
+            "cert": f"certkit{tag}{n}.example.com"}.get(kind, f"certkit{tag}{n}")
+
+
+def _share(api, profile, proto=None, share_type=None):
+    share = api.create_share(proto or profile.protocols[0], profile.share_size_gb, share_type,
+                             name=f"certkit-{secrets.token_hex(4)}")
+    return api.wait_share(share["id"])
+
+
+def _on_backend(api, share, target) -> bool:
+    hosts = {p.split("#")[0] for p in api.pools(target.backend)}
+    return (share.get("host") or "").split("#")[0] in hosts
+
+
+def _rules_settle(api, share_id, count):
+    return api.wait_for(f"access rules of share {share_id} -> active or error",
+                        lambda: api.access_rules(share_id),
+                        lambda rules: len(rules) == count and all(r["state"] in ("active", "error")
+                                                                  for r in rules))
+
+
+@check("3480daa9-da54-479c-b4ac-790423eaa6df", "{capability}")
+def test_claimed_capability_is_schedulable(api, profile, target, capability):
+    """A share type asking for the claimed capability's extra spec lands on the back end."""
+    from certkit.livestack.manila_services import claimed_capability_specs
+
+    spec = claimed_capability_specs(profile).get(capability)
+    specs = {"driver_handles_share_servers": str(profile.dhss)}
+    if spec:
+        specs[spec[0]] = spec[1]
+    share_type = api.create_share_type(f"certkit-{capability}-{secrets.token_hex(4)}", specs)
+    share = api.create_share(profile.protocols[0], profile.share_size_gb, share_type["id"])
+    final = api.wait_for(f"share {share['id']} (type with {specs}) -> available",
+                         lambda: api.show_share(share["id"]),
+                         lambda s: s["status"] in ("available", "error"))
+    expect(final["status"] == "available",
+           f"a share type with extra spec {spec[0] if spec else '(none)'}={spec[1] if spec else ''} "
+           f"could not be scheduled: share ended in {final['status']} (the back end's reported "
+           "capabilities do not back the claim)")
+    expect(_on_backend(api, final, target),
+           f"the share landed on {final.get('host')!r}, not on back end {target.backend!r}")
+
+
+@check("14a4ba22-b0b7-42ed-9890-f178e9affc44", "access_{access_type}")
+def test_access_rules_reach_active(api, profile, proto, access_type, level):
+    """One rule, then two more: every rule the driver accepts reaches `active` through the manager."""
+    share = _share(api, profile, proto)
+    api.grant(share["id"], access_type, _access_to(access_type, 1), level)
+    rules = _rules_settle(api, share["id"], 1)
+    expect(all(r["state"] == "active" for r in rules),
+           f"a valid {access_type} {level} rule ended in {rules[0]['state']} through the share "
+           "manager (update_access refused it or returned an update the manager rejects)")
+    for n in (2, 3):
+        api.grant(share["id"], access_type, _access_to(access_type, n), level)
+    rules = _rules_settle(api, share["id"], 3)
+    bad = [f"{r['access_to']}={r['state']}" for r in rules if r["state"] != "active"]
+    expect(not bad, f"after adding two {access_type} {level} rules: {', '.join(bad)}")
+    expect(all(r["access_level"] == level for r in rules),
+           f"rule levels changed: {[r['access_level'] for r in rules]} (granted {level})")
+    final = api.show_share(share["id"])
+    expect(final["status"] == "available", f"share status after the rules: {final['status']}")
+
+
+@check("85da2b43-2cfe-4465-8e07-876607407dd4", "share")
+def test_export_locations_and_snapshots_survive_the_manager(api, profile):
+    """Export locations reach the API; a snapshot becomes available; an extend keeps the exports."""
+    share = _share(api, profile)
+    locations = api.export_locations(share["id"])
+    expect(bool(locations), "the share is available but the API lists no export location "
+                            "(the manager dropped what create_share returned)")
+    if profile.claims("snapshot"):
+        snap = api.create_snapshot(share["id"])
+        snap = api.wait_for(f"snapshot {snap['id']} -> available", lambda: api.show_snapshot(snap["id"]),
+                            lambda s: s["status"] == "available", lambda s: s["status"].startswith("error"))
+        expect(snap["size"] == share["size"], f"snapshot size {snap['size']} != share size {share['size']}")
+    if profile.claims("extend"):
+        api.extend(share["id"], share["size"] + 1)
+        grown = api.wait_for(f"share {share['id']} extend -> available",
+                             lambda: api.show_share(share["id"]),
+                             lambda s: s["status"] == "available" and s["size"] == share["size"] + 1,
+                             lambda s: s["status"].startswith("error") or "error" in s["status"])
+        after = api.export_locations(grown["id"])
+        expect({loc["path"] for loc in after} == {loc["path"] for loc in locations},
+               f"extend changed the export locations: {[l['path'] for l in locations]} -> "
+               f"{[l['path'] for l in after]}")
+
+
+def _lab_root(target):
+    if target.lab_root is None:
+        pytest.skip("restarts need the manila lab (`certkit lab up manila`); an OS_* cloud's "
+                    "services are not ours to restart")
+    return target.lab_root
+
+
+def _shares_with_rules(api, profile, count):
+    proto = profile.protocols[0]
+    kinds = profile.access_types.get(proto) or ()
+    out = []
+    for n in range(count):
+        share = _share(api, profile, proto)
+        if kinds:
+            api.grant(share["id"], kinds[0], _access_to(kinds[0], n), profile.access_levels[0])
+            _rules_settle(api, share["id"], 1)
+        out.append((share, {l["path"] for l in api.export_locations(share["id"])},
+                    {r["access_to"]: r["state"] for r in api.access_rules(share["id"])}))
+    return out
+
+
+def _service_reports_after(api, binary, since):
+    return api.wait_for(f"{binary} reports up after the restart", api.services,
+                        lambda svcs: any(s["binary"] == binary and s["state"] == "up"
+                                         and (s["updated_at"] or "") > since for s in svcs))
+
+
+def _same_state(api, before, when):
+    for share, paths, rules in before:
+        now = api.wait_share(share["id"])
+        expect(now["size"] == share["size"], f"{when}: share {share['id']} size {share['size']} -> {now['size']}")
+        got = {l["path"] for l in api.export_locations(share["id"])}
+        expect(got == paths, f"{when}: export locations of {share['id']} changed: {sorted(paths)} -> {sorted(got)}")
+        states = {r["access_to"]: r["state"] for r in _rules_settle(api, share["id"], len(rules))}
+        expect(states == rules, f"{when}: rules of {share['id']} changed: {rules} -> {states}")
+
+
+@check("9ca1df27-fe20-4892-ad60-84353bce9351", "ensure_shares", timeout=600)
+def test_share_service_restart_keeps_shares_and_rules(api, profile, target):
+    """manila-share restarts (ensure_shares through the real manager): every share comes back
+    available with its export locations and rules."""
+    from certkit.livestack.stack import restart_services
+
+    root = _lab_root(target)
+    before = _shares_with_rules(api, profile, 2)
+    since = max(s["updated_at"] or "" for s in api.services())
+    restart_services(root, ["manila-share"])
+    _service_reports_after(api, "manila-share", since)
+    _same_state(api, before, "after a manila-share restart")
+
+
+@check("c3b5052e-3941-41e7-851f-8ac03d9c3bc9", "share", timeout=600)
+def test_api_and_scheduler_restart_keep_state(api, profile, target):
+    """manila-api and manila-scheduler restart: shares keep state, and new ones still schedule."""
+    from certkit.livestack.stack import restart_services
+
+    root = _lab_root(target)
+    before = _shares_with_rules(api, profile, 2)
+    since = max(s["updated_at"] or "" for s in api.services())
+    restart_services(root, ["manila-scheduler", "manila-api"])
+    _service_reports_after(api, "manila-scheduler", since)
+    _same_state(api, before, "after an API and scheduler restart")
+    api.wait_for(f"the restarted scheduler knows back end {target.backend!r} again",
+                 lambda: api.pools(target.backend), bool)
+    _share(api, profile)
+
+
+@check("1407cf32-8703-4632-a3e0-0f2f7406f8c4", "access_{access_type}")
+def test_refused_rule_ends_in_error_and_spares_the_others(api, profile, proto, access_type):
+    """A rule the driver must refuse (an access type the profile does not list for the protocol)
+    ends in `error` through the real manager, never `active`; the share's good rule stays active.
+
+    Catches drivers (and helpers) whose refusals the manager cannot match to its rules, e.g.
+    updates keyed by the wrong rule id: the refused rule then looks granted.
+    """
+    listed = set(profile.access_types.get(proto) or ())
+    refused_type = next((t for t in ("user", "ip", "cephx", "cert") if t not in listed), None)
+    if refused_type is None:
+        pytest.skip(f"the profile lists every access type for {proto}")
+    share = _share(api, profile, proto)
+    good = api.grant(share["id"], access_type, _access_to(access_type, 1), profile.access_levels[0])
+    _rules_settle(api, share["id"], 1)
+    bad = api.grant(share["id"], refused_type, _access_to(refused_type, 2), "rw")
+    rules = {r["id"]: r for r in _rules_settle(api, share["id"], 2)}
+    expect(rules[bad["id"]]["state"] == "error",
+           f"a {refused_type} rule on a {proto} share (the profile lists only "
+           f"{sorted(listed)}) ended in {rules[bad['id']]['state']}, not error: the manager "
+           "reports access the driver did not grant")
+    expect(rules[good["id"]]["state"] == "active",
+           f"the valid {access_type} rule went from active to {rules[good['id']]['state']} "
+           f"when a refused {refused_type} rule was added")

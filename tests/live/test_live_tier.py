@@ -1,0 +1,142 @@
+"""The live tier end to end on this machine: `certkit lab up manila` for the dummy profile,
+`certkit run --suite api` (a tempest subset plus certkit's own live checks), a broken driver
+each live check must catch, and `lab down` leaving nothing behind.
+
+Needs root (Debian packages, PostgreSQL as its own user); skips with one line otherwise, but
+fails when CERTKIT_REQUIRE_LAB=1. CI subset (see README): SharesNFSTest of manila-tempest-plugin
+(4 tests: create/get/delete, snapshot, share from snapshot, one multitenancy-only skip); the whole
+plugin (about 900 tests, 10 minutes on 2 cores) runs in benchmarks/live_tempest.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from certkit.livestack.procs import ProcessTable, alive
+from certkit.livestack.state import load_state
+from tests.conftest import DUMMY_PROFILE, FIGURES, ROOT
+
+REQUIRED = os.environ.get("CERTKIT_REQUIRE_LAB") == "1"
+BROKEN = ROOT / "tests" / "live" / "broken-live.yaml"
+SUBSET = r"manila_tempest_tests\.tests\.api\.test_shares\.SharesNFSTest"
+CERTKIT = [sys.executable, "-m", "certkit.cli"]
+
+
+def _certkit(*args: str, env: dict[str, str], timeout: float = 1500) -> subprocess.CompletedProcess:
+    return subprocess.run([*CERTKIT, *args], env=env, cwd=ROOT, text=True, capture_output=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    if os.geteuid() != 0:
+        if REQUIRED:
+            pytest.fail("CERTKIT_REQUIRE_LAB=1 but the manila lab needs root")
+        pytest.skip("the manila lab needs root (Debian packages, PostgreSQL as its own user)")
+    root = tmp_path_factory.mktemp("manila-lab") / "lab"
+    env = {**os.environ, "CERTKIT_MANILA_LAB_DIR": str(root), "CERTKIT_TEMPEST_REGEX": SUBSET}
+    env.pop("OS_AUTH_URL", None)
+    start = time.monotonic()
+    proc = _certkit("lab", "up", "manila", "--profile", str(DUMMY_PROFILE), env=env)
+    FIGURES["manila lab up, cold (installs included when missing)"] = f"{time.monotonic() - start:.1f} s"
+    try:
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        yield root, env
+    finally:
+        _certkit("lab", "down", "manila", env=env, timeout=300)
+
+
+def _report(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def test_lab_up_is_idempotent_and_reports_the_pools(lab):
+    root, env = lab
+    pids = {n: ProcessTable(root).pid_of(n) for n in ProcessTable(root).names()}
+    start = time.monotonic()
+    proc = _certkit("lab", "up", "manila", "--profile", str(DUMMY_PROFILE), env=env)
+    FIGURES["manila lab up, warm (already running)"] = f"{time.monotonic() - start:.1f} s"
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert {n: ProcessTable(root).pid_of(n) for n in pids} == pids, "a second `up` restarted services"
+    status = _certkit("lab", "status", "manila", env=env)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "@manila-dummy#" in status.stdout
+    state_mode = (root / "state.json").stat().st_mode & 0o777
+    assert state_mode == 0o600
+    assert load_state(root).passwords["admin"] not in proc.stderr + status.stdout
+
+
+def test_api_suite_reports_tempest_tests_and_live_checks(lab, tmp_path):
+    root, env = lab
+    report_path = tmp_path / "api.json"
+    start = time.monotonic()
+    proc = _certkit("run", str(DUMMY_PROFILE), "--suite", "api", "--no-audit",
+                    "--report", str(report_path), env=env)
+    FIGURES["certkit run --suite api (dummy, CI subset + live checks)"] = f"{time.monotonic() - start:.1f} s"
+    report = _report(report_path)
+    checks = report["checks"]
+    assert checks and all(c["suite"] == "api" for c in checks)
+    tempest = {c["variant"]: c for c in checks if c["name"] == "test_tempest"}
+    assert len(tempest) == 4, sorted(tempest)
+    create = next(c for v, c in tempest.items() if "test_create_get_delete_share" in v)
+    assert (create["id"], create["outcome"], create["level"]) == (
+        "21ad41fb-04cf-493c-bc2f-66c80220898b", "passed", "required")
+    skipped = [c for c in tempest.values() if c["outcome"] == "skipped"]
+    assert len(skipped) == 1 and skipped[0]["level"] == "recommended"
+    assert "multitenancy" in skipped[0]["message"].lower()
+    live = [c for c in checks if c["name"] != "test_tempest"]
+    failed = [f"{c['name']}[{c.get('variant')}]: {c['message']}" for c in live if c["outcome"] != "passed"]
+    assert not failed, failed
+    names = {c["name"] for c in live}
+    assert {"test_claimed_capability_is_schedulable", "test_access_rules_reach_active",
+            "test_share_service_restart_keeps_shares_and_rules",
+            "test_api_and_scheduler_restart_keep_state"} <= names
+    assert report["leaks"] == [] and not report["warnings"], report["warnings"]
+    assert load_state(root).passwords["admin"] not in report_path.read_text() + proc.stdout + proc.stderr
+
+
+def test_broken_driver_is_caught_by_the_live_checks(lab, tmp_path):
+    root, env = lab
+    refused = _certkit("lab", "up", "manila", "--profile", str(BROKEN), env=env)
+    assert refused.returncode == 2 and "run `certkit lab down manila` first" in refused.stderr
+    assert _certkit("lab", "down", "manila", env=env, timeout=300).returncode == 0
+    proc = _certkit("lab", "up", "manila", "--profile", str(BROKEN), env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report_path = tmp_path / "broken.json"
+    _certkit("run", str(BROKEN), "--suite", "api", "--no-audit", "--report", str(report_path),
+             "-k", "capability and replication or access_rules and NFS or share_service_restart",
+             env=env)
+    by_name = {}
+    for c in _report(report_path)["checks"]:
+        by_name.setdefault(c["name"], []).append(c)
+    replication = by_name["test_claimed_capability_is_schedulable"]
+    assert [c["variant"] for c in replication] == ["replication_readable"], replication
+    assert replication[0]["outcome"] == "failed", replication
+    assert "replication_type=readable could not be scheduled" in replication[0]["message"]
+    access = by_name["test_access_rules_reach_active"]
+    assert access and all(c["outcome"] == "failed" and "ended in error through the share manager"
+                          in c["message"] for c in access), access
+    restart = by_name["test_share_service_restart_keeps_shares_and_rules"]
+    assert restart[0]["outcome"] == "failed" and "ended in" in restart[0]["message"], restart
+
+
+def test_down_leaves_nothing_behind(lab):
+    root, env = lab
+    table = ProcessTable(root)
+    pids = [table.pid_of(n) for n in table.names()]
+    pg_dir = load_state(root).pg_dir
+    proc = _certkit("lab", "down", "manila", env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert pids and not any(alive(p) for p in pids if p)
+    assert not root.exists() and not Path(pg_dir).exists()
+    again = _certkit("lab", "down", "manila", env=env, timeout=300)
+    assert again.returncode == 0
+    status = _certkit("lab", "status", "manila", env=env)
+    assert status.returncode == 1 and "not up" in status.stdout

@@ -1,0 +1,148 @@
+"""tempest.conf from profiles, tempest results to checks, the reviewed known-failures file: no
+Manila needed (fast)."""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import datetime
+import io
+from pathlib import Path
+
+import pytest
+import yaml
+
+from certkit.livestack.target import Target, resolve_target
+from certkit.livestack.tempest_conf import tempest_conf_text
+from certkit.livestack.tempest_features import feature_of, idempotent_id
+from certkit.livestack.tempest_run import TempestResult, complete_results, parse_subunit
+from certkit.profile import load_profile
+from certkit.errors import CertkitError
+from tests.conftest import ROOT
+
+TARGET = Target("http://127.0.0.1:1/v3", "admin", "s3cr3t-Pa$$", "admin", backend="be1")
+
+
+def conf_of(profile) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(tempest_conf_text(profile, TARGET, ("2.0", "2.87"), "NFS_CIFS", Path("/tmp/x")))
+    return parser
+
+
+def test_dummy_profile_drives_protocols_rules_switches_and_microversions(dummy_profile):
+    share = conf_of(dummy_profile)["share"]
+    assert share["enable_protocols"] == "nfs,cifs"
+    assert share["enable_ip_rules_for_protocols"] == "nfs"
+    assert share["enable_user_rules_for_protocols"] == "cifs"
+    assert share["enable_cephx_rules_for_protocols"] == ""
+    assert share["enable_ro_access_level_for_protocols"] == "nfs,cifs"
+    assert share["multitenancy_enabled"] == "False"
+    assert share["run_snapshot_tests"] == "True"
+    assert share["run_replication_tests"] == "True"
+    assert share["run_driver_assisted_migration_tests"] == "False"  # one back end in the lab
+    assert share["max_api_microversion"] == "2.87"
+    assert share["backend_names"] == "be1"
+
+
+def test_cephfs_profile_turns_off_what_it_does_not_claim():
+    profile = load_profile(ROOT / "driver_profiles" / "cephfs-native.yaml", check_import=False)
+    share = conf_of(profile)["share"]
+    assert share["enable_protocols"] == "cephfs"
+    assert share["enable_cephx_rules_for_protocols"] == "cephfs"
+    assert share["enable_ip_rules_for_protocols"] == ""
+    for switch in ("run_revert_to_snapshot_tests", "run_share_group_tests", "run_replication_tests",
+                   "run_manage_unmanage_tests", "run_mount_snapshot_tests"):
+        assert share[switch] == "False", switch
+    assert share["run_extend_tests"] == share["run_shrink_tests"] == "True"
+    assert share["capability_revert_to_snapshot_support"] == "False"
+
+
+def test_dhss_true_first_enables_multitenancy(dummy_profile):
+    profile = dataclasses.replace(dummy_profile, dhss_modes=(True, False))
+    assert conf_of(profile)["share"]["multitenancy_enabled"] == "True"
+
+
+def test_newline_in_a_secret_is_refused(dummy_profile):
+    target = dataclasses.replace(TARGET, password="a\n[auth]\nadmin_password = x")
+    with pytest.raises(CertkitError, match="one line"):
+        tempest_conf_text(dummy_profile, target, ("2.0", "2.87"), "NFS", Path("/tmp/x"))
+
+
+@pytest.mark.parametrize("test_id,feature", [
+    ("manila_tempest_tests.tests.api.test_shares.SharesNFSTest.test_create_get_delete_share[id-21ad41fb-04cf-493c-bc2f-66c80220898b]", "share"),
+    ("manila_tempest_tests.tests.api.test_snapshot_rules.SnapshotIPRulesForNFSTest.test_create_delete_snapshot_ip_rules_for_nfs[id-1]", "mountable_snapshot"),
+    ("manila_tempest_tests.tests.api.test_rules.ShareIpRulesForNFSTest.test_create_delete_access_rules_with_one_ip[id-1]", "access_ip"),
+    ("manila_tempest_tests.tests.api.test_rules.ShareUserRulesForCIFSTest.test_create_delete_user_rule[id-1]", "access_user"),
+    ("manila_tempest_tests.tests.api.test_rules.ShareCephxRulesForCephFSTest.test_create_delete_cephx_rule[id-1]", "access_cephx"),
+    ("manila_tempest_tests.tests.api.test_shares_actions.SharesActionsTest.test_extend_share[id-1]", "extend"),
+    ("manila_tempest_tests.tests.api.test_revert_to_snapshot.RevertToSnapshotTest.test_revert[id-1]", "revert_to_snapshot"),
+    ("manila_tempest_tests.tests.api.test_replication.ReplicationTest.test_add_delete_share_replica[id-1]", "replication_readable"),
+    ("manila_tempest_tests.tests.api.test_share_group_actions.ShareGroupActionsTest.test_get_share_group[id-1]", "share_groups"),
+])
+def test_feature_of_tempest_tests(test_id, feature):
+    assert feature_of(test_id) == feature
+
+
+def test_idempotent_id_is_the_tempest_id_or_a_stable_uuid():
+    tid = "m.C.test_x[backend,id-21ad41fb-04cf-493c-bc2f-66c80220898b,positive]"
+    assert idempotent_id(tid) == "21ad41fb-04cf-493c-bc2f-66c80220898b"
+    assert idempotent_id("m.C.test_y") == idempotent_id("m.C.test_y") != idempotent_id("m.C.test_z")
+
+
+def _subunit(tests: list[tuple[str, str, str]]) -> io.BytesIO:
+    import subunit
+
+    out = io.BytesIO()
+    stream = subunit.StreamResultToBytes(out)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for test_id, status, reason in tests:
+        stream.status(test_id=test_id, test_status="inprogress", timestamp=now)
+        if reason:
+            stream.status(test_id=test_id, file_name="reason", file_bytes=reason.encode(),
+                          mime_type="text/plain; charset=utf8", eof=True)
+        stream.status(test_id=test_id, test_status=status, timestamp=now)
+    out.seek(0)
+    return out
+
+
+def test_every_listed_test_gets_a_result_skips_stay_skips(tmp_path):
+    listed = ["m.A.test_ok[id-1]", "m.A.test_fail[id-2]", "m.A.test_skip[id-3]",
+              "m.B.test_in_skipped_class[id-4]", "m.C.test_in_broken_class[id-5]",
+              "m.D.test_never_reported[id-6]"]
+    stream = _subunit([("m.A.test_ok[id-1]", "success", ""), ("m.A.test_fail[id-2]", "fail", ""),
+                       ("m.A.test_skip[id-3]", "skip", "Only for multitenancy."),
+                       ("setUpClass (m.B)", "skip", "cifs tests are disabled"),
+                       ("setUpClass (m.C)", "fail", "")])
+    path = tmp_path / "r.subunit"
+    path.write_bytes(stream.read())
+    results = {r.test_id: r for r in complete_results(listed, parse_subunit(path), 1, tmp_path)}
+    assert [results[t].outcome for t in listed] == ["passed", "failed", "skipped", "skipped",
+                                                    "error", "error"]
+    assert results["m.A.test_skip[id-3]"].message == "Only for multitenancy."
+    assert results["m.B.test_in_skipped_class[id-4]"].message == "cifs tests are disabled"
+    assert "setUpClass of m.C failed" in results["m.C.test_in_broken_class[id-5]"].message
+    assert "no result" in results["m.D.test_never_reported[id-6]"].message
+
+
+def test_known_failures_are_reviewed_entries_of_real_plugin_tests():
+    import manila_tempest_tests
+
+    entries = yaml.safe_load((ROOT / "suites" / "api" / "known_failures.yaml").read_text())
+    plugin = Path(manila_tempest_tests.__file__).parent.parent
+    for entry in entries:
+        assert set(entry) == {"test", "reason"} and len(entry["reason"]) > 40, entry
+        module, cls, method = entry["test"].rsplit(".", 2)
+        source = (plugin / (module.replace(".", "/") + ".py")).read_text()
+        assert f"class {cls}(" in source and f"def {method}(" in source, entry["test"]
+
+
+def test_target_from_openrc_or_a_clear_error(dummy_profile, tmp_path, monkeypatch):
+    env = {"OS_AUTH_URL": "http://cloud:5000/v3", "OS_USERNAME": "admin", "OS_PASSWORD": "pw",
+           "OS_PROJECT_NAME": "admin", "CERTKIT_BACKEND_NAME": "vendor-be"}
+    target = resolve_target(dummy_profile, env)
+    assert (target.auth_url, target.backend, target.lab_root) == ("http://cloud:5000/v3", "vendor-be", None)
+    with pytest.raises(CertkitError, match="OS_PASSWORD"):
+        resolve_target(dummy_profile, {k: v for k, v in env.items() if k != "OS_PASSWORD"})
+    monkeypatch.setenv("CERTKIT_MANILA_LAB_DIR", str(tmp_path / "none"))
+    with pytest.raises(CertkitError, match="certkit lab up manila --profile"):
+        resolve_target(dummy_profile, {})

@@ -22,7 +22,7 @@ certify: venv
 
 test: venv
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python ci/run_tests.py
 
 lab-up: venv
 	$(BIN)/certkit lab up cephfs

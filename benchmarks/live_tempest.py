@@ -17,13 +17,15 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
-    from certkit.livestack.target import resolve_target
-    from certkit.livestack.tempest_run import DEFAULT_REGEX, run_tempest
+    import os
+
+    from certkit.livestack.targets import resolve_api_target
+    from certkit.apitier.tempest_run import DEFAULT_REGEX, run_tempest
     from certkit.profile import load_profile
 
     profile = load_profile(sys.argv[1] if len(sys.argv) > 1 else ROOT / "driver_profiles" / "manila-dummy.yaml")
     regex = sys.argv[2] if len(sys.argv) > 2 else DEFAULT_REGEX
-    run = run_tempest(profile, resolve_target(profile), regex=regex,
+    run = run_tempest(profile, resolve_api_target(profile, os.environ), regex=regex,
                       progress=lambda line: print(line, flush=True))
     counts = {o: sum(r.outcome == o for r in run.results) for o in ("passed", "failed", "skipped", "error")}
     print(f"tempest wall time: {run.wall_seconds:.0f} s for {len(run.results)} tests ({regex})")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from functools import lru_cache
+from pathlib import Path
 
 
 @lru_cache(maxsize=None)
@@ -46,3 +48,9 @@ def parse_conf(config_files: list[str]) -> None:
                  default_config_dirs=[])
     except cfg.RequiredOptError:
         pass
+
+
+def scripts_dir() -> Path:
+    """The bin directory of the Python certkit runs under: manila-* services, tempest and stestr
+    are installed there with certkit."""
+    return Path(sys.executable).parent

@@ -13,6 +13,7 @@ from certkit.contract.checks import MARK
 from certkit.plugin.fixtures import (RUN_KEY, certification_run, certkit_run, context, driver,  # noqa: F401
                                      dut, models, pool, profile, resources, server_dut,
                                      server_resources, stats)
+from certkit.plugin.apitier import api, target, tempest_result  # noqa: F401
 from certkit.plugin.hooks import CertkitPlugin
 from certkit.profile import load_profile
 from certkit.session import CertificationRun

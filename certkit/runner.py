@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+from certkit.apitier.target import ApiTarget
 from certkit.errors import CertkitError
 from certkit.profile import Profile
 from certkit.report import build_report
@@ -117,7 +118,7 @@ def only_certkit_plugins() -> Iterator[None]:
 def run_certification(profile: Profile, *, suites: Sequence[str] = DEFAULT_SUITES,
                       keyword: str | None = None, progress: Callable[[str], None] | None = None,
                       driver_class: type | None = None, check_timeout: float | None = None,
-                      audit: bool = True) -> FinishedRun:
+                      audit: bool = True, api_target: ApiTarget | None = None) -> FinishedRun:
     """Audit the claims, run the suites, delete what the run created, and build the report."""
     import pytest
 
@@ -127,7 +128,7 @@ def run_certification(profile: Profile, *, suites: Sequence[str] = DEFAULT_SUITE
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     start = time.perf_counter()
     run = CertificationRun(profile, driver_class=driver_class, check_timeout=check_timeout,
-                           progress=progress, keyword=keyword or None)
+                           progress=progress, keyword=keyword or None, api_target=api_target)
     drift = drift_of(profile) if audit and driver_class is None else {"errors": [], "notes": []}
     if drift["errors"]:
         if progress:

@@ -14,6 +14,7 @@ from certkit.harness.driver import CallTimes, DriverUnderTest, build_driver
 from certkit.harness.ledger import ResourceLedger
 from certkit.harness.models import ModelFactory, new_run_id
 from certkit.harness.timeouts import CallTimeout, call_with_timeout
+from certkit.apitier.target import ApiTarget
 from certkit.profile import Profile
 from certkit.text import error_text
 
@@ -68,6 +69,8 @@ class CertificationRun:
     times: CallTimes = field(default_factory=CallTimes)
     progress: Callable[[str], None] | None = None
     scale: dict[str, Any] | None = None
+    api_target: ApiTarget | None = None
+    """The Manila the API suite talks to (`certkit lab up manila` or an OS_* cloud)."""
     """The scale suite's results (the report's `scale` section), once measured."""
     ledger: ResourceLedger = field(init=False)
     _drivers: dict[bool, DriverUnderTest | BaseException] = field(default_factory=dict)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -35,3 +38,18 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.section("certkit figures")
         for name, value in FIGURES.items():
             terminalreporter.write_line(f"{name}: {value}")
+
+
+CEPH_LAB_LOCK = Path("/tmp/certkit-ceph-lab.lock")
+
+
+@contextmanager
+def ceph_lab_lock() -> Iterator[None]:
+    """The Ceph lab is one per machine: test processes running side by side (the two lanes of
+    `make test`, or a developer's second run) take turns, from `lab up` to `lab down`."""
+    with open(CEPH_LAB_LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

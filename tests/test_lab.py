@@ -23,7 +23,7 @@ from certkit.lab import templates
 from certkit.lab.base import RECORDS
 from certkit.lab.cephfs import CephFSLab, _pth_path
 from certkit.lab.processes import Daemon, is_alive, kill_and_wait
-from tests.conftest import FIGURES, ROOT
+from tests.conftest import FIGURES, ROOT, ceph_lab_lock
 
 PROFILE = ROOT / "driver_profiles" / "cephfs-native.yaml"
 REQUIRED = os.environ.get("CERTKIT_REQUIRE_LAB") == "1"
@@ -76,23 +76,26 @@ def lab():
         if REQUIRED:
             pytest.fail(f"CERTKIT_REQUIRE_LAB=1 but {reason}")
         pytest.skip(reason)
-    start = time.monotonic()
-    try:
-        cephfs.up()
-    except BaseException:
-        cephfs.down()
-        raise
-    FIGURES["CephFS lab up (packages, cluster, client host, Ganesha)"] = \
-        f"{time.monotonic() - start:.1f} s"
-    saved = {k: os.environ.get(k) for k in cephfs.env()}
-    os.environ.update(cephfs.env())
-    yield cephfs
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    cephfs.down()  # idempotent: also after a failure, nothing is left running
+    with ceph_lab_lock():
+        start = time.monotonic()
+        try:
+            cephfs.up()
+        except BaseException:
+            cephfs.down()
+            raise
+        FIGURES["CephFS lab up (packages, cluster, client host, Ganesha)"] = \
+            f"{time.monotonic() - start:.1f} s"
+        saved = {k: os.environ.get(k) for k in cephfs.env()}
+        os.environ.update(cephfs.env())
+        try:
+            yield cephfs
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            cephfs.down()  # idempotent: also after a failure, nothing is left running
 
 
 def _certkit(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:

@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("catalogue", ("certkit.catalogue", "certkit.manila_abc")),
     ("profile", ("certkit.profile",)),
     ("harness", ("certkit.harness", "certkit.clienthost")),
-    ("contract", ("certkit.contract", "certkit.datapath", "certkit.scale")),
+    ("contract", ("certkit.contract", "certkit.datapath", "certkit.scale", "certkit.apitier")),
     ("session", ("certkit.session",)),
     ("verdict", ("certkit.verdict",)),
     ("plugin, report, audit", ("certkit.pytest_plugin", "certkit.plugin", "certkit.report",

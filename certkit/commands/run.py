@@ -69,10 +69,16 @@ def _certify(args: argparse.Namespace, profile: Profile, manila_source: dict | N
         else:
             print(line, file=sys.stderr, flush=True)
 
+    suites = args.suites or DEFAULT_SUITES
+    api_target = None
+    if "api" in suites:  # before anything runs: which Manila, or a one-line error
+        from certkit.livestack.targets import resolve_api_target
+
+        api_target = resolve_api_target(profile, os.environ)
     print(f"certkit: certifying {profile.name} ({profile.driver})", file=sys.stderr, flush=True)
-    finished = run_certification(profile, suites=args.suites or DEFAULT_SUITES,
-                                 keyword=args.keyword, progress=progress,
-                                 check_timeout=args.check_timeout, audit=not args.no_audit)
+    finished = run_certification(profile, suites=suites, keyword=args.keyword, progress=progress,
+                                 check_timeout=args.check_timeout, audit=not args.no_audit,
+                                 api_target=api_target)
     if live:
         sys.stderr.write("\r\033[K")
     report = finished.report

@@ -33,11 +33,6 @@ def keystone_venv() -> Path:
     return Path(os.environ.get("CERTKIT_KEYSTONE_VENV") or default)
 
 
-def venv_bin() -> Path:
-    """The bin directory of the Python certkit runs under (manila-* and tempest live there)."""
-    return Path(sys.executable).parent
-
-
 def postgres_bin() -> Path:
     """The newest installed PostgreSQL's bin directory."""
     versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"),

@@ -11,7 +11,8 @@ from certkit.harness.config import render_conf
 from certkit.livestack.backing import db_url
 from certkit.livestack.install import keystone_venv
 from certkit.livestack.procs import ProcessTable, gunicorn_args, wait_until
-from certkit.livestack.state import LabState, write_private
+from certkit.livestack.state import LabState
+from certkit.files import atomic_write
 
 REGION = "RegionOne"
 WSGI_WRAPPER = '''"""Keystone under gunicorn: its WSGI module parses sys.argv as oslo.config options."""
@@ -37,7 +38,7 @@ def write_conf(root: Path, state: LabState) -> Path:
         "fernet_tokens": {"key_repository": str(base / "fernet-keys")},
         "credential": {"key_repository": str(base / "credential-keys")},
     }, str(_conf_path(root)))
-    write_private(_conf_path(root), text)
+    atomic_write(_conf_path(root), text)
     return _conf_path(root)
 
 

@@ -5,17 +5,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from certkit.contract.catalogue import ANY_VALUE, FEATURES_BY_ID
 from certkit.errors import CertkitError
 from certkit.harness.config import render_conf
-from certkit.harness.driver import config_group, config_sections
+from certkit.apitier.specs import backend_name, backend_options, default_type_specs
 from certkit.livestack.backing import db_url, transport_url
-from certkit.livestack.install import venv_bin
+from certkit.manila_env import scripts_dir
 from certkit.livestack.procs import ProcessTable, gunicorn_args, wait_until
-from certkit.livestack.state import LabState, write_private
+from certkit.livestack.state import LabState
+from certkit.files import atomic_write
 from certkit.profile import Profile
 
 HOST = "certkit-lab"
@@ -25,17 +27,6 @@ import sys
 sys.argv = ["manila-api", "--config-file", {conf!r}]
 from manila.wsgi.api import application  # noqa: E402,F401
 '''
-
-
-def backend_options(profile: Profile) -> tuple[str, dict[str, Any]]:
-    """(manila.conf group, options) of the driver: the harness's group for the first DHSS mode."""
-    group = config_group(profile, profile.dhss)
-    return group, dict(config_sections(profile)[group])
-
-
-def backend_name(profile: Profile) -> str:
-    """The share_backend_name the share service reports."""
-    return str(backend_options(profile)[1]["share_backend_name"])
 
 
 def service_names(profile: Profile) -> list[str]:
@@ -56,8 +47,10 @@ def manila_conf_text(root: Path, state: LabState, profile: Profile) -> str:
             "auth_strategy": "keystone", "enabled_share_backends": group,
             "enabled_share_protocols": list(profile.protocols), "default_share_type": "default",
             "state_path": str(root / "manila" / "state"), "api_paste_config": str(api_paste),
-            # The scheduler sees the back end's pools at once (no random start-up delay).
-            "periodic_fuzzy_delay": 0, "debug": False, "use_stderr": True,
+            # The scheduler sees the back end's pools at once (no random start-up delay), and
+            # services report every 2 s, so a restarted one is seen within seconds.
+            "periodic_fuzzy_delay": 0, "report_interval": 2, "use_stderr": True,
+            "debug": os.environ.get("CERTKIT_MANILA_DEBUG") == "1",  # debug logs of the services
         },
         "database": {"connection": db_url(state, "manila")},
         "oslo_concurrency": {"lock_path": str(root / "manila" / "locks")},
@@ -80,14 +73,14 @@ def write_manila_conf(root: Path, state: LabState, profile: Profile) -> tuple[Pa
     text = manila_conf_text(root, state, profile)
     old = path.read_text() if path.exists() else None
     if old != text:
-        write_private(path, text)
+        atomic_write(path, text)
     (base / "manila_api_wsgi.py").write_text(WSGI_WRAPPER.format(conf=str(path)))
     return path, old != text
 
 
 def db_sync(conf: Path) -> None:
     """manila-manage db sync: Manila's real migrations."""
-    proc = subprocess.run([str(venv_bin() / "manila-manage"), "--config-file", str(conf), "db", "sync"],
+    proc = subprocess.run([str(scripts_dir() / "manila-manage"), "--config-file", str(conf), "db", "sync"],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0:
         lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
@@ -97,65 +90,69 @@ def db_sync(conf: Path) -> None:
 def service_argv(name: str, root: Path, state: LabState, conf: Path) -> list[str]:
     """How each Manila service is started."""
     if name == "manila-api":
-        return [str(venv_bin() / "gunicorn"), *gunicorn_args(state.ports["manila_api"]),
+        return [str(scripts_dir() / "gunicorn"), *gunicorn_args(state.ports["manila_api"]),
                 "--pythonpath", str(root / "manila"), "manila_api_wsgi:application"]
-    return [str(venv_bin() / name), "--config-file", str(conf)]
+    return [str(scripts_dir() / name), "--config-file", str(conf)]
 
 
 def start_service(name: str, root: Path, state: LabState, conf: Path, table: ProcessTable,
-                  cwd: Path) -> None:
-    """Start one service if it is not running (cwd: relative paths in the profile resolve there)."""
+                  cwd: Path) -> bool:
+    """Start one service if it is not running (cwd: relative paths in the profile resolve
+    there); True when it was started."""
     if table.running(name):
-        return
+        return False
     # The driver is imported in the service as certkit imports it: from the working directory too.
     path = os.pathsep.join(p for p in (str(cwd), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path}
     table.spawn(name, service_argv(name, root, state, conf), env=env, cwd=cwd)
+    return True
 
 
-def default_type_specs(profile: Profile) -> dict[str, str]:
-    """Extra specs of the `default` share type: back end, DHSS, and each claimed boolean capability."""
-    specs = {"driver_handles_share_servers": str(profile.dhss),
-             "share_backend_name": backend_name(profile)}
-    for fid in ("snapshot", "create_from_snapshot", "revert_to_snapshot", "mountable_snapshot"):
-        if profile.claims(fid):
-            for claim in FEATURES_BY_ID[fid].capabilities:
-                if claim.expected is True:
-                    specs[claim.key] = "True"
-    return specs
+SETTLE_SECONDS = 5.0
+"""How long after manila-share registers (or a scheduler starts) its capability report takes to
+reach the scheduler, with room for a loaded machine."""
+POOLS_PER_ATTEMPT = 30.0
+"""How long to look for the pools before restarting the scheduler (with a fresh cache)."""
 
 
-def claimed_capability_specs(profile: Profile) -> dict[str, tuple[str, str]]:
-    """{feature: (extra spec, value)} for every claimed feature whose capability a share type can ask for."""
-    out = {}
-    for fid in sorted(profile.claimed):
-        feat = FEATURES_BY_ID.get(fid)
-        if feat is None:
-            continue
-        for claim in feat.capabilities:
-            if "." in claim.key or claim.key == "driver_handles_share_servers":
-                continue
-            if claim.expected is True:
-                out[fid] = (claim.key, "True")
-            elif claim.expected != ANY_VALUE:
-                out[fid] = (claim.key, str(claim.expected))
-    return out
+def wait_for_pools(api: "ManilaAdmin", backend: str, timeout: float, table: ProcessTable,
+                   restart_scheduler: Callable[[], None], progress: Callable[[str], None]) -> list[str]:
+    """Wait until the scheduler lists the back end's pools; the error says what it saw.
 
-
-def wait_for_pools(api: "ManilaAdmin", backend: str, timeout: float, table: ProcessTable) -> list[str]:
-    """Wait until the scheduler knows the back end's pools; the error says what it saw."""
+    Manila's GET /scheduler-stats/pools asks the scheduler for its *cached* host states: called
+    after manila-share has registered but before its first capability report arrived, it caches
+    the host without pools, and every later call returns that until a share is scheduled. So
+    the pools are asked for only once the share service is up and its report has had time to
+    arrive; when they are still missing the scheduler is restarted (an empty cache, and it asks
+    the share services to report again) and the same wait repeats, until `timeout`.
+    """
+    deadline = time.monotonic() + timeout
     seen: dict[str, Any] = {"pools": []}
 
     def pools() -> list[str]:
         seen["pools"] = api.pool_names()
         return api.pool_names(backend) if seen["pools"] else []
 
-    try:
-        return wait_until(pools, timeout, f"report the pools of back end {backend!r}",
-                          table, "manila-share", interval=0.5)
-    except CertkitError as exc:
-        raise CertkitError(f"{exc} (the scheduler knows: {', '.join(seen['pools']) or 'no pools'}; "
-                           f"see {table.log_path('manila-share')})") from None
+    while True:
+        wait_until(lambda: _service_up(api, "manila-share") and _service_up(api, "manila-scheduler"),
+                   max(deadline - time.monotonic(), 1), "register manila-share", table, "manila-share",
+                   interval=1)
+        time.sleep(SETTLE_SECONDS)
+        attempt = min(POOLS_PER_ATTEMPT, max(deadline - time.monotonic(), 1))
+        try:
+            return wait_until(pools, attempt, f"report the pools of back end {backend!r}",
+                              table, "manila-share", interval=2)
+        except CertkitError as exc:
+            if time.monotonic() + SETTLE_SECONDS >= deadline:
+                raise CertkitError(f"{exc} (the scheduler knows: {', '.join(seen['pools']) or 'no pools'}"
+                                   f"; see {table.log_path('manila-share')} and "
+                                   f"{table.log_path('manila-scheduler')})") from None
+        progress("manila: the scheduler lists no pools of the back end yet; restarting it")
+        restart_scheduler()
+        since = datetime.now(timezone.utc).replace(tzinfo=None).isoformat()  # Manila's updated_at
+        wait_until(lambda since=since: _service_stamp(api, "manila-scheduler") > since,
+                   max(deadline - time.monotonic(), 1), "report after its restart", table,
+                   "manila-scheduler", interval=1)
 
 
 class ManilaAdmin:
@@ -186,6 +183,10 @@ class ManilaAdmin:
         return [p["name"] for p in pools if backend is None or
                 (p.get("capabilities") or {}).get("share_backend_name") == backend]
 
+    def share_count(self) -> int:
+        """Shares of every project that are not deleted."""
+        return len(self._call("GET", "/shares?all_tenants=1")["shares"])
+
     def ensure_share_type(self, name: str, specs: dict[str, str]) -> str:
         """Create the type or bring its extra specs to `specs`; returns its id."""
         types = {t["name"]: t for t in self._call("GET", "/types?is_public=all")["share_types"]}
@@ -210,32 +211,38 @@ def start_all(root: Path, state: LabState, profile: Profile, table: ProcessTable
         db_sync(conf)
         (root / "manila" / "synced").write_text("")
     api = ManilaAdmin(session, state.manila_url)
-    for name in service_names(profile):
-        if name == "manila-share":
-            # The scheduler must be up before the share service's first report.
-            wait_until(lambda: api.pool_names() is not None and _service_up(api, "manila-scheduler"),
-                       90, "register manila-scheduler", table, "manila-scheduler", interval=0.5)
+    names = service_names(profile)
+    started = []
+
+    def start(name: str) -> None:
         progress(f"manila: starting {name}")
-        start_service(name, root, state, conf, table, cwd)
-        if name == "manila-api":
-            wait_until(lambda: _api_answers(api), 120, "serve the v2 API", table, "manila-api")
+        if start_service(name, root, state, conf, table, cwd):
+            started.append(name)
+
+    # The API and the scheduler boot side by side; the share service starts once the scheduler
+    # has registered, so the scheduler is there for its first capability report. (Asked
+    # through the services list, a database read: a pools request is an RPC call that waits
+    # 60 s for a reply when the scheduler is not consuming yet.)
+    start("manila-api")
+    start("manila-scheduler")
+    wait_until(lambda: _api_answers(api), 120, "serve the v2 API", table, "manila-api")
+    wait_until(lambda: _service_up(api, "manila-scheduler"), 90, "register manila-scheduler",
+               table, "manila-scheduler", interval=0.5)
+    for name in names[2:]:
+        start(name)
     progress(f"manila: share type `default` for back end {backend_name(profile)}")
     api.ensure_share_type("default", default_type_specs(profile))
     progress("manila: waiting for the back end's pools")
-    # Under load, a freshly started scheduler sometimes never consumes the share service's
-    # capability reports (its RPC server logs "Possible hang"); a restarted scheduler asks the
-    # share services for them. So: wait a while, restart the scheduler, wait again.
-    attempts = 3
-    for attempt in range(1, attempts + 1):
-        try:
-            return wait_for_pools(api, backend_name(profile), pool_timeout / attempts, table)
-        except CertkitError:
-            if attempt == attempts:
-                raise
-            progress("manila: no pools yet; restarting manila-scheduler")
-            table.stop("manila-scheduler")
-            start_service("manila-scheduler", root, state, conf, table, cwd)
-    raise AssertionError("unreachable")
+
+    def restart_scheduler() -> None:
+        table.stop("manila-scheduler")
+        start_service("manila-scheduler", root, state, conf, table, cwd)
+
+    if not started:  # already running (a repeated `up`): the scheduler's cache is long filled
+        pools = api.pool_names(backend_name(profile))
+        if pools:
+            return pools
+    return wait_for_pools(api, backend_name(profile), pool_timeout, table, restart_scheduler, progress)
 
 
 def _api_answers(api: ManilaAdmin) -> bool:
@@ -252,3 +259,12 @@ def _service_up(api: ManilaAdmin, binary: str) -> bool:
     except Exception:  # noqa: BLE001 - not ready yet
         return False
     return any(s["binary"] == binary and s["state"] == "up" for s in services)
+
+
+def _service_stamp(api: ManilaAdmin, binary: str) -> str:
+    """The newest `updated_at` of the binary's services ('' when unknown)."""
+    try:
+        services = api._call("GET", "/services")["services"]
+    except Exception:  # noqa: BLE001 - not ready yet
+        return ""
+    return max((s.get("updated_at") or "" for s in services if s["binary"] == binary), default="")

@@ -62,7 +62,7 @@ class ProcessTable:
 
             entry = pwd.getpwnam(user)
 
-            def preexec() -> None:  # noqa: F811 - runs in the child before exec
+            def preexec() -> None:
                 os.setgid(entry.pw_gid)
                 os.setuid(entry.pw_uid)
         with open(self.log_path(name), "ab") as log:

@@ -45,12 +45,9 @@ def up(profile: Profile, *, root: Path | None = None, progress: Callable[[str], 
     root = root or lab_dir()
     start = time.perf_counter()
     state = load_state(root)
-    if state is not None and (state.profile_name, state.profile_path) != (profile.name, profile.path):
-        # Restarting only the Manila services for another back end left the new scheduler
-        # without the new back end's pools (seen here, not understood yet): start clean instead.
-        raise CertkitError(f"lab manila is up for profile {state.profile_name} "
-                           f"({state.profile_path}); run `certkit lab down manila` first")
     install.ensure_installed(progress)
+    if state is not None and (state.profile_name, state.profile_path) != (profile.name, profile.path):
+        switch_profile(root, state, profile, progress)
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o700)
     table = ProcessTable(root)
@@ -73,6 +70,30 @@ def up(profile: Profile, *, root: Path | None = None, progress: Callable[[str], 
     progress(f"up in {time.perf_counter() - start:.1f} s: manila {state.manila_url}, "
              f"pools {', '.join(pools)}")
     return state
+
+
+def switch_profile(root: Path, state: LabState, profile: Profile,
+                   progress: Callable[[str], None]) -> None:
+    """Another profile on a running lab: Manila's services restart on an empty database, the
+    lab's PostgreSQL, RabbitMQ and Keystone stay. Refused while Manila still holds shares:
+    dropping its database would leave them on the back end."""
+    table = ProcessTable(root)
+    if table.running("manila-api"):
+        left = ManilaAdmin(admin_session(state), state.manila_url).share_count()
+        if left:
+            raise CertkitError(f"lab manila still holds {left} share(s) of profile "
+                               f"{state.profile_name}; delete them or run `certkit lab down "
+                               "manila` before bringing it up for another profile")
+    progress(f"switching from profile {state.profile_name} to {profile.name}: Manila restarts "
+             "on an empty database")
+    for name in [n for n in table.names() if n.startswith("manila-")]:
+        table.stop(name)
+    if table.running("postgres"):
+        backing.recreate_database(state, "manila")
+    (root / "manila" / "synced").unlink(missing_ok=True)
+    state.profile_path, state.profile_name = profile.path, profile.name
+    state.backend, state.dhss = backend_name(profile), profile.dhss
+    save_state(root, state)
 
 
 def down(*, root: Path | None = None, progress: Callable[[str], None] = _say) -> None:
@@ -120,21 +141,30 @@ def status(*, root: Path | None = None, out: Callable[[str], None] = print) -> b
     return healthy
 
 
-def restart_services(root: Path, names: list[str], *, cwd: Path | None = None) -> None:
-    """Stop and start Manila services of a running lab (the restart checks use it)."""
-    from certkit.livestack.manila_services import start_service
+def restart_services(root: Path, names: list[str], *, cwd: Path | None = None,
+                     timeout: float = 180) -> None:
+    """Stop and start Manila services of a running lab (the restart checks use it); returns
+    when they serve again and the scheduler lists the back end's pools."""
+    from certkit.livestack.manila_services import start_service, wait_for_pools
+    from certkit.livestack.procs import port_open, wait_until
 
     state = load_state(root)
     if state is None:
         raise CertkitError(f"no manila lab in {root}")
     table = ProcessTable(root)
     conf = root / "manila" / "manila.conf"
+    where = cwd or Path.cwd()
     for name in names:
         table.stop(name)
     for name in names:
-        start_service(name, root, state, conf, table, cwd or Path.cwd())
+        start_service(name, root, state, conf, table, where)
     if "manila-api" in names:
-        from certkit.livestack.procs import port_open, wait_until
-
         wait_until(lambda: port_open(state.ports["manila_api"]), 120, "serve the API again",
                    table, "manila-api")
+
+    def restart_scheduler() -> None:
+        table.stop("manila-scheduler")
+        start_service("manila-scheduler", root, state, conf, table, where)
+
+    wait_for_pools(ManilaAdmin(admin_session(state), state.manila_url), state.backend, timeout,
+                   table, restart_scheduler, lambda line: None)

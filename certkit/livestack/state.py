@@ -37,7 +37,7 @@ class LabState:
     def new(cls, profile_path: str, profile_name: str, backend: str, dhss: bool) -> "LabState":
         """Fresh credentials: random, URL-safe (they go into transport and database URLs)."""
         return cls(profile_path, profile_name, backend, dhss,
-                   passwords={k: secrets.token_hex(16) for k in ("admin", "manila", "rabbit")},
+                   passwords={k: secrets.token_hex(16) for k in ("admin", "manila", "rabbit", "postgres")},
                    rabbit_node=f"certkit-{secrets.token_hex(4)}@localhost")
 
     @property
@@ -71,10 +71,5 @@ def load_state(root: Path) -> LabState | None:
 def save_state(root: Path, state: LabState) -> None:
     """Write the state with mode 0600 (it holds passwords)."""
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write_private(state_file(root), json.dumps(asdict(state), indent=2) + "\n")
+    atomic_write(state_file(root), json.dumps(asdict(state), indent=2) + "\n")
 
-
-def write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (configs holding passwords), atomically."""
-    atomic_write(path, text)
-    os.chmod(path, 0o600)

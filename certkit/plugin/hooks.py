@@ -11,6 +11,7 @@ from certkit.catalogue import FEATURES_BY_ID
 from certkit.manila_abc import available_in_installed_manila, missing_methods
 from certkit.contract.checks import CheckInfo, check_info
 from certkit.harness.timeouts import with_deadline
+from certkit.plugin.apitier import TEMPEST_PARAM, bridge_of, parametrize_api
 from certkit.plugin.fixtures import RUN_KEY
 from certkit.plugin.outcomes import (PhaseOutcome, classify, describe_skip, final_outcome,
                                      one_line, skip_marker_reason)
@@ -78,6 +79,9 @@ class CertkitPlugin:
             metafunc.parametrize("proto,access_type", pairs, ids=[f"{p}-{k}" for p, k in pairs])
         elif "proto" in names:
             metafunc.parametrize("proto", list(profile.protocols))
+        parametrize_api(metafunc, self.run)
+        if TEMPEST_PARAM in names:
+            bridge_of(metafunc.config).parametrize(metafunc)
 
     def pytest_itemcollected(self, item: pytest.Item) -> None:
         """`-k <uuid>` selects a check: its id is one of its keywords."""
@@ -113,6 +117,8 @@ class CertkitPlugin:
                 feature=resolved_feature(item, info), level=info.level, outcome="skipped",
                 duration=0.0, variant=callspec.id if callspec else "", suite=suite_of(item))
         items[:] = kept
+        for nodeid, level in bridge_of(config).attach(kept).items():
+            self.selected[nodeid].level = level
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.run.deselected += len(items)

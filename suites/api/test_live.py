@@ -10,22 +10,8 @@ import secrets
 
 import pytest
 
+from certkit.apitier.specs import claimed_capability_specs
 from certkit.contract.checks import check, expect
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    from certkit.pytest_plugin import RUN_KEY
-
-    if RUN_KEY not in metafunc.config.stash:
-        return
-    profile = metafunc.config.stash[RUN_KEY].profile
-    if "capability" in metafunc.fixturenames:
-        from certkit.livestack.manila_services import claimed_capability_specs
-
-        specs = claimed_capability_specs(profile)
-        metafunc.parametrize("capability", sorted(specs) or ["share"])
-    if "level" in metafunc.fixturenames:
-        metafunc.parametrize("level", list(profile.access_levels))
 
 
 def _access_to(kind: str, n: int) -> str:
@@ -56,8 +42,6 @@ def _rules_settle(api, share_id, count):
 @check("3480daa9-da54-479c-b4ac-790423eaa6df", "{capability}")
 def test_claimed_capability_is_schedulable(api, profile, target, capability):
     """A share type asking for the claimed capability's extra spec lands on the back end."""
-    from certkit.livestack.manila_services import claimed_capability_specs
-
     spec = claimed_capability_specs(profile).get(capability)
     specs = {"driver_handles_share_servers": str(profile.dhss)}
     if spec:
@@ -76,21 +60,21 @@ def test_claimed_capability_is_schedulable(api, profile, target, capability):
 
 
 @check("14a4ba22-b0b7-42ed-9890-f178e9affc44", "access_{access_type}")
-def test_access_rules_reach_active(api, profile, proto, access_type, level):
+def test_access_rules_reach_active(api, profile, proto, access_type, access_level):
     """One rule, then two more: every rule the driver accepts reaches `active` through the manager."""
     share = _share(api, profile, proto)
-    api.grant(share["id"], access_type, _access_to(access_type, 1), level)
+    api.grant(share["id"], access_type, _access_to(access_type, 1), access_level)
     rules = _rules_settle(api, share["id"], 1)
     expect(all(r["state"] == "active" for r in rules),
-           f"a valid {access_type} {level} rule ended in {rules[0]['state']} through the share "
+           f"a valid {access_type} {access_level} rule ended in {rules[0]['state']} through the share "
            "manager (update_access refused it or returned an update the manager rejects)")
     for n in (2, 3):
-        api.grant(share["id"], access_type, _access_to(access_type, n), level)
+        api.grant(share["id"], access_type, _access_to(access_type, n), access_level)
     rules = _rules_settle(api, share["id"], 3)
     bad = [f"{r['access_to']}={r['state']}" for r in rules if r["state"] != "active"]
-    expect(not bad, f"after adding two {access_type} {level} rules: {', '.join(bad)}")
-    expect(all(r["access_level"] == level for r in rules),
-           f"rule levels changed: {[r['access_level'] for r in rules]} (granted {level})")
+    expect(not bad, f"after adding two {access_type} {access_level} rules: {', '.join(bad)}")
+    expect(all(r["access_level"] == access_level for r in rules),
+           f"rule levels changed: {[r['access_level'] for r in rules]} (granted {access_level})")
     final = api.show_share(share["id"])
     expect(final["status"] == "available", f"share status after the rules: {final['status']}")
 
@@ -115,15 +99,14 @@ def test_export_locations_and_snapshots_survive_the_manager(api, profile):
                              lambda s: s["status"].startswith("error") or "error" in s["status"])
         after = api.export_locations(grown["id"])
         expect({loc["path"] for loc in after} == {loc["path"] for loc in locations},
-               f"extend changed the export locations: {[l['path'] for l in locations]} -> "
-               f"{[l['path'] for l in after]}")
+               f"extend changed the export locations: {[loc['path'] for loc in locations]} -> "
+               f"{[loc['path'] for loc in after]}")
 
 
-def _lab_root(target):
-    if target.lab_root is None:
-        pytest.skip("restarts need the manila lab (`certkit lab up manila`); an OS_* cloud's "
-                    "services are not ours to restart")
-    return target.lab_root
+def _restartable(target):
+    if not target.can_restart:
+        pytest.skip(f"restarts need services certkit runs (`certkit lab up manila`); "
+                    f"{target.origin}'s are not ours to restart")
 
 
 def _shares_with_rules(api, profile, count):
@@ -135,7 +118,7 @@ def _shares_with_rules(api, profile, count):
         if kinds:
             api.grant(share["id"], kinds[0], _access_to(kinds[0], n), profile.access_levels[0])
             _rules_settle(api, share["id"], 1)
-        out.append((share, {l["path"] for l in api.export_locations(share["id"])},
+        out.append((share, {loc["path"] for loc in api.export_locations(share["id"])},
                     {r["access_to"]: r["state"] for r in api.access_rules(share["id"])}))
     return out
 
@@ -150,7 +133,7 @@ def _same_state(api, before, when):
     for share, paths, rules in before:
         now = api.wait_share(share["id"])
         expect(now["size"] == share["size"], f"{when}: share {share['id']} size {share['size']} -> {now['size']}")
-        got = {l["path"] for l in api.export_locations(share["id"])}
+        got = {loc["path"] for loc in api.export_locations(share["id"])}
         expect(got == paths, f"{when}: export locations of {share['id']} changed: {sorted(paths)} -> {sorted(got)}")
         states = {r["access_to"]: r["state"] for r in _rules_settle(api, share["id"], len(rules))}
         expect(states == rules, f"{when}: rules of {share['id']} changed: {rules} -> {states}")
@@ -160,12 +143,10 @@ def _same_state(api, before, when):
 def test_share_service_restart_keeps_shares_and_rules(api, profile, target):
     """manila-share restarts (ensure_shares through the real manager): every share comes back
     available with its export locations and rules."""
-    from certkit.livestack.stack import restart_services
-
-    root = _lab_root(target)
+    _restartable(target)
     before = _shares_with_rules(api, profile, 2)
     since = max(s["updated_at"] or "" for s in api.services())
-    restart_services(root, ["manila-share"])
+    target.restart(["manila-share"])
     _service_reports_after(api, "manila-share", since)
     _same_state(api, before, "after a manila-share restart")
 
@@ -173,16 +154,14 @@ def test_share_service_restart_keeps_shares_and_rules(api, profile, target):
 @check("c3b5052e-3941-41e7-851f-8ac03d9c3bc9", "share", timeout=600)
 def test_api_and_scheduler_restart_keep_state(api, profile, target):
     """manila-api and manila-scheduler restart: shares keep state, and new ones still schedule."""
-    from certkit.livestack.stack import restart_services
-
-    root = _lab_root(target)
+    _restartable(target)
     before = _shares_with_rules(api, profile, 2)
     since = max(s["updated_at"] or "" for s in api.services())
-    restart_services(root, ["manila-scheduler", "manila-api"])
+    target.restart(["manila-scheduler", "manila-api"])
     _service_reports_after(api, "manila-scheduler", since)
     _same_state(api, before, "after an API and scheduler restart")
-    api.wait_for(f"the restarted scheduler knows back end {target.backend!r} again",
-                 lambda: api.pools(target.backend), bool)
+    expect(bool(api.pools(target.backend)),
+           f"the restarted scheduler does not list back end {target.backend!r}")
     _share(api, profile)
 
 

@@ -1,8 +1,11 @@
-"""A DummyDriver broken in three ways only the live tier sees (each caught by one live check):
+"""A DummyDriver broken in ways only the live tier sees (each caught by one live check):
 - its stats drop replication_type, while the profile claims readable replication (the claimed
   capability is not schedulable; the default share type does not ask for it, so other checks
   still get shares);
-- update_access raises for every rule added (rules end in `error` through the share manager);
+- update_access raises for every rule of an access type the profile lists for the share's
+  protocol (valid rules end in `error` through the share manager), and silently "grants" every
+  other type (a rule it cannot apply ends `active`);
+- create_share returns no export location (the share is available, the API lists no path);
 - after a restart, ensure_shares reports every share in `error` (get_backend_info changes on
   every start, so the manager really calls ensure_shares).
 """
@@ -26,11 +29,19 @@ class BrokenLiveDriver(DummyDriver):
         for pool in self._stats.get("pools") or []:
             pool.pop("replication_type", None)
 
+    LISTED = {("NFS", "ip"), ("CIFS", "user")}
+    """tests/live/broken-live.yaml's access types per protocol."""
+
     def update_access(self, context, share, access_rules, add_rules, delete_rules,
                       update_rules, share_server=None):
-        if add_rules:
-            raise exception.ShareBackendException(msg="certkit broken driver: refusing every rule")
-        return None
+        proto = share["share_proto"].upper()
+        if any((proto, rule["access_type"]) in self.LISTED for rule in add_rules):
+            raise exception.ShareBackendException(msg="certkit broken driver: refusing valid rules")
+        return None  # every other rule "applied"
+
+    def create_share(self, context, share, share_server=None):
+        super().create_share(context, share, share_server)
+        return []
 
     def get_backend_info(self, context):
         return {"boot": self._boot}

@@ -102,18 +102,29 @@ def test_api_suite_reports_tempest_tests_and_live_checks(lab, tmp_path):
     assert load_state(root).passwords["admin"] not in report_path.read_text() + proc.stdout + proc.stderr
 
 
-def test_broken_driver_is_caught_by_the_live_checks(lab, tmp_path):
+def test_broken_driver_is_caught_by_the_live_checks(lab, tmp_path, monkeypatch):
     root, env = lab
+    from certkit.apitier.client import ManilaClient
+    from certkit.livestack.targets import resolve_api_target
+    from certkit.profile import load_profile
+
+    monkeypatch.setenv("CERTKIT_MANILA_LAB_DIR", str(root))
+    client = ManilaClient(resolve_api_target(load_profile(DUMMY_PROFILE), {}), build_interval=0.5)
+    share = client.create_share("NFS", 1, None, name="certkit-left-behind")
+    client.wait_share(share["id"])
     refused = _certkit("lab", "up", "manila", "--profile", str(BROKEN), env=env)
-    assert refused.returncode == 2 and "run `certkit lab down manila` first" in refused.stderr
-    assert _certkit("lab", "down", "manila", env=env, timeout=300).returncode == 0
+    assert refused.returncode == 2 and "still holds 1 share(s) of profile manila-dummy" in refused.stderr
+    assert not client.cleanup()
+    start = time.monotonic()
     proc = _certkit("lab", "up", "manila", "--profile", str(BROKEN), env=env)
+    FIGURES["manila lab: switch to another profile"] = f"{time.monotonic() - start:.1f} s"
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "switching from profile manila-dummy to manila-dummy-broken-live" in proc.stderr
     report_path = tmp_path / "broken.json"
     _certkit("run", str(BROKEN), "--suite", "api", "--no-audit", "--report", str(report_path),
-             "-k", "capability and replication or access_rules and NFS or share_service_restart",
-             env=env)
-    by_name = {}
+             "-k", "capability and replication or access_rules and NFS or share_service_restart "
+                   "or refused and NFS or export_locations", env=env)
+    by_name: dict[str, list[dict]] = {}
     for c in _report(report_path)["checks"]:
         by_name.setdefault(c["name"], []).append(c)
     replication = by_name["test_claimed_capability_is_schedulable"]
@@ -123,6 +134,10 @@ def test_broken_driver_is_caught_by_the_live_checks(lab, tmp_path):
     access = by_name["test_access_rules_reach_active"]
     assert access and all(c["outcome"] == "failed" and "ended in error through the share manager"
                           in c["message"] for c in access), access
+    [refused_rule] = by_name["test_refused_rule_ends_in_error_and_spares_the_others"]
+    assert refused_rule["outcome"] == "failed" and "ended in active, not error" in refused_rule["message"]
+    [exports] = by_name["test_export_locations_and_snapshots_survive_the_manager"]
+    assert exports["outcome"] == "failed" and "lists no export location" in exports["message"]
     restart = by_name["test_share_service_restart_keeps_shares_and_rules"]
     assert restart[0]["outcome"] == "failed" and "ended in" in restart[0]["message"], restart
 

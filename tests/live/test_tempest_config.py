@@ -7,20 +7,22 @@ import configparser
 import dataclasses
 import datetime
 import io
+import os
 from pathlib import Path
 
 import pytest
 import yaml
 
-from certkit.livestack.target import Target, resolve_target
-from certkit.livestack.tempest_conf import tempest_conf_text
-from certkit.livestack.tempest_features import feature_of, idempotent_id
-from certkit.livestack.tempest_run import TempestResult, complete_results, parse_subunit
+from certkit.apitier.target import ApiTarget
+from certkit.apitier.tempest_conf import tempest_conf_text
+from certkit.apitier.tempest_features import feature_of, idempotent_id
+from certkit.apitier.tempest_run import complete_results, parse_subunit
 from certkit.profile import load_profile
 from certkit.errors import CertkitError
+from certkit.livestack.targets import resolve_api_target
 from tests.conftest import ROOT
 
-TARGET = Target("http://127.0.0.1:1/v3", "admin", "s3cr3t-Pa$$", "admin", backend="be1")
+TARGET = ApiTarget("http://127.0.0.1:1/v3", "admin", "s3cr3t-Pa$$", "admin", backend="be1")
 
 
 def conf_of(profile) -> configparser.ConfigParser:
@@ -139,10 +141,39 @@ def test_known_failures_are_reviewed_entries_of_real_plugin_tests():
 def test_target_from_openrc_or_a_clear_error(dummy_profile, tmp_path, monkeypatch):
     env = {"OS_AUTH_URL": "http://cloud:5000/v3", "OS_USERNAME": "admin", "OS_PASSWORD": "pw",
            "OS_PROJECT_NAME": "admin", "CERTKIT_BACKEND_NAME": "vendor-be"}
-    target = resolve_target(dummy_profile, env)
-    assert (target.auth_url, target.backend, target.lab_root) == ("http://cloud:5000/v3", "vendor-be", None)
+    target = resolve_api_target(dummy_profile, env)
+    assert (target.auth_url, target.backend, target.can_restart) == ("http://cloud:5000/v3", "vendor-be", False)
+    assert "pw" not in repr(target)
+    with pytest.raises(CertkitError, match="not ours|not run by certkit"):
+        target.restart(["manila-share"])
     with pytest.raises(CertkitError, match="OS_PASSWORD"):
-        resolve_target(dummy_profile, {k: v for k, v in env.items() if k != "OS_PASSWORD"})
+        resolve_api_target(dummy_profile, {k: v for k, v in env.items() if k != "OS_PASSWORD"})
     monkeypatch.setenv("CERTKIT_MANILA_LAB_DIR", str(tmp_path / "none"))
     with pytest.raises(CertkitError, match="certkit lab up manila --profile"):
-        resolve_target(dummy_profile, {})
+        resolve_api_target(dummy_profile, {})
+
+
+def test_api_suite_without_a_manila_is_one_line_before_anything_runs(tmp_path):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env["CERTKIT_MANILA_LAB_DIR"] = str(tmp_path / "no-lab")
+    proc = subprocess.run([sys.executable, "-m", "certkit.cli", "run",
+                           str(ROOT / "driver_profiles" / "manila-dummy.yaml"), "--suite", "api",
+                           "--report", str(tmp_path / "r.json")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        "certkit: error: no Manila to test: run `certkit lab up manila --profile")
+    assert "Traceback" not in proc.stderr and not (tmp_path / "r.json").exists()
+
+
+def test_known_failures_file_errors_name_the_file(tmp_path):
+    from certkit.plugin.apitier import known_failures
+
+    bad = tmp_path / "known_failures.yaml"
+    bad.write_text("- test: a.b.C.test_x\n")  # no reason
+    with pytest.raises(CertkitError, match=f"{bad}: every entry needs `test` and `reason`"):
+        known_failures(bad)
+    assert known_failures(tmp_path / "absent.yaml") == {}

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from certkit.harness.config import render_conf
-from certkit.livestack.target import Target
-from certkit.livestack.state import write_private
+from certkit.apitier.target import ApiTarget
+from certkit.files import atomic_write
 from certkit.profile import Profile
 
 # manila-tempest-plugin switch -> the certkit feature that turns it on.
@@ -42,7 +42,7 @@ def protocols_with(profile: Profile, access_type: str) -> list[str]:
     return [p.lower() for p, kinds in profile.access_types.items() if access_type in kinds]
 
 
-def share_options(profile: Profile, target: Target, microversions: tuple[str, str],
+def share_options(profile: Profile, target: ApiTarget, microversions: tuple[str, str],
                   storage_protocol: str) -> dict[str, Any]:
     """The [share] group."""
     opts: dict[str, Any] = {
@@ -73,7 +73,7 @@ def share_options(profile: Profile, target: Target, microversions: tuple[str, st
     return opts
 
 
-def tempest_conf_text(profile: Profile, target: Target, microversions: tuple[str, str],
+def tempest_conf_text(profile: Profile, target: ApiTarget, microversions: tuple[str, str],
                       storage_protocol: str, log_dir: Path) -> str:
     """The whole tempest.conf."""
     sections: dict[str, dict[str, Any]] = {
@@ -95,4 +95,4 @@ def tempest_conf_text(profile: Profile, target: Target, microversions: tuple[str
 def write_tempest_conf(path: Path, text: str) -> None:
     """0600: it holds the admin password."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_private(path, text)
+    atomic_write(path, text)

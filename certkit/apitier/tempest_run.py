@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from certkit.errors import CertkitError
-from certkit.livestack.install import venv_bin
-from certkit.livestack.target import Target
-from certkit.livestack.tempest_conf import tempest_conf_text, write_tempest_conf
+from certkit.manila_env import scripts_dir
+from certkit.apitier.target import ApiTarget
+from certkit.apitier.tempest_conf import tempest_conf_text, write_tempest_conf
 from certkit.profile import Profile
 
 DEFAULT_REGEX = r"manila_tempest_tests\.tests\.api"
@@ -42,7 +42,7 @@ class TempestRun:
     regex: str
 
 
-def endpoint_facts(target: Target) -> tuple[tuple[str, str], str]:
+def endpoint_facts(target: ApiTarget) -> tuple[tuple[str, str], str]:
     """((min, max) microversion, storage_protocol of the back end's first pool)."""
     sess = target.session()
     url = target.manila_url().rstrip("/")
@@ -64,7 +64,7 @@ def endpoint_facts(target: Target) -> tuple[tuple[str, str], str]:
 
 
 def _tempest(args: list[str], workspace: Path, conf: Path, **kwargs: Any) -> subprocess.CompletedProcess:
-    exe = venv_bin() / "tempest"
+    exe = scripts_dir() / "tempest"
     if not exe.exists():
         raise CertkitError(f"{exe}: tempest is not installed (`certkit lab up manila` installs it)")
     return subprocess.run([str(exe), "run", "--config-file", str(conf), *args], cwd=workspace,
@@ -128,7 +128,7 @@ class TempestWorkspace:
     """A private tempest workspace (tempest.conf holds the admin password: 0600, removed by
     close() unless CERTKIT_KEEP_TEMPEST is set)."""
 
-    def __init__(self, profile: Profile, target: Target, path: Path | None = None) -> None:
+    def __init__(self, profile: Profile, target: ApiTarget, path: Path | None = None) -> None:
         self.path = path or Path(tempfile.mkdtemp(prefix="certkit-tempest-"))
         self.conf = self.path / "etc" / "tempest.conf"
         self.microversions, self.protocol = endpoint_facts(target)
@@ -136,7 +136,7 @@ class TempestWorkspace:
                                                         self.protocol, self.path / "logs"))
         (self.path / "logs").mkdir(exist_ok=True)
         if not (self.path / ".stestr").exists():
-            subprocess.run([str(venv_bin() / "stestr"), "init"], cwd=self.path, check=True,
+            subprocess.run([str(scripts_dir() / "stestr"), "init"], cwd=self.path, check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def list(self, regex: str | None = None) -> list[str]:
@@ -196,7 +196,7 @@ def complete_results(tests: list[str], found: dict[str, TempestResult], exit_cod
     return results
 
 
-def run_tempest(profile: Profile, target: Target, *, regex: str | None = None,
+def run_tempest(profile: Profile, target: ApiTarget, *, regex: str | None = None,
                 workers: int | None = None, progress: Callable[[str], None] | None = None) -> TempestRun:
     """List and run the selected plugin tests in a throw-away workspace (benchmarks use it)."""
     workspace = TempestWorkspace(profile, target)

@@ -14,7 +14,7 @@ from tempest.lib import exceptions as lib_exc
 from tempest.lib.common import rest_client
 from tempest.lib.common.utils import test_utils
 
-from certkit.livestack.target import Target
+from certkit.apitier.target import ApiTarget
 
 MICROVERSION = "2.65"
 _SCHEMAS = Path(__file__).with_name("api_schemas.json")
@@ -26,7 +26,7 @@ def schema(name: str) -> dict[str, Any]:
     return json.loads(_SCHEMAS.read_text())[name]
 
 
-def auth_provider(target: Target) -> Any:
+def auth_provider(target: ApiTarget) -> Any:
     """tempest.lib's Keystone v3 auth provider for the target's admin."""
     from tempest.lib import auth
 
@@ -45,7 +45,7 @@ class WaitTimeout(AssertionError):
 class ManilaClient(rest_client.RestClient):
     """The Manila calls the live checks make."""
 
-    def __init__(self, target: Target, *, build_timeout: float = 120, build_interval: float = 1) -> None:
+    def __init__(self, target: ApiTarget, *, build_timeout: float = 120, build_interval: float = 1) -> None:
         super().__init__(auth_provider(target), "sharev2", target.region,
                          build_timeout=build_timeout, build_interval=build_interval)
         self.created: list[tuple[str, str]] = []
@@ -160,7 +160,7 @@ class ManilaClient(rest_client.RestClient):
                              lambda s: s["status"] == status,
                              lambda s: s["status"].startswith("error"))
 
-    def is_resource_deleted(self, id: str) -> bool:  # noqa: A002 - tempest.lib's signature
+    def is_resource_deleted(self, id: str) -> bool:
         kind, obj_id = id.split(":", 1)
         try:
             self.get(f"{'shares' if kind == 'share' else kind + 's'}/{obj_id}"

@@ -1,0 +1,51 @@
+"""What a profile means to a Manila deployment: the back end's manila.conf group and
+share_backend_name (exactly as the in-process harness builds them), and the share-type extra
+specs its claims ask the scheduler for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from certkit.catalogue import ANY_VALUE, FEATURES_BY_ID
+from certkit.harness.driver import config_group, config_sections
+from certkit.profile import Profile
+
+
+def backend_options(profile: Profile) -> tuple[str, dict[str, Any]]:
+    """(manila.conf group, options) of the driver: the harness's group for the first DHSS mode."""
+    group = config_group(profile, profile.dhss)
+    return group, dict(config_sections(profile)[group])
+
+
+def backend_name(profile: Profile) -> str:
+    """The share_backend_name the share service reports."""
+    return str(backend_options(profile)[1]["share_backend_name"])
+
+
+def default_type_specs(profile: Profile) -> dict[str, str]:
+    """Extra specs of the `default` share type: back end, DHSS, and each claimed boolean capability."""
+    specs = {"driver_handles_share_servers": str(profile.dhss),
+             "share_backend_name": backend_name(profile)}
+    for fid in ("snapshot", "create_from_snapshot", "revert_to_snapshot", "mountable_snapshot"):
+        if profile.claims(fid):
+            for claim in FEATURES_BY_ID[fid].capabilities:
+                if claim.expected is True:
+                    specs[claim.key] = "True"
+    return specs
+
+
+def claimed_capability_specs(profile: Profile) -> dict[str, tuple[str, str]]:
+    """{feature: (extra spec, value)} for every claimed feature whose capability a share type can ask for."""
+    out = {}
+    for fid in sorted(profile.claimed):
+        feat = FEATURES_BY_ID.get(fid)
+        if feat is None:
+            continue
+        for claim in feat.capabilities:
+            if "." in claim.key or claim.key == "driver_handles_share_servers":
+                continue
+            if claim.expected is True:
+                out[fid] = (claim.key, "True")
+            elif claim.expected != ANY_VALUE:
+                out[fid] = (claim.key, str(claim.expected))
+    return out

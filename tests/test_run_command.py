@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,15 @@ def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "certkit.cli", "run", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+
+
+def _password_profile(path: Path, driver: str, variable: str) -> Path:
+    """The dummy profile written to `path` with another driver and `san_password: ${variable}`."""
+    path.write_text(DUMMY_PROFILE.read_text()
+                    .replace("manila.tests.share.drivers.dummy.DummyDriver", driver)
+                    .replace("share_backend_name: manila-dummy",
+                             f"share_backend_name: manila-dummy\n  san_password: ${{{variable}}}"))
+    return path
 
 
 def test_dummy_profile_is_certified_with_valid_report_and_junit(tmp_path):
@@ -38,12 +48,8 @@ def test_dummy_profile_is_certified_with_valid_report_and_junit(tmp_path):
 
 def test_failing_driver_exits_1_and_keeps_secrets_out(tmp_path):
     secret = "pa55-w0rd-do-not-print"
-    profile = tmp_path / "leaky.yaml"
-    profile.write_text(DUMMY_PROFILE.read_text()
-                       .replace("manila.tests.share.drivers.dummy.DummyDriver",
-                                "tests.broken.lifecycle.LeaksSecretInErrors")
-                       .replace("share_backend_name: manila-dummy",
-                                "share_backend_name: manila-dummy\n  san_password: ${CERTKIT_TEST_SECRET}"))
+    profile = _password_profile(tmp_path / "leaky.yaml", "tests.broken.lifecycle.LeaksSecretInErrors",
+                                "CERTKIT_TEST_SECRET")
     report_path, junit_path = tmp_path / "r.json", tmp_path / "r.xml"
     proc = _run(str(profile), "--no-audit", "--report", str(report_path), "--junit-xml",
                 str(junit_path), env={"CERTKIT_TEST_SECRET": secret})
@@ -79,14 +85,9 @@ def test_unknown_suite_is_a_usage_error():
 
 
 # -- secrets: redacted in the data, whatever their characters and length -------------------------
-def _echo_profile(tmp_path) -> str:
-    profile = tmp_path / "echo.yaml"
-    profile.write_text(DUMMY_PROFILE.read_text()
-                       .replace("manila.tests.share.drivers.dummy.DummyDriver",
-                                "tests.hostile_drivers.EchoesPassword")
-                       .replace("share_backend_name: manila-dummy",
-                                "share_backend_name: manila-dummy\n  san_password: ${CERTKIT_TEST_PASSWORD}"))
-    return str(profile)
+def _echo_profile(tmp_path: Path) -> str:
+    return str(_password_profile(tmp_path / "echo.yaml", "tests.hostile_drivers.EchoesPassword",
+                                 "CERTKIT_TEST_PASSWORD"))
 
 
 HOSTILE_SECRETS = ['q"uo\\te\\\\d \u00e9\u20ac\U0001f511', "x", "pa$sw0rd", "${HOME}$$"]

@@ -16,16 +16,16 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
+from certkit.ci.buildsettings import BuildSettings
 from certkit.ci.jobs import FrozenJob, Playbook, resolve_nodeset
 from certkit.ci.proctree import kill_tree
-from certkit.ci.workspace import Change, Project
+from certkit.ci.workspace import Project
 from certkit.ci.zuulconfig import ZuulLayout
 from certkit.ci.zuulvars import BuildContext, inventory
 
@@ -76,7 +76,7 @@ class JobOutput:
 
 
 @dataclass
-class Build:
+class Build(BuildSettings):
     """One build of a frozen job: workspace, logs, and the ansible runs."""
 
     layout: ZuulLayout
@@ -85,16 +85,8 @@ class Build:
     project: Project
     build_dir: Path
     log_dir: Path
-    change: Change | None = None
-    pipeline: str = "check"
     tenant: str = "certkit"
-    buildset: str = field(default_factory=lambda: uuid.uuid4().hex)
-    build: str = field(default_factory=lambda: uuid.uuid4().hex)
-    node_vars: dict[str, Any] = field(default_factory=dict)
-    cancel: threading.Event = field(default_factory=threading.Event)
-    on_start: Callable[[], None] | None = None
     environment: dict[str, str] = field(default_factory=dict)
-    hidden_env: tuple[str, ...] = ()  # more variables to keep from playbooks (secrets)
 
     def run(self) -> BuildResult:
         """Run the job's phases and return Zuul's result for it."""

@@ -4,15 +4,13 @@ change under test, run the build. Used by `certkit ci run` and by the listener."
 from __future__ import annotations
 
 import re
-import threading
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
 
+from certkit.ci.buildsettings import BuildSettings
 from certkit.ci.executor import Build, BuildResult
 from certkit.ci.jobs import freeze_job
-from certkit.ci.workspace import Change, Project, fetch_change, head_commit
+from certkit.ci.workspace import Project, fetch_change, head_commit
 from certkit.ci.zuulconfig import ZuulLayout, load_layout
 
 LOCAL_HOSTNAME = "localhost"
@@ -39,23 +37,15 @@ def source_project(root: Path) -> Project:
 
 
 @dataclass
-class JobRequest:
+class JobRequest(BuildSettings):
     """Everything `certkit ci run` or the listener decides before a build starts."""
 
     job: str
     config_dirs: list[Path]
     work_root: Path
     log_root: Path
-    change: Change | None = None
     git_url: str | None = None
     canonical_hostname: str = "opendev.org"
-    pipeline: str = "check"
-    buildset: str = field(default_factory=lambda: uuid.uuid4().hex)
-    build: str = field(default_factory=lambda: uuid.uuid4().hex)
-    node_vars: dict[str, Any] = field(default_factory=dict)
-    cancel: threading.Event = field(default_factory=threading.Event)
-    on_start: Callable[[], None] | None = None
-    hidden_env: tuple[str, ...] = ()
 
 
 def load(request: JobRequest) -> ZuulLayout:
@@ -84,8 +74,5 @@ def run_job(request: JobRequest, layout: ZuulLayout | None = None) -> BuildResul
         projects.append(change_project)
         project = change_project
     build = Build(layout=layout, job=job, projects=projects, project=project,
-                  build_dir=build_dir, log_dir=request.log_root, change=request.change,
-                  pipeline=request.pipeline, buildset=request.buildset, build=request.build,
-                  node_vars=request.node_vars, cancel=request.cancel, on_start=request.on_start,
-                  hidden_env=request.hidden_env)
+                  build_dir=build_dir, log_dir=request.log_root, **request.build_settings())
     return build.run()

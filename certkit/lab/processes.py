@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -74,16 +73,23 @@ def _reap(pid: int) -> None:
 
 
 def wait_gone(pids: Iterable[tuple[int, int | None]], timeout: float) -> list[int]:
-    """Wait until every (pid, start time) has exited; the pids still alive at the timeout."""
+    """Wait (the one waiter, `poll_until`, every 0.1 s) until every (pid, start time) has
+    exited; the pids still alive at the timeout."""
     pending = list(pids)
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def probe() -> list[tuple[int, int | None]]:
+        nonlocal pending
         for pid, _ in pending:
             _reap(pid)
         pending = [(pid, started) for pid, started in pending if is_alive(pid, started)]
-        if not pending or time.monotonic() > deadline:
-            return [pid for pid, _ in pending]
-        time.sleep(0.1)
+        return pending
+
+    try:
+        poll_until(probe, lambda left: not left, timeout=timeout, what="processes to exit",
+                   interval=0.1, max_interval=0.1)
+    except WaitTimeout:
+        pass
+    return [pid for pid, _ in pending]
 
 
 def kill_and_wait(pids: Iterable[tuple[int, int | None]], timeout: float = 20.0) -> list[int]:

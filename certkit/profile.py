@@ -26,7 +26,8 @@ MAX_PROFILE_BYTES = 256 * 1024
 """A profile is a page of YAML; anything bigger is a mistake or an attack."""
 MAX_YAML_NODES = 20_000
 """Nodes a profile may hold once YAML aliases are expanded (a "billion laughs" file holds 10^9)."""
-DEFAULT_TIMEOUTS = {"check": 60.0, "cleanup": 30.0, "status_poll": 60.0, "import": 60.0}
+DEFAULT_TIMEOUTS = {"check": 60.0, "api_check": 300.0, "cleanup": 30.0, "status_poll": 60.0,
+                    "import": 60.0}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from certkit.contract.checks import MARK
+from certkit.contract.checks import MARK, PER_TEST_MARK
 from certkit.plugin.fixtures import (RUN_KEY, certification_run, certkit_run, context, driver,  # noqa: F401
                                      dut, models, pool, profile, resources, server_dut,
                                      server_resources, stats)
@@ -26,6 +26,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{MARK}(info): a certkit contract check (use certkit.contract.checks.check)")
+    config.addinivalue_line("markers", f"{PER_TEST_MARK}: one check per outside test (use "
+                                       "certkit.contract.checks.checks_per_test)")
     if RUN_KEY not in config.stash:
         path = config.getoption("certkit_profile", None)
         if not path:

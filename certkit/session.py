@@ -70,6 +70,8 @@ class CertificationRun:
     progress: Callable[[str], None] | None = None
     scale: dict[str, Any] | None = None
     api_target: ApiTarget | None = None
+    api_check_timeout: float | None = field(default=None, init=False)
+    """The deadline of an API-suite check (`timeouts.api_check`, or --check-timeout)."""
     """The Manila the API suite talks to (`certkit lab up manila` or an OS_* cloud)."""
     """The scale suite's results (the report's `scale` section), once measured."""
     ledger: ResourceLedger = field(init=False)
@@ -81,6 +83,9 @@ class CertificationRun:
                                      workers=self.profile.concurrency)
         if self.check_timeout is None:
             self.check_timeout = self.profile.timeouts["check"]
+            self.api_check_timeout = self.profile.timeouts["api_check"]
+        else:  # --check-timeout: the user's limit for every check
+            self.api_check_timeout = self.check_timeout
 
     def warn(self, message: str) -> None:
         """Record a warning for the report (once; secrets redacted)."""

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 import suites
-from certkit.contract.checks import MARK, CheckInfo, check
+from certkit.contract.checks import MARK, PER_TEST_MARK, CheckInfo, check
 from certkit.plugin import hooks
 from certkit.plugin.hooks import check_timeout
 from certkit.report import validate_report
@@ -166,6 +166,10 @@ def test_no_check_raises_the_users_timeout():
     assert check_timeout(run, CheckInfo(str(uuid.uuid4()), "share", timeout=300)) == 5.0
     assert check_timeout(run, CheckInfo(str(uuid.uuid4()), "share", timeout=2)) == 2
     assert check_timeout(run, None) == 5.0
+    run.api_check_timeout = 300.0  # timeouts.api_check: the API suite's checks wait on services
+    assert check_timeout(run, CheckInfo(str(uuid.uuid4()), "share"), "api") == 300.0
+    assert check_timeout(run, CheckInfo(str(uuid.uuid4()), "share", timeout=2), "api") == 2
+    assert check_timeout(run, CheckInfo(str(uuid.uuid4()), "share"), "contract") == 5.0
     for info in _every_check().values():
         assert info.timeout is None or info.timeout <= 60, info
 
@@ -203,6 +207,8 @@ def _every_check() -> dict[str, CheckInfo]:
             if not (name.startswith("test_") and callable(func)):
                 continue
             marks = [m for m in getattr(func, "pytestmark", []) if m.name == MARK]
+            if any(m.name == PER_TEST_MARK for m in getattr(func, "pytestmark", [])):
+                continue  # its checks carry the outside tests' own ids (tests/live/)
             assert marks, f"{info.name}.{name} has no @check(<uuid4>, <feature>)"
             found[f"{info.name}.{name}"] = marks[0].args[0]
     return found

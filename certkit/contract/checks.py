@@ -55,6 +55,16 @@ def check(check_id: str, feature: str, level: str = "required",
     return getattr(pytest.mark, MARK)(CheckInfo(check_id, feature, level, timeout))
 
 
+PER_TEST_MARK = "certkit_checks_per_test"
+
+
+def checks_per_test(func: F) -> F:
+    """Mark a test that stands for many checks, one per outside test it reports (manila-tempest-
+    plugin's tests): the plugin parametrises it and gives each variant its own `@check`, keyed by
+    that test's own idempotent id."""
+    return getattr(pytest.mark, PER_TEST_MARK)(func)
+
+
 def check_info(item: pytest.Item) -> CheckInfo | None:
     """The CheckInfo of a collected test, if it is a check."""
     marker = item.get_closest_marker(MARK)

@@ -44,9 +44,10 @@ def suite_of(item: pytest.Item) -> str:
     return parts[parts.index("suites") + 1] if "suites" in parts[:-1] else item.path.parent.name
 
 
-def check_timeout(run: CertificationRun, info: CheckInfo | None) -> float | None:
-    """The deadline of a check: the user's timeout; a check may only lower it, never raise it."""
-    user = run.check_timeout
+def check_timeout(run: CertificationRun, info: CheckInfo | None, suite: str = "") -> float | None:
+    """The deadline of a check: the user's timeout (`timeouts.api_check` for the API suite, whose
+    checks wait on real services); a check may only lower it, never raise it."""
+    user = run.api_check_timeout if suite == "api" else run.check_timeout
     if info is not None and info.timeout and user:
         return min(info.timeout, user)
     return user
@@ -130,7 +131,7 @@ class CertkitPlugin:
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> Iterator[Any]:
         """Run the check body under its deadline (a hang becomes an `error` and stops the run)."""
         original = pyfuncitem.obj
-        timeout = check_timeout(self.run, check_info(pyfuncitem))
+        timeout = check_timeout(self.run, check_info(pyfuncitem), suite_of(pyfuncitem))
         pyfuncitem.obj = with_deadline(original, timeout, f"check {pyfuncitem.name}")
         try:
             return (yield)

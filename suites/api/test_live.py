@@ -139,7 +139,7 @@ def _same_state(api, before, when):
         expect(states == rules, f"{when}: rules of {share['id']} changed: {rules} -> {states}")
 
 
-@check("9ca1df27-fe20-4892-ad60-84353bce9351", "ensure_shares", timeout=600)
+@check("9ca1df27-fe20-4892-ad60-84353bce9351", "ensure_shares")
 def test_share_service_restart_keeps_shares_and_rules(api, profile, target):
     """manila-share restarts (ensure_shares through the real manager): every share comes back
     available with its export locations and rules."""
@@ -151,7 +151,7 @@ def test_share_service_restart_keeps_shares_and_rules(api, profile, target):
     _same_state(api, before, "after a manila-share restart")
 
 
-@check("c3b5052e-3941-41e7-851f-8ac03d9c3bc9", "share", timeout=600)
+@check("c3b5052e-3941-41e7-851f-8ac03d9c3bc9", "share")
 def test_api_and_scheduler_restart_keep_state(api, profile, target):
     """manila-api and manila-scheduler restart: shares keep state, and new ones still schedule."""
     _restartable(target)

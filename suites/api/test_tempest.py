@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import pytest
 
+from certkit.contract.checks import checks_per_test
 
+
+@checks_per_test
 def test_tempest(tempest_result) -> None:
     """The outcome tempest reported for this test (skips are skips, never passes)."""
     result, message = tempest_result

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from certkit.errors import CertkitError
+from certkit.lab.processes import is_alive
+from certkit.lab.processes import start_time as proc_start_time
 
 
 def free_port() -> int:
@@ -20,24 +22,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _stat(pid: int) -> list[str] | None:
-    """Fields of /proc/PID/stat after the command name, or None when gone."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    return raw[raw.rfind(")") + 2:].split()
-
-
 def alive(pid: int, start_time: str | None = None) -> bool:
-    """Whether the process runs (not a zombie) and, if given, started at `start_time`.
-
-    PID 1 of these machines reaps exited children only every few seconds: /proc is the truth.
-    """
-    fields = _stat(pid)
-    if fields is None or fields[0] in ("Z", "X"):
-        return False
-    return start_time is None or fields[19] == start_time
+    """Whether the process runs (not a zombie) and, if given, started at `start_time` (clock
+    ticks since boot, as the pidfile keeps it). /proc is the truth: PID 1 of these machines
+    reaps exited children only every few seconds."""
+    return is_alive(pid, int(start_time) if start_time else None)
 
 
 class ProcessTable:
@@ -73,8 +62,7 @@ class ProcessTable:
                                         start_new_session=True, preexec_fn=preexec)
             except OSError as exc:
                 raise CertkitError(f"cannot start {name} ({argv[0]}): {exc.strerror}") from None
-        fields = _stat(proc.pid)
-        start = fields[19] if fields else "0"
+        start = str(proc_start_time(proc.pid) or 0)
         (self.pids / f"{name}.pid").write_text(f"{proc.pid} {start}\n")
         return proc.pid
 

@@ -68,6 +68,9 @@ def share_options(profile: Profile, target: ApiTarget, microversions: tuple[str,
     }
     for switch, feature in RUN_SWITCHES.items():
         opts[switch] = _claims(profile, feature)
+    # The replication type the plugin's replication tests ask for (`none` fails their setUpClass).
+    opts["backend_replication_type"] = next(
+        (kind for kind in ("readable", "writable", "dr") if profile.claims(f"replication_{kind}")), "none")
     for switch in ALWAYS_OFF:
         opts[switch] = False
     return opts

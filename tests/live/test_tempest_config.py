@@ -41,6 +41,7 @@ def test_dummy_profile_drives_protocols_rules_switches_and_microversions(dummy_p
     assert share["multitenancy_enabled"] == "False"
     assert share["run_snapshot_tests"] == "True"
     assert share["run_replication_tests"] == "True"
+    assert share["backend_replication_type"] == "readable"  # "none" fails the tests' setUpClass
     assert share["run_driver_assisted_migration_tests"] == "False"  # one back end in the lab
     assert share["max_api_microversion"] == "2.87"
     assert share["backend_names"] == "be1"
@@ -57,6 +58,7 @@ def test_cephfs_profile_turns_off_what_it_does_not_claim():
         assert share[switch] == "False", switch
     assert share["run_extend_tests"] == share["run_shrink_tests"] == "True"
     assert share["capability_revert_to_snapshot_support"] == "False"
+    assert share["backend_replication_type"] == "none"
 
 
 def test_dhss_true_first_enables_multitenancy(dummy_profile):

@@ -43,13 +43,6 @@ def seed(url: str) -> None:
         ingest.store_audit(session, audit)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    driver = chromium_driver()
-    yield driver
-    driver.quit()
-
-
 def page_state(browser, server: DashboardServer) -> str:
     """What the browser shows and what the server logged: the message of a failed wait."""
     source = browser.page_source
@@ -58,9 +51,47 @@ def page_state(browser, server: DashboardServer) -> str:
             f"server log (last 1500 chars): {server.log_text()[-1500:]}")
 
 
+def browser_died(exc: Exception) -> bool:
+    """Chromium itself went away (a crashed browser or tab), as opposed to a page that is wrong."""
+    text = str(exc).lower()
+    return any(sign in text for sign in ("session deleted", "invalid session id", "tab crashed",
+                                         "disconnected", "chrome not reachable", "renderer crashed"))
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_matrix_filter_backend_plot_and_hostile_text(backend, browser, tmp_path, request):
-    from selenium.common.exceptions import TimeoutException
+def test_matrix_filter_backend_plot_and_hostile_text(backend, tmp_path, request):
+    """The pages in Chromium. Only a crash of Chromium itself (seen twice in CI under load: the
+    session deleted, or a tab that never rendered) earns one retry with a new browser; every
+    assertion about the pages is made whole on each attempt."""
+    from selenium.common.exceptions import WebDriverException
+
+    url = str(tmp_path / "dash.sqlite") if backend == "sqlite" else \
+        fresh_database(request.getfixturevalue("postgres_url"))
+    seed(url)
+    server = DashboardServer(url).start()
+    SHOTS.mkdir(exist_ok=True)
+    try:
+        for attempt in (1, 2):
+            browser = chromium_driver()
+            try:
+                walk_the_pages(browser, server, backend)
+                return
+            except WebDriverException as exc:
+                if attempt == 2 or not browser_died(exc):
+                    raise
+                print(f"Chromium died ({str(exc).splitlines()[0][:200]}); one retry")
+            finally:
+                try:
+                    browser.quit()
+                except WebDriverException:
+                    pass
+    finally:
+        server.stop()
+
+
+def walk_the_pages(browser, server: DashboardServer, backend: str) -> None:
+    """Matrix, vendor filter, back-end page with its plot, and hostile strings shown as text."""
+    from selenium.common.exceptions import TimeoutException, WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -70,54 +101,48 @@ def test_matrix_filter_backend_plot_and_hostile_text(backend, browser, tmp_path,
             WebDriverWait(browser, 30).until(
                 lambda b: condition(b) and b.execute_script("return document.readyState") == "complete")
         except TimeoutException:
+            if browser.current_url.startswith("chrome-error://") or "snap" in browser.title.lower():
+                raise WebDriverException(f"tab crashed: {browser.current_url} {browser.title}") from None
             pytest.fail("the expected page never appeared within 30 s:\n" + page_state(browser, server))
 
     def visit(path: str, selector: str) -> None:
         browser.get(server.url + path)
         loaded(lambda b: b.find_elements(By.CSS_SELECTOR, selector))
 
-    url = str(tmp_path / "dash.sqlite") if backend == "sqlite" else \
-        fresh_database(request.getfixturevalue("postgres_url"))
-    seed(url)
-    server = DashboardServer(url).start()
-    SHOTS.mkdir(exist_ok=True)
-    try:
-        visit("/matrix", "#matrix tbody tr")
-        rows = browser.find_elements(By.CSS_SELECTOR, "#matrix tbody tr")
-        names = {r.get_attribute("data-backend") for r in rows}
-        assert {"acme-nfs", "zeta-cifs", "lvm"} <= names, page_state(browser, server)
-        acme = browser.find_element(By.CSS_SELECTOR, 'tr[data-backend="acme-nfs"]')
-        states = {c.get_attribute("class").split()[1]
-                  for c in acme.find_elements(By.CSS_SELECTOR, "td.cell")}
-        assert {"verified", "unverified"} <= states
-        lvm = browser.find_element(By.CSS_SELECTOR, 'tr[data-backend="lvm"]')
-        assert lvm.find_elements(By.CSS_SELECTOR, "td.cell.code-only")
-        assert "claimed, unverified" in browser.find_element(By.CSS_SELECTOR, "dl.legend").text
-        browser.save_screenshot(str(SHOTS / f"dashboard-matrix-{backend}.png"))
+    visit("/matrix", "#matrix tbody tr")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#matrix tbody tr")
+    names = {r.get_attribute("data-backend") for r in rows}
+    assert {"acme-nfs", "zeta-cifs", "lvm"} <= names, page_state(browser, server)
+    acme = browser.find_element(By.CSS_SELECTOR, 'tr[data-backend="acme-nfs"]')
+    states = {c.get_attribute("class").split()[1]
+              for c in acme.find_elements(By.CSS_SELECTOR, "td.cell")}
+    assert {"verified", "unverified"} <= states
+    lvm = browser.find_element(By.CSS_SELECTOR, 'tr[data-backend="lvm"]')
+    assert lvm.find_elements(By.CSS_SELECTOR, "td.cell.code-only")
+    assert "claimed, unverified" in browser.find_element(By.CSS_SELECTOR, "dl.legend").text
+    browser.save_screenshot(str(SHOTS / f"dashboard-matrix-{backend}.png"))
 
-        Select(browser.find_element(By.NAME, "vendor")).select_by_visible_text("Acme")
-        browser.find_element(By.CSS_SELECTOR, "#filters button").click()
-        loaded(lambda b: "vendor=Acme" in b.current_url
-               and b.find_elements(By.CSS_SELECTOR, "#matrix tbody tr"))
-        rows = browser.find_elements(By.CSS_SELECTOR, "#matrix tbody tr")
-        assert [r.get_attribute("data-backend") for r in rows] == ["acme-nfs"]
+    Select(browser.find_element(By.NAME, "vendor")).select_by_visible_text("Acme")
+    browser.find_element(By.CSS_SELECTOR, "#filters button").click()
+    loaded(lambda b: "vendor=Acme" in b.current_url
+           and b.find_elements(By.CSS_SELECTOR, "#matrix tbody tr"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#matrix tbody tr")
+    assert [r.get_attribute("data-backend") for r in rows] == ["acme-nfs"]
 
-        browser.find_element(By.LINK_TEXT, "acme-nfs").click()
-        loaded(lambda b: b.find_elements(By.ID, "backend-name"))
-        assert browser.find_element(By.ID, "backend-name").text == "acme-nfs"
-        plot = browser.find_element(By.ID, "history")
-        loaded(lambda b: b.execute_script("return arguments[0].complete", plot))
-        assert browser.execute_script("return arguments[0].naturalWidth", plot) > 100
-        assert len(browser.find_elements(By.CSS_SELECTOR, "#grid tbody tr")) == 8
-        browser.save_screenshot(str(SHOTS / f"dashboard-backend-{backend}.png"))
+    browser.find_element(By.LINK_TEXT, "acme-nfs").click()
+    loaded(lambda b: b.find_elements(By.ID, "backend-name"))
+    assert browser.find_element(By.ID, "backend-name").text == "acme-nfs"
+    plot = browser.find_element(By.ID, "history")
+    loaded(lambda b: b.execute_script("return arguments[0].complete", plot))
+    assert browser.execute_script("return arguments[0].naturalWidth", plot) > 100
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#grid tbody tr")) == 8
+    browser.save_screenshot(str(SHOTS / f"dashboard-backend-{backend}.png"))
 
-        visit("/backends/zeta-cifs", "#driver")
-        assert browser.find_element(By.ID, "driver").text == HOSTILE_DRIVER
-        visit("/runs/zeta-cifs/0000beef", "#checks tr.failed td.msg")
-        assert HOSTILE_MESSAGE in browser.find_element(By.CSS_SELECTOR, "#checks tr.failed td.msg").text
-        assert browser.title != "pwned"
-        assert not browser.find_elements(By.CSS_SELECTOR, "#checks b")
-        assert browser.execute_script("return document.scripts.length") == 0
-        browser.save_screenshot(str(SHOTS / f"dashboard-hostile-run-{backend}.png"))
-    finally:
-        server.stop()
+    visit("/backends/zeta-cifs", "#driver")
+    assert browser.find_element(By.ID, "driver").text == HOSTILE_DRIVER
+    visit("/runs/zeta-cifs/0000beef", "#checks tr.failed td.msg")
+    assert HOSTILE_MESSAGE in browser.find_element(By.CSS_SELECTOR, "#checks tr.failed td.msg").text
+    assert browser.title != "pwned"
+    assert not browser.find_elements(By.CSS_SELECTOR, "#checks b")
+    assert browser.execute_script("return document.scripts.length") == 0
+    browser.save_screenshot(str(SHOTS / f"dashboard-hostile-run-{backend}.png"))

@@ -10,6 +10,7 @@ the wait for the back end's pools; installs are excluded when already done (firs
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -66,6 +67,7 @@ def main() -> None:
         start = time.perf_counter()
         stack.down(root=root, progress=quiet)
         print(f"lab down: {time.perf_counter() - start:.1f} s")
+        shutil.rmtree(root.parent, ignore_errors=True)  # the temporary parent directory
 
 
 if __name__ == "__main__":

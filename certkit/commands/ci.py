@@ -68,21 +68,21 @@ def run_command(args: argparse.Namespace) -> int:
         number, patchset = parse_change_arg(args.change)
         change = Change(project=args.project, number=number, patchset=patchset, branch=args.branch)
     work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="certkit-ci-"))
-    request = JobRequest(job=args.job, config_dirs=args.zuul_config or [],
-                         work_root=work_dir, log_root=Path(), change=change,
-                         git_url=args.gerrit_git_url, pipeline=args.pipeline)
-    request.log_root = (args.log_dir or Path("logs") / args.job / request.build[:7]).resolve()
-    layout = load(request)
-    freeze_job(layout, args.job, branch=change.branch if change else "master")  # errors first
-    if change and not request.git_url:
-        raise CertkitError("--change needs a Gerrit git URL (--gerrit-git-url or "
-                           "CERTKIT_GERRIT_GIT_URL)")
-    print(f"certkit ci: {args.job} build {request.build[:7]}: logs in {request.log_root}",
-          file=sys.stderr, flush=True)
-    try:
+    try:  # our temporary workspace goes also when the input is refused; the logs stay
+        request = JobRequest(job=args.job, config_dirs=args.zuul_config or [],
+                             work_root=work_dir, log_root=Path(), change=change,
+                             git_url=args.gerrit_git_url, pipeline=args.pipeline)
+        request.log_root = (args.log_dir or Path("logs") / args.job / request.build[:7]).resolve()
+        layout = load(request)
+        freeze_job(layout, args.job, branch=change.branch if change else "master")  # errors first
+        if change and not request.git_url:
+            raise CertkitError("--change needs a Gerrit git URL (--gerrit-git-url or "
+                               "CERTKIT_GERRIT_GIT_URL)")
+        print(f"certkit ci: {args.job} build {request.build[:7]}: logs in {request.log_root}",
+              file=sys.stderr, flush=True)
         result = run_job(request, layout)
     finally:
-        if not args.work_dir:  # our temporary workspace; the logs stay
+        if not args.work_dir:
             shutil.rmtree(work_dir, ignore_errors=True)
     from certkit.ci.message import format_duration
 

@@ -4,6 +4,7 @@ variable, zuul_return, results, the process tree on timeout and the Zuul-shaped 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -237,9 +238,9 @@ def test_playbooks_never_see_the_ci_secrets(tmp_path, monkeypatch):
             assert "tok'en" not in path.read_text(errors="replace")
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "certkit.cli", "ci", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_ci_run_command_exit_status_and_one_line_errors(tmp_path):
@@ -260,6 +261,11 @@ def test_ci_run_command_exit_status_and_one_line_errors(tmp_path):
     (bad_config / "zuul.yaml").write_text("- job: {name: x, runn: y}\n")
     invalid = _cli("run", "x", "--zuul-config", str(bad_config), cwd=tmp_path)
     assert invalid.returncode == 2 and "zuul.yaml:1: job x: unknown attribute 'runn'" in invalid.stderr
+    temp = tmp_path / "tmp"  # a refused run leaves no temporary workspace behind
+    temp.mkdir()
+    refused = _cli("run", "no-such-job", "--zuul-config", str(repo), cwd=tmp_path,
+                   env={**os.environ, "TMPDIR": str(temp)})
+    assert refused.returncode == 2 and not list(temp.iterdir())
 
 
 def test_check_config_freezes_certkits_jobs(tmp_path):

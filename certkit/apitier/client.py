@@ -17,6 +17,8 @@ from tempest.lib.common.utils import test_utils
 from certkit.apitier.target import ApiTarget
 
 MICROVERSION = "2.65"
+PATHS = {"share": "shares", "snapshot": "snapshots", "share_type": "types", "replica": "share-replicas"}
+"""The API collection of each kind of object the client creates."""
 _SCHEMAS = Path(__file__).with_name("api_schemas.json")
 
 
@@ -125,6 +127,39 @@ class ManilaClient(rest_client.RestClient):
         resp, raw = self.get(f"snapshots/{snap_id}")
         return self._json("snapshot", resp, raw)["snapshot"]
 
+    # -- replicas ------------------------------------------------------------------------------
+    def create_replica(self, share_id: str) -> dict[str, Any]:
+        body = {"share_replica": {"share_id": share_id}}
+        resp, raw = self.post("share-replicas", json.dumps(body))
+        replica = self._json("share_replica", resp, raw)["share_replica"]
+        self._track("replica", replica["id"])
+        return replica
+
+    def show_replica(self, replica_id: str) -> dict[str, Any]:
+        resp, raw = self.get(f"share-replicas/{replica_id}")
+        return self._json("share_replica", resp, raw)["share_replica"]
+
+    def replicas(self, share_id: str) -> list[dict[str, Any]]:
+        """Every replica of the share, the active one included."""
+        resp, raw = self.get(f"share-replicas/detail?share_id={share_id}")
+        return self._json("share_replicas", resp, raw)["share_replicas"]
+
+    def promote_replica(self, replica_id: str) -> dict[str, Any]:
+        resp, raw = self.post(f"share-replicas/{replica_id}/action", json.dumps({"promote": None}))
+        return self._json("share_replica", resp, raw)["share_replica"]
+
+    def resync_replica(self, replica_id: str) -> None:
+        resp, raw = self.post(f"share-replicas/{replica_id}/action", json.dumps({"resync": None}))
+        self.validate_response(schema("action"), resp, raw)
+
+    def delete_replica(self, replica_id: str) -> None:
+        resp, raw = self.delete(f"share-replicas/{replica_id}")
+        self.validate_response(schema("action"), resp, raw)
+
+    def replica_export_locations(self, replica_id: str) -> list[dict[str, Any]]:
+        resp, raw = self.get(f"share-replicas/{replica_id}/export-locations")
+        return self._json("export_locations", resp, raw)["export_locations"]
+
     # -- services ------------------------------------------------------------------------------
     def services(self) -> list[dict[str, Any]]:
         resp, raw = self.get("services")
@@ -163,8 +198,7 @@ class ManilaClient(rest_client.RestClient):
     def is_resource_deleted(self, id: str) -> bool:
         kind, obj_id = id.split(":", 1)
         try:
-            self.get(f"{'shares' if kind == 'share' else kind + 's'}/{obj_id}"
-                     if kind != "share_type" else f"types/{obj_id}")
+            self.get(f"{PATHS[kind]}/{obj_id}")
         except lib_exc.NotFound:
             return True
         except lib_exc.BadRequest:
@@ -182,16 +216,28 @@ class ManilaClient(rest_client.RestClient):
         with self._lock:
             created, self.created = list(reversed(self.created)), []
         for kind, obj_id in created:
-            path = {"share": "shares", "snapshot": "snapshots", "share_type": "types"}[kind]
             try:
-                self.delete(f"{path}/{obj_id}")
-                if kind != "share_type":
-                    self.wait_for_resource_deletion(f"{kind}:{obj_id}")
+                if kind == "share":
+                    # Manila deletes a share only without replicas, and never its last active
+                    # one: keep one active replica (a broken driver may have left several).
+                    replicas = self.replicas(obj_id)
+                    keep = next((r["id"] for r in replicas if r["replica_state"] == "active"), None)
+                    for replica in replicas:
+                        if replica["id"] != keep:
+                            self._delete("replica", replica["id"])
+                elif kind == "replica" and self.show_replica(obj_id)["replica_state"] == "active":
+                    continue  # promoted: its share's clean-up removes it
+                self._delete(kind, obj_id)
             except lib_exc.NotFound:
                 continue
             except Exception as exc:  # noqa: BLE001 - collect every failure, keep deleting
                 problems.append(f"{kind} {obj_id}: {type(exc).__name__}: {exc}")
         return problems
+
+    def _delete(self, kind: str, obj_id: str) -> None:
+        self.delete(f"{PATHS[kind]}/{obj_id}")
+        if kind != "share_type":
+            self.wait_for_resource_deletion(f"{kind}:{obj_id}")
 
 
 def _brief(value: Any, limit: int = 200) -> str:

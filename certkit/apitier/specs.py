@@ -7,13 +7,29 @@ from __future__ import annotations
 from typing import Any
 
 from certkit.catalogue import ANY_VALUE, FEATURES_BY_ID
-from certkit.harness.driver import config_group, config_sections
+from certkit.harness.driver import config_group, config_sections, migration_target
 from certkit.profile import Profile
 
 
 def backend_options(profile: Profile) -> tuple[str, dict[str, Any]]:
     """(manila.conf group, options) of the driver: the harness's group for the first DHSS mode."""
     group = config_group(profile, profile.dhss)
+    return group, dict(config_sections(profile)[group])
+
+
+def replication_type(profile: Profile) -> str | None:
+    """The replication type the profile claims (readable, writable or dr), if any."""
+    return next((kind for kind in ("readable", "writable", "dr")
+                 if profile.claims(f"replication_{kind}")), None)
+
+
+def replica_backend_options(profile: Profile) -> tuple[str, dict[str, Any]] | None:
+    """(group, options) of a second back end of the same driver, in the same replication
+    domain, when the profile claims replication: Manila places a replica on another back end
+    (its scheduler skips hosts that already hold one). It is the harness's migration-target group."""
+    if replication_type(profile) is None:
+        return None
+    group = migration_target(profile, profile.dhss)
     return group, dict(config_sections(profile)[group])
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from certkit.harness.config import render_conf
+from certkit.apitier.specs import replication_type
 from certkit.apitier.target import ApiTarget
 from certkit.files import atomic_write
 from certkit.profile import Profile
@@ -69,8 +70,7 @@ def share_options(profile: Profile, target: ApiTarget, microversions: tuple[str,
     for switch, feature in RUN_SWITCHES.items():
         opts[switch] = _claims(profile, feature)
     # The replication type the plugin's replication tests ask for (`none` fails their setUpClass).
-    opts["backend_replication_type"] = next(
-        (kind for kind in ("readable", "writable", "dr") if profile.claims(f"replication_{kind}")), "none")
+    opts["backend_replication_type"] = replication_type(profile) or "none"
     for switch in ALWAYS_OFF:
         opts[switch] = False
     return opts

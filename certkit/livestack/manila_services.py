@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 from certkit.errors import CertkitError
 from certkit.harness.config import render_conf
-from certkit.apitier.specs import backend_name, backend_options, default_type_specs
+from certkit.apitier.specs import (backend_name, backend_options, default_type_specs,
+                                   replica_backend_options)
 from certkit.livestack.backing import db_url, transport_url
 from certkit.manila_env import scripts_dir
 from certkit.livestack.procs import ProcessTable, gunicorn_args, wait_until
@@ -29,6 +30,20 @@ from manila.wsgi.api import application  # noqa: E402,F401
 '''
 
 
+PERIODIC_SECONDS = 10
+PERIODIC_OPTIONS = ("periodic_interval", "replica_state_update_interval",
+                    "driver_backup_continue_update_interval", "driver_restore_continue_update_interval",
+                    "migration_driver_continue_update_interval",
+                    "server_migration_driver_continue_update_interval")
+
+
+def lab_backends(profile: Profile) -> list[str]:
+    """share_backend_names the lab enables: the driver's, and a replica back end when
+    replication is claimed."""
+    replica = replica_backend_options(profile)
+    return [backend_name(profile)] + ([str(replica[1]["share_backend_name"])] if replica else [])
+
+
 def service_names(profile: Profile) -> list[str]:
     """The Manila services this profile needs, in start order (scheduler before share)."""
     names = ["manila-api", "manila-scheduler", "manila-share"]
@@ -39,17 +54,23 @@ def service_names(profile: Profile) -> list[str]:
 
 def manila_conf_text(root: Path, state: LabState, profile: Profile) -> str:
     """The whole manila.conf: lab plumbing plus the driver's group exactly as the harness builds it."""
-    group, options = backend_options(profile)
+    groups = dict([backend_options(profile)])
+    replica = replica_backend_options(profile)
+    if replica is not None:
+        groups[replica[0]] = replica[1]
     api_paste = Path(sys.prefix) / "etc" / "manila" / "api-paste.ini"
     sections: dict[str, dict[str, Any]] = {
         "DEFAULT": {
             "host": HOST, "my_ip": "127.0.0.1", "transport_url": transport_url(state),
-            "auth_strategy": "keystone", "enabled_share_backends": group,
+            "auth_strategy": "keystone", "enabled_share_backends": list(groups),
             "enabled_share_protocols": list(profile.protocols), "default_share_type": "default",
             "state_path": str(root / "manila" / "state"), "api_paste_config": str(api_paste),
             # The scheduler sees the back end's pools at once (no random start-up delay), and
             # services report every 2 s, so a restarted one is seen within seconds.
             "periodic_fuzzy_delay": 0, "report_interval": 2, "use_stderr": True,
+            # Periodic work (stats, replica states, backup/migration progress) every 10 s, not
+            # every 60-300 s: tempest and the live checks wait on it.
+            **dict.fromkeys(PERIODIC_OPTIONS, PERIODIC_SECONDS),
             "debug": os.environ.get("CERTKIT_MANILA_DEBUG") == "1",  # debug logs of the services
         },
         "database": {"connection": db_url(state, "manila")},
@@ -59,7 +80,7 @@ def manila_conf_text(root: Path, state: LabState, profile: Profile) -> str:
             "auth_type": "password", "project_domain_id": "default", "user_domain_id": "default",
             "project_name": "service", "username": "manila", "password": state.passwords["manila"],
         },
-        group: options,
+        **groups,
     }
     return render_conf(sections, profile.path)
 
@@ -115,9 +136,10 @@ POOLS_PER_ATTEMPT = 30.0
 """How long to look for the pools before restarting the scheduler (with a fresh cache)."""
 
 
-def wait_for_pools(api: "ManilaAdmin", backend: str, timeout: float, table: ProcessTable,
+def wait_for_pools(api: "ManilaAdmin", backends: list[str], timeout: float, table: ProcessTable,
                    restart_scheduler: Callable[[], None], progress: Callable[[str], None]) -> list[str]:
-    """Wait until the scheduler lists the back end's pools; the error says what it saw.
+    """Wait until the scheduler lists pools of every back end in `backends`; the error says
+    what it saw.
 
     Manila's GET /scheduler-stats/pools asks the scheduler for its *cached* host states: called
     after manila-share has registered but before its first capability report arrived, it caches
@@ -127,11 +149,14 @@ def wait_for_pools(api: "ManilaAdmin", backend: str, timeout: float, table: Proc
     the share services to report again) and the same wait repeats, until `timeout`.
     """
     deadline = time.monotonic() + timeout
-    seen: dict[str, Any] = {"pools": []}
+    seen: dict[str, list[str]] = {}
 
     def pools() -> list[str]:
-        seen["pools"] = api.pool_names()
-        return api.pool_names(backend) if seen["pools"] else []
+        seen.clear()
+        seen.update(api.pools_by_backend())
+        if not all(seen.get(b) for b in backends):
+            return []
+        return [pool for b in backends for pool in seen[b]]
 
     while True:
         wait_until(lambda: _service_up(api, "manila-share") and _service_up(api, "manila-scheduler"),
@@ -140,11 +165,12 @@ def wait_for_pools(api: "ManilaAdmin", backend: str, timeout: float, table: Proc
         time.sleep(SETTLE_SECONDS)
         attempt = min(POOLS_PER_ATTEMPT, max(deadline - time.monotonic(), 1))
         try:
-            return wait_until(pools, attempt, f"report the pools of back end {backend!r}",
+            return wait_until(pools, attempt, f"report the pools of back end(s) {', '.join(backends)}",
                               table, "manila-share", interval=2)
         except CertkitError as exc:
             if time.monotonic() + SETTLE_SECONDS >= deadline:
-                raise CertkitError(f"{exc} (the scheduler knows: {', '.join(seen['pools']) or 'no pools'}"
+                known = ", ".join(p for ps in seen.values() for p in ps)
+                raise CertkitError(f"{exc} (the scheduler knows: {known or 'no pools'}"
                                    f"; see {table.log_path('manila-share')} and "
                                    f"{table.log_path('manila-scheduler')})") from None
         progress("manila: the scheduler lists no pools of the back end yet; restarting it")
@@ -173,15 +199,23 @@ class ManilaAdmin:
                                f"{resp.text[:200]}")
         return resp.json() if resp.content else {}
 
-    def pool_names(self, backend: str | None = None) -> list[str]:
-        """Pools the scheduler knows, or only those whose share_backend_name is `backend`
-        (empty on any error: the caller waits)."""
+    def pools_by_backend(self) -> dict[str, list[str]]:
+        """{share_backend_name: pool names} the scheduler knows (empty on any error: the caller
+        waits)."""
         try:
             pools = self._call("GET", "/scheduler-stats/pools/detail")["pools"]
         except Exception:  # noqa: BLE001 - not ready yet (API starting, no pools)
-            return []
-        return [p["name"] for p in pools if backend is None or
-                (p.get("capabilities") or {}).get("share_backend_name") == backend]
+            return {}
+        out: dict[str, list[str]] = {}
+        for pool in pools:
+            name = (pool.get("capabilities") or {}).get("share_backend_name")
+            out.setdefault(str(name), []).append(pool["name"])
+        return out
+
+    def pool_names(self, backend: str | None = None) -> list[str]:
+        """Pools the scheduler knows, or only those whose share_backend_name is `backend`."""
+        by_backend = self.pools_by_backend()
+        return [p for b, ps in by_backend.items() if backend is None or b == backend for p in ps]
 
     def share_count(self) -> int:
         """Shares of every project that are not deleted."""
@@ -238,11 +272,12 @@ def start_all(root: Path, state: LabState, profile: Profile, table: ProcessTable
         table.stop("manila-scheduler")
         start_service("manila-scheduler", root, state, conf, table, cwd)
 
+    backends = lab_backends(profile)
     if not started:  # already running (a repeated `up`): the scheduler's cache is long filled
-        pools = api.pool_names(backend_name(profile))
-        if pools:
-            return pools
-    return wait_for_pools(api, backend_name(profile), pool_timeout, table, restart_scheduler, progress)
+        by_backend = api.pools_by_backend()
+        if all(by_backend.get(b) for b in backends):
+            return [pool for b in backends for pool in by_backend[b]]
+    return wait_for_pools(api, backends, pool_timeout, table, restart_scheduler, progress)
 
 
 def _api_answers(api: ManilaAdmin) -> bool:
@@ -253,18 +288,19 @@ def _api_answers(api: ManilaAdmin) -> bool:
         return False
 
 
-def _service_up(api: ManilaAdmin, binary: str) -> bool:
+def _services(api: ManilaAdmin, binary: str) -> list[dict[str, Any]]:
+    """The binary's rows of Manila's services list (empty while the API is not ready)."""
     try:
         services = api._call("GET", "/services")["services"]
     except Exception:  # noqa: BLE001 - not ready yet
-        return False
-    return any(s["binary"] == binary and s["state"] == "up" for s in services)
+        return []
+    return [s for s in services if s["binary"] == binary]
+
+
+def _service_up(api: ManilaAdmin, binary: str) -> bool:
+    return any(s["state"] == "up" for s in _services(api, binary))
 
 
 def _service_stamp(api: ManilaAdmin, binary: str) -> str:
     """The newest `updated_at` of the binary's services ('' when unknown)."""
-    try:
-        services = api._call("GET", "/services")["services"]
-    except Exception:  # noqa: BLE001 - not ready yet
-        return ""
-    return max((s.get("updated_at") or "" for s in services if s["binary"] == binary), default="")
+    return max((s.get("updated_at") or "" for s in _services(api, binary)), default="")

@@ -12,8 +12,8 @@ from typing import Callable
 from certkit.errors import CertkitError
 from certkit.livestack import backing, install, keystone
 from certkit.livestack.identity import admin_session, register_manila
-from certkit.livestack.manila_services import (ManilaAdmin, backend_name, service_names,
-                                               start_all)
+from certkit.livestack.manila_services import (ManilaAdmin, backend_name, lab_backends,
+                                               service_names, start_all)
 from certkit.livestack.procs import ProcessTable, free_port
 from certkit.livestack.state import LabState, lab_dir, load_state, save_state
 from certkit.profile import Profile
@@ -53,6 +53,8 @@ def up(profile: Profile, *, root: Path | None = None, progress: Callable[[str], 
     table = ProcessTable(root)
     if state is None:
         state = LabState.new(profile.path, profile.name, backend_name(profile), profile.dhss)
+    backends = lab_backends(profile)
+    state.replica_backend = backends[1] if len(backends) > 1 else ""
     for port in PORTS:
         if port not in state.ports:
             state.ports[port] = free_port()
@@ -93,6 +95,7 @@ def switch_profile(root: Path, state: LabState, profile: Profile,
     (root / "manila" / "synced").unlink(missing_ok=True)
     state.profile_path, state.profile_name = profile.path, profile.name
     state.backend, state.dhss = backend_name(profile), profile.dhss
+    state.replica_backend = ""  # `up` sets it for the new profile
     save_state(root, state)
 
 
@@ -135,7 +138,8 @@ def status(*, root: Path | None = None, out: Callable[[str], None] = print) -> b
     except Exception as exc:  # noqa: BLE001 - status reports, never raises
         pools = []
         out(f"pools: unavailable ({type(exc).__name__})")
-    mine = ManilaAdmin(admin_session(state), state.manila_url).pool_names(state.backend) if pools else []
+    mine = [p for b in state.backends for p in
+            ManilaAdmin(admin_session(state), state.manila_url).pool_names(b)] if pools else []
     healthy &= bool(mine)
     out(f"profile {state.profile_name}; API {state.manila_url}; pools: {', '.join(mine) or 'none'}")
     return healthy
@@ -166,5 +170,5 @@ def restart_services(root: Path, names: list[str], *, cwd: Path | None = None,
         table.stop("manila-scheduler")
         start_service("manila-scheduler", root, state, conf, table, where)
 
-    wait_for_pools(ManilaAdmin(admin_session(state), state.manila_url), state.backend, timeout,
+    wait_for_pools(ManilaAdmin(admin_session(state), state.manila_url), state.backends, timeout,
                    table, restart_scheduler, lambda line: None)

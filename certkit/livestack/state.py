@@ -32,6 +32,13 @@ class LabState:
     rabbit_node: str = ""
     pg_dir: str = ""
     """PostgreSQL's data directory (under /tmp: the postgres user must be able to reach it)."""
+    replica_backend: str = ""
+    """The second back end of the same driver when the profile claims replication."""
+
+    @property
+    def backends(self) -> list[str]:
+        """Every share_backend_name the lab runs."""
+        return [self.backend] + ([self.replica_backend] if self.replica_backend else [])
 
     @classmethod
     def new(cls, profile_path: str, profile_name: str, backend: str, dhss: bool) -> "LabState":

@@ -14,6 +14,14 @@ from certkit.apitier.specs import claimed_capability_specs
 from certkit.contract.checks import check, expect
 
 
+REPLICATION_KINDS = ("readable", "writable", "dr")
+
+
+def pytest_generate_tests(metafunc):
+    if "replication_kind" in metafunc.fixturenames:
+        metafunc.parametrize("replication_kind", REPLICATION_KINDS)
+
+
 def _access_to(kind: str, n: int) -> str:
     tag = secrets.token_hex(3)
     return {"ip": f"10.{n % 250}.{int(tag[:2], 16)}.{int(tag[2:4], 16) or 1}",
@@ -41,9 +49,9 @@ def _rules_settle(api, share_id, count):
 
 @check("3480daa9-da54-479c-b4ac-790423eaa6df", "{capability}")
 def test_claimed_capability_is_schedulable(api, profile, target, capability):
-    """A share type asking for the claimed capability's extra spec lands on the back end."""
+    """A share type asking for the back end and the claimed capability's extra spec gets a share."""
     spec = claimed_capability_specs(profile).get(capability)
-    specs = {"driver_handles_share_servers": str(profile.dhss)}
+    specs = {"driver_handles_share_servers": str(profile.dhss), "share_backend_name": target.backend}
     if spec:
         specs[spec[0]] = spec[1]
     share_type = api.create_share_type(f"certkit-{capability}-{secrets.token_hex(4)}", specs)
@@ -189,3 +197,58 @@ def test_refused_rule_ends_in_error_and_spares_the_others(api, profile, proto, a
     expect(rules[good["id"]]["state"] == "active",
            f"the valid {access_type} rule went from active to {rules[good['id']]['state']} "
            f"when a refused {refused_type} rule was added")
+
+
+def _replicas_settle(api, share_id, active_id, count):
+    """Wait until the share has `count` replicas, none busy, `active_id` active; fail early on error."""
+    def settled(replicas):
+        return (len(replicas) == count and all(r["status"] == "available" for r in replicas)
+                and any(r["id"] == active_id and r["replica_state"] == "active" for r in replicas)
+                and all(r["replica_state"] in ("active", "in_sync") for r in replicas))
+
+    return api.wait_for(f"replicas of share {share_id} -> available, {active_id} active, the others in_sync",
+                        lambda: api.replicas(share_id), settled,
+                        lambda replicas: any("error" in (r["status"], r["replica_state"]) for r in replicas))
+
+
+def _one_active(replicas, when):
+    active = [r["id"] for r in replicas if r["replica_state"] == "active"]
+    expect(len(active) == 1, f"{when}: {len(active)} active replicas ({', '.join(active)}); the "
+                             "manager keeps what promote_replica returns, so the driver must "
+                             "return the demoted replica's new state too")
+
+
+@check("ad2e2dc2-5a9f-4ec4-afce-4eee7c8f5b7b", "replication_{replication_kind}")
+def test_replica_states_survive_the_manager(api, profile, replication_kind):
+    """A replica on the lab's second back end reaches in_sync through the real manager; a
+    promotion there and back (two changes) leaves exactly one active replica each time; a
+    resync of the demoted replica (update_replica_state) keeps it in_sync; every replica the
+    driver claims readable lists export locations; the demoted replica can be deleted."""
+    share_type = api.create_share_type(
+        f"certkit-replication-{secrets.token_hex(4)}",
+        {"driver_handles_share_servers": str(profile.dhss), "replication_type": replication_kind})
+    share = _share(api, profile, share_type=share_type["id"])
+    [first] = api.replicas(share["id"])
+    second = api.create_replica(share["id"])
+    replicas = _replicas_settle(api, share["id"], first["id"], 2)
+    hosts = {r["host"] for r in replicas}
+    expect(len(hosts) == 2, f"both replicas are on {hosts} (the lab's second back end got none)")
+    for new_active, demoted in ((second["id"], first["id"]), (first["id"], second["id"])):
+        api.promote_replica(new_active)
+        replicas = api.wait_for(
+            f"replica {new_active} -> active",
+            lambda: api.replicas(share["id"]),
+            lambda rs, new_active=new_active: all(r["status"] == "available" for r in rs)
+            and any(r["id"] == new_active and r["replica_state"] == "active" for r in rs),
+            lambda rs: any("error" in (r["status"], r["replica_state"]) for r in rs))
+        _one_active(replicas, f"after promoting {new_active}")
+        api.resync_replica(demoted)
+        _replicas_settle(api, share["id"], new_active, 2)
+        if replication_kind != "dr":  # dr replicas are not exported until promoted
+            for replica in replicas:
+                where = api.replica_export_locations(replica["id"])
+                expect(bool(where), f"replica {replica['id']} ({replica['replica_state']}) lists no "
+                                    "export location after the promotion")
+    api.delete_replica(second["id"])
+    api.wait_for(f"replica {second['id']} deleted", lambda: [r["id"] for r in api.replicas(share["id"])],
+                 lambda ids: ids == [first["id"]])

@@ -1,7 +1,10 @@
 """A DummyDriver broken in ways only the live tier sees (each caught by one live check):
-- its stats drop replication_type, while the profile claims readable replication (the claimed
-  capability is not schedulable; the default share type does not ask for it, so other checks
-  still get shares);
+- its stats say security_service_update_support False, while the profile claims security
+  service updates (the claimed capability is not schedulable; the default share type does not
+  ask for it, so other checks still get shares);
+- promote_replica returns only the promoted replica's new state, as if the manager would demote
+  the old active replica by itself: it keeps what it is told, so the share has two active
+  replicas (the in-process check sees one consistent list and passes);
 - update_access raises for every rule of an access type the profile lists for the share's
   protocol (valid rules end in `error` through the share manager), and silently "grants" every
   other type (a rule it cannot apply ends `active`);
@@ -25,9 +28,11 @@ class BrokenLiveDriver(DummyDriver):
 
     def _update_share_stats(self, data=None):
         super()._update_share_stats(data)
-        self._stats.pop("replication_type", None)
-        for pool in self._stats.get("pools") or []:
-            pool.pop("replication_type", None)
+        self._stats["security_service_update_support"] = False
+
+    def promote_replica(self, context, replica_list, replica, access_rules, share_server=None,
+                        quiesce_wait_time=None):
+        return [{"id": replica["id"], "replica_state": "active"}]
 
     LISTED = {("NFS", "ip"), ("CIFS", "user")}
     """tests/live/broken-live.yaml's access types per protocol."""

@@ -92,12 +92,17 @@ def test_api_suite_reports_tempest_tests_and_live_checks(lab, tmp_path):
     assert len(skipped) == 1 and skipped[0]["level"] == "recommended"
     assert "multitenancy" in skipped[0]["message"].lower()
     live = [c for c in checks if c["name"] != "test_tempest"]
-    failed = [f"{c['name']}[{c.get('variant')}]: {c['message']}" for c in live if c["outcome"] != "passed"]
+    failed = [f"{c['name']}[{c.get('variant')}]: {c['message']}" for c in live
+              if c["outcome"] not in ("passed", "skipped")]
     assert not failed, failed
-    names = {c["name"] for c in live}
+    passed = {c["name"] for c in live if c["outcome"] == "passed"}
     assert {"test_claimed_capability_is_schedulable", "test_access_rules_reach_active",
             "test_share_service_restart_keeps_shares_and_rules",
-            "test_api_and_scheduler_restart_keep_state"} <= names
+            "test_api_and_scheduler_restart_keep_state",
+            "test_replica_states_survive_the_manager"} <= passed
+    skipped = [c for c in live if c["outcome"] == "skipped"]
+    assert all(c["name"] == "test_replica_states_survive_the_manager" and c["variant"] != "readable"
+               for c in skipped), skipped  # only the replication types the dummy does not claim
     assert report["leaks"] == [] and not report["warnings"], report["warnings"]
     assert load_state(root).passwords["admin"] not in report_path.read_text() + proc.stdout + proc.stderr
 
@@ -122,15 +127,21 @@ def test_broken_driver_is_caught_by_the_live_checks(lab, tmp_path, monkeypatch):
     assert "switching from profile manila-dummy to manila-dummy-broken-live" in proc.stderr
     report_path = tmp_path / "broken.json"
     _certkit("run", str(BROKEN), "--suite", "api", "--no-audit", "--report", str(report_path),
-             "-k", "capability and replication or access_rules and NFS or share_service_restart "
-                   "or refused and NFS or export_locations", env=env)
+             "-k", "capability and security or access_rules_reach_active and NFS or "
+                   "share_service_restart or refused and NFS or export_locations_and_snapshots or "
+                   "replica_states", env=env)
+    report = _report(report_path)
+    assert not report["warnings"], report["warnings"]  # everything it created was deleted
     by_name: dict[str, list[dict]] = {}
-    for c in _report(report_path)["checks"]:
+    for c in report["checks"]:
         by_name.setdefault(c["name"], []).append(c)
-    replication = by_name["test_claimed_capability_is_schedulable"]
-    assert [c["variant"] for c in replication] == ["replication_readable"], replication
-    assert replication[0]["outcome"] == "failed", replication
-    assert "replication_type=readable could not be scheduled" in replication[0]["message"]
+    capability = by_name["test_claimed_capability_is_schedulable"]
+    assert [c["variant"] for c in capability] == ["security_service_update"], capability
+    assert capability[0]["outcome"] == "failed", capability
+    assert "security_service_update_support=True could not be scheduled" in capability[0]["message"]
+    replicas = {c["variant"]: c for c in by_name["test_replica_states_survive_the_manager"]}
+    assert replicas["readable"]["outcome"] == "failed", replicas
+    assert "2 active replicas" in replicas["readable"]["message"], replicas
     access = by_name["test_access_rules_reach_active"]
     assert access and all(c["outcome"] == "failed" and "ended in error through the share manager"
                           in c["message"] for c in access), access

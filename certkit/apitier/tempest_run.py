@@ -63,12 +63,42 @@ def endpoint_facts(target: ApiTarget) -> tuple[tuple[str, str], str]:
     return (str(v2.get("min_version") or "2.0"), str(v2["version"])), protocol
 
 
-def _tempest(args: list[str], workspace: Path, conf: Path, **kwargs: Any) -> subprocess.CompletedProcess:
+def _tempest_argv(args: list[str], conf: Path) -> list[str]:
     exe = scripts_dir() / "tempest"
     if not exe.exists():
         raise CertkitError(f"{exe}: tempest is not installed (`certkit lab up manila` installs it)")
-    return subprocess.run([str(exe), "run", "--config-file", str(conf), *args], cwd=workspace,
-                          **kwargs)
+    return [str(exe), "run", "--config-file", str(conf), *args]
+
+
+def _tempest(args: list[str], workspace: Path, conf: Path, **kwargs: Any) -> subprocess.CompletedProcess:
+    return subprocess.run(_tempest_argv(args, conf), cwd=workspace, **kwargs)
+
+
+PROGRESS_SECONDS = 60.0
+"""How often a running `tempest run` reports how many tests have finished."""
+
+
+def _run_with_progress(argv: list[str], workspace: Path, subunit_path: Path, total: int,
+                       say: Callable[[str], None]) -> int:
+    """Run tempest writing its subunit stream to `subunit_path`; every PROGRESS_SECONDS say how
+    many of `total` tests reported. The child is killed when this is interrupted (Ctrl-C, SIGTERM)."""
+    start = time.perf_counter()
+    with open(subunit_path, "wb") as out, open(workspace / "logs" / "tempest-run.log", "wb") as err:
+        proc = subprocess.Popen(argv, cwd=workspace, stdout=out, stderr=err)
+        try:
+            while True:
+                try:
+                    return proc.wait(timeout=PROGRESS_SECONDS)
+                except subprocess.TimeoutExpired:
+                    out.flush()
+                    done = parse_subunit(subunit_path)
+                    failed = sum(r.outcome == "failed" for r in done.values())
+                    say(f"tempest: {len(done)} of {total} reported ({failed} failed) after "
+                        f"{time.perf_counter() - start:.0f} s")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 def list_tests(workspace: Path, conf: Path, regex: str) -> list[str]:
@@ -158,11 +188,11 @@ class TempestWorkspace:
             f"{self.microversions[1]}, storage protocol {self.protocol}")
         subunit_path = self.path / "results.subunit"
         start = time.perf_counter()
-        with open(subunit_path, "wb") as out, open(self.path / "logs" / "tempest-run.log", "wb") as err:
-            proc = _tempest(["--load-list", str(load_list), "--concurrency", str(workers),
-                             "--subunit"], self.path, self.conf, stdout=out, stderr=err)
+        argv = _tempest_argv(["--load-list", str(load_list), "--concurrency", str(workers),
+                              "--subunit"], self.conf)
+        returncode = _run_with_progress(argv, self.path, subunit_path, len(tests), say)
         wall = time.perf_counter() - start
-        results = complete_results(tests, parse_subunit(subunit_path), proc.returncode, self.path)
+        results = complete_results(tests, parse_subunit(subunit_path), returncode, self.path)
         counts = {o: sum(r.outcome == o for r in results) for o in ("passed", "failed", "skipped", "error")}
         say(f"tempest: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} "
             f"skipped, {counts['error']} without a result, in {wall:.0f} s")

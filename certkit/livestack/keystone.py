@@ -37,6 +37,10 @@ def write_conf(root: Path, state: LabState) -> Path:
         "token": {"provider": "fernet"},
         "fernet_tokens": {"key_repository": str(base / "fernet-keys")},
         "credential": {"key_repository": str(base / "credential-keys")},
+        # bcrypt at its cheapest cost: tempest creates a user and logs in for every test class,
+        # and at the default cost (12) Keystone's hashing was the busiest process of a tempest
+        # run. The lab's users are throwaway accounts on loopback.
+        "identity": {"password_hash_rounds": 4},
     }, str(_conf_path(root)))
     atomic_write(_conf_path(root), text)
     return _conf_path(root)

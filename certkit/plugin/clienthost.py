@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from certkit.apitier.client import ManilaClient
 
 
+NO_CLIENT = "the profile lists no client_hosts: the data path cannot be checked"
+
+
 class MountRecords:
     """One check's mounts on the run's ledger (a check of the API suite has no `Resources`)."""
 
@@ -50,7 +53,7 @@ def client_host(certkit_run: CertificationRun) -> Iterator[ClientHost]:
     """The profile's first client host, connected (host key checked)."""
     hosts = certkit_run.profile.client_hosts
     if not hosts:
-        pytest.skip("the profile lists no client_hosts: the data path cannot be checked")
+        pytest.skip(NO_CLIENT)
     host = ClientHost.from_profile(hosts[0])
     host.connect()
     yield host
@@ -58,14 +61,16 @@ def client_host(certkit_run: CertificationRun) -> Iterator[ClientHost]:
 
 
 @pytest.fixture(scope="session")
-def run_mounter(client_host: ClientHost, certkit_run: CertificationRun,
+def run_mounter(request: pytest.FixtureRequest, certkit_run: CertificationRun,
                 profile: Profile) -> Iterator[Mounter]:
-    """The run's mounter; at the end of the run its work directory on the client host
-    (keyrings included) is removed."""
+    """The run's mounter (the client host is connected only when a protocol can be mounted);
+    at the end of the run its work directory on the client host (keyrings included) is removed."""
+    if not profile.client_hosts:
+        pytest.skip(NO_CLIENT)
     unsupported = [p for p in profile.protocols if p not in Mounter.SUPPORTED]
     if len(unsupported) == len(profile.protocols):
         pytest.skip(f"certkit has no mount helper for {', '.join(unsupported)} yet")
-    mnt = Mounter(client_host, None, certkit_run.run_id)
+    mnt = Mounter(request.getfixturevalue("client_host"), None, certkit_run.run_id)
     yield mnt
     mnt.close()
 
@@ -82,11 +87,9 @@ def mounter(run_mounter: Mounter, resources: Resources) -> Mounter:
 def api_mounter(run_mounter: Mounter, api: "ManilaClient",
                 certkit_run: CertificationRun) -> Iterator[Mounter]:
     """Mounts for the API suite: set up after `api`, so what a check leaves mounted is unmounted
-    before the client deletes the check's shares; the run's ledger holds them meanwhile."""
+    before the client deletes the check's shares; the run's ledger holds them meanwhile (and
+    its final clean-up unmounts them after Ctrl-C or SIGTERM)."""
     records = MountRecords(certkit_run.ledger)
     run_mounter.tracker = records
-    try:
-        yield run_mounter
-    finally:
-        records.cleanup()
-        run_mounter.tracker = None
+    yield run_mounter
+    records.cleanup()

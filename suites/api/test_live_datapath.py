@@ -16,7 +16,7 @@ from .mounting import as_mounted, denied, first_mountable, granted, identity, mo
 
 
 @check("7561b86f-b8f1-418e-ab15-5861b8a93846", "access_{access_type}")
-def test_api_rules_let_the_client_in_and_keep_shares_apart(api, api_mounter, profile, proto,
+def test_api_rules_let_the_client_in_and_keep_shares_apart(api_mounter, api, profile, proto,
                                                           access_type):
     """Two shares, each with its own rw rule through the API: the client mounts each with what
     the API returned, writes and reads back; neither share shows the other's file, and one
@@ -42,7 +42,7 @@ def test_api_rules_let_the_client_in_and_keep_shares_apart(api, api_mounter, pro
 
 
 @check("9ff1e11d-82f9-445d-976a-4840285ab086", "access_ro")
-def test_api_ro_rule_reads_and_cannot_write(api, api_mounter, profile, proto, access_type):
+def test_api_ro_rule_reads_and_cannot_write(api_mounter, api, profile, proto, access_type):
     """A ro rule through the API: the client reads what a rw rule wrote, and its writes fail."""
     mountable(proto)
     share = as_mounted(api, new_share(api, profile, proto))
@@ -62,7 +62,7 @@ def test_api_ro_rule_reads_and_cannot_write(api, api_mounter, profile, proto, ac
 
 
 @check("d00a921a-a603-43d6-a033-7a9407c6383e", "access_{access_type}")
-def test_api_deny_locks_the_client_out(api, api_mounter, profile, proto, access_type):
+def test_api_deny_locks_the_client_out(api_mounter, api, profile, proto, access_type):
     """Two rules on one share (one for ip); after deny_access through the API the denied
     identity's fresh mount and write fail, and the other identity still mounts and writes."""
     mountable(proto)
@@ -81,7 +81,7 @@ def test_api_deny_locks_the_client_out(api, api_mounter, profile, proto, access_
 
 
 @check("cdfd057c-0f3b-4cd5-a2b8-515b51a1fd35", "extend")
-def test_api_extend_keeps_the_data(api, api_mounter, profile):
+def test_api_extend_keeps_the_data(api_mounter, api, profile):
     """Data written before a snapshot (when claimed) and before an extend through the API is
     intact afterwards, the share still mounts, and the client sees the larger size."""
     proto, kind = first_mountable(profile)

@@ -14,6 +14,7 @@ from certkit.plugin.fixtures import (RUN_KEY, certification_run, certkit_run, co
                                      dut, models, pool, profile, resources, server_dut,
                                      server_resources, stats)
 from certkit.plugin.apitier import api, target, tempest_result  # noqa: F401
+from certkit.plugin.clienthost import api_mounter, client_host, mounter, run_mounter  # noqa: F401
 from certkit.plugin.hooks import CertkitPlugin
 from certkit.profile import load_profile
 from certkit.session import CertificationRun

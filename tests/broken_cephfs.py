@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import os
+import struct
+import time
+
 from certkit.manila_env import prepare_manila
 
 prepare_manila()
@@ -35,6 +40,28 @@ class ExtendIgnored(CephFSDriver):
         return None
 
 
+def _unknown_cephx_key() -> str:
+    """A well-formed cephx secret (type AES, creation time, 16 bytes) that Ceph never issued."""
+    return base64.b64encode(struct.pack("<HIIH", 1, int(time.time()), 0, 16)
+                            + os.urandom(16)).decode()
+
+
+class KeysWithoutAuthorization(CephFSDriver):
+    """Reports every new cephx rule applied, with a well-formed access key, and never authorises
+    the identity on the back end: the rule is `active` in the API, and no client can mount."""
+
+    def update_access(self, context, share, access_rules, add_rules, delete_rules, update_rules,
+                      share_server=None):
+        updates = {r["access_id"]: {"access_key": _unknown_cephx_key()}
+                   for r in add_rules if r["access_type"] == "cephx"}
+        others = [r for r in add_rules if r["access_type"] != "cephx"]
+        if updates and not (others or delete_rules):
+            return updates  # (empty add and delete lists would mean "apply the full list")
+        result = super().update_access(context, share, access_rules, others, delete_rules,
+                                       update_rules, share_server=share_server)
+        return {**(result or {}), **updates}
+
+
 def _with_level(rules, level):
     return [type(rule)({**rule, "access_level": level}) for rule in rules]
 
@@ -57,6 +84,20 @@ class GrantsEverythingReadWrite(CephFSDriver):
         return super().update_access(context, share, _with_level(access_rules, "rw"),
                                      _with_level(add_rules, "rw"), delete_rules, update_rules,
                                      share_server=share_server)
+
+
+class RoAppliedReadWriteInManila(CephFSDriver):
+    """Applies ro rules as read-write, on the rule objects manila-share passes (database rows,
+    which GrantsEverythingReadWrite's copies cannot be made from)."""
+
+    def update_access(self, context, share, access_rules, add_rules, delete_rules, update_rules,
+                      share_server=None):
+        def rw(rules):
+            return [{**{k: r[k] for k in ("access_id", "access_type", "access_to")},
+                     "access_level": "rw"} for r in rules]
+
+        return super().update_access(context, share, rw(access_rules), rw(add_rules), delete_rules,
+                                     update_rules, share_server=share_server)
 
 
 class RulesLeakAcrossShares(CephFSDriver):

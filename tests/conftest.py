@@ -6,10 +6,11 @@ import dataclasses
 import fcntl
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
+from certkit.clienthost import ClientHost
 from certkit.profile import Profile, load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,3 +54,13 @@ def ceph_lab_lock() -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def client_workdir_left(lab: Any, run_id: str) -> bool:
+    """Whether a run's work directory (mount points, keyrings) is still on the CephFS lab's
+    client host (`lab`: a CephFSLab)."""
+    env = lab.env()
+    with ClientHost("lab", env["CERTKIT_CLIENT_HOST"], "root", env["CERTKIT_CLIENT_KEY"],
+                    env["CERTKIT_CLIENT_KNOWN_HOSTS"]) as host:
+        assert host.run("test -d /tmp").ok
+        return host.run(f"test -e /tmp/certkit-{run_id}").ok

@@ -23,7 +23,7 @@ from certkit.lab import templates
 from certkit.lab.base import RECORDS
 from certkit.lab.cephfs import CephFSLab, _pth_path
 from certkit.lab.processes import Daemon, is_alive, kill_and_wait
-from tests.conftest import FIGURES, ROOT, ceph_lab_lock
+from tests.conftest import FIGURES, ROOT, ceph_lab_lock, client_workdir_left
 
 PROFILE = ROOT / "driver_profiles" / "cephfs-native.yaml"
 REQUIRED = os.environ.get("CERTKIT_REQUIRE_LAB") == "1"
@@ -109,15 +109,6 @@ def _outcomes(report: dict) -> dict[str, str]:
             for c in report["checks"]}
 
 
-def _client_workdir_left(lab: CephFSLab, run_id: str) -> bool:
-    """Whether the run's work directory (mount points, keyrings) is still on the client host."""
-    env = lab.env()
-    with ClientHost("lab", env["CERTKIT_CLIENT_HOST"], "root", env["CERTKIT_CLIENT_KEY"],
-                    env["CERTKIT_CLIENT_KNOWN_HOSTS"]) as host:
-        assert host.run("test -d /tmp").ok
-        return host.run(f"test -e /tmp/certkit-{run_id}").ok
-
-
 def test_lab_is_healthy_and_up_is_idempotent(lab):
     start = time.monotonic()
     lab.up()
@@ -143,7 +134,7 @@ def test_cephfs_driver_certified_with_the_data_path(lab, tmp_path):
     # Manila's CephFS driver has no revert_to_snapshot: that check is skipped as unclaimed.
     assert datapath.pop("test_revert_restores_snapshot_data") == "skipped"
     assert set(datapath.values()) == {"passed"}, datapath
-    assert not _client_workdir_left(lab, report["run_id"]), "the run left its keyrings on the client"
+    assert not client_workdir_left(lab, report["run_id"]), "the run left its keyrings on the client"
 
 
 def test_cephfs_driver_through_nfs_ganesha(lab, tmp_path):
@@ -225,7 +216,7 @@ def test_data_path_catches_what_the_contract_cannot(lab, tmp_path, name, feature
     assert contract and set(contract.values()) == {"passed"}, outcomes
     assert report["verdict"] == "not-certified" and not report["leaks"], report["leaks"]
     assert proc.returncode == 1, proc.returncode
-    assert not _client_workdir_left(lab, report["run_id"]), "a failed run left its keyrings on the client"
+    assert not client_workdir_left(lab, report["run_id"]), "a failed run left its keyrings on the client"
 
 
 def test_client_host_refuses_an_unknown_host_key(lab, tmp_path):

@@ -112,7 +112,22 @@ class ManilaClient(rest_client.RestClient):
         resp, raw = self.post(f"shares/{share_id}/action", json.dumps(body))
         return self._json("access", resp, raw)["access"]
 
+    def deny(self, share_id: str, access_id: str) -> None:
+        body = {"deny_access": {"access_id": access_id}}
+        resp, raw = self.post(f"shares/{share_id}/action", json.dumps(body))
+        self.validate_response(schema("action"), resp, raw)
+
     def access_rules(self, share_id: str) -> list[dict[str, Any]]:
+        """The share's rules, without their access keys (rules end up in messages)."""
+        return [{k: v for k, v in rule.items() if k != "access_key"}
+                for rule in self._access_list(share_id)]
+
+    def access_key(self, share_id: str, access_id: str) -> str | None:
+        """The key Manila returns for a rule (a cephx secret: never put it in a message)."""
+        return next((r.get("access_key") for r in self._access_list(share_id) if r["id"] == access_id),
+                    None)
+
+    def _access_list(self, share_id: str) -> list[dict[str, Any]]:
         resp, raw = self.get(f"share-access-rules?share_id={share_id}")
         return self._json("access_list", resp, raw)["access_list"]
 

@@ -13,6 +13,7 @@ import pytest
 from certkit.apitier.specs import claimed_capability_specs
 from certkit.contract.checks import check, expect
 
+from .helpers import access_to, new_share, rules_settle
 
 REPLICATION_KINDS = ("readable", "writable", "dr")
 
@@ -22,29 +23,9 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("replication_kind", REPLICATION_KINDS)
 
 
-def _access_to(kind: str, n: int) -> str:
-    tag = secrets.token_hex(3)
-    return {"ip": f"10.{n % 250}.{int(tag[:2], 16)}.{int(tag[2:4], 16) or 1}",
-            "user": f"certkit{tag}{n}", "cephx": f"certkit-{tag}-{n}",
-            "cert": f"certkit{tag}{n}.example.com"}.get(kind, f"certkit{tag}{n}")
-
-
-def _share(api, profile, proto=None, share_type=None):
-    share = api.create_share(proto or profile.protocols[0], profile.share_size_gb, share_type,
-                             name=f"certkit-{secrets.token_hex(4)}")
-    return api.wait_share(share["id"])
-
-
 def _on_backend(api, share, target) -> bool:
     hosts = {p.split("#")[0] for p in api.pools(target.backend)}
     return (share.get("host") or "").split("#")[0] in hosts
-
-
-def _rules_settle(api, share_id, count):
-    return api.wait_for(f"access rules of share {share_id} -> active or error",
-                        lambda: api.access_rules(share_id),
-                        lambda rules: len(rules) == count and all(r["state"] in ("active", "error")
-                                                                  for r in rules))
 
 
 @check("3480daa9-da54-479c-b4ac-790423eaa6df", "{capability}")
@@ -70,15 +51,15 @@ def test_claimed_capability_is_schedulable(api, profile, target, capability):
 @check("14a4ba22-b0b7-42ed-9890-f178e9affc44", "access_{access_type}")
 def test_access_rules_reach_active(api, profile, proto, access_type, access_level):
     """One rule, then two more: every rule the driver accepts reaches `active` through the manager."""
-    share = _share(api, profile, proto)
-    api.grant(share["id"], access_type, _access_to(access_type, 1), access_level)
-    rules = _rules_settle(api, share["id"], 1)
+    share = new_share(api, profile, proto)
+    api.grant(share["id"], access_type, access_to(access_type, 1), access_level)
+    rules = rules_settle(api, share["id"], 1)
     expect(all(r["state"] == "active" for r in rules),
            f"a valid {access_type} {access_level} rule ended in {rules[0]['state']} through the share "
            "manager (update_access refused it or returned an update the manager rejects)")
     for n in (2, 3):
-        api.grant(share["id"], access_type, _access_to(access_type, n), access_level)
-    rules = _rules_settle(api, share["id"], 3)
+        api.grant(share["id"], access_type, access_to(access_type, n), access_level)
+    rules = rules_settle(api, share["id"], 3)
     bad = [f"{r['access_to']}={r['state']}" for r in rules if r["state"] != "active"]
     expect(not bad, f"after adding two {access_type} {access_level} rules: {', '.join(bad)}")
     expect(all(r["access_level"] == access_level for r in rules),
@@ -90,7 +71,7 @@ def test_access_rules_reach_active(api, profile, proto, access_type, access_leve
 @check("85da2b43-2cfe-4465-8e07-876607407dd4", "share")
 def test_export_locations_and_snapshots_survive_the_manager(api, profile):
     """Export locations reach the API; a snapshot becomes available; an extend keeps the exports."""
-    share = _share(api, profile)
+    share = new_share(api, profile)
     locations = api.export_locations(share["id"])
     expect(bool(locations), "the share is available but the API lists no export location "
                             "(the manager dropped what create_share returned)")
@@ -122,10 +103,10 @@ def _shares_with_rules(api, profile, count):
     kinds = profile.access_types.get(proto) or ()
     out = []
     for n in range(count):
-        share = _share(api, profile, proto)
+        share = new_share(api, profile, proto)
         if kinds:
-            api.grant(share["id"], kinds[0], _access_to(kinds[0], n), profile.access_levels[0])
-            _rules_settle(api, share["id"], 1)
+            api.grant(share["id"], kinds[0], access_to(kinds[0], n), profile.access_levels[0])
+            rules_settle(api, share["id"], 1)
         out.append((share, {loc["path"] for loc in api.export_locations(share["id"])},
                     {r["access_to"]: r["state"] for r in api.access_rules(share["id"])}))
     return out
@@ -143,7 +124,7 @@ def _same_state(api, before, when):
         expect(now["size"] == share["size"], f"{when}: share {share['id']} size {share['size']} -> {now['size']}")
         got = {loc["path"] for loc in api.export_locations(share["id"])}
         expect(got == paths, f"{when}: export locations of {share['id']} changed: {sorted(paths)} -> {sorted(got)}")
-        states = {r["access_to"]: r["state"] for r in _rules_settle(api, share["id"], len(rules))}
+        states = {r["access_to"]: r["state"] for r in rules_settle(api, share["id"], len(rules))}
         expect(states == rules, f"{when}: rules of {share['id']} changed: {rules} -> {states}")
 
 
@@ -170,7 +151,7 @@ def test_api_and_scheduler_restart_keep_state(api, profile, target):
     _same_state(api, before, "after an API and scheduler restart")
     expect(bool(api.pools(target.backend)),
            f"the restarted scheduler does not list back end {target.backend!r}")
-    _share(api, profile)
+    new_share(api, profile)
 
 
 @check("1407cf32-8703-4632-a3e0-0f2f7406f8c4", "access_{access_type}")
@@ -185,11 +166,11 @@ def test_refused_rule_ends_in_error_and_spares_the_others(api, profile, proto, a
     refused_type = next((t for t in ("user", "ip", "cephx", "cert") if t not in listed), None)
     if refused_type is None:
         pytest.skip(f"the profile lists every access type for {proto}")
-    share = _share(api, profile, proto)
-    good = api.grant(share["id"], access_type, _access_to(access_type, 1), profile.access_levels[0])
-    _rules_settle(api, share["id"], 1)
-    bad = api.grant(share["id"], refused_type, _access_to(refused_type, 2), "rw")
-    rules = {r["id"]: r for r in _rules_settle(api, share["id"], 2)}
+    share = new_share(api, profile, proto)
+    good = api.grant(share["id"], access_type, access_to(access_type, 1), profile.access_levels[0])
+    rules_settle(api, share["id"], 1)
+    bad = api.grant(share["id"], refused_type, access_to(refused_type, 2), "rw")
+    rules = {r["id"]: r for r in rules_settle(api, share["id"], 2)}
     expect(rules[bad["id"]]["state"] == "error",
            f"a {refused_type} rule on a {proto} share (the profile lists only "
            f"{sorted(listed)}) ended in {rules[bad['id']]['state']}, not error: the manager "
@@ -227,7 +208,7 @@ def test_replica_states_survive_the_manager(api, profile, replication_kind):
     share_type = api.create_share_type(
         f"certkit-replication-{secrets.token_hex(4)}",
         {"driver_handles_share_servers": str(profile.dhss), "replication_type": replication_kind})
-    share = _share(api, profile, share_type=share_type["id"])
+    share = new_share(api, profile, share_type=share_type["id"])
     [first] = api.replicas(share["id"])
     second = api.create_replica(share["id"])
     replicas = _replicas_settle(api, share["id"], first["id"], 2)

@@ -1,23 +1,31 @@
 """CephFS native through the live tier: Manila's CephFS driver inside real manila-share, against
 the CephFS lab: create, cephx access (rw and ro), snapshot, extend, plus manila-tempest-plugin's
-SharesCephFSTest. Needs root and the CephFS lab (`certkit lab up cephfs`); on a shared machine
-two test processes take turns through tests/conftest.py's ceph_lab_lock.
+SharesCephFSTest, and the live data-path checks (shares made through the API, mounted from the
+lab's client host), which catch a driver the API-state checks pass. Needs root and the CephFS
+lab (`certkit lab up cephfs`); on a shared machine two test processes take turns through
+tests/conftest.py's ceph_lab_lock.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import time
 
 import pytest
 
-from tests.conftest import FIGURES, ROOT, ceph_lab_lock
+from tests.conftest import FIGURES, ROOT, ceph_lab_lock, client_workdir_left
 from tests.live.test_live_tier import REQUIRED, _certkit
 
 PROFILE = ROOT / "driver_profiles" / "cephfs-native.yaml"
 SUBSET = r"manila_tempest_tests\.tests\.api\.test_shares\.SharesCephFSTest"
 OWN_CHECKS = "not test_tempest and not restart or test_tempest"
+DATAPATH_CHECKS = {"test_api_rules_let_the_client_in_and_keep_shares_apart",
+                   "test_api_ro_rule_reads_and_cannot_write", "test_api_deny_locks_the_client_out",
+                   "test_api_extend_keeps_the_data"}
+CEPHX_KEY = re.compile(r"AQ[A-Za-z0-9+/]{38}==")
+"""What a cephx secret looks like: none may reach a report or the output."""
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +74,47 @@ def test_cephfs_native_create_access_snapshot_extend_through_manila(cephfs_manil
     tempest = [c for (n, _), c in ran.items() if n == "test_tempest"]
     assert any(c["outcome"] == "passed" and c["id"] == "21ad41fb-04cf-493c-bc2f-66c80220898b"
                for c in tempest), tempest
+    datapath = {n: c for (n, _), c in ran.items() if n in DATAPATH_CHECKS}
+    assert set(datapath) == DATAPATH_CHECKS and all(c["outcome"] == "passed" for c in datapath.values()), datapath
+    FIGURES["live data-path checks (cephfs-native, 4 checks)"] = \
+        f"{sum(c['duration'] for c in datapath.values()):.1f} s"
+    _nothing_left(report_path, proc)
+
+
+def _nothing_left(report_path, proc) -> None:
+    """No leaks, no cephx secret in the report or the output, no keyring on the client host."""
+    from certkit.lab.cephfs import CephFSLab
+
+    report = json.loads(report_path.read_text())
+    assert report["leaks"] == [], report["leaks"]
+    assert not CEPHX_KEY.search(report_path.read_text() + proc.stdout + proc.stderr)
+    assert not client_workdir_left(CephFSLab(), report["run_id"]), "the run left its keyrings on the client"
+
+
+def test_driver_with_unauthorised_keys_is_caught_only_by_the_live_data_path(cephfs_manila, tmp_path):
+    """A driver whose update_access returns a key for each cephx rule without authorising the
+    identity: its rules reach `active` (the API-state check passes), and no client can mount."""
+    profile = tmp_path / "broken.yaml"
+    profile.write_text(PROFILE.read_text()
+                       .replace("name: cephfs-native", "name: cephfs-native-unauthorised-keys")
+                       .replace("driver: manila.share.drivers.cephfs.driver.CephFSDriver",
+                                "driver: tests.broken_cephfs.KeysWithoutAuthorization"))
+    start = time.monotonic()
+    switch = _certkit("lab", "up", "manila", "--profile", str(profile), env=cephfs_manila)
+    FIGURES["manila lab: switch cephfs-native to a broken CephFS driver"] = f"{time.monotonic() - start:.1f} s"
+    assert switch.returncode == 0, switch.stderr[-2000:]
+    report_path = tmp_path / "broken.json"
+    start = time.monotonic()
+    proc = _certkit("run", str(profile), "--suite", "api", "--no-audit", "--report", str(report_path),
+                    "-k", "test_api_rules_let_the_client_in or test_access_rules_reach_active and rw",
+                    env=cephfs_manila)
+    FIGURES["certkit run --suite api (broken CephFS driver, 2 checks)"] = f"{time.monotonic() - start:.1f} s"
+    assert report_path.exists(), proc.stderr[-2000:]
+    checks = json.loads(report_path.read_text())["checks"]
+    assert json.loads(report_path.read_text())["driver"] == "tests.broken_cephfs.KeysWithoutAuthorization"
+    states = [c for c in checks if c["name"] == "test_access_rules_reach_active"]
+    assert [(c["variant"], c["outcome"]) for c in states] == [("CEPHFS-cephx-rw", "passed")], states
+    [mounts] = [c for c in checks if c["name"] == "test_api_rules_let_the_client_in_and_keep_shares_apart"]
+    assert mounts["outcome"] == "failed", mounts
+    assert "did not allow a mount" in mounts["message"], mounts
+    _nothing_left(report_path, proc)

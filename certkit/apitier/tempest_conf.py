@@ -23,7 +23,8 @@ RUN_SWITCHES = {
     "run_network_allocation_update_tests": "network_allocation_update",
     "run_ipv6_tests": "ipv6",
 }
-# Need more than one back end or a second availability zone: the lab runs one back end.
+# Need a migration destination or a second availability zone: the lab runs one zone, and a
+# second back end only for replication.
 ALWAYS_OFF = ("run_driver_assisted_migration_tests", "run_host_assisted_migration_tests",
               "run_migration_with_preserve_snapshots_tests", "run_share_server_migration_tests",
               "run_multiple_share_replicas_tests", "run_positive_migration_replica_tests",

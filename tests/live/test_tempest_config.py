@@ -223,3 +223,13 @@ def test_a_running_tempest_reports_progress_and_is_killed_when_interrupted(tmp_p
         tempest_run._run_with_progress([sys.executable, "-c", script, "600"], tmp_path,
                                        tmp_path / "out2.subunit", 5, interrupt)
     assert not alive(int(pid_file.read_text()))  # the child did not outlive the interruption
+
+
+@pytest.mark.parametrize("raw", ["abc", "0", "-1", "2.5", "1000"])
+def test_a_bad_worker_count_is_one_line_naming_the_variable(raw):
+    from certkit.apitier.tempest_run import ENV_WORKERS, worker_count
+
+    with pytest.raises(CertkitError, match=f"^{ENV_WORKERS}: .* is not a number of workers"):
+        worker_count({ENV_WORKERS: raw})
+    assert worker_count({ENV_WORKERS: "3"}) == 3
+    assert worker_count({}) == 2 * (os.cpu_count() or 2)

@@ -12,8 +12,9 @@ from typing import Any, Callable
 
 from certkit.errors import CertkitError
 from certkit.harness.config import render_conf
-from certkit.apitier.specs import backend_name, backend_options, default_type_specs
+from certkit.apitier.specs import backend_options, default_type_specs
 from certkit.livestack.backing import db_url, transport_url
+from certkit.livestack.network import share_server_network
 from certkit.manila_env import scripts_dir
 from certkit.livestack.procs import ProcessTable, gunicorn_args, wait_until
 from certkit.livestack.state import LabState
@@ -38,8 +39,12 @@ def service_names(profile: Profile) -> list[str]:
 
 
 def manila_conf_text(root: Path, state: LabState, profile: Profile) -> str:
-    """The whole manila.conf: lab plumbing plus the driver's group exactly as the harness builds it."""
-    group, options = backend_options(profile)
+    """The whole manila.conf: lab plumbing plus the driver's group exactly as the harness builds
+    it for the lab's DHSS mode (with a network plugin for share servers when it is True)."""
+    group, options = backend_options(profile, state.dhss)
+    networks: dict[str, dict[str, Any]] = {}
+    if state.dhss:
+        options, networks = share_server_network(options, profile.config)
     api_paste = Path(sys.prefix) / "etc" / "manila" / "api-paste.ini"
     sections: dict[str, dict[str, Any]] = {
         "DEFAULT": {
@@ -60,6 +65,7 @@ def manila_conf_text(root: Path, state: LabState, profile: Profile) -> str:
             "project_name": "service", "username": "manila", "password": state.passwords["manila"],
         },
         group: options,
+        **networks,
     }
     return render_conf(sections, profile.path)
 
@@ -230,8 +236,8 @@ def start_all(root: Path, state: LabState, profile: Profile, table: ProcessTable
                table, "manila-scheduler", interval=0.5)
     for name in names[2:]:
         start(name)
-    progress(f"manila: share type `default` for back end {backend_name(profile)}")
-    api.ensure_share_type("default", default_type_specs(profile))
+    progress(f"manila: share type `default` for back end {state.backend} (DHSS={state.dhss})")
+    api.ensure_share_type("default", default_type_specs(profile, state.dhss))
     progress("manila: waiting for the back end's pools")
 
     def restart_scheduler() -> None:
@@ -239,10 +245,10 @@ def start_all(root: Path, state: LabState, profile: Profile, table: ProcessTable
         start_service("manila-scheduler", root, state, conf, table, cwd)
 
     if not started:  # already running (a repeated `up`): the scheduler's cache is long filled
-        pools = api.pool_names(backend_name(profile))
+        pools = api.pool_names(state.backend)
         if pools:
             return pools
-    return wait_for_pools(api, backend_name(profile), pool_timeout, table, restart_scheduler, progress)
+    return wait_for_pools(api, state.backend, pool_timeout, table, restart_scheduler, progress)
 
 
 def _api_answers(api: ManilaAdmin) -> bool:

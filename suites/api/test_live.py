@@ -21,9 +21,9 @@ def _access_to(kind: str, n: int) -> str:
             "cert": f"certkit{tag}{n}.example.com"}.get(kind, f"certkit{tag}{n}")
 
 
-def _share(api, profile, proto=None, share_type=None):
+def _share(api, profile, proto=None, share_type=None, share_network=None):
     share = api.create_share(proto or profile.protocols[0], profile.share_size_gb, share_type,
-                             name=f"certkit-{secrets.token_hex(4)}")
+                             name=f"certkit-{secrets.token_hex(4)}", share_network=share_network)
     return api.wait_share(share["id"])
 
 
@@ -43,7 +43,7 @@ def _rules_settle(api, share_id, count):
 def test_claimed_capability_is_schedulable(api, profile, target, capability):
     """A share type asking for the claimed capability's extra spec lands on the back end."""
     spec = claimed_capability_specs(profile).get(capability)
-    specs = {"driver_handles_share_servers": str(profile.dhss)}
+    specs = {"driver_handles_share_servers": str(target.dhss)}
     if spec:
         specs[spec[0]] = spec[1]
     share_type = api.create_share_type(f"certkit-{capability}-{secrets.token_hex(4)}", specs)
@@ -189,3 +189,27 @@ def test_refused_rule_ends_in_error_and_spares_the_others(api, profile, proto, a
     expect(rules[good["id"]]["state"] == "active",
            f"the valid {access_type} rule went from active to {rules[good['id']]['state']} "
            f"when a refused {refused_type} rule was added")
+
+
+@check("2670cd61-fbd8-40f4-91e3-3f5b1bccb56d", "share_servers")
+def test_share_server_is_set_up_and_removed_with_its_network(api, profile, target):
+    """DHSS=True: a share on a new share network gets a share server the driver set up (active,
+    on the back end), and Manila removes the server once the share and its network are deleted
+    (a server left behind would leak on the back end)."""
+    if not target.dhss:
+        pytest.skip("the back end runs driver_handles_share_servers=False: no share servers")
+    network = api.create_share_network(f"certkit-{secrets.token_hex(4)}")
+    share = _share(api, profile, share_network=network["id"])
+    server_id = share.get("share_server_id")
+    expect(bool(server_id), f"share {share['id']} on share network {network['id']} is available "
+                            "but has no share server")
+    server = api.show_share_server(server_id)
+    expect(server["status"] == "active", f"share server {server_id} is {server['status']}, not active")
+    hosts = {p.split("#")[0] for p in api.pools(target.backend)}
+    expect(server["host"] in hosts, f"share server {server_id} runs on {server['host']!r}, not on "
+                                    f"back end {target.backend!r} ({', '.join(sorted(hosts))})")
+    api.delete_share(share["id"])
+    api.wait_for_resource_deletion(f"share:{share['id']}")
+    api.delete_share_network(network["id"])  # waits until Manila removed the server
+    left = [s["id"] for s in api.share_servers() if s["id"] == server_id]
+    expect(not left, f"share server {server_id} outlived its share network")

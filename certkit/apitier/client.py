@@ -52,6 +52,8 @@ class ManilaClient(rest_client.RestClient):
                          build_timeout=build_timeout, build_interval=build_interval)
         self.created: list[tuple[str, str]] = []
         self._lock = threading.Lock()
+        self.share_network_id: str | None = None
+        """The share network `create_share` uses when given none (a DHSS=True back end)."""
 
     def get_headers(self, accept_type: str | None = None, send_type: str | None = None) -> dict[str, str]:
         headers = super().get_headers(accept_type, send_type)
@@ -76,10 +78,44 @@ class ManilaClient(rest_client.RestClient):
         self._track("share_type", share_type["id"])
         return share_type
 
+    # -- share networks and servers (DHSS=True) -----------------------------------------------
+    def create_share_network(self, name: str) -> dict[str, Any]:
+        """A share network without Neutron ids (the back end's network plugin allocates)."""
+        resp, raw = self.post("share-networks", json.dumps({"share_network": {"name": name}}))
+        network = self._json("share_network", resp, raw)["share_network"]
+        self._track("share_network", network["id"])
+        return network
+
+    def share_servers(self, **filters: str) -> list[dict[str, Any]]:
+        """Share servers (admin), e.g. `share_network_id=...`."""
+        query = "&".join(f"{k}={v}" for k, v in sorted(filters.items()))
+        resp, raw = self.get("share-servers" + (f"?{query}" if query else ""))
+        return self._json("share_servers", resp, raw)["share_servers"]
+
+    def show_share_server(self, server_id: str) -> dict[str, Any]:
+        resp, raw = self.get(f"share-servers/{server_id}")
+        return self._json("share_server", resp, raw)["share_server"]
+
+    def delete_share_network(self, network_id: str) -> None:
+        """Delete the network and wait until Manila removed its share servers (it deletes
+        them asynchronously; a server left behind would be a leak on the back end)."""
+        servers = {s["id"] for s in self.share_servers(share_network_id=network_id)}
+        resp, raw = self.delete(f"share-networks/{network_id}")
+        self.validate_response(schema("no_body"), resp, raw)
+        if servers:
+            self.wait_for(f"share servers {', '.join(sorted(servers))} of share network "
+                          f"{network_id} -> deleted", self.share_servers,
+                          lambda now: not servers & {s["id"] for s in now},
+                          lambda now: any(s["id"] in servers and s["status"] == "error_deleting"
+                                          for s in now))
+
     # -- shares --------------------------------------------------------------------------------
     def create_share(self, proto: str, size: int, share_type: str | None = None,
-                     name: str | None = None) -> dict[str, Any]:
+                     name: str | None = None, share_network: str | None = None) -> dict[str, Any]:
+        """A share, on `share_network` or the client's `share_network_id` when one is set."""
         body: dict[str, Any] = {"share_proto": proto, "size": size}
+        if share_network or self.share_network_id:
+            body["share_network_id"] = share_network or self.share_network_id
         if share_type:
             body["share_type"] = share_type
         if name:
@@ -226,12 +262,16 @@ class ManilaClient(rest_client.RestClient):
         return "manila resource"
 
     def cleanup(self) -> list[str]:
-        """Delete everything this client created, newest first; returns what could not be."""
+        """Delete everything this client created, newest first (shares before the share network
+        they are on, whose share servers Manila then removes); returns what could not be."""
         problems = []
         with self._lock:
             created, self.created = list(reversed(self.created)), []
         for kind, obj_id in created:
             try:
+                if kind == "share_network":
+                    self.delete_share_network(obj_id)
+                    continue
                 if kind == "share":
                     # Manila deletes a share only without replicas, and never its last active
                     # one: keep one active replica (a broken driver may have left several).

@@ -11,9 +11,10 @@ from certkit.harness.driver import config_group, config_sections, migration_targ
 from certkit.profile import Profile
 
 
-def backend_options(profile: Profile) -> tuple[str, dict[str, Any]]:
-    """(manila.conf group, options) of the driver: the harness's group for the first DHSS mode."""
-    group = config_group(profile, profile.dhss)
+def backend_options(profile: Profile, dhss: bool | None = None) -> tuple[str, dict[str, Any]]:
+    """(manila.conf group, options) of the driver: the harness's group for a DHSS mode the
+    profile lists (default: its first)."""
+    group = config_group(profile, profile.dhss if dhss is None else dhss)
     return group, dict(config_sections(profile)[group])
 
 
@@ -23,25 +24,28 @@ def replication_type(profile: Profile) -> str | None:
                  if profile.claims(f"replication_{kind}")), None)
 
 
-def replica_backend_options(profile: Profile) -> tuple[str, dict[str, Any]] | None:
+def replica_backend_options(profile: Profile, dhss: bool | None = None
+                            ) -> tuple[str, dict[str, Any]] | None:
     """(group, options) of a second back end of the same driver, in the same replication
     domain, when the profile claims replication: Manila places a replica on another back end
     (its scheduler skips hosts that already hold one). It is the harness's migration-target group."""
     if replication_type(profile) is None:
         return None
-    group = migration_target(profile, profile.dhss)
+    group = migration_target(profile, profile.dhss if dhss is None else dhss)
     return group, dict(config_sections(profile)[group])
 
 
-def backend_name(profile: Profile) -> str:
+def backend_name(profile: Profile, dhss: bool | None = None) -> str:
     """The share_backend_name the share service reports."""
-    return str(backend_options(profile)[1]["share_backend_name"])
+    return str(backend_options(profile, dhss)[1]["share_backend_name"])
 
 
-def default_type_specs(profile: Profile) -> dict[str, str]:
-    """Extra specs of the `default` share type: back end, DHSS, and each claimed boolean capability."""
-    specs = {"driver_handles_share_servers": str(profile.dhss),
-             "share_backend_name": backend_name(profile)}
+def default_type_specs(profile: Profile, dhss: bool | None = None) -> dict[str, str]:
+    """Extra specs of the `default` share type: back end, DHSS (the mode the back end runs,
+    default the profile's first), and each claimed boolean capability."""
+    mode = profile.dhss if dhss is None else dhss
+    specs = {"driver_handles_share_servers": str(mode),
+             "share_backend_name": backend_name(profile, mode)}
     for fid in ("snapshot", "create_from_snapshot", "revert_to_snapshot", "mountable_snapshot"):
         if profile.claims(fid):
             for claim in FEATURES_BY_ID[fid].capabilities:

@@ -33,13 +33,16 @@ class ApiTarget:
     project_domain: str = "Default"
     region: str = "RegionOne"
     backend: str = ""
+    dhss: bool = False
+    """The back end's driver_handles_share_servers mode (shares need a share network when True)."""
     restarter: Restarter | None = None
     """Set when certkit runs the services (the lab); an OS_* cloud's are not ours to restart."""
     origin: str = "an OS_* cloud"
     """Where the target came from, for messages."""
 
     def __repr__(self) -> str:  # never the password
-        return f"ApiTarget({self.auth_url!r}, backend={self.backend!r}, origin={self.origin!r})"
+        return (f"ApiTarget({self.auth_url!r}, backend={self.backend!r}, dhss={self.dhss}, "
+                f"origin={self.origin!r})")
 
     @property
     def can_restart(self) -> bool:
@@ -76,7 +79,7 @@ def from_environment(profile: Profile, env: Mapping[str, str]) -> ApiTarget | No
     """The cloud of an admin openrc (OS_AUTH_URL set), or None when OS_AUTH_URL is not set.
 
     CERTKIT_BACKEND_NAME names the back end when its share_backend_name differs from the
-    profile's."""
+    profile's; the back end runs the profile's first DHSS mode."""
     if not env.get("OS_AUTH_URL"):
         return None
     missing = [k for k in OPENRC_REQUIRED if not env.get(k)]
@@ -88,4 +91,4 @@ def from_environment(profile: Profile, env: Mapping[str, str]) -> ApiTarget | No
                      env.get("OS_PROJECT_DOMAIN_NAME", "Default"),
                      env.get("OS_REGION_NAME", "RegionOne"),
                      env.get("CERTKIT_BACKEND_NAME") or backend_name(profile),
-                     origin=f"the cloud at {env['OS_AUTH_URL']}")
+                     dhss=profile.dhss, origin=f"the cloud at {env['OS_AUTH_URL']}")

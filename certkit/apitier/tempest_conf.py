@@ -1,5 +1,6 @@
 """tempest.conf from the profile: protocols, access rules, capability flags, run_*_tests
-switches, the endpoint's microversion range, and multitenancy from DHSS."""
+switches, the endpoint's microversion range, and multitenancy from the DHSS mode the target's
+back end runs."""
 
 from __future__ import annotations
 
@@ -49,7 +50,9 @@ def share_options(profile: Profile, target: ApiTarget, microversions: tuple[str,
     """The [share] group."""
     opts: dict[str, Any] = {
         "catalog_type": "sharev2", "endpoint_type": "publicURL", "region": target.region,
-        "multitenancy_enabled": profile.dhss,
+        # DHSS=True: the plugin creates share networks without Neutron (the back end's network
+        # plugin, e.g. the lab's StandaloneNetworkPlugin, allocates the addresses).
+        "multitenancy_enabled": target.dhss,
         "create_networks_when_multitenancy_enabled": False,
         "enable_protocols": [p.lower() for p in profile.protocols],
         "enable_ip_rules_for_protocols": protocols_with(profile, "ip"),

@@ -19,6 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("action", choices=("up", "down", "status", "env"))
     parser.add_argument("lab", nargs="?", default="cephfs", choices=sorted([*LABS, "manila"]))
     parser.add_argument("--profile", help="manila lab: the driver profile to run Manila for")
+    parser.add_argument("--dhss", metavar="true|false",
+                        help="manila lab: driver_handles_share_servers mode to run (one the "
+                             "profile lists; default its first)")
     parser.set_defaults(func=lab_command)
 
 

@@ -7,17 +7,30 @@ import argparse
 from certkit.errors import CertkitError
 
 
+def parse_dhss(value: str | None) -> bool | None:
+    """`--dhss true|false` (None: the profile's first mode); a one-line error otherwise."""
+    if value is None:
+        return None
+    word = value.strip().lower()
+    if word not in ("true", "false"):
+        raise CertkitError(f"lab up manila: --dhss: {value!r} is not true or false")
+    return word == "true"
+
+
 def lab_manila(args: argparse.Namespace) -> int:
     """Dispatch `certkit lab ACTION manila`."""
     from certkit.livestack import stack
     from certkit.livestack.state import lab_dir, load_state
 
+    if args.action != "up" and getattr(args, "dhss", None) is not None:
+        raise CertkitError(f"lab {args.action} manila: --dhss goes with `up` only")
     if args.action == "up":
         if not args.profile:
             raise CertkitError("lab up manila: --profile PROFILE is required")
         from certkit.profile import load_profile
 
-        stack.up(load_profile(args.profile))
+        dhss = parse_dhss(getattr(args, "dhss", None))
+        stack.up(load_profile(args.profile), dhss=dhss)
         return 0
     if args.action == "down":
         stack.down()

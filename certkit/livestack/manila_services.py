@@ -15,6 +15,7 @@ from certkit.harness.config import render_conf
 from certkit.apitier.specs import (backend_name, backend_options, default_type_specs,
                                    replica_backend_options)
 from certkit.livestack.backing import db_url, transport_url
+from certkit.livestack.network import share_server_network
 from certkit.manila_env import scripts_dir
 from certkit.livestack.procs import ProcessTable, gunicorn_args, wait_until
 from certkit.livestack.state import LabState
@@ -37,11 +38,11 @@ PERIODIC_OPTIONS = ("periodic_interval", "replica_state_update_interval",
                     "server_migration_driver_continue_update_interval")
 
 
-def lab_backends(profile: Profile) -> list[str]:
-    """share_backend_names the lab enables: the driver's, and a replica back end when
-    replication is claimed."""
-    replica = replica_backend_options(profile)
-    return [backend_name(profile)] + ([str(replica[1]["share_backend_name"])] if replica else [])
+def lab_backends(profile: Profile, dhss: bool | None = None) -> list[str]:
+    """share_backend_names the lab enables in a DHSS mode (default the profile's first): the
+    driver's, and a replica back end when replication is claimed."""
+    replica = replica_backend_options(profile, dhss)
+    return [backend_name(profile, dhss)] + ([str(replica[1]["share_backend_name"])] if replica else [])
 
 
 def service_names(profile: Profile) -> list[str]:
@@ -53,11 +54,17 @@ def service_names(profile: Profile) -> list[str]:
 
 
 def manila_conf_text(root: Path, state: LabState, profile: Profile) -> str:
-    """The whole manila.conf: lab plumbing plus the driver's group exactly as the harness builds it."""
-    groups = dict([backend_options(profile)])
-    replica = replica_backend_options(profile)
+    """The whole manila.conf: lab plumbing plus the driver's groups exactly as the harness builds
+    them for the lab's DHSS mode (with a network plugin for share servers when it is True)."""
+    group, options = backend_options(profile, state.dhss)
+    groups = {group: options}
+    replica = replica_backend_options(profile, state.dhss)
     if replica is not None:
         groups[replica[0]] = replica[1]
+    networks: dict[str, dict[str, Any]] = {}
+    if state.dhss:
+        for name in groups:
+            groups[name], networks = share_server_network(groups[name], profile.config)
     api_paste = Path(sys.prefix) / "etc" / "manila" / "api-paste.ini"
     sections: dict[str, dict[str, Any]] = {
         "DEFAULT": {
@@ -81,6 +88,7 @@ def manila_conf_text(root: Path, state: LabState, profile: Profile) -> str:
             "project_name": "service", "username": "manila", "password": state.passwords["manila"],
         },
         **groups,
+        **networks,
     }
     return render_conf(sections, profile.path)
 
@@ -264,15 +272,15 @@ def start_all(root: Path, state: LabState, profile: Profile, table: ProcessTable
                table, "manila-scheduler", interval=0.5)
     for name in names[2:]:
         start(name)
-    progress(f"manila: share type `default` for back end {backend_name(profile)}")
-    api.ensure_share_type("default", default_type_specs(profile))
+    progress(f"manila: share type `default` for back end {state.backend} (DHSS={state.dhss})")
+    api.ensure_share_type("default", default_type_specs(profile, state.dhss))
     progress("manila: waiting for the back end's pools")
 
     def restart_scheduler() -> None:
         table.stop("manila-scheduler")
         start_service("manila-scheduler", root, state, conf, table, cwd)
 
-    backends = lab_backends(profile)
+    backends = lab_backends(profile, state.dhss)
     if not started:  # already running (a repeated `up`): the scheduler's cache is long filled
         by_backend = api.pools_by_backend()
         if all(by_backend.get(b) for b in backends):

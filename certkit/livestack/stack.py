@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from certkit.apitier.specs import backend_name
 from certkit.errors import CertkitError
 from certkit.livestack import backing, install, keystone
 from certkit.livestack.identity import admin_session, register_manila
-from certkit.livestack.manila_services import (ManilaAdmin, backend_name, lab_backends,
-                                               service_names, start_all)
+from certkit.livestack.manila_services import ManilaAdmin, lab_backends, service_names, start_all
 from certkit.livestack.procs import ProcessTable, free_port
 from certkit.livestack.state import LabState, lab_dir, load_state, save_state
 from certkit.profile import Profile
@@ -26,9 +26,21 @@ def _say(line: str) -> None:
     print(f"lab manila: {line}", file=sys.stderr, flush=True)
 
 
-def up(profile: Profile, *, root: Path | None = None, progress: Callable[[str], None] = _say,
-       pool_timeout: float | None = None) -> LabState:
-    """Bring the lab up for the profile (starts only what is not running).
+def lab_mode(profile: Profile, dhss: bool | None) -> bool:
+    """The DHSS mode the lab runs: `dhss` when the profile lists it, else its first mode."""
+    if dhss is None:
+        return profile.dhss
+    if dhss not in profile.dhss_modes:
+        listed = ", ".join(str(m).lower() for m in profile.dhss_modes)
+        raise CertkitError(f"{profile.path}: driver_handles_share_servers lists {listed}, not "
+                           f"{str(dhss).lower()}: the lab runs only a mode the profile certifies")
+    return dhss
+
+
+def up(profile: Profile, *, dhss: bool | None = None, root: Path | None = None,
+       progress: Callable[[str], None] = _say, pool_timeout: float | None = None) -> LabState:
+    """Bring the lab up for the profile in a DHSS mode it lists (default its first; starts
+    only what is not running).
 
     The wait for the back end's pools defaults to 300 s ($CERTKIT_MANILA_POOL_TIMEOUT): a busy
     2-core machine needs minutes where an idle one needs seconds.
@@ -38,22 +50,20 @@ def up(profile: Profile, *, root: Path | None = None, progress: Callable[[str], 
             pool_timeout = float(os.environ.get("CERTKIT_MANILA_POOL_TIMEOUT") or 300)
         except ValueError:
             raise CertkitError("CERTKIT_MANILA_POOL_TIMEOUT: not a number of seconds") from None
-    if profile.dhss:
-        raise CertkitError(f"{profile.path}: driver_handles_share_servers: the manila lab runs "
-                           "the first listed mode, and share servers need a network plugin the "
-                           "lab does not provide; list false first")
+    mode = lab_mode(profile, dhss)
     root = root or lab_dir()
     start = time.perf_counter()
     state = load_state(root)
     install.ensure_installed(progress)
-    if state is not None and (state.profile_name, state.profile_path) != (profile.name, profile.path):
-        switch_profile(root, state, profile, progress)
+    if state is not None and (state.profile_name, state.profile_path, state.dhss) != (
+            profile.name, profile.path, mode):
+        switch_profile(root, state, profile, mode, progress)
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o700)
     table = ProcessTable(root)
     if state is None:
-        state = LabState.new(profile.path, profile.name, backend_name(profile), profile.dhss)
-    backends = lab_backends(profile)
+        state = LabState.new(profile.path, profile.name, backend_name(profile, mode), mode)
+    backends = lab_backends(profile, mode)
     state.replica_backend = backends[1] if len(backends) > 1 else ""
     for port in PORTS:
         if port not in state.ports:
@@ -74,27 +84,28 @@ def up(profile: Profile, *, root: Path | None = None, progress: Callable[[str], 
     return state
 
 
-def switch_profile(root: Path, state: LabState, profile: Profile,
+def switch_profile(root: Path, state: LabState, profile: Profile, dhss: bool,
                    progress: Callable[[str], None]) -> None:
-    """Another profile on a running lab: Manila's services restart on an empty database, the
-    lab's PostgreSQL, RabbitMQ and Keystone stay. Refused while Manila still holds shares:
-    dropping its database would leave them on the back end."""
+    """Another profile or DHSS mode on a running lab: Manila's services restart on an empty
+    database, the lab's PostgreSQL, RabbitMQ and Keystone stay. Refused while Manila still holds
+    shares: dropping its database would leave them on the back end."""
     table = ProcessTable(root)
     if table.running("manila-api"):
         left = ManilaAdmin(admin_session(state), state.manila_url).share_count()
         if left:
             raise CertkitError(f"lab manila still holds {left} share(s) of profile "
                                f"{state.profile_name}; delete them or run `certkit lab down "
-                               "manila` before bringing it up for another profile")
-    progress(f"switching from profile {state.profile_name} to {profile.name}: Manila restarts "
-             "on an empty database")
+                               "manila` before bringing it up for another profile or DHSS mode")
+    modes = (f" (DHSS={state.dhss})", f" (DHSS={dhss})") if state.dhss != dhss else ("", "")
+    progress(f"switching from profile {state.profile_name}{modes[0]} to {profile.name}{modes[1]}: "
+             "Manila restarts on an empty database")
     for name in [n for n in table.names() if n.startswith("manila-")]:
         table.stop(name)
     if table.running("postgres"):
         backing.recreate_database(state, "manila")
     (root / "manila" / "synced").unlink(missing_ok=True)
     state.profile_path, state.profile_name = profile.path, profile.name
-    state.backend, state.dhss = backend_name(profile), profile.dhss
+    state.backend, state.dhss = backend_name(profile, dhss), dhss
     state.replica_backend = ""  # `up` sets it for the new profile
     save_state(root, state)
 
@@ -141,7 +152,7 @@ def status(*, root: Path | None = None, out: Callable[[str], None] = print) -> b
     mine = [p for b in state.backends for p in
             ManilaAdmin(admin_session(state), state.manila_url).pool_names(b)] if pools else []
     healthy &= bool(mine)
-    out(f"profile {state.profile_name}; API {state.manila_url}; pools: {', '.join(mine) or 'none'}")
+    out(f"profile {state.profile_name} (DHSS={state.dhss}); API {state.manila_url}; pools: {', '.join(mine) or 'none'}")
     return healthy
 
 

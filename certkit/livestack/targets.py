@@ -1,5 +1,6 @@
 """Which Manila `certkit run --suite api` talks to: an OS_* cloud when OS_AUTH_URL is set, else
-the manila lab, which must be running this profile (the lab's target can restart services)."""
+the manila lab, which must be running this profile (the lab's target carries the DHSS mode it
+runs and can restart services)."""
 
 from __future__ import annotations
 
@@ -27,5 +28,5 @@ def resolve_api_target(profile: Profile, env: Mapping[str, str]) -> ApiTarget:
         raise CertkitError(f"the manila lab in {root} runs profile {state.profile_name}, not "
                            f"{profile.name}: `certkit lab down manila` and bring it up for this one")
     return ApiTarget(state.auth_url, "admin", state.passwords["admin"], "admin",
-                     backend=state.backend, restarter=functools.partial(restart_services, root),
-                     origin=f"the manila lab in {root}")
+                     backend=state.backend, dhss=state.dhss, restarter=functools.partial(restart_services, root),
+                     origin=f"the manila lab in {root} (DHSS={state.dhss})")

@@ -12,6 +12,7 @@ suite's known_failures.yaml is `recommended` with its outcome kept and the reaso
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
@@ -56,12 +57,16 @@ def target(certkit_run: CertificationRun) -> ApiTarget:
 
 @pytest.fixture
 def api(target: ApiTarget, certkit_run: CertificationRun) -> Iterator["ManilaClient"]:
-    """A tempest.lib Manila client; what a check creates is deleted after it (also on failure)."""
+    """A tempest.lib Manila client; what a check creates is deleted after it (also on failure).
+    On a DHSS=True back end its shares go on a share network of the check's own."""
     from certkit.apitier.client import ManilaClient
 
     client = ManilaClient(target, build_timeout=certkit_run.profile.timeouts["status_poll"],
                           build_interval=0.5)
     try:
+        if target.dhss:
+            client.share_network_id = client.create_share_network(
+                f"certkit-{secrets.token_hex(4)}")["id"]
         yield client
     finally:
         for problem in client.cleanup():

@@ -13,10 +13,10 @@ def access_to(kind: str, n: int) -> str:
             "cert": f"certkit{tag}{n}.example.com"}.get(kind, f"certkit{tag}{n}")
 
 
-def new_share(api, profile, proto=None, share_type=None):
-    """A share of the profile's size, available."""
+def new_share(api, profile, proto=None, share_type=None, share_network=None):
+    """A share of the profile's size, available (on `share_network`, else the client's)."""
     share = api.create_share(proto or profile.protocols[0], profile.share_size_gb, share_type,
-                             name=f"certkit-{secrets.token_hex(4)}")
+                             name=f"certkit-{secrets.token_hex(4)}", share_network=share_network)
     return api.wait_share(share["id"])
 
 

@@ -32,7 +32,7 @@ def _on_backend(api, share, target) -> bool:
 def test_claimed_capability_is_schedulable(api, profile, target, capability):
     """A share type asking for the back end and the claimed capability's extra spec gets a share."""
     spec = claimed_capability_specs(profile).get(capability)
-    specs = {"driver_handles_share_servers": str(profile.dhss), "share_backend_name": target.backend}
+    specs = {"driver_handles_share_servers": str(target.dhss), "share_backend_name": target.backend}
     if spec:
         specs[spec[0]] = spec[1]
     share_type = api.create_share_type(f"certkit-{capability}-{secrets.token_hex(4)}", specs)
@@ -200,14 +200,14 @@ def _one_active(replicas, when):
 
 
 @check("ad2e2dc2-5a9f-4ec4-afce-4eee7c8f5b7b", "replication_{replication_kind}")
-def test_replica_states_survive_the_manager(api, profile, replication_kind):
+def test_replica_states_survive_the_manager(api, profile, target, replication_kind):
     """A replica on the lab's second back end reaches in_sync through the real manager; a
     promotion there and back (two changes) leaves exactly one active replica each time; a
     resync of the demoted replica (update_replica_state) keeps it in_sync; every replica the
     driver claims readable lists export locations; the demoted replica can be deleted."""
     share_type = api.create_share_type(
         f"certkit-replication-{secrets.token_hex(4)}",
-        {"driver_handles_share_servers": str(profile.dhss), "replication_type": replication_kind})
+        {"driver_handles_share_servers": str(target.dhss), "replication_type": replication_kind})
     share = new_share(api, profile, share_type=share_type["id"])
     [first] = api.replicas(share["id"])
     second = api.create_replica(share["id"])
@@ -233,3 +233,27 @@ def test_replica_states_survive_the_manager(api, profile, replication_kind):
     api.delete_replica(second["id"])
     api.wait_for(f"replica {second['id']} deleted", lambda: [r["id"] for r in api.replicas(share["id"])],
                  lambda ids: ids == [first["id"]])
+
+
+@check("2670cd61-fbd8-40f4-91e3-3f5b1bccb56d", "share_servers")
+def test_share_server_is_set_up_and_removed_with_its_network(api, profile, target):
+    """DHSS=True: a share on a new share network gets a share server the driver set up (active,
+    on the back end), and Manila removes the server once the share and its network are deleted
+    (a server left behind would leak on the back end)."""
+    if not target.dhss:
+        pytest.skip("the back end runs driver_handles_share_servers=False: no share servers")
+    network = api.create_share_network(f"certkit-{secrets.token_hex(4)}")
+    share = new_share(api, profile, share_network=network["id"])
+    server_id = share.get("share_server_id")
+    expect(bool(server_id), f"share {share['id']} on share network {network['id']} is available "
+                            "but has no share server")
+    server = api.show_share_server(server_id)
+    expect(server["status"] == "active", f"share server {server_id} is {server['status']}, not active")
+    hosts = {p.split("#")[0] for p in api.pools(target.backend)}
+    expect(server["host"] in hosts, f"share server {server_id} runs on {server['host']!r}, not on "
+                                    f"back end {target.backend!r} ({', '.join(sorted(hosts))})")
+    api.delete_share(share["id"])
+    api.wait_for_resource_deletion(f"share:{share['id']}")
+    api.delete_share_network(network["id"])  # waits until Manila removed the server
+    left = [s["id"] for s in api.share_servers() if s["id"] == server_id]
+    expect(not left, f"share server {server_id} outlived its share network")

@@ -1,6 +1,7 @@
 """The live tier end to end on this machine: `certkit lab up manila` for the dummy profile,
 `certkit run --suite api` (a tempest subset plus certkit's own live checks), a broken driver
-each live check must catch, and `lab down` leaving nothing behind.
+each live check must catch, the dummy in DHSS=True mode (share networks and servers), and
+`lab down` leaving nothing behind.
 
 Needs root (Debian packages, PostgreSQL as its own user); skips with one line otherwise, but
 fails when CERTKIT_REQUIRE_LAB=1. CI subset (see README): SharesNFSTest of manila-tempest-plugin
@@ -102,7 +103,9 @@ def test_api_suite_reports_tempest_tests_and_live_checks(lab, tmp_path):
     assert len({c["name"] for c in datapath}) == len(DATAPATH_CHECKS)
     assert all(c["outcome"] == "skipped" and "no client_hosts" in c["message"]
                for c in datapath), datapath  # the dummy has no client to mount from
-    live = [c for c in live if c not in datapath]
+    [servers] = [c for c in live if c["name"] == "test_share_server_is_set_up_and_removed_with_its_network"]
+    assert servers["outcome"] == "skipped" and "driver_handles_share_servers=False" in servers["message"]
+    live = [c for c in live if c not in datapath and c is not servers]
     failed = [f"{c['name']}[{c.get('variant')}]: {c['message']}" for c in live
               if c["outcome"] not in ("passed", "skipped")]
     assert not failed, failed
@@ -162,6 +165,62 @@ def test_broken_driver_is_caught_by_the_live_checks(lab, tmp_path, monkeypatch):
     assert exports["outcome"] == "failed" and "lists no export location" in exports["message"]
     restart = by_name["test_share_service_restart_keeps_shares_and_rules"]
     assert restart[0]["outcome"] == "failed" and "ended in" in restart[0]["message"], restart
+
+
+DHSS_SUBSET = ("test_tempest or share_server_is_set_up or access_rules_reach_active and NFS and rw "
+               "or replica_states and readable")
+"""The plugin's SharesNFSTest (snapshots, shares from snapshots, on its own share networks), the
+share-server check, one access check and the replica check (a share server on each back end):
+the rest of the live checks ran in DHSS=False mode."""
+
+
+def test_dhss_true_mode_certifies_the_dummy_with_share_servers(lab, tmp_path, monkeypatch):
+    """The running lab switches to the dummy in DHSS=True mode (no second cold `up`): the
+    plugin's SharesNFSTest and the live checks run on share networks, each check's share
+    server is set up and removed, and a mode switch is refused while a share remains."""
+    root, env = lab
+    from certkit.apitier.client import ManilaClient
+    from certkit.livestack.targets import resolve_api_target
+    from certkit.profile import load_profile
+
+    start = time.monotonic()
+    proc = _certkit("lab", "up", "manila", "--profile", str(DUMMY_PROFILE), "--dhss", "true", env=env)
+    FIGURES["manila lab: switch to DHSS=True"] = f"{time.monotonic() - start:.1f} s"
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "(DHSS=True): Manila restarts on an empty database" in proc.stderr
+    assert "@manila-dummy-dhss-true#" in proc.stderr and load_state(root).dhss is True
+    report_path = tmp_path / "dhss.json"
+    start = time.monotonic()
+    run = _certkit("run", str(DUMMY_PROFILE), "--suite", "api", "--no-audit", "--report",
+                   str(report_path), "-k", DHSS_SUBSET, env=env)
+    FIGURES["certkit run --suite api (dummy DHSS=True, CI subset)"] = f"{time.monotonic() - start:.1f} s"
+    assert load_state(root).passwords["admin"] not in report_path.read_text() + run.stdout + run.stderr
+    report = _report(report_path)
+    outcomes = {(c["name"], c.get("variant")): c["outcome"] for c in report["checks"]}
+    tempest = {v: o for (n, v), o in outcomes.items() if n == "test_tempest"}
+    # multitenancy on: the plugin's share-network-only test runs too (DHSS=False skips it)
+    assert len(tempest) == 4 and set(tempest.values()) == {"passed"}, tempest
+    assert outcomes[("test_share_server_is_set_up_and_removed_with_its_network", None)] == "passed"
+    assert outcomes[("test_access_rules_reach_active", "NFS-ip-rw")] == "passed"
+    assert outcomes[("test_replica_states_survive_the_manager", "readable")] == "passed"
+    assert set(outcomes.values()) == {"passed"}, {k: o for k, o in outcomes.items() if o != "passed"}
+    assert (report["verdict"], report["leaks"], report["warnings"]) == ("partial", [], []), report["reasons"]
+    assert report["reasons"][0].startswith("only checks matching -k"), report["reasons"]
+    assert report["features"]["share_servers"]["status"] == "verified"
+
+    monkeypatch.setenv("CERTKIT_MANILA_LAB_DIR", str(root))
+    client = ManilaClient(resolve_api_target(load_profile(DUMMY_PROFILE), {}), build_interval=0.5)
+    # every share server of the run (the plugin's and the checks') was removed with its network
+    client.wait_for("share servers of the run -> deleted", client.share_servers, lambda s: not s,
+                    timeout=60)
+    client.share_network_id = client.create_share_network("certkit-left-behind")["id"]
+    share = client.wait_share(client.create_share("NFS", 1, name="certkit-left-behind")["id"])
+    assert client.show_share_server(share["share_server_id"])["status"] == "active"
+    refused = _certkit("lab", "up", "manila", "--profile", str(DUMMY_PROFILE), "--dhss", "false", env=env)
+    assert refused.returncode == 2 and "still holds 1 share(s) of profile manila-dummy" in refused.stderr
+    assert load_state(root).dhss is True
+    assert not client.cleanup()
+    assert client.share_servers() == []
 
 
 def test_down_leaves_nothing_behind(lab):

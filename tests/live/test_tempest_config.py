@@ -62,9 +62,42 @@ def test_cephfs_profile_turns_off_what_it_does_not_claim():
     assert share["backend_replication_type"] == "none"
 
 
-def test_dhss_true_first_enables_multitenancy(dummy_profile):
-    profile = dataclasses.replace(dummy_profile, dhss_modes=(True, False))
-    assert conf_of(profile)["share"]["multitenancy_enabled"] == "True"
+def conf_for(profile, target) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(tempest_conf_text(profile, target, ("2.0", "2.87"), "NFS_CIFS", Path("/tmp/x")))
+    return parser
+
+
+def test_multitenancy_follows_the_mode_the_target_runs(dummy_profile):
+    dhss_true = dataclasses.replace(TARGET, dhss=True)
+    assert conf_for(dummy_profile, dhss_true)["share"]["multitenancy_enabled"] == "True"
+    assert conf_for(dummy_profile, dhss_true)["share"]["create_networks_when_multitenancy_enabled"] == "False"
+    true_first = dataclasses.replace(dummy_profile, dhss_modes=(True, False))
+    assert conf_for(true_first, TARGET)["share"]["multitenancy_enabled"] == "False"
+
+
+def test_openrc_target_runs_the_profiles_first_mode(dummy_profile):
+    env = {"OS_AUTH_URL": "http://cloud:5000/v3", "OS_USERNAME": "admin", "OS_PASSWORD": "pw",
+           "OS_PROJECT_NAME": "admin"}
+    assert resolve_api_target(dummy_profile, env).dhss is False
+    true_first = dataclasses.replace(dummy_profile, dhss_modes=(True, False))
+    assert resolve_api_target(true_first, env).dhss is True
+
+
+def test_lab_state_mode_reaches_the_target_and_the_default_type(dummy_profile, tmp_path, monkeypatch):
+    from certkit.apitier.specs import default_type_specs
+    from certkit.livestack.state import LabState, save_state
+
+    root = tmp_path / "lab"
+    state = LabState.new(str(dummy_profile.path), dummy_profile.name, "manila-dummy", True)
+    state.ports = {"keystone": 5000, "manila_api": 8786}
+    save_state(root, state)
+    monkeypatch.setenv("CERTKIT_MANILA_LAB_DIR", str(root))
+    target = resolve_api_target(dummy_profile, {})
+    assert (target.dhss, target.backend) == (True, "manila-dummy")
+    assert "DHSS=True" in target.origin
+    assert default_type_specs(dummy_profile, True)["driver_handles_share_servers"] == "True"
+    assert default_type_specs(dummy_profile)["driver_handles_share_servers"] == "False"
 
 
 def test_newline_in_a_secret_is_refused(dummy_profile):

@@ -57,13 +57,17 @@ def test_manila_conf_has_a_network_plugin_only_for_share_servers(tmp_path, dhss)
     state.ports = {p: 1 for p in ("postgres", "rabbit", "keystone", "manila_api")}
     conf = configparser.ConfigParser(interpolation=None)
     conf.read_string(manila_conf_text(tmp_path, state, profile))
-    group = conf["DEFAULT"]["enabled_share_backends"]
-    assert conf[group]["driver_handles_share_servers"] == str(dhss)
+    group, replica = conf["DEFAULT"]["enabled_share_backends"].split(",")  # the dummy claims replication
+    assert replica == f"{group}-target"
     assert conf[group]["share_backend_name"] == "manila-dummy"
+    for name in (group, replica):
+        assert conf[name]["driver_handles_share_servers"] == str(dhss)
+        if dhss:
+            assert conf[name]["network_api_class"] == STANDALONE
+            assert conf[name]["admin_network_config_group"] == ADMIN_GROUP
+            assert conf[name]["standalone_network_plugin_gateway"] != \
+                conf[ADMIN_GROUP]["standalone_network_plugin_gateway"]
+        else:
+            assert "network_api_class" not in conf[name] and ADMIN_GROUP not in conf
     if dhss:
-        assert conf[group]["network_api_class"] == STANDALONE
-        assert conf[group]["admin_network_config_group"] == ADMIN_GROUP
         assert conf[ADMIN_GROUP]["network_api_class"] == STANDALONE
-        assert conf[group]["standalone_network_plugin_gateway"] != conf[ADMIN_GROUP]["standalone_network_plugin_gateway"]
-    else:
-        assert "network_api_class" not in conf[group] and ADMIN_GROUP not in conf

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import os
+import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -15,6 +18,15 @@ from certkit.profile import Profile, load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 DUMMY_PROFILE = ROOT / "driver_profiles" / "manila-dummy.yaml"
+
+
+def run_certkit(*args: str, env: dict[str, str] | None = None,
+                timeout: float = 1500) -> subprocess.CompletedProcess:
+    """`certkit ARGS` as a user runs it, from the repository root (the tests' drivers import),
+    with `env` or this environment plus PYTHONPATH=ROOT; output captured."""
+    return subprocess.run([sys.executable, "-m", "certkit.cli", *args], cwd=ROOT, text=True,
+                          capture_output=True, timeout=timeout,
+                          env=env if env is not None else {**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from certkit.lab import templates
 from certkit.lab.base import RECORDS
 from certkit.lab.cephfs import CephFSLab, _pth_path
 from certkit.lab.processes import Daemon, is_alive, kill_and_wait
-from tests.conftest import FIGURES, ROOT, ceph_lab_lock, client_workdir_left
+from tests.conftest import FIGURES, ROOT, ceph_lab_lock, client_workdir_left, run_certkit
 
 PROFILE = ROOT / "driver_profiles" / "cephfs-native.yaml"
 REQUIRED = os.environ.get("CERTKIT_REQUIRE_LAB") == "1"
@@ -98,12 +98,6 @@ def lab():
             cephfs.down()  # idempotent: also after a failure, nothing is left running
 
 
-def _certkit(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "certkit.cli", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-
-
 def _outcomes(report: dict) -> dict[str, str]:
     return {c["name"] + (f"[{c['variant']}]" if c.get("variant") else ""): c["outcome"]
             for c in report["checks"]}
@@ -114,13 +108,13 @@ def test_lab_is_healthy_and_up_is_idempotent(lab):
     lab.up()
     assert time.monotonic() - start < 30, "a second `lab up` should only check the running lab"
     assert lab.status()
-    proc = _certkit("lab", "status", "cephfs")
+    proc = run_certkit("lab", "status", "cephfs")
     assert proc.returncode == 0 and "HEALTH_OK" in proc.stdout, proc.stdout + proc.stderr
 
 
 def test_cephfs_driver_certified_with_the_data_path(lab, tmp_path):
     report_path = tmp_path / "cephfs.json"
-    proc = _certkit("run", str(PROFILE), "--suite", "contract", "--suite", "datapath",
+    proc = run_certkit("run", str(PROFILE), "--suite", "contract", "--suite", "datapath",
                     "--report", str(report_path), "--junit-xml", str(tmp_path / "cephfs.xml"))
     print(proc.stdout[-1500:], file=sys.stderr)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
@@ -140,7 +134,7 @@ def test_cephfs_driver_certified_with_the_data_path(lab, tmp_path):
 def test_cephfs_driver_through_nfs_ganesha(lab, tmp_path):
     """cephfs-nfs: Manila's Ganesha helper drives a real ganesha.nfsd (FSAL_CEPH) over D-Bus."""
     report_path = tmp_path / "nfs.json"
-    proc = _certkit("run", str(ROOT / "driver_profiles" / "cephfs-nfs.yaml"),
+    proc = run_certkit("run", str(ROOT / "driver_profiles" / "cephfs-nfs.yaml"),
                     "--report", str(report_path))
     print(proc.stdout[-1500:], file=sys.stderr)
     report = json.loads(report_path.read_text())
@@ -205,7 +199,7 @@ def test_data_path_catches_what_the_contract_cannot(lab, tmp_path, name, feature
                        .replace("  - ensure_shares\n",
                                 "  - ensure_shares\n" + "".join(f"  - {f}\n" for f in features)))
     report_path = tmp_path / "report.json"
-    proc = _certkit("run", str(profile), "--suite", "contract", "--suite", "datapath", "--no-audit",
+    proc = run_certkit("run", str(profile), "--suite", "contract", "--suite", "datapath", "--no-audit",
                     "-k", f"{datapath_check} or {contract_check}", "--report", str(report_path))
     assert report_path.exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
     report = json.loads(report_path.read_text())

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from tests.conftest import FIGURES, ROOT, ceph_lab_lock, client_workdir_left
-from tests.live.test_live_tier import REQUIRED, _certkit
+from tests.conftest import FIGURES, ROOT, ceph_lab_lock, client_workdir_left, run_certkit
+from tests.live.test_live_tier import REQUIRED
 
 PROFILE = ROOT / "driver_profiles" / "cephfs-native.yaml"
 SUBSET = r"manila_tempest_tests\.tests\.api\.test_shares\.SharesCephFSTest"
@@ -41,24 +41,24 @@ def cephfs_manila(tmp_path_factory):
            "CERTKIT_TEMPEST_REGEX": SUBSET}
     env.pop("OS_AUTH_URL", None)
     with ceph_lab_lock():
-        up = _certkit("lab", "up", "cephfs", env=env, timeout=900)
+        up = run_certkit("lab", "up", "cephfs", env=env, timeout=900)
         try:
             assert up.returncode == 0, up.stderr[-2000:]
             env.update(CephFSLab().env())  # the profile's ${CERTKIT_CEPH_CONF} and friends
             start = time.monotonic()
-            proc = _certkit("lab", "up", "manila", "--profile", str(PROFILE), env=env)
+            proc = run_certkit("lab", "up", "manila", "--profile", str(PROFILE), env=env)
             FIGURES["manila lab up for cephfs-native (cold)"] = f"{time.monotonic() - start:.1f} s"
             assert proc.returncode == 0, proc.stderr[-2000:]
             yield env
         finally:
-            _certkit("lab", "down", "manila", env=env, timeout=300)
-            _certkit("lab", "down", "cephfs", env=env, timeout=300)
+            run_certkit("lab", "down", "manila", env=env, timeout=300)
+            run_certkit("lab", "down", "cephfs", env=env, timeout=300)
 
 
 def test_cephfs_native_create_access_snapshot_extend_through_manila(cephfs_manila, tmp_path):
     report_path = tmp_path / "cephfs-api.json"
     start = time.monotonic()
-    proc = _certkit("run", str(PROFILE), "--suite", "api", "--no-audit", "-k", OWN_CHECKS,
+    proc = run_certkit("run", str(PROFILE), "--suite", "api", "--no-audit", "-k", OWN_CHECKS,
                     "--report", str(report_path), env=cephfs_manila)
     FIGURES["certkit run --suite api (cephfs-native, subset)"] = f"{time.monotonic() - start:.1f} s"
     assert report_path.exists(), proc.stderr[-2000:]
@@ -100,12 +100,12 @@ def test_driver_with_unauthorised_keys_is_caught_only_by_the_live_data_path(ceph
                        .replace("driver: manila.share.drivers.cephfs.driver.CephFSDriver",
                                 "driver: tests.broken_cephfs.KeysWithoutAuthorization"))
     start = time.monotonic()
-    switch = _certkit("lab", "up", "manila", "--profile", str(profile), env=cephfs_manila)
+    switch = run_certkit("lab", "up", "manila", "--profile", str(profile), env=cephfs_manila)
     FIGURES["manila lab: switch cephfs-native to a broken CephFS driver"] = f"{time.monotonic() - start:.1f} s"
     assert switch.returncode == 0, switch.stderr[-2000:]
     report_path = tmp_path / "broken.json"
     start = time.monotonic()
-    proc = _certkit("run", str(profile), "--suite", "api", "--no-audit", "--report", str(report_path),
+    proc = run_certkit("run", str(profile), "--suite", "api", "--no-audit", "--report", str(report_path),
                     "-k", "test_api_rules_let_the_client_in or test_access_rules_reach_active and rw",
                     env=cephfs_manila)
     FIGURES["certkit run --suite api (broken CephFS driver, 2 checks)"] = f"{time.monotonic() - start:.1f} s"

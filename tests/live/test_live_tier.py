@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,23 +20,17 @@ import pytest
 
 from certkit.livestack.procs import ProcessTable, alive
 from certkit.livestack.state import load_state
-from tests.conftest import DUMMY_PROFILE, FIGURES, ROOT
+from tests.conftest import DUMMY_PROFILE, FIGURES, ROOT, run_certkit
 
 REQUIRED = os.environ.get("CERTKIT_REQUIRE_LAB") == "1"
 BROKEN = ROOT / "tests" / "live" / "broken-live.yaml"
 SUBSET = r"manila_tempest_tests\.tests\.api\.test_shares\.SharesNFSTest"
-CERTKIT = [sys.executable, "-m", "certkit.cli"]
 
 
 DATAPATH_CHECKS = {"test_api_rules_let_the_client_in_and_keep_shares_apart",
                    "test_api_ro_rule_reads_and_cannot_write", "test_api_deny_locks_the_client_out",
                    "test_api_extend_keeps_the_data"}
 """suites/api/test_live_datapath.py: they need a client host, which the dummy profile lacks."""
-
-
-def _certkit(*args: str, env: dict[str, str], timeout: float = 1500) -> subprocess.CompletedProcess:
-    return subprocess.run([*CERTKIT, *args], env=env, cwd=ROOT, text=True, capture_output=True,
-                          timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -51,13 +43,13 @@ def lab(tmp_path_factory):
     env = {**os.environ, "CERTKIT_MANILA_LAB_DIR": str(root), "CERTKIT_TEMPEST_REGEX": SUBSET}
     env.pop("OS_AUTH_URL", None)
     start = time.monotonic()
-    proc = _certkit("lab", "up", "manila", "--profile", str(DUMMY_PROFILE), env=env)
+    proc = run_certkit("lab", "up", "manila", "--profile", str(DUMMY_PROFILE), env=env)
     FIGURES["manila lab up, cold (installs included when missing)"] = f"{time.monotonic() - start:.1f} s"
     try:
         assert proc.returncode == 0, proc.stderr[-2000:]
         yield root, env
     finally:
-        _certkit("lab", "down", "manila", env=env, timeout=300)
+        run_certkit("lab", "down", "manila", env=env, timeout=300)
 
 
 def _report(path: Path) -> dict:
@@ -68,11 +60,11 @@ def test_lab_up_is_idempotent_and_reports_the_pools(lab):
     root, env = lab
     pids = {n: ProcessTable(root).pid_of(n) for n in ProcessTable(root).names()}
     start = time.monotonic()
-    proc = _certkit("lab", "up", "manila", "--profile", str(DUMMY_PROFILE), env=env)
+    proc = run_certkit("lab", "up", "manila", "--profile", str(DUMMY_PROFILE), env=env)
     FIGURES["manila lab up, warm (already running)"] = f"{time.monotonic() - start:.1f} s"
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert {n: ProcessTable(root).pid_of(n) for n in pids} == pids, "a second `up` restarted services"
-    status = _certkit("lab", "status", "manila", env=env)
+    status = run_certkit("lab", "status", "manila", env=env)
     assert status.returncode == 0, status.stdout + status.stderr
     assert "@manila-dummy#" in status.stdout
     state_mode = (root / "state.json").stat().st_mode & 0o777
@@ -84,7 +76,7 @@ def test_api_suite_reports_tempest_tests_and_live_checks(lab, tmp_path):
     root, env = lab
     report_path = tmp_path / "api.json"
     start = time.monotonic()
-    proc = _certkit("run", str(DUMMY_PROFILE), "--suite", "api", "--no-audit",
+    proc = run_certkit("run", str(DUMMY_PROFILE), "--suite", "api", "--no-audit",
                     "--report", str(report_path), env=env)
     FIGURES["certkit run --suite api (dummy, CI subset + live checks)"] = f"{time.monotonic() - start:.1f} s"
     report = _report(report_path)
@@ -131,16 +123,16 @@ def test_broken_driver_is_caught_by_the_live_checks(lab, tmp_path, monkeypatch):
     client = ManilaClient(resolve_api_target(load_profile(DUMMY_PROFILE), {}), build_interval=0.5)
     share = client.create_share("NFS", 1, None, name="certkit-left-behind")
     client.wait_share(share["id"])
-    refused = _certkit("lab", "up", "manila", "--profile", str(BROKEN), env=env)
+    refused = run_certkit("lab", "up", "manila", "--profile", str(BROKEN), env=env)
     assert refused.returncode == 2 and "still holds 1 share(s) of profile manila-dummy" in refused.stderr
     assert not client.cleanup()
     start = time.monotonic()
-    proc = _certkit("lab", "up", "manila", "--profile", str(BROKEN), env=env)
+    proc = run_certkit("lab", "up", "manila", "--profile", str(BROKEN), env=env)
     FIGURES["manila lab: switch to another profile"] = f"{time.monotonic() - start:.1f} s"
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "switching from profile manila-dummy to manila-dummy-broken-live" in proc.stderr
     report_path = tmp_path / "broken.json"
-    _certkit("run", str(BROKEN), "--suite", "api", "--no-audit", "--report", str(report_path),
+    run_certkit("run", str(BROKEN), "--suite", "api", "--no-audit", "--report", str(report_path),
              "-k", "capability and security or access_rules_reach_active and NFS or "
                    "share_service_restart or refused and NFS or export_locations_and_snapshots or "
                    "replica_states", env=env)
@@ -184,14 +176,14 @@ def test_dhss_true_mode_certifies_the_dummy_with_share_servers(lab, tmp_path, mo
     from certkit.profile import load_profile
 
     start = time.monotonic()
-    proc = _certkit("lab", "up", "manila", "--profile", str(DUMMY_PROFILE), "--dhss", "true", env=env)
+    proc = run_certkit("lab", "up", "manila", "--profile", str(DUMMY_PROFILE), "--dhss", "true", env=env)
     FIGURES["manila lab: switch to DHSS=True"] = f"{time.monotonic() - start:.1f} s"
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "(DHSS=True): Manila restarts on an empty database" in proc.stderr
     assert "@manila-dummy-dhss-true#" in proc.stderr and load_state(root).dhss is True
     report_path = tmp_path / "dhss.json"
     start = time.monotonic()
-    run = _certkit("run", str(DUMMY_PROFILE), "--suite", "api", "--no-audit", "--report",
+    run = run_certkit("run", str(DUMMY_PROFILE), "--suite", "api", "--no-audit", "--report",
                    str(report_path), "-k", DHSS_SUBSET, env=env)
     FIGURES["certkit run --suite api (dummy DHSS=True, CI subset)"] = f"{time.monotonic() - start:.1f} s"
     assert load_state(root).passwords["admin"] not in report_path.read_text() + run.stdout + run.stderr
@@ -216,7 +208,7 @@ def test_dhss_true_mode_certifies_the_dummy_with_share_servers(lab, tmp_path, mo
     client.share_network_id = client.create_share_network("certkit-left-behind")["id"]
     share = client.wait_share(client.create_share("NFS", 1, name="certkit-left-behind")["id"])
     assert client.show_share_server(share["share_server_id"])["status"] == "active"
-    refused = _certkit("lab", "up", "manila", "--profile", str(DUMMY_PROFILE), "--dhss", "false", env=env)
+    refused = run_certkit("lab", "up", "manila", "--profile", str(DUMMY_PROFILE), "--dhss", "false", env=env)
     assert refused.returncode == 2 and "still holds 1 share(s) of profile manila-dummy" in refused.stderr
     assert load_state(root).dhss is True
     assert not client.cleanup()
@@ -228,11 +220,11 @@ def test_down_leaves_nothing_behind(lab):
     table = ProcessTable(root)
     pids = [table.pid_of(n) for n in table.names()]
     pg_dir = load_state(root).pg_dir
-    proc = _certkit("lab", "down", "manila", env=env, timeout=300)
+    proc = run_certkit("lab", "down", "manila", env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert pids and not any(alive(p) for p in pids if p)
     assert not root.exists() and not Path(pg_dir).exists()
-    again = _certkit("lab", "down", "manila", env=env, timeout=300)
+    again = run_certkit("lab", "down", "manila", env=env, timeout=300)
     assert again.returncode == 0
-    status = _certkit("lab", "status", "manila", env=env)
+    status = run_certkit("lab", "status", "manila", env=env)
     assert status.returncode == 1 and "not up" in status.stdout

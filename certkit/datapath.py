@@ -100,6 +100,14 @@ class Mounter:
         result = self.client.run(f"cat {shlex.quote(path)}")
         return result.stdout if result.ok else None
 
+    def read_only_probe(self, mountpoint: str, name: str) -> tuple[str | None, bool]:
+        """Through a mount made with a ro rule: (the text of `name`, whether a write beside it
+        was refused); then unmount."""
+        seen = self.read(f"{mountpoint}/{name}")
+        refused = not self.write(f"{mountpoint}/forbidden", "x").ok
+        self.unmount(mountpoint)
+        return seen, refused
+
     def fill(self, mountpoint: str, mebibytes: int) -> Any:
         """Write `mebibytes` MiB of data into the mount."""
         return self.client.run(f"dd if=/dev/zero of={shlex.quote(mountpoint)}/fill bs=4M "

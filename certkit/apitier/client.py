@@ -17,8 +17,11 @@ from tempest.lib.common.utils import test_utils
 from certkit.apitier.target import ApiTarget
 
 MICROVERSION = "2.65"
-PATHS = {"share": "shares", "snapshot": "snapshots", "share_type": "types", "replica": "share-replicas"}
+PATHS = {"share": "shares", "snapshot": "snapshots", "share_type": "types", "replica": "share-replicas",
+         "share_network": "share-networks"}
 """The API collection of each kind of object the client creates."""
+WRAPPERS = {"replica": "share_replica"}
+"""The JSON wrapper key of a kind, where it is not the kind's own name."""
 _SCHEMAS = Path(__file__).with_name("api_schemas.json")
 
 
@@ -65,26 +68,25 @@ class ManilaClient(rest_client.RestClient):
         self.validate_response(schema(name), resp, data)
         return data
 
-    def _track(self, kind: str, obj_id: str) -> None:
+    def _create(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST a new object of `kind` to its collection; the validated object, tracked for
+        clean-up (its JSON wrapper key is also its schema's name)."""
+        key = WRAPPERS.get(kind, kind)
+        resp, raw = self.post(PATHS[kind], json.dumps({key: body}))
+        obj = self._json(key, resp, raw)[key]
         with self._lock:
-            self.created.append((kind, obj_id))
+            self.created.append((kind, obj["id"]))
+        return obj
 
     # -- share types ---------------------------------------------------------------------------
     def create_share_type(self, name: str, extra_specs: dict[str, str]) -> dict[str, Any]:
-        body = {"share_type": {"name": name, "extra_specs": extra_specs,
-                               "share_type_access:is_public": True}}
-        resp, raw = self.post("types", json.dumps(body))
-        share_type = self._json("share_type", resp, raw)["share_type"]
-        self._track("share_type", share_type["id"])
-        return share_type
+        return self._create("share_type", {"name": name, "extra_specs": extra_specs,
+                                           "share_type_access:is_public": True})
 
     # -- share networks and servers (DHSS=True) -----------------------------------------------
     def create_share_network(self, name: str) -> dict[str, Any]:
         """A share network without Neutron ids (the back end's network plugin allocates)."""
-        resp, raw = self.post("share-networks", json.dumps({"share_network": {"name": name}}))
-        network = self._json("share_network", resp, raw)["share_network"]
-        self._track("share_network", network["id"])
-        return network
+        return self._create("share_network", {"name": name})
 
     def share_servers(self, **filters: str) -> list[dict[str, Any]]:
         """Share servers (admin), e.g. `share_network_id=...`."""
@@ -120,10 +122,7 @@ class ManilaClient(rest_client.RestClient):
             body["share_type"] = share_type
         if name:
             body["name"] = name
-        resp, raw = self.post("shares", json.dumps({"share": body}))
-        share = self._json("share", resp, raw)["share"]
-        self._track("share", share["id"])
-        return share
+        return self._create("share", body)
 
     def show_share(self, share_id: str) -> dict[str, Any]:
         resp, raw = self.get(f"shares/{share_id}")
@@ -169,10 +168,7 @@ class ManilaClient(rest_client.RestClient):
 
     # -- snapshots -----------------------------------------------------------------------------
     def create_snapshot(self, share_id: str) -> dict[str, Any]:
-        resp, raw = self.post("snapshots", json.dumps({"snapshot": {"share_id": share_id}}))
-        snap = self._json("snapshot", resp, raw)["snapshot"]
-        self._track("snapshot", snap["id"])
-        return snap
+        return self._create("snapshot", {"share_id": share_id})
 
     def show_snapshot(self, snap_id: str) -> dict[str, Any]:
         resp, raw = self.get(f"snapshots/{snap_id}")
@@ -180,11 +176,7 @@ class ManilaClient(rest_client.RestClient):
 
     # -- replicas ------------------------------------------------------------------------------
     def create_replica(self, share_id: str) -> dict[str, Any]:
-        body = {"share_replica": {"share_id": share_id}}
-        resp, raw = self.post("share-replicas", json.dumps(body))
-        replica = self._json("share_replica", resp, raw)["share_replica"]
-        self._track("replica", replica["id"])
-        return replica
+        return self._create("replica", {"share_id": share_id})
 
     def show_replica(self, replica_id: str) -> dict[str, Any]:
         resp, raw = self.get(f"share-replicas/{replica_id}")
@@ -245,6 +237,21 @@ class ManilaClient(rest_client.RestClient):
         return self.wait_for(f"share {share_id} -> {status}", lambda: self.show_share(share_id),
                              lambda s: s["status"] == status,
                              lambda s: s["status"].startswith("error"))
+
+    def wait_snapshot(self, snap_id: str) -> dict[str, Any]:
+        """The snapshot once `available`; fails early on an error status."""
+        return self.wait_for(f"snapshot {snap_id} -> available", lambda: self.show_snapshot(snap_id),
+                             lambda s: s["status"] == "available",
+                             lambda s: s["status"].startswith("error"))
+
+    def extend_and_wait(self, share_id: str, new_size: int) -> dict[str, Any]:
+        """Extend the share and return it once `available` at `new_size` (fails early on any
+        error status, e.g. extending_error)."""
+        self.extend(share_id, new_size)
+        return self.wait_for(f"share {share_id} extend to {new_size} GiB -> available",
+                             lambda: self.show_share(share_id),
+                             lambda s: s["status"] == "available" and s["size"] == new_size,
+                             lambda s: "error" in s["status"])
 
     def is_resource_deleted(self, id: str) -> bool:
         kind, obj_id = id.split(":", 1)

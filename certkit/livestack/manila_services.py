@@ -144,6 +144,13 @@ POOLS_PER_ATTEMPT = 30.0
 """How long to look for the pools before restarting the scheduler (with a fresh cache)."""
 
 
+def pools_of(by_backend: dict[str, list[str]], backends: list[str]) -> list[str]:
+    """The pools of every back end in `backends`, in order; empty while any of them has none."""
+    if not all(by_backend.get(b) for b in backends):
+        return []
+    return [pool for b in backends for pool in by_backend[b]]
+
+
 def wait_for_pools(api: "ManilaAdmin", backends: list[str], timeout: float, table: ProcessTable,
                    restart_scheduler: Callable[[], None], progress: Callable[[str], None]) -> list[str]:
     """Wait until the scheduler lists pools of every back end in `backends`; the error says
@@ -162,9 +169,7 @@ def wait_for_pools(api: "ManilaAdmin", backends: list[str], timeout: float, tabl
     def pools() -> list[str]:
         seen.clear()
         seen.update(api.pools_by_backend())
-        if not all(seen.get(b) for b in backends):
-            return []
-        return [pool for b in backends for pool in seen[b]]
+        return pools_of(seen, backends)
 
     while True:
         wait_until(lambda: _service_up(api, "manila-share") and _service_up(api, "manila-scheduler"),
@@ -280,12 +285,11 @@ def start_all(root: Path, state: LabState, profile: Profile, table: ProcessTable
         table.stop("manila-scheduler")
         start_service("manila-scheduler", root, state, conf, table, cwd)
 
-    backends = lab_backends(profile, state.dhss)
     if not started:  # already running (a repeated `up`): the scheduler's cache is long filled
-        by_backend = api.pools_by_backend()
-        if all(by_backend.get(b) for b in backends):
-            return [pool for b in backends for pool in by_backend[b]]
-    return wait_for_pools(api, backends, pool_timeout, table, restart_scheduler, progress)
+        pools = pools_of(api.pools_by_backend(), state.backends)
+        if pools:
+            return pools
+    return wait_for_pools(api, state.backends, pool_timeout, table, restart_scheduler, progress)
 
 
 def _api_answers(api: ManilaAdmin) -> bool:

@@ -77,15 +77,10 @@ def test_export_locations_and_snapshots_survive_the_manager(api, profile):
                             "(the manager dropped what create_share returned)")
     if profile.claims("snapshot"):
         snap = api.create_snapshot(share["id"])
-        snap = api.wait_for(f"snapshot {snap['id']} -> available", lambda: api.show_snapshot(snap["id"]),
-                            lambda s: s["status"] == "available", lambda s: s["status"].startswith("error"))
+        snap = api.wait_snapshot(snap["id"])
         expect(snap["size"] == share["size"], f"snapshot size {snap['size']} != share size {share['size']}")
     if profile.claims("extend"):
-        api.extend(share["id"], share["size"] + 1)
-        grown = api.wait_for(f"share {share['id']} extend -> available",
-                             lambda: api.show_share(share["id"]),
-                             lambda s: s["status"] == "available" and s["size"] == share["size"] + 1,
-                             lambda s: s["status"].startswith("error") or "error" in s["status"])
+        grown = api.extend_and_wait(share["id"], share["size"] + 1)
         after = api.export_locations(grown["id"])
         expect({loc["path"] for loc in after} == {loc["path"] for loc in locations},
                f"extend changed the export locations: {[loc['path'] for loc in locations]} -> "

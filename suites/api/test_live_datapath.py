@@ -91,15 +91,11 @@ def test_api_extend_keeps_the_data(api_mounter, api, profile):
     size_before = api_mounter.size_bytes(mnt)
     if profile.claims("snapshot"):
         snap = api.create_snapshot(share["id"])
-        api.wait_for(f"snapshot {snap['id']} -> available", lambda: api.show_snapshot(snap["id"]),
-                     lambda s: s["status"] == "available", lambda s: s["status"].startswith("error"))
+        api.wait_snapshot(snap["id"])
         files["after-snapshot"] = payload("after-snapshot")
         put(api_mounter, f"{mnt}/after-snapshot", files["after-snapshot"], "after the snapshot")
     api_mounter.unmount(mnt)
-    api.extend(share["id"], share["size"] + 1)
-    api.wait_for(f"share {share['id']} extend -> available", lambda: api.show_share(share["id"]),
-                 lambda s: s["status"] == "available" and s["size"] == share["size"] + 1,
-                 lambda s: "error" in s["status"])
+    api.extend_and_wait(share["id"], share["size"] + 1)
     mnt = mount(api_mounter, as_mounted(api, share), rule, key)
     seen = {name: api_mounter.read(f"{mnt}/{name}") for name in files}
     size_after = api_mounter.size_bytes(mnt)

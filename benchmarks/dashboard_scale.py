@@ -38,6 +38,8 @@ from certkit.dashboard.models import Backend, Cell, CheckDef, Run
 from certkit.dashboard.releases import release_of
 from certkit.dashboard.tokens import create_token
 
+from results import record  # noqa: E402
+
 BACKENDS, FEATURES, RELEASES, CHECKS = 60, 35, 5, 80
 MANILA = ["19.0.0", "20.1.0", "21.0.0", "22.0.1", "23.0.0"]
 
@@ -337,16 +339,26 @@ def main() -> int:
             assert answer.status_code == 201, answer.text
         rate = third / (time.perf_counter() - t)
         cpu_rate = third / (time.process_time() - c)
+        one_client = rate
         print(f"ingest, in-process, one client: {rate:.0f} reports/s wall, {cpu_rate:.0f} reports "
               f"per CPU-second ({CHECKS} checks each; target >= 50)")
         rate = ingest_over_http(sessions, token, bodies[third:2 * third], args.clients)
         print(f"ingest, uvicorn in this process over loopback HTTP, {args.clients} clients: "
               f"{rate:.0f} reports/s wall", flush=True)
+        figures = {"runs": args.runs, "checks_per_run": CHECKS, "generate_s": round(seconds),
+                   "db_mib": round(size / 2**20), "db_mib_per_10k_runs": round(size / 2**20 / args.runs * 10_000),
+                   "matrix_p50_ms": round(statistics.median(matrix)), "matrix_p95_ms": round(p95(matrix)),
+                   "backend_p50_ms": round(statistics.median(backend)), "backend_p95_ms": round(p95(backend)),
+                   "ingest_one_client_per_s": round(one_client)}
+        figures["ingest_in_process_http_per_s"] = round(rate)
         rate, cpu_rate = ingest_to_server_process(url, token, bodies[2 * third:], args.clients)
+        figures.update(ingest_server_per_s=round(rate), ingest_server_per_cpu_s=round(cpu_rate),
+                       clients=args.clients)
         print(f"ingest, `certkit dashboard serve` in its own process, {args.clients} clients: "
               f"{rate:.0f} reports/s wall, {cpu_rate:.0f} reports per server CPU-second")
         with sessions() as s:
             assert s.scalar(select(func.count()).select_from(Run)) == args.runs + 3 * third
+        record(f"dashboard_scale_{kind}", figures)
     return 0
 
 

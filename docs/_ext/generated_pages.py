@@ -166,7 +166,27 @@ def nested_rows(schema: dict, path: str) -> Iterable[tuple[str, dict, bool]]:
                 yield from property_rows(option, f"{path}.")
 
 
+def inline_local_refs(node: Any, root: dict, depth: int = 0) -> Any:
+    """The schema with every `#/$defs/...` reference replaced by what it names (other files'
+    references stay, and become links to their own page)."""
+    if depth > 20:
+        return node
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if ref.startswith("#/"):
+            target: Any = root
+            for part in ref[2:].split("/"):
+                target = target[part]
+            merged = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+            return inline_local_refs(merged, root, depth + 1)
+        return {k: inline_local_refs(v, root, depth + 1) for k, v in node.items()}
+    if isinstance(node, list):
+        return [inline_local_refs(v, root, depth + 1) for v in node]
+    return node
+
+
 def schema_page(name: str, purpose: str, schema: dict) -> str:
+    schema = inline_local_refs(schema, schema)
     lines = [f"# Schema: {schema.get('title', name)}", "",
              f"{purpose} Rendered from `certkit/schemas/{name}.schema.json` when the docs are built; "
              "that file is what certkit validates against.", ""]

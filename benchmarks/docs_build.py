@@ -21,6 +21,8 @@ from results import record
 
 ROOT = Path(__file__).resolve().parent.parent
 SPHINX = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html"]
+# The pages quote this benchmark's own figures: before its first run there are none to quote.
+PENDING = [] if (ROOT / "benchmarks" / "results" / "docs_build.json").exists() else ["-D", "measured_pending=docs_build"]
 
 
 def timed(args: list[str]) -> float:
@@ -39,8 +41,8 @@ def main() -> int:
     try:
         for generated in ("reference", "checks"):
             shutil.rmtree(ROOT / "docs" / generated, ignore_errors=True)
-        clean = timed([*SPHINX, "docs", str(out / "html")])
-        incremental = timed([*SPHINX, "docs", str(out / "html")])
+        clean = timed([*SPHINX, *PENDING, "docs", str(out / "html")])
+        incremental = timed([*SPHINX, *PENDING, "docs", str(out / "html")])
         links = timed([sys.executable, "docs/_ext/internal_links.py", str(out / "html")])
         pages = sum(1 for _ in (out / "html").rglob("*.html"))
     finally:

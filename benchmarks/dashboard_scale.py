@@ -38,7 +38,7 @@ from certkit.dashboard.models import Backend, Cell, CheckDef, Run
 from certkit.dashboard.releases import release_of
 from certkit.dashboard.tokens import create_token
 
-from results import record  # noqa: E402
+from results import record
 
 BACKENDS, FEATURES, RELEASES, CHECKS = 60, 35, 5, 80
 MANILA = ["19.0.0", "20.1.0", "21.0.0", "22.0.1", "23.0.0"]

@@ -264,7 +264,11 @@ def catalogue_pages(checks: list[dict]) -> dict[str, str]:
         pages[slug] = "\n".join(lines).rstrip() + "\n"
     index = ["# Check catalogue", "",
              "Every check certkit runs, by feature, generated from the code when the docs are built "
-             f"({len(checks)} checks). Each check keeps its UUID for life.", "",
+             f"({len(checks)} checks). Each check keeps its UUID for life. A check parametrised by "
+             "protocol, access type, DHSS mode or replication type runs once per variant, so a report "
+             "lists more check results than this catalogue has checks; manila-tempest-plugin's API "
+             "tests (`--suite api`) are reported under their own tempest ids and are not listed here.",
+             "",
              "| feature | checks | required |", "|---|---|---|"]
     for slug, entries in sorted(by_feature.items()):
         feature = entries[0].get("feature") or CORE

@@ -103,3 +103,9 @@ def test_run_example(where, command, sandbox):
                           capture_output=True, timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, (f"{where}: `{command}` exited {done.returncode}\n"
                                   f"{done.stdout[-1500:]}\n{done.stderr[-1500:]}")
+
+
+def test_every_page_starts_with_a_title():
+    untitled = [str(page.relative_to(ROOT)) for page in examples.doc_files()
+                if not page.read_text().startswith("# ")]
+    assert not untitled, f"pages that do not start with a `# Title` line: {untitled}"

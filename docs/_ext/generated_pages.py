@@ -245,7 +245,16 @@ def feature_slug(feature: str | None) -> str:
 
 
 def catalogue_pages(checks: list[dict]) -> dict[str, str]:
-    """Page name -> Markdown, one page per feature plus the index."""
+    """Page name -> Markdown, one page per feature plus the index.
+
+    A UUID listed more than once (one entry per resolved feature of a parametrised check) gets
+    one entry, on its first feature's page, naming the others: an anchor exists once."""
+    unique: dict[str, dict] = {}
+    for entry in checks:
+        first = unique.setdefault(entry["uuid"], {**entry, "also": []})
+        if first is not entry and entry.get("feature") != first.get("feature"):
+            first["also"].append(entry.get("feature") or CORE)
+    checks = list(unique.values())
     by_feature: dict[str, list[dict]] = {}
     for entry in checks:
         by_feature.setdefault(feature_slug(entry.get("feature")), []).append(entry)
@@ -258,7 +267,10 @@ def catalogue_pages(checks: list[dict]) -> dict[str, str]:
         for entry in sorted(entries, key=lambda e: (e["suite"], e["name"])):
             lines += [f"(check-{entry['uuid']})=", f"## `{entry['name']}`", "",
                       f"- UUID: `{entry['uuid']}`",
-                      f"- suite: `{entry['suite']}`, level: `{entry['level']}`", ""]
+                      f"- suite: `{entry['suite']}`, level: `{entry['level']}`"]
+            if entry["also"]:
+                lines.append("- also for: " + ", ".join(f"`{f}`" for f in sorted(set(entry["also"]))))
+            lines.append("")
             if entry.get("doc"):
                 lines += [" ".join(entry["doc"].split()), ""]
         pages[slug] = "\n".join(lines).rstrip() + "\n"

@@ -12,13 +12,14 @@ from typing import Any, Iterable
 
 from certkit import __version__
 from certkit.catalogue import FEATURES
+from certkit.check_catalogue import check_docs_url
 from certkit.errors import CertkitError
 from certkit.files import atomic_write
 from certkit.manila_env import manila_version
 from certkit.redaction import redact_tree
 from certkit.schema_check import schema_errors
 from certkit.session import CertificationRun, CheckResult
-from certkit.verdict import RunFacts, feature_status, judge
+from certkit.verdict import RunFacts, feature_status, judge, scope_of
 
 OUTCOMES = ("passed", "failed", "skipped", "error")
 
@@ -44,14 +45,15 @@ def build_report(run: CertificationRun, *, started_at: str, duration: float,
     counts = Counter(r.outcome for r in run.results)
     leaks = [asdict(leak) for leak in run.ledger.leaks]
     drift = drift or {"errors": [], "notes": []}
+    suites = list(suites)
+    scope = scope_of(suites)
     verdict = judge(RunFacts(
         results=run.results, features=features, leaks=len(leaks), false_claims=drift["errors"],
         collection_errors=run.collection_errors, internal_errors=run.internal_errors,
         keyword=run.keyword, deselected=run.deselected, not_run=run.not_run,
         pytest_exit=run.pytest_exit, stop_reason=run.stop_reason, interrupted=run.interrupted,
-        cleanup_interrupted=run.cleanup_interrupted))
+        cleanup_interrupted=run.cleanup_interrupted, scope=scope))
     driver_seconds = run.times.total
-    suites = list(suites)
     report = {
         "format": 1, "certkit_version": __version__,
         "profile": {"name": run.profile.name, "path": run.profile.path,
@@ -66,6 +68,7 @@ def build_report(run: CertificationRun, *, started_at: str, duration: float,
         "features": features,
         "summary": {"total": len(run.results), **{o: counts.get(o, 0) for o in OUTCOMES}},
         "verdict": verdict.verdict,
+        "scope": list(scope) if scope is not None else None,
         "reasons": list(verdict.reasons),
         "drift": drift,
         "warnings": list(run.warnings),
@@ -83,7 +86,20 @@ def _check_entry(result: CheckResult) -> dict[str, Any]:
     entry = asdict(result)
     if not entry["variant"]:
         del entry["variant"]
+    entry["docs"] = check_docs_url(result.id, result.feature)
     return entry
+
+
+def check_label(check: dict[str, Any]) -> str:
+    """A check as a failure line names it: `name[variant] (check <uuid>)`."""
+    name = check["name"] + (f"[{check['variant']}]" if check.get("variant") else "")
+    return f"{name} (check {check['id']})"
+
+
+def failure_text(check: dict[str, Any]) -> str:
+    """A failed check's message with its UUID and where it is explained (its docs page)."""
+    docs = f"; see {check['docs']}" if check.get("docs") else ""
+    return f"{check['message']} [check {check['id']}{docs}]"
 
 
 def validate_report(report: dict[str, Any]) -> list[str]:
@@ -106,20 +122,22 @@ def write_junit(report: dict[str, Any], path: str | os.PathLike[str]) -> None:
     cases = []
     for check in report["checks"]:
         name = check["name"] + (f"[{check['variant']}]" if check.get("variant") else "")
+        docs = f" docs={check['docs']}" if check.get("docs") else ""
         case = TestCase(name, classname=f"certkit.{check['feature'] or 'unknown'}",
                         elapsed_sec=check["duration"], status=check["outcome"],
-                        stdout=f"id={check['id']} level={check['level']}")
+                        stdout=f"id={check['id']} level={check['level']}{docs}")
         if check["outcome"] == "failed":
-            case.add_failure_info(message=check["message"])
+            case.add_failure_info(message=failure_text(check))
         elif check["outcome"] == "error":
-            case.add_error_info(message=check["message"])
+            case.add_error_info(message=failure_text(check))
         elif check["outcome"] == "skipped":
             case.add_skipped_info(message=check["message"])
         cases.append(case)
     suite = TestSuite(f"certkit.{report['profile']['name']}", cases,
                       timestamp=report["started_at"],
                       properties={"verdict": report["verdict"], "driver": report["driver"],
-                                  "manila_version": report["manila_version"]})
+                                  "manila_version": report["manila_version"],
+                                  **({"scope": " ".join(report["scope"])} if report.get("scope") else {})})
     atomic_write(path, to_xml_report_string([suite], prettyprint=True))
 
 

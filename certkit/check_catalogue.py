@@ -12,6 +12,7 @@ import os
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 from certkit.contract.checks import LEVELS
@@ -81,7 +82,12 @@ def _decorator_name(node: ast.expr) -> str | None:
 def checks_in_file(path: Path, suite: str) -> list[CatalogueEntry]:
     """The checks a suite file defines, in file order (`@checks_per_test` tests carry outside
     tests' own ids, known only at run time, and are left out)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    except SyntaxError as exc:
+        raise CertkitError(f"{path}:{exc.lineno}: the suite file does not parse ({exc.msg})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CertkitError(f"{path}: cannot read the suite file ({exc})") from None
     found = []
     for node in tree.body:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or not node.name.startswith("test"):
@@ -152,13 +158,22 @@ def page_url(page: str, environ: Mapping[str, str] = os.environ) -> str:
 
 def check_docs_url(check_id: str, feature: str, environ: Mapping[str, str] = os.environ) -> str:
     """Where a check a run reported is explained: its catalogue entry, or, for a check the
-    catalogue cannot list (manila-tempest-plugin's tests), the page of the feature it counted for."""
-    entry = by_uuid().get(check_id)
+    catalogue cannot list (manila-tempest-plugin's tests), the page of the feature it counted for.
+    A suite file that does not parse (the run reports it) leaves the links at feature pages."""
+    try:
+        entry = by_uuid().get(check_id)
+    except CertkitError:
+        entry = None
     if entry is None:
         return page_url(feature or CORE_PAGE, environ)
     return f"{page_url(entry.page, environ)}#check-{entry.uuid}"
 
 
-def by_uuid() -> dict[str, CatalogueEntry]:
-    """The catalogue keyed by check UUID."""
-    return {e.uuid: e for e in collect_checks()}
+def by_uuid() -> Mapping[str, CatalogueEntry]:
+    """The catalogue keyed by check UUID (read once per suites directory)."""
+    return _index(suites_dir())
+
+
+@lru_cache(maxsize=4)
+def _index(root: Path) -> Mapping[str, CatalogueEntry]:
+    return MappingProxyType({e.uuid: e for e in _collect(root)})

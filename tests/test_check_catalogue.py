@@ -77,6 +77,20 @@ def test_a_check_with_computed_arguments_is_refused_by_name(tmp_path):
         checks_in_file(path, "contract")
 
 
+def test_a_suite_file_that_does_not_parse_is_one_line_and_reports_keep_their_links(tmp_path,
+                                                                                   monkeypatch):
+    (tmp_path / "contract").mkdir()
+    (tmp_path / "contract" / "__init__.py").write_text("")
+    (tmp_path / "contract" / "test_broken.py").write_text("def test_x(:\n")
+    with pytest.raises(CertkitError, match=r"^\S+/contract/test_broken.py:1: the suite file does "
+                                           r"not parse \(.*\)$"):
+        collect_checks(tmp_path)
+    import certkit.check_catalogue
+
+    monkeypatch.setattr(certkit.check_catalogue, "suites_dir", lambda: tmp_path)
+    assert check_docs_url(str(uuid.uuid4()), "share").endswith("/checks/share.html")
+
+
 def test_checks_json_lists_the_catalogue_with_exactly_the_agreed_keys(capsys):
     assert cli.main(["checks", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import ast
 import os
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -24,6 +25,9 @@ DOCS_URL_ENV = "CERTKIT_DOCS_URL"
 """Overrides DOCS_URL, e.g. https://certkit.example.org/docs."""
 CORE_PAGE = "core"
 """The catalogue page of checks whose feature is not one fixed feature (resolved per variant)."""
+
+JSON_KEYS = ("uuid", "name", "suite", "feature", "level", "doc")
+"""The keys of `certkit checks --json` (the docs site builds its check pages from them)."""
 
 CHECK_DECORATOR = "check"
 PER_TEST_DECORATOR = "checks_per_test"
@@ -41,11 +45,23 @@ class CatalogueEntry:
     `access_{access_type}`: one check per claimed access type)."""
     level: str
     doc: str
+    feature_pattern: str = ""
+    """For a per-variant check, its feature as written (`access_{access_type}`); not in the JSON."""
 
     @property
     def page(self) -> str:
         """The catalogue page the check is on: its feature, or `core`."""
         return self.feature or CORE_PAGE
+
+    def serves(self, feature: str) -> bool:
+        """Whether the check counts for a feature (`core`: a per-variant check), e.g. a check of
+        `access_{access_type}` counts for access_ip."""
+        if feature in (self.feature, self.page):
+            return True
+        if not self.feature_pattern:
+            return False
+        pattern = re.sub(r"\\\{\w+\\\}", ".+", re.escape(self.feature_pattern))
+        return re.fullmatch(pattern, feature) is not None
 
 
 def suites_dir() -> Path:
@@ -105,7 +121,8 @@ def checks_in_file(path: Path, suite: str) -> list[CatalogueEntry]:
         found.append(CatalogueEntry(
             uuid=str(params["check_id"]), name=node.name, suite=suite,
             feature=None if "{" in feature else feature, level=str(params.get("level", LEVELS[0])),
-            doc=" ".join((ast.get_docstring(node) or "").split())))
+            doc=" ".join((ast.get_docstring(node) or "").split()),
+            feature_pattern=feature if "{" in feature else ""))
     return found
 
 
@@ -126,8 +143,9 @@ def collect_checks(root: Path | None = None) -> list[CatalogueEntry]:
 
 def select(entries: Iterable[CatalogueEntry], *, features: Iterable[str] = (),
            suites: Iterable[str] = ()) -> list[CatalogueEntry]:
-    """The entries of the given features (`core`: not one fixed feature) and suites (all when
-    empty); an unknown feature or suite is a one-line error naming the valid ones."""
+    """The entries that count for the given features (a per-variant check counts for each
+    feature it can resolve to; `core`: the per-variant checks) and belong to the given suites
+    (all when empty); an unknown feature or suite is a one-line error naming the valid ones."""
     from certkit.catalogue import FEATURES
 
     features, suites = list(features), list(suites)
@@ -137,13 +155,13 @@ def select(entries: Iterable[CatalogueEntry], *, features: Iterable[str] = (),
             (s, valid_suites, "--suite") for s in suites]:
         if value not in valid:
             raise CertkitError(f"{option}: unknown value {value!r} (valid: {', '.join(valid)})")
-    return [e for e in entries if (not features or e.page in features)
+    return [e for e in entries if (not features or any(e.serves(f) for f in features))
             and (not suites or e.suite in suites)]
 
 
 def as_json(entries: Iterable[CatalogueEntry]) -> list[dict[str, Any]]:
     """The catalogue as `certkit checks --json` prints it (the docs site's input)."""
-    return [asdict(e) for e in entries]
+    return [{key: getattr(e, key) for key in JSON_KEYS} for e in entries]
 
 
 def docs_base(environ: Mapping[str, str] = os.environ) -> str:

@@ -102,11 +102,27 @@ def test_checks_json_lists_the_catalogue_with_exactly_the_agreed_keys(capsys):
 def test_checks_filters_by_feature_and_suite(capsys):
     assert cli.main(["checks", "--json", "--feature", "snapshot", "--suite", "contract"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    expected = [e for e in collect_checks() if e.feature == "snapshot" and e.suite == "contract"]
-    assert listed == as_json(expected) and expected
+    fixed = as_json(e for e in collect_checks() if e.feature == "snapshot" and e.suite == "contract")
+    assert fixed and [e for e in listed if e["feature"] is not None] == fixed
+    # plus the per-variant check of every claimed feature ({claimed_feature}), no other
+    assert [e["name"] for e in listed if e["feature"] is None] == ["test_claim_backed_by_capabilities"]
     assert cli.main(["checks", "--json", "--feature", CORE_PAGE]) == 0
     core = json.loads(capsys.readouterr().out)
     assert core and all(entry["feature"] is None for entry in core)
+    # a feature's checks include the per-variant ones that count for it (access_{access_type})
+    assert cli.main(["checks", "--json", "--feature", "access_ip", "--suite", "contract"]) == 0
+    access = json.loads(capsys.readouterr().out)
+    assert {e["name"] for e in access} >= {"test_add_and_delete_rule", "test_recovery_mode_sync"}, access
+    assert all(e["feature"] in ("access_ip", None) for e in access)
+    assert not any(e["name"] == "test_create_and_delete_share" for e in access)
+
+
+def test_a_per_variant_check_counts_for_each_feature_it_can_resolve_to():
+    access = CatalogueEntry("u", "test_x", "contract", None, "required", "", "access_{access_type}")
+    assert access.serves("access_ip") and access.serves("access_cephx") and access.serves(CORE_PAGE)
+    assert not access.serves("share") and not access.serves("access_")
+    fixed = CatalogueEntry("u", "test_y", "contract", "extend", "required", "")
+    assert fixed.serves("extend") and not fixed.serves("shrink") and not fixed.serves(CORE_PAGE)
 
 
 @pytest.mark.parametrize("option,value,valid", [("--feature", "teleport", "share_groups"),
@@ -124,7 +140,7 @@ def test_the_table_shows_every_check_with_its_docstring(capsys):
     assert out.splitlines()[0].split() == ["UUID", "SUITE", "FEATURE", "LEVEL", "CHECK"]
     for e in scale:
         row = next(line for line in out.splitlines() if line.startswith(e.uuid))
-        assert row.split() == [e.uuid, "scale", e.feature or f"({CORE_PAGE})", e.level, e.name]
+        assert row.split() == [e.uuid, "scale", e.feature or e.feature_pattern, e.level, e.name]
         assert e.doc.split()[0] in out
     assert out.rstrip().endswith(f"{len(scale)} checks (scale {len(scale)})")
 

@@ -14,15 +14,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "checks", help="list every check: UUID, suite, feature, level and what it asks",
         description="List the checks of the suites, read from the code (no driver is loaded). "
-                    f"Feature `{CORE_PAGE}` selects checks whose feature is resolved per variant "
-                    "(e.g. one per claimed access type). The API suite also runs manila-tempest-"
+                    "A per-variant check counts for a feature chosen per variant (e.g. "
+                    "access_{access_type}: one variant per claimed access type); its JSON "
+                    f"feature is null and its docs page `{CORE_PAGE}`. The API suite also runs manila-tempest-"
                     "plugin's tests as checks under their own idempotent ids; those are listed "
                     "at run time, not here.")
     parser.add_argument("--json", action="store_true",
                         help="print a JSON list of {uuid, name, suite, feature, level, doc}")
     parser.add_argument("--feature", action="append", dest="features", metavar="F", default=[],
-                        help=f"only checks of this feature (repeatable; `{CORE_PAGE}`: checks "
-                             "without one fixed feature)")
+                        help="only checks that count for this feature, per-variant ones included "
+                             f"(repeatable; `{CORE_PAGE}`: the per-variant checks)")
     parser.add_argument("--suite", action="append", dest="suites", metavar="S", default=[],
                         help="only checks of this suite (repeatable)")
     parser.set_defaults(func=checks_command)
@@ -43,8 +44,7 @@ def table(entries: list[CatalogueEntry], width: int = 110) -> str:
     if not entries:
         return "no checks match"
     cols = ("UUID", "SUITE", "FEATURE", "LEVEL", "CHECK")
-    rows = [(e.uuid, e.suite, e.page if e.feature else f"({CORE_PAGE})", e.level, e.name)
-            for e in entries]
+    rows = [(e.uuid, e.suite, e.feature or e.feature_pattern, e.level, e.name) for e in entries]
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols[:-1])]
 
     def line(cells: tuple[str, ...]) -> str:

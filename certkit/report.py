@@ -142,13 +142,18 @@ def write_junit(report: dict[str, Any], path: str | os.PathLike[str]) -> None:
 
 
 def feature_table(report: dict[str, Any]) -> str:
-    """The final table: each feature with its status, claimed ones first."""
+    """The final table: each feature with its status, claimed ones first. In a suite-scoped run,
+    a claimed feature none of whose required checks is in the scope says so, not `unverified`."""
     rows = sorted(report["features"].items(), key=lambda kv: (not kv[1]["claimed"], kv[0]))
     width = max(len(fid) for fid, _ in rows)
     marks = {"verified": "verified", "failed": "FAILED", "unverified": "unverified",
              "not-claimed": "not claimed"}
+    scope = report.get("scope")
     lines = [f"{'feature':<{width}}  status"]
     for fid, entry in rows:
+        if scope and entry["status"] == "unverified" and not entry.get("required_checks"):
+            lines.append(f"{fid:<{width}}  not in scope (no required check in {' + '.join(scope)})")
+            continue
         extra = f"  ({entry['reason']})" if entry.get("reason") and entry["status"] != "verified" else ""
         lines.append(f"{fid:<{width}}  {marks[entry['status']]}{extra}")
     return "\n".join(lines)

@@ -8,6 +8,7 @@ import dataclasses
 import importlib
 import json
 import pkgutil
+import re
 import threading
 import uuid
 
@@ -168,7 +169,11 @@ def test_a_scale_only_run_reports_about_scale(dummy_profile, tmp_path, monkeypat
                      "--report", str(report_path)])
     report = json.loads(report_path.read_text())
     assert (code, report["verdict"], report["scope"]) == (status, verdict, ["scale"]), report["reasons"]
-    assert f"verdict: {verdict} (scale only; not a certification)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"verdict: {verdict} (scale only; not a certification)" in out
+    # claimed features the scope has no check for are shown as such, not as "unverified"
+    assert re.search(r"^snapshot +not in scope \(no required check in scale\)$", out, re.M), out
+    assert re.search(r"^share +(verified|FAILED)", out, re.M), out
     assert validate_report(report) == []
     assert report["features"]["snapshot"]["status"] == "unverified"  # claimed, not exercised
 

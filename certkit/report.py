@@ -90,10 +90,14 @@ def _check_entry(result: CheckResult) -> dict[str, Any]:
     return entry
 
 
+def check_name(check: dict[str, Any]) -> str:
+    """A reported check's name with its variant: `name[variant]`."""
+    return check["name"] + (f"[{check['variant']}]" if check.get("variant") else "")
+
+
 def check_label(check: dict[str, Any]) -> str:
     """A check as a failure line names it: `name[variant] (check <uuid>)`."""
-    name = check["name"] + (f"[{check['variant']}]" if check.get("variant") else "")
-    return f"{name} (check {check['id']})"
+    return f"{check_name(check)} (check {check['id']})"
 
 
 def failure_text(check: dict[str, Any]) -> str:
@@ -121,9 +125,8 @@ def write_junit(report: dict[str, Any], path: str | os.PathLike[str]) -> None:
 
     cases = []
     for check in report["checks"]:
-        name = check["name"] + (f"[{check['variant']}]" if check.get("variant") else "")
         docs = f" docs={check['docs']}" if check.get("docs") else ""
-        case = TestCase(name, classname=f"certkit.{check['feature'] or 'unknown'}",
+        case = TestCase(check_name(check), classname=f"certkit.{check['feature'] or 'unknown'}",
                         elapsed_sec=check["duration"], status=check["outcome"],
                         stdout=f"id={check['id']} level={check['level']}{docs}")
         if check["outcome"] == "failed":

@@ -22,7 +22,7 @@ from certkit.report import validate_report
 from certkit.runner import run_certification
 from certkit.schema_check import schema_errors
 from certkit.session import CertificationRun, CheckResult
-from certkit.verdict import RunFacts, describe, feature_status, judge, scope_of
+from certkit.verdict import VERDICTS, RunFacts, describe, feature_status, judge, scope_of
 from tests import hostile_drivers
 from tests.broken.lifecycle import VendorStatsKey
 from tests.conftest import with_timeouts
@@ -176,6 +176,12 @@ def test_a_scale_only_run_reports_about_scale(dummy_profile, tmp_path, monkeypat
     assert re.search(r"^share +(verified|FAILED)", out, re.M), out
     assert validate_report(report) == []
     assert report["features"]["snapshot"]["status"] == "unverified"  # claimed, not exercised
+
+
+def test_the_report_schema_knows_every_verdict_the_rules_give():
+    from certkit.schema_check import load_schema
+
+    assert load_schema("report.schema.json")["properties"]["verdict"]["enum"] == list(VERDICTS)
 
 
 def test_old_reports_stay_valid_and_a_scoped_verdict_needs_its_scope(dummy_profile):

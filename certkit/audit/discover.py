@@ -8,7 +8,7 @@ import pkgutil
 from dataclasses import dataclass
 
 from certkit.dotted import DottedImportError, import_dotted
-from certkit.harness.timeouts import CallTimeout, call_with_alarm
+from certkit.deadlines import CallTimeout, call_with_alarm
 from certkit.manila_abc import share_driver_abc
 
 

@@ -7,11 +7,16 @@ that cannot be used is ignored with a one-line reason, never an exception.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from certkit.ci.config import PipelineConfig
-from certkit.ci.workspace import Change
+from certkit.ci.logline import oneline
+from certkit.ci.workspace import Change, unreasonable_project_name
+
+
+_REVISION = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256, as Gerrit writes it
 
 
 class EventError(ValueError):
@@ -67,7 +72,14 @@ def change_of(event: dict[str, Any]) -> Change:
     project, branch = change.get("project"), change.get("branch")
     if number is None or ps is None or not isinstance(project, str) or not isinstance(branch, str):
         raise EventError("change without project, branch, number or patch set number")
+    if number < 1 or ps < 1:
+        raise EventError(f"change {number},{ps}: numbers must be positive")
+    why = unreasonable_project_name(project)
+    if why:
+        raise EventError(f"project name {oneline(project, 60)} {why}")
     revision = patchset.get("revision")
+    if revision is not None and not (isinstance(revision, str) and _REVISION.fullmatch(revision)):
+        raise EventError(f"patch set revision {oneline(revision, 50)} is not a commit id")
     commit_message = change.get("commitMessage")
     return Change(project=project, number=number, patchset=ps, branch=branch,
                   revision=revision if isinstance(revision, str) else None,
@@ -89,13 +101,14 @@ def trigger_for(event: dict[str, Any], pipeline: PipelineConfig, own_account: st
     """(Trigger, "") when the event starts a buildset, else (None, why not)."""
     kind = event["type"]
     if kind not in ("patchset-created", "comment-added"):
-        return None, f"{kind} does not trigger"
+        return None, f"{oneline(kind, 40)} does not trigger"
     change = change_of(event)
     project = pipeline.projects.get(change.project)
     if project is None:
-        return None, f"project {change.project} not configured"
+        return None, f"project {oneline(change.project, 80)} not configured"
     if not project.branch_matches(change.branch):
-        return None, f"branch {change.branch} of {change.project} not configured"
+        return None, (f"branch {oneline(change.branch, 80)} of {change.project} does not match "
+                      f"the branches filter")
     when = event_time(event) or 0
     base = f"{change.project}:{change.number}:{change.patchset}"
     if kind == "patchset-created":

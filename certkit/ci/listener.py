@@ -23,6 +23,7 @@ from certkit.ci.events import (EventError, Trigger, author_of, change_of, event_
                                trigger_for)
 from certkit.ci.executor import BuildResult
 from certkit.ci.gerrit import GerritError, GerritSSH
+from certkit.ci.logline import oneline
 from certkit.ci.message import JobLine, parse_zuul_message, succeeded, zuul_message
 from certkit.ci.proctree import kill_tree
 from certkit.ci.queue import Buildset, BuildQueue
@@ -36,12 +37,6 @@ log = logging.getLogger("certkit.ci")
 Runner = Callable[[JobRequest], BuildResult]
 GAP_MARGIN = 120  # seconds of overlap when asking Gerrit what was missed
 _ZUUL_HEADER = "Build succeeded", "Build failed"
-
-
-def oneline(text: Any, limit: int = 120) -> str:
-    """A value safe for a one-line log entry (newlines and controls escaped, truncated)."""
-    shown = repr(str(text))[1:-1]
-    return shown if len(shown) <= limit else shown[:limit - 3] + "..."
 
 
 class Listener:
@@ -340,9 +335,7 @@ class Listener:
                 self._wake.notify_all()
 
     def _run_jobs(self, buildset: Buildset, cancel: threading.Event) -> None:
-        change = Change(project=buildset.project, number=buildset.change,
-                        patchset=buildset.patchset, branch=buildset.branch,
-                        revision=buildset.revision, url=buildset.url, subject=buildset.subject)
+        change = buildset.as_change()
         for job in self.config.pipeline.jobs:
             if cancel.is_set():
                 break

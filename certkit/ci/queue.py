@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from certkit.ci.events import Trigger
+from certkit.ci.workspace import Change
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS buildsets (
@@ -29,7 +30,8 @@ CREATE TABLE IF NOT EXISTS buildsets (
     event_time INTEGER NOT NULL DEFAULT 0,
     state TEXT NOT NULL,
     created REAL NOT NULL, updated REAL NOT NULL,
-    report_started REAL, message TEXT
+    report_started REAL, message TEXT,
+    commit_message TEXT NOT NULL DEFAULT '', topic TEXT
 );
 CREATE INDEX IF NOT EXISTS buildsets_state ON buildsets(state);
 CREATE INDEX IF NOT EXISTS buildsets_change ON buildsets(project, change);
@@ -42,6 +44,7 @@ CREATE TABLE IF NOT EXISTS builds (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 ACTIVE = ("queued", "running")
+_ADDED_COLUMNS = (("commit_message", "TEXT NOT NULL DEFAULT ''"), ("topic", "TEXT"))
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,14 @@ class Buildset:
     subject: str
     state: str
     report_started: float | None
+    commit_message: str = ""
+    topic: str | None = None
+
+    def as_change(self) -> Change:
+        """The patch set this buildset tests, as the event described it."""
+        return Change(project=self.project, number=self.change, patchset=self.patchset,
+                      branch=self.branch, revision=self.revision, url=self.url,
+                      subject=self.subject, message=self.commit_message, topic=self.topic)
 
 
 class BuildQueue:
@@ -72,6 +83,14 @@ class BuildQueue:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Columns added since the first release, for a queue.sqlite an older certkit wrote."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(buildsets)")}
+        for column, definition in _ADDED_COLUMNS:
+            if column not in have:
+                self._db.execute(f"ALTER TABLE buildsets ADD COLUMN {column} {definition}")
 
     def close(self) -> None:
         with self._lock:
@@ -102,11 +121,12 @@ class BuildQueue:
                     return None, []
                 cur = self._db.execute(
                     "INSERT OR IGNORE INTO buildsets (key, uuid, trigger, project, change, "
-                    "patchset, branch, revision, url, subject, event_time, state, created, "
-                    "updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,'queued',?,?)",
+                    "patchset, branch, revision, url, subject, commit_message, topic, "
+                    "event_time, state, created, updated) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'queued',?,?)",
                     (trigger.key, uuid.uuid4().hex, trigger.kind, c.project, c.number,
-                     c.patchset, c.branch, c.revision, c.url, c.subject, trigger.event_time,
-                     now, now))
+                     c.patchset, c.branch, c.revision, c.url, c.subject, c.message, c.topic,
+                     trigger.event_time, now, now))
                 if cur.rowcount == 0:
                     self._db.execute("COMMIT")
                     return None, []
@@ -203,4 +223,5 @@ class BuildQueue:
                         project=row["project"], change=row["change"], patchset=row["patchset"],
                         branch=row["branch"], revision=row["revision"], url=row["url"],
                         subject=row["subject"], state=row["state"],
-                        report_started=row["report_started"])
+                        report_started=row["report_started"],
+                        commit_message=row["commit_message"], topic=row["topic"])

@@ -61,12 +61,13 @@ def run_command(args: argparse.Namespace) -> int:
     """Exit 0 on SUCCESS, 1 on any other result, 2 on unusable input."""
     from certkit.ci.jobs import freeze_job
     from certkit.ci.runjob import JobRequest, load, run_job
-    from certkit.ci.workspace import Change, parse_change_arg
+    from certkit.ci.workspace import Change, check_project_name, parse_change_arg
 
     change = None
     if args.change:
         number, patchset = parse_change_arg(args.change)
-        change = Change(project=args.project, number=number, patchset=patchset, branch=args.branch)
+        change = Change(project=check_project_name(args.project), number=number,
+                        patchset=patchset, branch=args.branch)
     work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="certkit-ci-"))
     try:  # our temporary workspace goes also when the input is refused; the logs stay
         request = JobRequest(job=args.job, config_dirs=args.zuul_config or [],

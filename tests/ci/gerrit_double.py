@@ -96,16 +96,21 @@ class ChangeRecord:
     status: str = "NEW"
     patch_sets: list[dict[str, Any]] = field(default_factory=list)
     comments: list[dict[str, Any]] = field(default_factory=list)
+    topic: str | None = None
+    url: str | None = None  # default: <web_url>/c/<project>/+/<number>
 
     def row(self, base_url: str) -> dict[str, Any]:
-        return {"project": self.project, "branch": self.branch,
+        row = {"project": self.project, "branch": self.branch,
                 "id": f"I{self.number:040x}"[:41], "number": self.number,
                 "subject": self.subject, "owner": self.owner,
-                "url": f"{base_url}/c/{self.project}/+/{self.number}",
+                "url": self.url or f"{base_url}/c/{self.project}/+/{self.number}",
                 "commitMessage": self.message, "status": self.status, "open": self.status == "NEW",
                 "createdOn": self.patch_sets[0]["createdOn"] if self.patch_sets else 0,
                 "lastUpdated": max([p["createdOn"] for p in self.patch_sets]
                                    + [c["timestamp"] for c in self.comments] + [0])}
+        if self.topic is not None:
+            row["topic"] = self.topic
+        return row
 
 
 class _Server(paramiko.ServerInterface):

@@ -52,7 +52,8 @@ def event_time(event: dict[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _int(value: Any) -> int | None:
+def event_int(value: Any) -> int | None:
+    """An event's number field (int or digit string), or None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -68,7 +69,7 @@ def change_of(event: dict[str, Any]) -> Change:
     patchset = event.get("patchSet")
     if not isinstance(change, dict) or not isinstance(patchset, dict):
         raise EventError("no change or patchSet")
-    number, ps = _int(change.get("number")), _int(patchset.get("number"))
+    number, ps = event_int(change.get("number")), event_int(patchset.get("number"))
     project, branch = change.get("project"), change.get("branch")
     if number is None or ps is None or not isinstance(project, str) or not isinstance(branch, str):
         raise EventError("change without project, branch, number or patch set number")

@@ -18,11 +18,18 @@ import paramiko
 from certkit.ci.config import GerritConfig
 from certkit.errors import CertkitError
 
-STREAM_TYPES = ("patchset-created", "comment-added", "change-merged", "ref-updated")
+# What the listener acts on (triggers, lifecycle) or observes; Gerrit sends nothing else.
+STREAM_TYPES = ("patchset-created", "comment-added", "change-abandoned", "change-deleted",
+                "change-restored", "change-merged", "wip-state-changed", "private-state-changed",
+                "ref-updated")
 
 
 class GerritError(CertkitError):
     """Gerrit could not be reached or refused a command (one line, never a secret)."""
+
+
+class GerritRefused(GerritError):
+    """Gerrit ran the command and refused it (non-zero exit status): it did not happen."""
 
 
 class GerritSSH:
@@ -113,7 +120,8 @@ class GerritSSH:
                 channel.close()
         if status != 0:
             detail = (err.strip().splitlines() or [f"exit status {status}"])[-1]
-            raise GerritError(f"{self.where}: gerrit {argv[1]}: {detail}")
+            kind = GerritRefused if status > 0 else GerritError  # -1: no status, connection lost
+            raise kind(f"{self.where}: gerrit {argv[1]}: {detail}")
         return out
 
     def open_stream(self) -> paramiko.Channel:

@@ -43,6 +43,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listen.add_argument("--dry-run", action="store_true", help="report to the log, not to Gerrit")
     listen.set_defaults(func=listen_command)
 
+    status = sub.add_parser("status", help="the listener's queue: states, running builds, "
+                                           "failed votes",
+                            description="Read state_dir/queue.sqlite of a listener (running or "
+                                        "not). Exit 1 when a vote failed for good.")
+    status.add_argument("--config", required=True, type=Path, help="ci.yaml")
+    status.add_argument("--limit", type=int, default=20, help="buildsets listed (newest first)")
+    status.set_defaults(func=status_command)
+
     check = sub.add_parser("check-config", help="check Zuul configuration the way Zuul would",
                            description="Load every job and freeze every non-abstract one.")
     check.add_argument("dirs", nargs="*", type=Path, help="configuration dirs (default: ci/zuul.d)")
@@ -103,6 +111,39 @@ def listen_command(args: argparse.Namespace) -> int:
         config.report.mode = "dry-run"
     Listener(config).serve_forever()
     return 0
+
+
+def status_command(args: argparse.Namespace) -> int:
+    """States of the queue, the newest buildsets, and every vote that failed for good."""
+    import datetime
+
+    from certkit.ci.config import load_ci_config
+    from certkit.ci.queue import BuildQueue
+
+    config = load_ci_config(args.config)
+    path = config.state_dir / "queue.sqlite"
+    if not path.is_file():
+        raise CertkitError(f"{path}: no queue yet (the listener has not run with this config)")
+    queue = BuildQueue(path)
+    try:
+        counts = queue.counts()
+        last = queue.meta("last_event_time")
+        failed = queue.recent(1000, states=("report_failed",))
+        recent = queue.recent(args.limit)
+    finally:
+        queue.close()
+    print(f"queue: {path}")
+    print("states: " + (", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "empty"))
+    if last:
+        when = datetime.datetime.fromtimestamp(int(last), datetime.timezone.utc)
+        print(f"last Gerrit event: {when:%Y-%m-%d %H:%M:%S} UTC")
+    for b in failed:
+        print(f"FAILED VOTE: {b.change},{b.patchset} report_failed after {b.report_attempts} "
+              f"attempts: {b.report_error}")
+    for b in recent:
+        extra = f" ({b.report_attempts} attempts: {b.report_error})" if b.report_error else ""
+        print(f"  {b.change},{b.patchset} {b.project} {b.trigger} {b.state}{extra}")
+    return 1 if failed else 0
 
 
 def check_config_command(args: argparse.Namespace) -> int:

@@ -160,6 +160,7 @@ class GerritDouble:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.paused = threading.Event()  # set: connections are refused (Gerrit is down)
+        self.refuse_reviews = ""  # set: every `gerrit review` fails with this message
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -234,6 +235,25 @@ class GerritDouble:
         event = {"type": "comment-added", "change": record.row(self.web_url),
                  "patchSet": _public(record.patch_sets[patchset - 1]), "author": dict(author),
                  "approvals": approvals or [], "comment": full, "eventCreatedOn": when}
+        if emit:
+            self.emit(event)
+        return event
+
+    def set_status(self, change: int, kind: str, who: dict[str, str] | None = None,
+                   emit: bool = True) -> dict[str, Any]:
+        """change-abandoned / change-restored / change-deleted, as Gerrit announces them."""
+        record = self.changes[change]
+        who = dict(who or OWNER)
+        role = {"change-abandoned": "abandoner", "change-restored": "restorer",
+                "change-deleted": "deleter"}[kind]
+        record.status = {"change-abandoned": "ABANDONED", "change-restored": "NEW",
+                         "change-deleted": "DELETED"}[kind]
+        event = {"type": kind, "change": record.row(self.web_url),
+                 "patchSet": _public(record.patch_sets[-1]), role: who,
+                 "reason": "", "eventCreatedOn": int(time.time())}
+        if kind == "change-deleted":
+            del self.changes[change]
+            event.pop("patchSet")
         if emit:
             self.emit(event)
         return event
@@ -371,6 +391,11 @@ class GerritDouble:
             return 1, "", f'fatal: "{target}" no such change\n'
         if options.get("p") and options["p"][-1] != record.project:
             return 1, "", f'fatal: "{target}" no such change in project {options["p"][-1]}\n'
+        if record.status != "NEW" and options.get("l"):
+            return 1, "", "fatal: one or more approvals failed; review output above\n" \
+                          f"error: change {record.number} is closed\n"
+        if self.refuse_reviews:
+            return 1, "", f"fatal: {self.refuse_reviews}\n"
         approvals = []
         for label in options.get("l", []):
             name, _, value = label.partition("=")
@@ -426,6 +451,8 @@ def _matches(record: ChangeRecord, predicates: list[tuple[str, str]]) -> bool:
         if key == "project" and record.project != value:
             return False
         if key == "status" and value == "open" and record.status != "NEW":
+            return False
+        if key == "status" and value in ("abandoned", "closed") and record.status != "ABANDONED":
             return False
         if key in ("after", "since"):
             stamp, _, zone = value.strip().rpartition(" ") if value.count(" ") == 2 else \

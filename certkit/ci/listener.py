@@ -25,6 +25,7 @@ from certkit.ci.events import (EventError, Trigger, author_of, change_of, event_
 from certkit.ci.executor import BuildResult
 from certkit.ci.gerrit import GerritError, GerritRefused, GerritSSH
 from certkit.ci.logline import oneline
+from certkit.ci.logsetup import configure as configure_logging
 from certkit.ci.message import JobLine, parse_zuul_message, succeeded, zuul_message
 from certkit.ci.proctree import kill_tree
 from certkit.ci.queue import Buildset, BuildQueue
@@ -75,8 +76,7 @@ class Listener:
     def serve_forever(self) -> None:
         """Run until SIGTERM/SIGINT (or stop())."""
         if not logging.getLogger().handlers:
-            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-            logging.getLogger("paramiko").setLevel(logging.WARNING)
+            configure_logging()
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: self.stop())
@@ -301,7 +301,8 @@ class Listener:
             try:
                 gerrit.connect()
             except GerritError as exc:
-                log.error("gerrit: %s; retrying in %.1f s", exc, delay)
+                log.error("gerrit: %s; retrying in %.1f s", oneline(exc, 300), delay)
+                log.debug("gerrit connection failure", exc_info=True)
                 self.stop_event.wait(delay)
                 delay = min(delay * 2, self.config.backoff_max)
                 continue
@@ -315,8 +316,9 @@ class Listener:
                     self.handle_line(line)
             except (GerritError, OSError, EOFError) as exc:
                 log.warning("gerrit stream: %s", oneline(exc))
-            except Exception as exc:  # noqa: BLE001 - paramiko raises a few of its own types
+            except Exception as exc:
                 log.warning("gerrit stream: %s: %s", type(exc).__name__, oneline(exc))
+                log.debug("gerrit stream failure", exc_info=True)
             finally:
                 gerrit.close()
             if self.stop_event.is_set():

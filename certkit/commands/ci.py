@@ -41,6 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             description="The vendor's third-party CI loop (see README).")
     listen.add_argument("--config", required=True, type=Path, help="ci.yaml")
     listen.add_argument("--dry-run", action="store_true", help="report to the log, not to Gerrit")
+    listen.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="INFO (default) logs every event acted on or ignored, with why")
+    listen.add_argument("--debug", action="store_true",
+                        help="DEBUG level, with tracebacks of connection failures (paramiko's too)")
     listen.set_defaults(func=listen_command)
 
     status = sub.add_parser("status", help="the listener's queue: states, running builds, "
@@ -106,9 +110,12 @@ def listen_command(args: argparse.Namespace) -> int:
     from certkit.ci.config import load_ci_config
     from certkit.ci.listener import Listener
 
+    from certkit.ci.logsetup import configure
+
     config = load_ci_config(args.config)
     if args.dry_run:
         config.report.mode = "dry-run"
+    configure(args.log_level, args.debug)
     Listener(config).serve_forever()
     return 0
 

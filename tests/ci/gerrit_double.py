@@ -261,14 +261,15 @@ class GerritDouble:
     def emit(self, event: dict[str, Any]) -> None:
         self.emit_raw(json.dumps(event))
 
-    def emit_raw(self, line: str) -> None:
-        """Send one line to every stream-events subscriber (types filtered as Gerrit does)."""
+    def emit_raw(self, line: str, newline: bool = True) -> None:
+        """Send one line to every stream-events subscriber (types filtered as Gerrit does);
+        newline=False sends a line cut short, as a connection dropping mid-event does."""
         kind = None
         try:
             kind = json.loads(line).get("type")
         except (ValueError, AttributeError):
             pass
-        data = (line + "\n").encode()
+        data = (line + ("\n" if newline else "")).encode()
         with self._lock:
             alive = []
             for channel, types in self.subscribers:

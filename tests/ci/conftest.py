@@ -64,6 +64,18 @@ def manila_source(tmp_path_factory) -> Path:
     return root
 
 
+def make_source(root: Path) -> Path:
+    """A one-file git repository on master: a small project to upload changes of."""
+    root.mkdir(parents=True)
+    git("init", "-q", "-b", "master", cwd=root)
+    git("config", "user.email", "jane@example.org", cwd=root)
+    git("config", "user.name", "Jane", cwd=root)
+    (root / "README").write_text("base\n")
+    git("add", "-A", cwd=root)
+    git("commit", "-q", "-m", "base", cwd=root)
+    return root
+
+
 def commit_change(source: Path, subject: str, marker: str, version: str | None = None) -> str:
     """A new commit on source (the change's patch set); returns its sha."""
     (source / "manila" / "certkit_change_marker.py").write_text(f"MARKER = {marker!r}\n")

@@ -17,7 +17,7 @@ from certkit.ci.events import EventError, change_of
 from certkit.ci.listener import Listener
 from certkit.ci.unsafe import UnsafeText, mark_unsafe, unsafe_dump, unsafe_load
 from certkit.ci.workspace import unreasonable_project_name
-from tests.ci.conftest import git, write_ci_config
+from tests.ci.conftest import git, make_source, write_ci_config
 
 FIELDS = ("project", "branch", "subject", "body", "topic", "url", "owner_name", "owner_email",
           "uploader_name", "uploader_email", "ref", "file", "comment")
@@ -67,17 +67,6 @@ def payloads(markers: Path) -> dict[str, str]:
     out["ref"] = f"refs/changes/{out['ref']}"
     out["comment"] = f"recheck {out['comment']}"
     return out
-
-
-def make_source(root: Path) -> Path:
-    root.mkdir(parents=True)
-    git("init", "-q", "-b", "master", cwd=root)
-    git("config", "user.email", "jane@example.org", cwd=root)
-    git("config", "user.name", "Jane", cwd=root)
-    (root / "README").write_text("base\n")
-    git("add", "-A", cwd=root)
-    git("commit", "-q", "-m", "base", cwd=root)
-    return root
 
 
 def jobs_repo(root: Path) -> Path:

@@ -29,7 +29,7 @@ from certkit.ci.config import load_ci_config  # noqa: E402
 from certkit.ci.listener import Listener  # noqa: E402
 from certkit.ci.runjob import run_job  # noqa: E402
 from tests.ci.conftest import write_ci_config  # noqa: E402
-from tests.ci.gerrit_double import CI_ACCOUNT, OWNER, GerritDouble  # noqa: E402
+from certkit.ci.gerritdouble import CI_ACCOUNT, OWNER, GerritDouble  # noqa: E402
 
 
 def rss_mib() -> float:

@@ -55,10 +55,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.add_argument("--limit", type=int, default=20, help="buildsets listed (newest first)")
     status.set_defaults(func=status_command)
 
-    check = sub.add_parser("check-config", help="check Zuul configuration the way Zuul would",
-                           description="Load every job and freeze every non-abstract one.")
+    check = sub.add_parser("check-config", help="check Zuul configuration the way Zuul would, "
+                                                "or a listener's ci.yaml and its Gerrit",
+                           description="Load every job and freeze every non-abstract one; with "
+                                       "--listener, validate ci.yaml, freeze its jobs and "
+                                       "connect to its Gerrit once.")
     check.add_argument("dirs", nargs="*", type=Path, help="configuration dirs (default: ci/zuul.d)")
+    check.add_argument("--listener", type=Path, metavar="CI_YAML",
+                       help="check this listener configuration and connect to Gerrit once")
     check.set_defaults(func=check_config_command)
+
+    double = sub.add_parser("gerrit-double", help="a Gerrit double on this machine, to rehearse "
+                                                  "the CI loop",
+                            description="serve: run the double and write DIR/ci.yaml for "
+                                        "`certkit ci listen`; the other actions play the "
+                                        "developer against a double serving DIR.")
+    actions = double.add_subparsers(dest="double_action", metavar="ACTION")
+    serve = actions.add_parser("serve", help="run the double until Ctrl-C")
+    serve.add_argument("--port", type=int, default=0, help="SSH port (default: a free one)")
+    upload = actions.add_parser("upload", help="commit to DIR/source and upload it as a patch set")
+    upload.add_argument("--change", type=int, required=True)
+    upload.add_argument("--branch", default="master")
+    upload.add_argument("--message", default="A change to rehearse with",
+                        help="commit message (the change's subject is its first line)")
+    comment = actions.add_parser("comment", help="comment on a patch set (e.g. recheck)")
+    comment.add_argument("--change", type=int, required=True)
+    comment.add_argument("--patchset", type=int, default=1)
+    comment.add_argument("text")
+    for name in ("abandon", "restore", "delete"):
+        action = actions.add_parser(name, help=f"{name} a change")
+        action.add_argument("--change", type=int, required=True)
+    for action in (serve, upload, comment, *[actions.choices[n] for n in
+                                             ("abandon", "restore", "delete")]):
+        action.add_argument("--dir", type=Path, required=True,
+                            help="the rehearsal's directory (keys, ci.yaml, state)")
+    double.set_defaults(func=gerrit_double_command)
 
     install = sub.add_parser("install-manila", help="install a Manila source tree into a job venv",
                              description="Used by the certify playbook for a Manila change.")
@@ -153,11 +184,60 @@ def status_command(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def gerrit_double_command(args: argparse.Namespace) -> int:
+    from certkit.ci import rehearsal
+
+    if args.double_action == "serve":
+        rehearsal.serve(args.dir, args.port)
+        return 0
+    if args.double_action == "upload":
+        rehearsal.new_commit(args.dir / "source", args.message)
+        print(rehearsal.control(args.dir, ["upload", rehearsal.PROJECT, str(args.change),
+                                           str((args.dir / "source").resolve()), args.branch]))
+    elif args.double_action == "comment":
+        print(rehearsal.control(args.dir, ["comment", str(args.change), str(args.patchset),
+                                           args.text]))
+    elif args.double_action in ("abandon", "restore", "delete"):
+        print(rehearsal.control(args.dir, [args.double_action, str(args.change)]))
+    else:
+        raise CertkitError("gerrit-double: an ACTION is needed: serve, upload, comment, "
+                           "abandon, restore or delete")
+    return 0
+
+
+def check_listener_config(path: Path) -> int:
+    """ci.yaml valid, its jobs frozen, Gerrit reachable with its key: one line, exit 0 or 1."""
+    from certkit.ci.config import load_ci_config
+    from certkit.ci.gerrit import GerritError, GerritSSH
+    from certkit.ci.jobs import freeze_job
+    from certkit.ci.runjob import default_config_dirs
+    from certkit.ci.zuulconfig import load_layout
+
+    config = load_ci_config(path)
+    layout = load_layout(config.pipeline.zuul_config or default_config_dirs())
+    for job in config.pipeline.jobs:
+        freeze_job(layout, job)
+    client = GerritSSH(config.gerrit)
+    try:
+        client.connect()
+        version = client.run(["gerrit", "version"], timeout=config.gerrit.connect_timeout).strip()
+    except GerritError as exc:
+        print(f"{path}: configuration ok, but Gerrit: {exc}")
+        return 1
+    finally:
+        client.close()
+    print(f"{path}: ok: {len(config.pipeline.jobs)} job(s) frozen, "
+          f"{len(config.pipeline.projects)} project(s); connected to {client.where} ({version})")
+    return 0
+
+
 def check_config_command(args: argparse.Namespace) -> int:
     from certkit.ci.jobs import freeze_job, list_jobs
     from certkit.ci.runjob import default_config_dirs
     from certkit.ci.zuulconfig import load_layout
 
+    if args.listener:
+        return check_listener_config(args.listener)
     layout = load_layout(args.dirs or default_config_dirs())
     for name, abstract, _ in list_jobs(layout):
         if abstract:

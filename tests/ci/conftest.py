@@ -17,7 +17,7 @@ import manila
 from certkit.ci.config import load_ci_config
 from certkit.ci.executor import BuildResult
 from certkit.ci.listener import Listener
-from tests.ci.gerrit_double import CI_ACCOUNT, GerritDouble
+from certkit.ci.gerritdouble import CI_ACCOUNT, GerritDouble
 
 ROOT = Path(__file__).resolve().parents[2]
 # Of manila/tests only what the dummy profile imports: the rest (about 20 MB) is not needed to

@@ -18,7 +18,7 @@ from certkit.ci.gerrit import GerritError, GerritSSH
 from certkit.ci.listener import Listener
 from tests.ci.conftest import ROOT, Runner, upload, wait_for, write_ci_config, zuul_repo
 from tests.ci.dashboard_receiver import Receiver
-from tests.ci.gerrit_double import CI_ACCOUNT, OWNER
+from certkit.ci.gerritdouble import CI_ACCOUNT, OWNER
 
 HOSTILE = "Fix 'quoted' \"double\" $(rm -rf /) `id`; echo x | tee y & \\ \n\nsecond\tline"
 
@@ -254,7 +254,7 @@ def test_ci_comments_are_posted_to_the_dashboard(start, gerrit, manila_source):
 
 def test_hostile_messages_reach_gerrit_intact(tmp_path, gerrit):
     gerrit.changes.clear()
-    from tests.ci.gerrit_double import ChangeRecord
+    from certkit.ci.gerritdouble import ChangeRecord
 
     gerrit.changes[5] = ChangeRecord("openstack/manila", "master", 5, "s", "m",
                                      patch_sets=[{"number": 1, "revision": "a" * 40,

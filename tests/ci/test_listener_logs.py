@@ -12,7 +12,7 @@ import threading
 import time
 
 from tests.ci.conftest import ROOT, upload, wait_for, write_ci_config, zuul_repo
-from tests.ci.gerrit_double import CI_ACCOUNT, OWNER
+from certkit.ci.gerritdouble import CI_ACCOUNT, OWNER
 
 
 def closing_server() -> tuple[socket.socket, threading.Event]:

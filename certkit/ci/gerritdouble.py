@@ -1,25 +1,35 @@
-"""A Gerrit double for certkit's CI tests: Gerrit's SSH command port and a git server.
+"""A Gerrit double: Gerrit's SSH command port and a git server, on loopback, for certkit's tests
+and for a vendor rehearsing the whole CI loop on one machine (`certkit ci gerrit-double`).
 
 What it emulates, exactly (Gerrit 3.x documentation: cmd-stream-events, cmd-query,
-cmd-review, json):
+cmd-review, cmd-version, json):
 - SSH on 127.0.0.1 (paramiko server): public-key authentication only, per account; a host key
   the client must know.
 - Command lines split like Gerrit's CommandFactoryProvider.split (spaces/tabs separate,
   '...' and "..." quote, backslash escapes outside single quotes); nothing is run by a shell.
 - `gerrit stream-events [-s TYPE]...`: one JSON object per line, for patchset-created,
-  comment-added, change-merged, ref-updated, with the fields Gerrit documents (type,
-  eventCreatedOn, change{project, branch, id, number, subject, owner, url, commitMessage,
-  status}, patchSet{number, revision, parents, ref, uploader, createdOn, author, kind},
-  uploader/author/submitter accounts {name, email, username}, comment, approvals, newRev,
-  refUpdate{oldRev, newRev, refName, project}). Events are not replayed after a disconnect.
+  comment-added, change-abandoned, change-restored, change-deleted, change-merged and
+  ref-updated, with the fields Gerrit documents (type, eventCreatedOn, change{project, branch,
+  id, number, subject, owner, url, commitMessage, status, topic}, patchSet{number, revision,
+  parents, ref, uploader, createdOn, author, kind}, uploader/author/abandoner/restorer/deleter
+  accounts {name, email, username}, comment, approvals, newRev, refUpdate{oldRev, newRev,
+  refName, project}). Events are not replayed after a disconnect.
 - `gerrit review [--project P] [--message M] [--label L=V]... [--tag T] CHANGE,PATCHSET`:
-  stores the comment as "Patch Set N: Label+V\\n\\nM" and emits comment-added with approvals.
+  stores the comment as "Patch Set N: Label+V\\n\\nM" and emits comment-added with approvals;
+  labels on a closed (abandoned) change are refused with exit status 1, as Gerrit does.
 - `gerrit query --format=JSON [--patch-sets] [--current-patch-set] [--files] [--comments]
-  QUERY` with the operators change:, project:, status:, after:/since: ("YYYY-MM-DD HH:MM:SS
-  [+ZZZZ]"): change rows then a stats row {type: stats, rowCount, runTimeMilliseconds}.
+  QUERY` with the operators change:, project:, status:open|abandoned, after:/since:
+  ("YYYY-MM-DD HH:MM:SS [+ZZZZ]"): change rows then a stats row {type: stats, rowCount,
+  runTimeMilliseconds}.
+- `gerrit version`.
 - Unknown commands: exit status 1 and "fatal: ... not found" on stderr, as Gerrit's dispatcher.
 - A bare git repository per project under git_root, serving refs/changes/NN/C/PS over file://.
-Not emulated: permissions/capabilities, other commands, HTTP/REST, web UI, label rules.
+Not emulated: permissions/capabilities, other commands, HTTP/REST, web UI, label rules,
+pushing to refs/for/* (a developer's actions are the `double ...` commands below instead).
+
+Not Gerrit at all: the `developer` account may run `double upload|comment|abandon|restore|
+delete ...` (what `certkit ci gerrit-double upload ...` sends) so a rehearsal can play the
+developer's side from another terminal.
 Every command received is recorded in `commands` as (username, argv).
 """
 
@@ -39,6 +49,7 @@ import paramiko
 
 CI_ACCOUNT = {"name": "Acme CI", "email": "ci@acme.example", "username": "acme-ci"}
 OWNER = {"name": "Jane Developer", "email": "jane@example.org", "username": "jane"}
+DEVELOPER = "developer"  # the rehearsal's developer account (runs `double ...` commands)
 
 
 def gerrit_split(command: str) -> list[str]:
@@ -145,7 +156,8 @@ class _Server(paramiko.ServerInterface):
 class GerritDouble:
     """Gerrit's SSH command port and git hosting, on loopback, for tests."""
 
-    def __init__(self, root: Path, web_url: str = "https://review.example.org") -> None:
+    def __init__(self, root: Path, web_url: str = "https://review.example.org",
+                 port: int = 0) -> None:
         self.root = root
         self.git_root = root / "git"
         self.git_root.mkdir(parents=True, exist_ok=True)
@@ -163,7 +175,7 @@ class GerritDouble:
         self.refuse_reviews = ""  # set: every `gerrit review` fails with this message
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind(("127.0.0.1", port))
         self.sock.listen(16)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
@@ -353,6 +365,10 @@ class GerritDouble:
                 return  # stays open until the connection closes
             if argv[:2] == ["gerrit", "review"]:
                 status, out, err = self._review(username, argv[2:])
+            elif argv[:2] == ["gerrit", "version"]:
+                status, out, err = 0, "gerrit version 3.10.0 (certkit double)\n", ""
+            elif argv[:1] == ["double"] and username == DEVELOPER:
+                status, out, err = self._developer(argv[1:])
             elif argv[:2] == ["gerrit", "query"]:
                 status, out, err = self._query(argv[2:])
             else:
@@ -367,6 +383,30 @@ class GerritDouble:
             channel.send_exit_status(status)
         finally:
             channel.close()
+
+    def _developer(self, args: list[str]) -> tuple[int, str, str]:
+        """A developer's action, for a rehearsal: `double upload PROJECT CHANGE SOURCE_DIR
+        [BRANCH]`, `double comment CHANGE PATCHSET TEXT`, `double abandon|restore|delete CHANGE`."""
+        action, rest = (args[0], args[1:]) if args else ("", [])
+        if action == "upload" and len(rest) in (3, 4) and rest[1].isdigit():
+            source = Path(rest[2])
+            if not (self.git_root / rest[0]).exists():
+                self.create_project(rest[0], source)
+            files = _git("diff-tree", "--no-commit-id", "--name-only", "-r", "--root", "HEAD",
+                         cwd=source).split()
+            event = self.upload_patchset(rest[0], int(rest[1]), source, files=files,
+                                         branch=rest[3] if len(rest) == 4 else "master")
+            return 0, f"{rest[1]},{event['patchSet']['number']} uploaded\n", ""
+        if action == "comment" and len(rest) == 3 and rest[0].isdigit() and rest[1].isdigit():
+            self.add_comment(int(rest[0]), int(rest[1]), OWNER, rest[2])
+            return 0, f"{rest[0]},{rest[1]} commented\n", ""
+        if action in ("abandon", "restore", "delete") and len(rest) == 1 and rest[0].isdigit():
+            kind = {"abandon": "change-abandoned", "restore": "change-restored",
+                    "delete": "change-deleted"}[action]
+            self.set_status(int(rest[0]), kind)
+            return 0, f"{rest[0]} {kind.split('-')[1]}\n", ""
+        return 1, "", "fatal: usage: double upload PROJECT CHANGE SOURCE [BRANCH] | comment " \
+                      "CHANGE PATCHSET TEXT | abandon|restore|delete CHANGE\n"
 
     def _review(self, username: str, args: list[str]) -> tuple[int, str, str]:
         options: dict[str, list[str]] = {}

@@ -7,6 +7,7 @@
 3. `certkit ci run certkit-certify-dummy` wall time against the plain `certkit run` it wraps.
 
 Run: .venv/bin/python benchmarks/ci_listener.py [--events N] [--skip-wrap]
+The figures are also written to benchmarks/results/ci_listener.json (quoted by docs/ci/).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import statistics
 import subprocess
 import sys
@@ -43,7 +45,7 @@ def irrelevant_events(n: int) -> list[str]:
     """The mix an OpenStack-wide stream carries: other projects, comments, merges, refs."""
     lines = []
     for i in range(n):
-        change = {"project": f"openstack/project-{i % 50}", "branch": "master", "number": i,
+        change = {"project": f"openstack/project-{i % 50}", "branch": "master", "number": i + 1,
                   "subject": f"Change {i} with \"quotes\" and $(things)", "owner": OWNER,
                   "url": f"https://review.example.org/c/{i}", "status": "NEW"}
         ps = {"number": 1, "revision": f"{i:040x}", "ref": f"refs/changes/{i % 100:02d}/{i}/1",
@@ -68,7 +70,7 @@ def irrelevant_events(n: int) -> list[str]:
     return lines
 
 
-def throughput(tmp: Path, n: int) -> None:
+def throughput(tmp: Path, n: int) -> dict:
     double = GerritDouble(tmp / "gerrit")
     double.add_account(CI_ACCOUNT["username"], tmp / "ci_key")
     double.write_known_hosts(tmp / "known_hosts")
@@ -91,9 +93,11 @@ def throughput(tmp: Path, n: int) -> None:
     print(f"listener memory: RSS {before:.1f} MiB before, "
           + ", ".join(f"{m:.1f}" for m in marks) + f" MiB after each quarter of {n:,} events")
     listener.queue.close()
+    return {"events": n, "events_per_s": round(n / elapsed), "rss_mib_before": round(before, 1),
+            "rss_mib_after": round(marks[-1], 1)}
 
 
-def event_to_start(tmp: Path, rounds: int) -> None:
+def event_to_start(tmp: Path, rounds: int) -> dict:
     double = GerritDouble(tmp / "gerrit2")
     double.add_account(CI_ACCOUNT["username"], tmp / "ci_key2")
     double.write_known_hosts(tmp / "known_hosts2")
@@ -142,9 +146,11 @@ def event_to_start(tmp: Path, rounds: int) -> None:
     print(f"event to job start (ansible-playbook spawned, change fetched): median "
           f"{statistics.median(delays) * 1000:.0f} ms, max {max(delays) * 1000:.0f} ms "
           f"over {rounds} patch sets")
+    return {"rounds": rounds, "median_ms": round(statistics.median(delays) * 1000),
+            "max_ms": round(max(delays) * 1000)}
 
 
-def wrap_ratio(tmp: Path) -> None:
+def wrap_ratio(tmp: Path) -> dict:
     python = str(ROOT / ".venv" / "bin" / "python")
     start = time.perf_counter()
     subprocess.run([python, "-m", "certkit.cli", "run", "driver_profiles/manila-dummy.yaml",
@@ -159,6 +165,8 @@ def wrap_ratio(tmp: Path) -> None:
     print(f"certkit run (dummy): {plain:.1f} s; certkit ci run certkit-certify-dummy: "
           f"{wrapped:.1f} s; ratio {wrapped / plain:.2f} (3 playbooks = 3 ansible-playbook "
           f"start-ups + the same certkit run)")
+    return {"certkit_run_s": round(plain, 1), "ci_run_s": round(wrapped, 1),
+            "ratio": round(wrapped / plain, 2)}
 
 
 def main() -> int:
@@ -167,11 +175,20 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-wrap", action="store_true")
     args = parser.parse_args()
+    results_path = ROOT / "benchmarks" / "results" / "ci_listener.json"
+    try:
+        results = json.loads(results_path.read_text())
+    except (OSError, ValueError):
+        results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        throughput(Path(tmp), args.events)
-        event_to_start(Path(tmp), args.rounds)
+        results["throughput"] = throughput(Path(tmp), args.events)
+        results["event_to_start"] = event_to_start(Path(tmp), args.rounds)
         if not args.skip_wrap:
-            wrap_ratio(Path(tmp))
+            results["wrap"] = wrap_ratio(Path(tmp))
+    results["cores"] = os.cpu_count()
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print(f"figures written to {results_path.relative_to(ROOT)}")
     return 0
 
 

@@ -99,17 +99,22 @@ def author_of(event: dict[str, Any]) -> str:
 
 def trigger_for(event: dict[str, Any], pipeline: PipelineConfig, own_account: str) \
         -> tuple[Trigger | None, str]:
-    """(Trigger, "") when the event starts a buildset, else (None, why not)."""
+    """(Trigger, "") when the event starts a buildset, else (None, why not).
+
+    The reason holds raw event values: the caller escapes it when it logs it. Events of other
+    projects (most of a busy stream) are dropped before the change is validated.
+    """
     kind = event["type"]
     if kind not in ("patchset-created", "comment-added"):
-        return None, f"{oneline(kind, 40)} does not trigger"
+        return None, f"{kind} does not trigger"
+    raw = event.get("change")
+    name = raw.get("project") if isinstance(raw, dict) else None
+    if isinstance(name, str) and name not in pipeline.projects:
+        return None, f"project {name} not configured"
     change = change_of(event)
-    project = pipeline.projects.get(change.project)
-    if project is None:
-        return None, f"project {oneline(change.project, 80)} not configured"
+    project = pipeline.projects[change.project]
     if not project.branch_matches(change.branch):
-        return None, (f"branch {oneline(change.branch, 80)} of {change.project} does not match "
-                      f"the branches filter")
+        return None, f"branch {change.branch} of {change.project} does not match the branches filter"
     when = event_time(event) or 0
     base = f"{change.project}:{change.number}:{change.patchset}"
     if kind == "patchset-created":

@@ -176,7 +176,8 @@ class Listener:
             return None
         trigger, why = trigger_for(event, self.config.pipeline, self.config.gerrit.username)
         if trigger is None:
-            log.info("ignored %s: %s", oneline(event["type"], 40), why)
+            if log.isEnabledFor(logging.INFO):  # most of a busy stream: escape only if shown
+                log.info("ignored %s: %s", oneline(event["type"], 40), oneline(why, 240))
             return None
         project = self.config.pipeline.projects[trigger.change.project]
         if project.files and not self._files_match(trigger.change, project):

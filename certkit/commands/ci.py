@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.set_defaults(func=run_command)
 
     listen = sub.add_parser("listen", help="listen to Gerrit, run jobs for each patch set, vote",
-                            description="The vendor's third-party CI loop (see README).")
+                            description="The vendor's third-party CI loop (see docs/ci/operators-guide.md).")
     listen.add_argument("--config", required=True, type=Path, help="ci.yaml")
     listen.add_argument("--dry-run", action="store_true", help="report to the log, not to Gerrit")
     listen.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),

@@ -15,11 +15,12 @@ from typing import Any
 import yaml
 
 from certkit.errors import CertkitError
-from certkit.schema_check import schema_errors
+from certkit.schema_check import load_schema, schema_errors
 
 # Zuul's default recheck trigger in OpenDev (zuul/project-config, pipelines.yaml).
 DEFAULT_RECHECK = r"(?i)^(Patch Set [0-9]+:)?( [\w\\+-]*)*(\n\n)?\s*recheck"
 DEFAULT_LOG_URL = "file://{log_dir}"
+SCHEMA = "ci_config.schema.json"
 
 
 class CIConfigError(CertkitError):
@@ -52,7 +53,13 @@ class ProjectFilter:
     files: list[re.Pattern[str]] = field(default_factory=list)
 
     def branch_matches(self, branch: str | None) -> bool:
-        return not self.branches or any(p.fullmatch(branch or "") for p in self.branches)
+        """Zuul's BranchMatcher: a regular expression matched at the start (re.match)."""
+        return not self.branches or any(p.match(branch or "") for p in self.branches)
+
+    def file_matches(self, files: list[str]) -> bool:
+        """Zuul's FileMatcher: some file matches some expression at its start (re.match)."""
+        return not self.files or any(p.match(f) for p in self.files for f in files
+                                     if f not in ("/COMMIT_MSG", "/MERGE_LIST"))
 
 
 @dataclass
@@ -72,6 +79,9 @@ class ReportConfig:
     log_url: str = DEFAULT_LOG_URL
     buildset_url: str = ""
     ci_accounts: list[str] = field(default_factory=list)
+    retry_initial: float = 10.0
+    retry_max: float = 600.0
+    give_up_after: float = 6 * 3600.0
 
 
 @dataclass
@@ -96,6 +106,7 @@ class CIConfig:
     dashboard: DashboardConfig | None = None
     backoff_initial: float = 1.0
     backoff_max: float = 60.0
+    disk_max_mb: int = 20480
 
 
 def load_ci_config(path: Path) -> CIConfig:
@@ -109,7 +120,7 @@ def load_ci_config(path: Path) -> CIConfig:
         where = f"line {mark.line + 1}: " if mark else ""
         raise CIConfigError(f"{path}: {where}not valid YAML: {getattr(exc, 'problem', exc)}") \
             from None
-    problems = schema_errors(data, "ci_config.schema.json", root="ci.yaml")
+    problems = schema_errors(data, SCHEMA, root="ci.yaml")
     if problems:
         raise CIConfigError(f"{path}: {problems[0].split(': ', 1)[1]}")
     return _build(Path(path), data)
@@ -123,6 +134,26 @@ def _regex(path: Path, field_name: str, pattern: str) -> re.Pattern[str]:
             from None
 
 
+def schema_default(*keys: str) -> Any:
+    """The `default` ci_config.schema.json gives a key (the schema is the key reference)."""
+    node: dict[str, Any] = load_schema(SCHEMA)
+    for key in keys:
+        node = node["properties"][key]
+        if node.get("type") == "array" and "items" in node and key != keys[-1]:
+            node = node["items"]
+    return node["default"]
+
+
+class _Section:
+    """A config section whose missing keys take the schema's defaults."""
+
+    def __init__(self, data: dict[str, Any], *where: str) -> None:
+        self.data, self.where = data, where
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key] if key in self.data else schema_default(*self.where, key)
+
+
 def _build(path: Path, data: dict[str, Any]) -> CIConfig:
     base = path.resolve().parent
 
@@ -130,18 +161,17 @@ def _build(path: Path, data: dict[str, Any]) -> CIConfig:
         p = Path(os.path.expanduser(value))
         return p if p.is_absolute() else base / p
 
-    g = data["gerrit"]
+    g = _Section(data["gerrit"], "gerrit")
     gerrit = GerritConfig(host=g["host"], username=g["username"], key_file=local(g["key_file"]),
                           known_hosts=local(g["known_hosts"]), git_url=g["git_url"],
-                          port=g.get("port", 29418), key_passphrase_env=g.get("key_passphrase_env"),
-                          canonical_hostname=g.get("canonical_hostname", g["host"]),
-                          web_url=g.get("web_url", f"https://{g['host']}"),
-                          connect_timeout=g.get("connect_timeout", 10.0),
-                          keepalive=g.get("keepalive", 30))
+                          port=g["port"], key_passphrase_env=g.data.get("key_passphrase_env"),
+                          canonical_hostname=g.data.get("canonical_hostname", g["host"]),
+                          web_url=g.data.get("web_url", f"https://{g['host']}"),
+                          connect_timeout=g["connect_timeout"], keepalive=g["keepalive"])
     for name, p in (("gerrit.key_file", gerrit.key_file), ("gerrit.known_hosts", gerrit.known_hosts)):
         if not p.is_file():
             raise CIConfigError(f"{path}: {name}: {p} does not exist")
-    pl = data["pipeline"]
+    pl = _Section(data["pipeline"], "pipeline")
     projects = {}
     for i, item in enumerate(pl["projects"]):
         projects[item["name"]] = ProjectFilter(
@@ -149,28 +179,27 @@ def _build(path: Path, data: dict[str, Any]) -> CIConfig:
             branches=[_regex(path, f"pipeline.projects[{i}].branches", b)
                       for b in item.get("branches", [])],
             files=[_regex(path, f"pipeline.projects[{i}].files", f) for f in item.get("files", [])])
-    pipeline = PipelineConfig(projects=projects, jobs=pl["jobs"], name=pl.get("name", "check"),
-                              zuul_config=[local(d) for d in pl.get("zuul_config", [])],
-                              recheck=_regex(path, "pipeline.recheck",
-                                             pl.get("recheck", DEFAULT_RECHECK)),
-                              concurrency=pl.get("concurrency", 2))
+    pipeline = PipelineConfig(projects=projects, jobs=pl["jobs"], name=pl["name"],
+                              zuul_config=[local(d) for d in pl["zuul_config"]],
+                              recheck=_regex(path, "pipeline.recheck", pl["recheck"]),
+                              concurrency=pl["concurrency"])
     for i, d in enumerate(pipeline.zuul_config):
         if not d.exists():
             raise CIConfigError(f"{path}: pipeline.zuul_config[{i}]: {d} does not exist")
-    r = data.get("report", {})
-    report = ReportConfig(mode=r.get("mode", "vote"), label=r.get("label", "Verified"),
-                          log_url=r.get("log_url", DEFAULT_LOG_URL),
-                          buildset_url=r.get("buildset_url", ""),
-                          ci_accounts=r.get("ci_accounts", []))
+    r = _Section(data.get("report", {}), "report")
+    report = ReportConfig(mode=r["mode"], label=r["label"], log_url=r["log_url"],
+                          buildset_url=r["buildset_url"], ci_accounts=r["ci_accounts"],
+                          retry_initial=r["retry_initial"], retry_max=r["retry_max"],
+                          give_up_after=r["give_up_after"])
     dashboard = None
     if "dashboard" in data:
-        d = data["dashboard"]
-        dashboard = DashboardConfig(url=d["url"], token_env=d.get("token_env",
-                                                                  "CERTKIT_DASHBOARD_TOKEN"),
-                                    ci_votes=d.get("ci_votes", True),
-                                    account=d.get("account", gerrit.username))
-    backoff = data.get("backoff", {})
+        d = _Section(data["dashboard"], "dashboard")
+        dashboard = DashboardConfig(url=d["url"], token_env=d["token_env"],
+                                    ci_votes=d["ci_votes"],
+                                    account=d.data.get("account", gerrit.username))
+    backoff = _Section(data.get("backoff", {}), "backoff")
     return CIConfig(path=path, gerrit=gerrit, pipeline=pipeline, report=report,
-                    state_dir=local(data.get("state_dir", "certkit-ci-state")),
-                    dashboard=dashboard, backoff_initial=backoff.get("initial", 1.0),
-                    backoff_max=backoff.get("max", 60.0))
+                    state_dir=local(data.get("state_dir", schema_default("state_dir"))),
+                    dashboard=dashboard, backoff_initial=backoff["initial"],
+                    backoff_max=backoff["max"],
+                    disk_max_mb=_Section(data.get("disk", {}), "disk")["max_mb"])

@@ -7,11 +7,16 @@ that cannot be used is ignored with a one-line reason, never an exception.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from certkit.ci.config import PipelineConfig
-from certkit.ci.workspace import Change
+from certkit.ci.logline import oneline
+from certkit.ci.workspace import Change, unreasonable_project_name
+
+
+_REVISION = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256, as Gerrit writes it
 
 
 class EventError(ValueError):
@@ -47,7 +52,8 @@ def event_time(event: dict[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _int(value: Any) -> int | None:
+def event_int(value: Any) -> int | None:
+    """An event's number field (int or digit string), or None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -63,11 +69,18 @@ def change_of(event: dict[str, Any]) -> Change:
     patchset = event.get("patchSet")
     if not isinstance(change, dict) or not isinstance(patchset, dict):
         raise EventError("no change or patchSet")
-    number, ps = _int(change.get("number")), _int(patchset.get("number"))
+    number, ps = event_int(change.get("number")), event_int(patchset.get("number"))
     project, branch = change.get("project"), change.get("branch")
     if number is None or ps is None or not isinstance(project, str) or not isinstance(branch, str):
         raise EventError("change without project, branch, number or patch set number")
+    if number < 1 or ps < 1:
+        raise EventError(f"change {number},{ps}: numbers must be positive")
+    why = unreasonable_project_name(project)
+    if why:
+        raise EventError(f"project name {oneline(project, 60)} {why}")
     revision = patchset.get("revision")
+    if revision is not None and not (isinstance(revision, str) and _REVISION.fullmatch(revision)):
+        raise EventError(f"patch set revision {oneline(revision, 50)} is not a commit id")
     commit_message = change.get("commitMessage")
     return Change(project=project, number=number, patchset=ps, branch=branch,
                   revision=revision if isinstance(revision, str) else None,
@@ -86,16 +99,22 @@ def author_of(event: dict[str, Any]) -> str:
 
 def trigger_for(event: dict[str, Any], pipeline: PipelineConfig, own_account: str) \
         -> tuple[Trigger | None, str]:
-    """(Trigger, "") when the event starts a buildset, else (None, why not)."""
+    """(Trigger, "") when the event starts a buildset, else (None, why not).
+
+    The reason holds raw event values: the caller escapes it when it logs it. Events of other
+    projects (most of a busy stream) are dropped before the change is validated.
+    """
     kind = event["type"]
     if kind not in ("patchset-created", "comment-added"):
         return None, f"{kind} does not trigger"
+    raw = event.get("change")
+    name = raw.get("project") if isinstance(raw, dict) else None
+    if isinstance(name, str) and name not in pipeline.projects:
+        return None, f"project {name} not configured"
     change = change_of(event)
-    project = pipeline.projects.get(change.project)
-    if project is None:
-        return None, f"project {change.project} not configured"
+    project = pipeline.projects[change.project]
     if not project.branch_matches(change.branch):
-        return None, f"branch {change.branch} of {change.project} not configured"
+        return None, f"branch {change.branch} of {change.project} does not match the branches filter"
     when = event_time(event) or 0
     base = f"{change.project}:{change.number}:{change.patchset}"
     if kind == "patchset-created":

@@ -27,7 +27,8 @@ from certkit.ci.jobs import FrozenJob, Playbook, resolve_nodeset
 from certkit.ci.proctree import kill_tree
 from certkit.ci.workspace import Project
 from certkit.ci.zuulconfig import ZuulLayout
-from certkit.ci.zuulvars import BuildContext, inventory
+from certkit.ci.unsafe import unsafe_dump
+from certkit.ci.zuulvars import BuildContext, inventory, with_unsafe_zuul
 
 RESULTS = ("SUCCESS", "FAILURE", "POST_FAILURE", "TIMED_OUT", "RETRY_LIMIT", "ERROR", "ABORTED")
 PLUGINS = Path(__file__).parent / "ansible"
@@ -141,8 +142,11 @@ class Build(BuildSettings):
         nodeset = resolve_nodeset(self.layout, self.job)
         inv = inventory(ctx, nodeset, self.node_vars, sys.executable)
         (self.log_dir / "zuul-info").mkdir(parents=True, exist_ok=True)
-        for path in (self.log_dir / "zuul-info" / "inventory.yaml", ansible_dir / "inventory.yaml"):
-            path.write_text(yaml.safe_dump(inv, sort_keys=False, default_flow_style=False))
+        # The log copy is for people (plain, as Zuul's debug inventory); ansible reads the
+        # zuul variable tagged !unsafe: change data is never templated.
+        (self.log_dir / "zuul-info" / "inventory.yaml").write_text(
+            yaml.safe_dump(inv, sort_keys=False, default_flow_style=False))
+        (ansible_dir / "inventory.yaml").write_text(unsafe_dump(with_unsafe_zuul(inv)))
         (ansible_dir / "extra_vars.yaml").write_text(yaml.safe_dump(self.job.extra_vars or {}))
         (ansible_dir / "ansible.cfg").write_text(
             "[defaults]\n"

@@ -8,6 +8,7 @@ quoted with shlex.quote, and nothing ever runs through a local shell.
 from __future__ import annotations
 
 import json
+import logging
 import shlex
 import socket
 import threading
@@ -16,13 +17,22 @@ from typing import Any, Iterator
 import paramiko
 
 from certkit.ci.config import GerritConfig
+from certkit.ci.logline import oneline
 from certkit.errors import CertkitError
 
-STREAM_TYPES = ("patchset-created", "comment-added", "change-merged", "ref-updated")
+# What the listener acts on (triggers, lifecycle) or observes; Gerrit sends nothing else.
+log = logging.getLogger("certkit.ci")
+STREAM_TYPES = ("patchset-created", "comment-added", "change-abandoned", "change-deleted",
+                "change-restored", "change-merged", "wip-state-changed", "private-state-changed",
+                "ref-updated")
 
 
 class GerritError(CertkitError):
     """Gerrit could not be reached or refused a command (one line, never a secret)."""
+
+
+class GerritRefused(GerritError):
+    """Gerrit ran the command and refused it (non-zero exit status): it did not happen."""
 
 
 class GerritSSH:
@@ -113,7 +123,8 @@ class GerritSSH:
                 channel.close()
         if status != 0:
             detail = (err.strip().splitlines() or [f"exit status {status}"])[-1]
-            raise GerritError(f"{self.where}: gerrit {argv[1]}: {detail}")
+            kind = GerritRefused if status > 0 else GerritError  # -1: no status, connection lost
+            raise kind(f"{self.where}: gerrit {argv[1]}: {detail}")
         return out
 
     def open_stream(self) -> paramiko.Channel:
@@ -145,6 +156,10 @@ class GerritSSH:
                     yield line.decode("utf-8", errors="replace")
         finally:
             channel.close()
+            if buffer.strip():  # the gap query after the reconnect recovers the event
+                log.warning("gerrit stream: a line cut by the disconnect was dropped (%d bytes): "
+                            "%s", len(buffer),
+                            oneline(buffer[:60].decode("utf-8", errors="replace"), 80))
 
     def query(self, query: str, *options: str) -> list[dict[str, Any]]:
         """`gerrit query --format=JSON`: the change rows (the stats row is dropped)."""

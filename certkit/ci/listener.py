@@ -18,11 +18,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from certkit.ci.config import CIConfig
-from certkit.ci.events import (EventError, Trigger, author_of, change_of, event_time, parse_event,
-                               trigger_for)
+from certkit.ci.config import CIConfig, ProjectFilter
+from certkit.ci.diskspace import enforce_disk_limit, remove_work_dirs
+from certkit.ci.events import (EventError, Trigger, author_of, change_of, event_int, event_time,
+                               parse_event, trigger_for)
 from certkit.ci.executor import BuildResult
-from certkit.ci.gerrit import GerritError, GerritSSH
+from certkit.ci.gerrit import GerritError, GerritRefused, GerritSSH
+from certkit.ci.logline import oneline
+from certkit.ci.logsetup import configure as configure_logging
 from certkit.ci.message import JobLine, parse_zuul_message, succeeded, zuul_message
 from certkit.ci.proctree import kill_tree
 from certkit.ci.queue import Buildset, BuildQueue
@@ -35,13 +38,9 @@ from certkit.errors import CertkitError
 log = logging.getLogger("certkit.ci")
 Runner = Callable[[JobRequest], BuildResult]
 GAP_MARGIN = 120  # seconds of overlap when asking Gerrit what was missed
+LIFECYCLE = ("change-abandoned", "change-deleted", "change-restored", "wip-state-changed",
+             "private-state-changed")
 _ZUUL_HEADER = "Build succeeded", "Build failed"
-
-
-def oneline(text: Any, limit: int = 120) -> str:
-    """A value safe for a one-line log entry (newlines and controls escaped, truncated)."""
-    shown = repr(str(text))[1:-1]
-    return shown if len(shown) <= limit else shown[:limit - 3] + "..."
 
 
 class Listener:
@@ -77,8 +76,7 @@ class Listener:
     def serve_forever(self) -> None:
         """Run until SIGTERM/SIGINT (or stop())."""
         if not logging.getLogger().handlers:
-            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-            logging.getLogger("paramiko").setLevel(logging.WARNING)
+            configure_logging()
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: self.stop())
@@ -93,7 +91,7 @@ class Listener:
             self._start_builds()
             if time.monotonic() >= next_housekeeping:
                 self._housekeeping()
-                next_housekeeping = time.monotonic() + 5
+                next_housekeeping = time.monotonic() + 1
             with self._wake:
                 self._wake.wait(0.5)
         for _, cancel in list(self._active.values()):
@@ -124,9 +122,9 @@ class Listener:
 
     def _housekeeping(self) -> None:
         self._save_last_seen()
-        for buildset in self.queue.in_state("reporting"):
+        for buildset in self.queue.due_reports(time.time()):
             if buildset.id not in self._active:
-                self._deliver(buildset, check_first=True)
+                self._deliver(buildset, check_first=buildset.report_uncertain)
         if self.publisher and not (self._flusher and self._flusher.is_alive()):
             # Retries with backoff may take minutes while the dashboard is down: not here.
             self._flusher = threading.Thread(target=self.publisher.flush, name="publish",
@@ -146,6 +144,8 @@ class Listener:
                 log.warning("killing the orphaned ansible-playbook tree of %s (pid %d)",
                             pid_file.parent.name, pid)
                 kill_tree(pid)
+        remove_work_dirs(self.config.state_dir / "work")  # their process trees are gone now
+        enforce_disk_limit(self.config.state_dir, self.config.disk_max_mb)
         for buildset in self.queue.in_state("running"):
             self.queue.set_state(buildset.id, "queued", only_from=("running",))
             log.warning("re-queued %s,%s (interrupted while running)", buildset.change,
@@ -171,14 +171,19 @@ class Listener:
             self._save_last_seen()
         if event["type"] == "comment-added":
             self._observe_ci_comment(event)
+        if event["type"] in LIFECYCLE:
+            self._lifecycle(event)
+            return None
         trigger, why = trigger_for(event, self.config.pipeline, self.config.gerrit.username)
         if trigger is None:
-            log.debug("event %s: %s", event["type"], why)
+            if log.isEnabledFor(logging.INFO):  # most of a busy stream: escape only if shown
+                log.info("ignored %s: %s", oneline(event["type"], 40), oneline(why, 240))
             return None
         project = self.config.pipeline.projects[trigger.change.project]
-        if project.files and not self._files_match(trigger.change, project.files):
-            log.info("%s,%s: no file matches the file filters", trigger.change.number,
-                     trigger.change.patchset)
+        if project.files and not self._files_match(trigger.change, project):
+            log.info("ignored %s for %s,%s: no changed file matches the files filter of %s",
+                     trigger.kind, trigger.change.number, trigger.change.patchset,
+                     trigger.change.project)
             return None
         buildset, superseded = self.queue.enqueue(trigger)
         for old in superseded:
@@ -187,8 +192,8 @@ class Listener:
             if old.id in self._active:
                 self._active[old.id][1].set()
         if buildset is None:
-            log.info("%s,%s: %s already queued or done", trigger.change.number,
-                     trigger.change.patchset, trigger.kind)
+            log.info("ignored %s for %s,%s: already queued, running or done (or a newer patch "
+                     "set exists)", trigger.kind, trigger.change.number, trigger.change.patchset)
             return None
         log.info("queued %s,%s (%s) of %s", trigger.change.number, trigger.change.patchset,
                  trigger.kind, trigger.change.project)
@@ -197,20 +202,45 @@ class Listener:
             self._wake.notify_all()
         return trigger
 
-    def _files_match(self, change: Change, patterns: list[Any]) -> bool:
+    def _lifecycle(self, event: dict[str, Any]) -> None:
+        """change-abandoned/-deleted cancel the change's builds (as Zuul's removeAbandonedChange);
+        change-restored, WIP and private changes start nothing (Zuul's check pipeline neither)."""
+        kind = event["type"]
+        change = event.get("change")
+        project = change.get("project") if isinstance(change, dict) else None
+        number = event_int(change.get("number")) if isinstance(change, dict) else None
+        if not isinstance(project, str) or not number or number < 1:
+            log.info("ignored %s: no change project or number", kind)
+            return
+        if project not in self.config.pipeline.projects:
+            log.info("ignored %s: project %s not configured", kind, oneline(project, 80))
+            return
+        if kind not in ("change-abandoned", "change-deleted"):
+            log.info("%s for %s: nothing to do (a new patch set or a recheck starts a build)",
+                     kind, number)
+            return
+        cancelled = self.queue.cancel_change(project, number)
+        for buildset in cancelled:
+            active = self._active.get(buildset.id)
+            if active:
+                active[1].set()  # the executor kills the ansible process tree
+        shown = ", ".join(f"{b.change},{b.patchset} ({b.state})" for b in cancelled) or "none"
+        log.info("%s: %s %s; cancelled buildsets: %s; no vote will be posted", number,
+                 project, kind.split("-", 1)[1], shown)
+
+    def _files_match(self, change: Change, project: ProjectFilter) -> bool:
         try:
             rows = self._command(lambda g: g.query(f"change:{change.number}", "--patch-sets",
                                                    "--files"))
         except GerritError as exc:
             log.warning("%s,%s: cannot read the changed files (%s); testing it anyway",
-                        change.number, change.patchset, exc)
+                        change.number, change.patchset, oneline(exc))
             return True
         for row in rows:
             for ps in row.get("patchSets") or []:
                 if str(ps.get("number")) == str(change.patchset):
-                    files = [f.get("file", "") for f in ps.get("files") or []]
-                    return any(p.search(f) for p in patterns for f in files
-                               if f not in ("/COMMIT_MSG", "/MERGE_LIST"))
+                    return project.file_matches([str(f.get("file", ""))
+                                                 for f in ps.get("files") or []])
         return True
 
     def _observe_ci_comment(self, event: dict[str, Any]) -> None:
@@ -256,6 +286,8 @@ class Listener:
                     self._commands.connect()
                 try:
                     return action(self._commands)
+                except GerritRefused:
+                    raise  # Gerrit answered: the connection is fine, the command is not
                 except GerritError:
                     self._commands.close()
                     self._commands = None
@@ -270,7 +302,8 @@ class Listener:
             try:
                 gerrit.connect()
             except GerritError as exc:
-                log.error("gerrit: %s; retrying in %.1f s", exc, delay)
+                log.error("gerrit: %s; retrying in %.1f s", oneline(exc, 300), delay)
+                log.debug("gerrit connection failure", exc_info=True)
                 self.stop_event.wait(delay)
                 delay = min(delay * 2, self.config.backoff_max)
                 continue
@@ -284,8 +317,9 @@ class Listener:
                     self.handle_line(line)
             except (GerritError, OSError, EOFError) as exc:
                 log.warning("gerrit stream: %s", oneline(exc))
-            except Exception as exc:  # noqa: BLE001 - paramiko raises a few of its own types
+            except Exception as exc:
                 log.warning("gerrit stream: %s: %s", type(exc).__name__, oneline(exc))
+                log.debug("gerrit stream failure", exc_info=True)
             finally:
                 gerrit.close()
             if self.stop_event.is_set():
@@ -316,7 +350,25 @@ class Listener:
                     queued += 1
         if queued:
             log.info("gap recovery: %d trigger(s) queued from gerrit query", queued)
+        self._recover_closed(gerrit)
         return queued
+
+    def _recover_closed(self, gerrit: GerritSSH) -> None:
+        """Changes abandoned or deleted while we were not listening: cancel their builds."""
+        pending = {(b.project, b.change) for b in self.queue.in_state("queued", "running",
+                                                                       "reporting")}
+        for project, number in sorted(pending):
+            try:
+                rows = gerrit.query(f"change:{number}")
+            except GerritError as exc:
+                log.warning("gap recovery: status of %s: %s", number, oneline(exc))
+                continue
+            row = next((r for r in rows if r.get("project") == project), None)
+            status = "DELETED" if row is None else str(row.get("status"))
+            if status in ("ABANDONED", "DELETED"):
+                kind = "change-abandoned" if status == "ABANDONED" else "change-deleted"
+                self._lifecycle({"type": kind, "change": {"project": project,
+                                                          "number": number}})
 
     def _save_last_seen(self, force: bool = False) -> None:
         """Persist the newest event time (the gap query starts there); at most once a second."""
@@ -336,13 +388,15 @@ class Listener:
                       type(exc).__name__, oneline(exc))
             self.queue.set_state(buildset.id, "queued", only_from=("running",))
         finally:
+            try:
+                enforce_disk_limit(self.config.state_dir, self.config.disk_max_mb)
+            except OSError as exc:
+                log.error("disk.max_mb: %s", oneline(exc))
             with self._wake:
                 self._wake.notify_all()
 
     def _run_jobs(self, buildset: Buildset, cancel: threading.Event) -> None:
-        change = Change(project=buildset.project, number=buildset.change,
-                        patchset=buildset.patchset, branch=buildset.branch,
-                        revision=buildset.revision, url=buildset.url, subject=buildset.subject)
+        change = buildset.as_change()
         for job in self.config.pipeline.jobs:
             if cancel.is_set():
                 break
@@ -375,7 +429,8 @@ class Listener:
             return
         if cancel.is_set() or not self.queue.set_state(buildset.id, "reporting",
                                                        only_from=("running",)):
-            log.info("%s,%s: superseded, not reported", change.number, change.patchset)
+            log.info("%s,%s: %s, not reported", change.number, change.patchset,
+                     self.queue.state_of(buildset.id))
             return
         lines = [JobLine(name=b["job"], url=b["log_url"], result=b["result"] or "ERROR",
                          duration=b["duration"] or 0.0, voting=bool(b["voting"]))
@@ -388,6 +443,8 @@ class Listener:
 
     def _deliver(self, buildset: Buildset, *, check_first: bool) -> None:
         """Post the buildset's review exactly once (check Gerrit first after a crash)."""
+        if self.queue.state_of(buildset.id) != "reporting":  # abandoned meanwhile
+            return
         builds = self.queue.builds(buildset.id)
         message = self.queue.message(buildset.id)
         lines = [JobLine(b["job"], b["log_url"], b["result"] or "ERROR", b["duration"] or 0.0,
@@ -410,11 +467,30 @@ class Listener:
                                              buildset.patchset, message, labels,
                                              f"autogenerated:certkit:{self.config.pipeline.name}"))
         except GerritError as exc:
-            log.error("%s: review not posted yet: %s", where, exc)
+            self._review_failed(buildset, exc)
             return
         self.queue.set_state(buildset.id, "reported", only_from=("reporting",))
         log.info("reported %s: %s", where,
                  f"{self.config.report.label}={vote:+d}" if mode == "vote" else "comment only")
+
+    def _review_failed(self, buildset: Buildset, exc: GerritError) -> None:
+        """Back off exponentially; give up after report.give_up_after with one ERROR line."""
+        report = self.config.report
+        where = f"{buildset.change},{buildset.patchset}"
+        attempts = buildset.report_attempts + 1
+        elapsed = time.time() - (buildset.report_started or time.time())
+        delay = min(report.retry_initial * 2 ** (attempts - 1), report.retry_max)
+        error = oneline(exc, 300)
+        if elapsed + delay > report.give_up_after:
+            self.queue.report_failed_attempt(buildset.id, error, None, False)
+            log.error("%s: gave up posting the review after %d attempts over %.0f s "
+                      "(report.give_up_after %.0f s): %s; see `certkit ci status`", where,
+                      attempts, elapsed, report.give_up_after, error)
+            return
+        self.queue.report_failed_attempt(buildset.id, error, time.time() + delay,
+                                         not isinstance(exc, GerritRefused))
+        log.warning("%s: review not posted (attempt %d): %s; next attempt in %.1f s", where,
+                    attempts, error, delay)
 
     def _already_reported(self, buildset: Buildset) -> bool:
         rows = self._command(lambda g: g.query(f"change:{buildset.change}", "--comments"))

@@ -54,12 +54,13 @@ def kill_tree(pid: int, grace: float = 3.0) -> None:
             return
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
-            if not any(_alive(t) for t in targets if t != pid) and not _alive(pid):
+            if not any(alive(t) for t in targets if t != pid) and not alive(pid):
                 return
             time.sleep(0.05)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """True while pid runs (a zombie does not)."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text()
     except OSError:

@@ -1,8 +1,9 @@
 """The listener's durable queue (SQLite): buildsets, their builds, and what was reported.
 
 A trigger is accepted once it is committed here. States of a buildset:
-queued -> running -> reporting -> reported, or superseded (a newer patch set came) at any
-point before reporting. A crash while `running` re-queues it; a crash while `reporting` is
+queued -> running -> reporting -> reported; superseded (a newer patch set came) at any point
+before reporting; abandoned (the change was abandoned or deleted) at any point before the
+review landed; report_failed when Gerrit kept refusing the review past report.give_up_after. A crash while `running` re-queues it; a crash while `reporting` is
 resolved by asking Gerrit whether the vote landed, so no patch set is ever voted on twice.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from certkit.ci.events import Trigger
+from certkit.ci.workspace import Change
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS buildsets (
@@ -29,7 +31,10 @@ CREATE TABLE IF NOT EXISTS buildsets (
     event_time INTEGER NOT NULL DEFAULT 0,
     state TEXT NOT NULL,
     created REAL NOT NULL, updated REAL NOT NULL,
-    report_started REAL, message TEXT
+    report_started REAL, message TEXT,
+    commit_message TEXT NOT NULL DEFAULT '', topic TEXT,
+    report_attempts INTEGER NOT NULL DEFAULT 0, next_report_at REAL, report_error TEXT,
+    report_uncertain INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS buildsets_state ON buildsets(state);
 CREATE INDEX IF NOT EXISTS buildsets_change ON buildsets(project, change);
@@ -42,6 +47,10 @@ CREATE TABLE IF NOT EXISTS builds (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 ACTIVE = ("queued", "running")
+FINAL = ("reported", "superseded", "abandoned", "report_failed")
+_ADDED_COLUMNS = (("commit_message", "TEXT NOT NULL DEFAULT ''"), ("topic", "TEXT"),
+                  ("report_attempts", "INTEGER NOT NULL DEFAULT 0"), ("next_report_at", "REAL"),
+                  ("report_error", "TEXT"), ("report_uncertain", "INTEGER NOT NULL DEFAULT 1"))
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,19 @@ class Buildset:
     subject: str
     state: str
     report_started: float | None
+    commit_message: str = ""
+    topic: str | None = None
+    report_attempts: int = 0
+    next_report_at: float | None = None
+    report_error: str | None = None
+    report_uncertain: bool = True  # a review may have landed: ask Gerrit before posting again
+    updated: float = 0.0
+
+    def as_change(self) -> Change:
+        """The patch set this buildset tests, as the event described it."""
+        return Change(project=self.project, number=self.change, patchset=self.patchset,
+                      branch=self.branch, revision=self.revision, url=self.url,
+                      subject=self.subject, message=self.commit_message, topic=self.topic)
 
 
 class BuildQueue:
@@ -72,6 +94,14 @@ class BuildQueue:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Columns added since the first release, for a queue.sqlite an older certkit wrote."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(buildsets)")}
+        for column, definition in _ADDED_COLUMNS:
+            if column not in have:
+                self._db.execute(f"ALTER TABLE buildsets ADD COLUMN {column} {definition}")
 
     def close(self) -> None:
         with self._lock:
@@ -102,11 +132,12 @@ class BuildQueue:
                     return None, []
                 cur = self._db.execute(
                     "INSERT OR IGNORE INTO buildsets (key, uuid, trigger, project, change, "
-                    "patchset, branch, revision, url, subject, event_time, state, created, "
-                    "updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,'queued',?,?)",
+                    "patchset, branch, revision, url, subject, commit_message, topic, "
+                    "event_time, state, created, updated) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'queued',?,?)",
                     (trigger.key, uuid.uuid4().hex, trigger.kind, c.project, c.number,
-                     c.patchset, c.branch, c.revision, c.url, c.subject, trigger.event_time,
-                     now, now))
+                     c.patchset, c.branch, c.revision, c.url, c.subject, c.message, c.topic,
+                     trigger.event_time, now, now))
                 if cur.rowcount == 0:
                     self._db.execute("COMMIT")
                     return None, []
@@ -141,7 +172,8 @@ class BuildQueue:
         sql = "UPDATE buildsets SET state=?, updated=?"
         params: list[Any] = [state, time.time()]
         if state == "reporting":
-            sql += ", report_started=?"
+            sql += ", report_started=?, report_attempts=0, next_report_at=NULL, " \
+                   "report_error=NULL, report_uncertain=1"
             params.append(time.time())
         sql += " WHERE id=?"
         params.append(buildset_id)
@@ -150,6 +182,60 @@ class BuildQueue:
             params += list(only_from)
         with self._lock:
             return self._tx(sql, tuple(params)).rowcount == 1
+
+    def cancel_change(self, project: str, change: int, state: str = "abandoned") -> list[Buildset]:
+        """Every buildset of the change not yet reported moves to `state`; returns them."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = [self._row(r) for r in self._db.execute(
+                    "SELECT * FROM buildsets WHERE project=? AND change=? AND state IN "
+                    "('queued','running','reporting')", (project, change))]
+                self._db.execute(
+                    "UPDATE buildsets SET state=?, updated=? WHERE project=? AND change=? AND "
+                    "state IN ('queued','running','reporting')", (state, time.time(), project,
+                                                                  change))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return rows
+
+    def report_failed_attempt(self, buildset_id: int, error: str, next_at: float | None,
+                              uncertain: bool) -> None:
+        """Count a refused review; next_at None means: give up (state report_failed)."""
+        with self._lock:
+            if next_at is None:
+                self._tx("UPDATE buildsets SET state='report_failed', updated=?, report_error=?, "
+                         "report_attempts=report_attempts+1, next_report_at=NULL WHERE id=? "
+                         "AND state='reporting'", (time.time(), error, buildset_id))
+            else:
+                self._tx("UPDATE buildsets SET report_error=?, report_attempts=report_attempts+1, "
+                         "next_report_at=?, report_uncertain=? WHERE id=?",
+                         (error, next_at, int(uncertain), buildset_id))
+
+    def due_reports(self, now: float) -> list[Buildset]:
+        """Buildsets waiting to be reported whose next attempt is due."""
+        with self._lock:
+            rows = list(self._tx("SELECT * FROM buildsets WHERE state='reporting' AND "
+                                 "(next_report_at IS NULL OR next_report_at<=?) ORDER BY id",
+                                 (now,)))
+        return [self._row(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Number of buildsets per state."""
+        with self._lock:
+            return {row[0]: row[1] for row in
+                    self._tx("SELECT state, COUNT(*) FROM buildsets GROUP BY state")}
+
+    def recent(self, limit: int = 20, states: tuple[str, ...] = ()) -> list[Buildset]:
+        """The newest buildsets (optionally only in some states), newest first."""
+        sql = "SELECT * FROM buildsets"
+        if states:
+            sql += f" WHERE state IN ({','.join('?' * len(states))})"
+        with self._lock:
+            rows = list(self._tx(sql + " ORDER BY id DESC LIMIT ?", (*states, limit)))
+        return [self._row(r) for r in rows]
 
     def set_message(self, buildset_id: int, message: str) -> None:
         with self._lock:
@@ -203,4 +289,8 @@ class BuildQueue:
                         project=row["project"], change=row["change"], patchset=row["patchset"],
                         branch=row["branch"], revision=row["revision"], url=row["url"],
                         subject=row["subject"], state=row["state"],
-                        report_started=row["report_started"])
+                        report_started=row["report_started"],
+                        commit_message=row["commit_message"], topic=row["topic"],
+                        report_attempts=row["report_attempts"],
+                        next_report_at=row["next_report_at"], report_error=row["report_error"],
+                        report_uncertain=bool(row["report_uncertain"]), updated=row["updated"])

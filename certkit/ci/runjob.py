@@ -10,8 +10,9 @@ from pathlib import Path
 from certkit.ci.buildsettings import BuildSettings
 from certkit.ci.executor import Build, BuildResult
 from certkit.ci.jobs import freeze_job
-from certkit.ci.workspace import Project, fetch_change, head_commit
+from certkit.ci.workspace import Project, fetch_change, head_commit, check_project_name
 from certkit.ci.zuulconfig import ZuulLayout, load_layout
+from certkit.errors import CertkitError
 
 LOCAL_HOSTNAME = "localhost"
 
@@ -63,12 +64,11 @@ def run_job(request: JobRequest, layout: ZuulLayout | None = None) -> BuildResul
     project = projects[0]
     if request.change:
         if not request.git_url:
-            from certkit.errors import CertkitError
-
             raise CertkitError("--change needs a Gerrit git URL (--gerrit-git-url or "
                                "CERTKIT_GERRIT_GIT_URL)")
         change_project = Project(canonical_hostname=request.canonical_hostname,
-                                 name=request.change.project, path=Path(), branch=branch)
+                                 name=check_project_name(request.change.project), path=Path(),
+                                 branch=branch)
         change_project.path = build_dir / "work" / change_project.src_dir
         change_project.commit = fetch_change(request.git_url, request.change, change_project.path)
         projects.append(change_project)

@@ -65,6 +65,41 @@ class Project:
         return self.name.rsplit("/", 1)[-1]
 
 
+# Gerrit's LocalDiskRepositoryManager.isUnreasonableName: a name Gerrit itself refuses. A project
+# name becomes a path (src/<host>/<name>) and part of a git URL, so certkit refuses them too.
+_UNREASONABLE = ("\\", "/../", "/./", "//", ".git/", "?", "%", "*", ":", "<", ">", "|", "$",
+                 "\r", "/+", "~")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SUSPECT = re.compile("|".join([_CONTROL.pattern, *map(re.escape, _UNREASONABLE)]))
+
+
+def unreasonable_project_name(name: str) -> str | None:
+    """Why Gerrit would refuse this project name, or None when it is a reasonable one."""
+    if not name:
+        return "empty"
+    if name.startswith("/") or name.endswith("/"):
+        return "starts or ends with '/'"
+    if name.startswith(("../", "./", "-")) or name in ("..", "."):
+        return "starts with '..', '.' or '-'"
+    if _SUSPECT.search(name):  # one regex on the hot path; the loop only names the reason
+        if _CONTROL.search(name):
+            return "holds a control character"
+        for part in _UNREASONABLE:
+            if part in name:
+                return f"holds {part!r}"
+    if name.endswith("/..") or name.endswith("/."):
+        return "ends with '/..' or '/.'"
+    return None
+
+
+def check_project_name(name: str) -> str:
+    """name, or CertkitError when Gerrit would refuse it (it becomes a path and a URL)."""
+    why = unreasonable_project_name(name)
+    if why:
+        raise CertkitError(f"project {name!r}: not a Gerrit project name ({why})")
+    return name
+
+
 def change_ref(change: int, patchset: int) -> str:
     """refs/changes/45/12345/6 for change 12345, patch set 6."""
     return f"refs/changes/{change % 100:02d}/{change}/{patchset}"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from certkit.ci.jobs import FrozenJob
+from certkit.ci.unsafe import mark_unsafe
 from certkit.ci.workspace import Change, Project
 
 
@@ -106,3 +107,14 @@ def inventory(ctx: BuildContext, nodeset: dict[str, Any], node_vars: dict[str, A
     all_vars = dict(job.vars)
     all_vars["zuul"] = zuul_variable(ctx)
     return {"all": {"hosts": hosts, "vars": all_vars, "children": children}}
+
+
+def with_unsafe_zuul(inv: dict[str, Any]) -> dict[str, Any]:
+    """The inventory with every string of the `zuul` variable marked !unsafe.
+
+    All of it, not only the change's message as Zuul does: branch, topic, change URL, project
+    names and the rest come from Gerrit too, and no playbook needs them templated.
+    """
+    all_group = dict(inv["all"])
+    all_group["vars"] = {**all_group["vars"], "zuul": mark_unsafe(all_group["vars"]["zuul"])}
+    return {**inv, "all": all_group}

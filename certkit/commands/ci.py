@@ -38,15 +38,58 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.set_defaults(func=run_command)
 
     listen = sub.add_parser("listen", help="listen to Gerrit, run jobs for each patch set, vote",
-                            description="The vendor's third-party CI loop (see README).")
+                            description="The vendor's third-party CI loop (see docs/ci/operators-guide.md).")
     listen.add_argument("--config", required=True, type=Path, help="ci.yaml")
     listen.add_argument("--dry-run", action="store_true", help="report to the log, not to Gerrit")
+    listen.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="INFO (default) logs every event acted on or ignored, with why")
+    listen.add_argument("--debug", action="store_true",
+                        help="DEBUG level, with tracebacks of connection failures (paramiko's too)")
     listen.set_defaults(func=listen_command)
 
-    check = sub.add_parser("check-config", help="check Zuul configuration the way Zuul would",
-                           description="Load every job and freeze every non-abstract one.")
+    status = sub.add_parser("status", help="the listener's queue: states, running builds, "
+                                           "failed votes",
+                            description="Read state_dir/queue.sqlite of a listener (running or "
+                                        "not). Exit 1 when a vote failed for good.")
+    status.add_argument("--config", required=True, type=Path, help="ci.yaml")
+    status.add_argument("--limit", type=int, default=20, help="buildsets listed (newest first)")
+    status.set_defaults(func=status_command)
+
+    check = sub.add_parser("check-config", help="check Zuul configuration the way Zuul would, "
+                                                "or a listener's ci.yaml and its Gerrit",
+                           description="Load every job and freeze every non-abstract one; with "
+                                       "--listener, validate ci.yaml, freeze its jobs and "
+                                       "connect to its Gerrit once.")
     check.add_argument("dirs", nargs="*", type=Path, help="configuration dirs (default: ci/zuul.d)")
+    check.add_argument("--listener", type=Path, metavar="CI_YAML",
+                       help="check this listener configuration and connect to Gerrit once")
     check.set_defaults(func=check_config_command)
+
+    double = sub.add_parser("gerrit-double", help="a Gerrit double on this machine, to rehearse "
+                                                  "the CI loop",
+                            description="serve: run the double and write DIR/ci.yaml for "
+                                        "`certkit ci listen`; the other actions play the "
+                                        "developer against a double serving DIR.")
+    actions = double.add_subparsers(dest="double_action", metavar="ACTION")
+    serve = actions.add_parser("serve", help="run the double until Ctrl-C")
+    serve.add_argument("--port", type=int, default=0, help="SSH port (default: a free one)")
+    upload = actions.add_parser("upload", help="commit to DIR/source and upload it as a patch set")
+    upload.add_argument("--change", type=int, required=True)
+    upload.add_argument("--branch", default="master")
+    upload.add_argument("--message", default="A change to rehearse with",
+                        help="commit message (the change's subject is its first line)")
+    comment = actions.add_parser("comment", help="comment on a patch set (e.g. recheck)")
+    comment.add_argument("--change", type=int, required=True)
+    comment.add_argument("--patchset", type=int, default=1)
+    comment.add_argument("text")
+    for name in ("abandon", "restore", "delete"):
+        action = actions.add_parser(name, help=f"{name} a change")
+        action.add_argument("--change", type=int, required=True)
+    for action in (serve, upload, comment, *[actions.choices[n] for n in
+                                             ("abandon", "restore", "delete")]):
+        action.add_argument("--dir", type=Path, required=True,
+                            help="the rehearsal's directory (keys, ci.yaml, state)")
+    double.set_defaults(func=gerrit_double_command)
 
     install = sub.add_parser("install-manila", help="install a Manila source tree into a job venv",
                              description="Used by the certify playbook for a Manila change.")
@@ -61,12 +104,13 @@ def run_command(args: argparse.Namespace) -> int:
     """Exit 0 on SUCCESS, 1 on any other result, 2 on unusable input."""
     from certkit.ci.jobs import freeze_job
     from certkit.ci.runjob import JobRequest, load, run_job
-    from certkit.ci.workspace import Change, parse_change_arg
+    from certkit.ci.workspace import Change, check_project_name, parse_change_arg
 
     change = None
     if args.change:
         number, patchset = parse_change_arg(args.change)
-        change = Change(project=args.project, number=number, patchset=patchset, branch=args.branch)
+        change = Change(project=check_project_name(args.project), number=number,
+                        patchset=patchset, branch=args.branch)
     work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="certkit-ci-"))
     try:  # our temporary workspace goes also when the input is refused; the logs stay
         request = JobRequest(job=args.job, config_dirs=args.zuul_config or [],
@@ -97,10 +141,93 @@ def listen_command(args: argparse.Namespace) -> int:
     from certkit.ci.config import load_ci_config
     from certkit.ci.listener import Listener
 
+    from certkit.ci.logsetup import configure
+
     config = load_ci_config(args.config)
     if args.dry_run:
         config.report.mode = "dry-run"
+    configure(args.log_level, args.debug)
     Listener(config).serve_forever()
+    return 0
+
+
+def status_command(args: argparse.Namespace) -> int:
+    """States of the queue, the newest buildsets, and every vote that failed for good."""
+    import datetime
+
+    from certkit.ci.config import load_ci_config
+    from certkit.ci.queue import BuildQueue
+
+    config = load_ci_config(args.config)
+    path = config.state_dir / "queue.sqlite"
+    if not path.is_file():
+        raise CertkitError(f"{path}: no queue yet (the listener has not run with this config)")
+    queue = BuildQueue(path)
+    try:
+        counts = queue.counts()
+        last = queue.meta("last_event_time")
+        failed = queue.recent(1000, states=("report_failed",))
+        recent = queue.recent(args.limit)
+    finally:
+        queue.close()
+    print(f"queue: {path}")
+    print("states: " + (", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "empty"))
+    if last:
+        when = datetime.datetime.fromtimestamp(int(last), datetime.timezone.utc)
+        print(f"last Gerrit event: {when:%Y-%m-%d %H:%M:%S} UTC")
+    for b in failed:
+        print(f"FAILED VOTE: {b.change},{b.patchset} report_failed after {b.report_attempts} "
+              f"attempts: {b.report_error}")
+    for b in recent:
+        extra = f" ({b.report_attempts} attempts: {b.report_error})" if b.report_error else ""
+        print(f"  {b.change},{b.patchset} {b.project} {b.trigger} {b.state}{extra}")
+    return 1 if failed else 0
+
+
+def gerrit_double_command(args: argparse.Namespace) -> int:
+    from certkit.ci import rehearsal
+
+    if args.double_action == "serve":
+        rehearsal.serve(args.dir, args.port)
+        return 0
+    if args.double_action == "upload":
+        rehearsal.new_commit(args.dir / "source", args.message)
+        print(rehearsal.control(args.dir, ["upload", rehearsal.PROJECT, str(args.change),
+                                           str((args.dir / "source").resolve()), args.branch]))
+    elif args.double_action == "comment":
+        print(rehearsal.control(args.dir, ["comment", str(args.change), str(args.patchset),
+                                           args.text]))
+    elif args.double_action in ("abandon", "restore", "delete"):
+        print(rehearsal.control(args.dir, [args.double_action, str(args.change)]))
+    else:
+        raise CertkitError("gerrit-double: an ACTION is needed: serve, upload, comment, "
+                           "abandon, restore or delete")
+    return 0
+
+
+def check_listener_config(path: Path) -> int:
+    """ci.yaml valid, its jobs frozen, Gerrit reachable with its key: one line, exit 0 or 1."""
+    from certkit.ci.config import load_ci_config
+    from certkit.ci.gerrit import GerritError, GerritSSH
+    from certkit.ci.jobs import freeze_job
+    from certkit.ci.runjob import default_config_dirs
+    from certkit.ci.zuulconfig import load_layout
+
+    config = load_ci_config(path)
+    layout = load_layout(config.pipeline.zuul_config or default_config_dirs())
+    for job in config.pipeline.jobs:
+        freeze_job(layout, job)
+    client = GerritSSH(config.gerrit)
+    try:
+        client.connect()
+        version = client.run(["gerrit", "version"], timeout=config.gerrit.connect_timeout).strip()
+    except GerritError as exc:
+        print(f"{path}: configuration ok, but Gerrit: {exc}")
+        return 1
+    finally:
+        client.close()
+    print(f"{path}: ok: {len(config.pipeline.jobs)} job(s) frozen, "
+          f"{len(config.pipeline.projects)} project(s); connected to {client.where} ({version})")
     return 0
 
 
@@ -109,6 +236,8 @@ def check_config_command(args: argparse.Namespace) -> int:
     from certkit.ci.runjob import default_config_dirs
     from certkit.ci.zuulconfig import load_layout
 
+    if args.listener:
+        return check_listener_config(args.listener)
     layout = load_layout(args.dirs or default_config_dirs())
     for name, abstract, _ in list_jobs(layout):
         if abstract:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.metadata
+import threading
+import time
 import shutil
 import subprocess
 import textwrap
@@ -12,7 +14,10 @@ import pytest
 import yaml
 
 import manila
-from tests.ci.gerrit_double import CI_ACCOUNT, GerritDouble
+from certkit.ci.config import load_ci_config
+from certkit.ci.executor import BuildResult
+from certkit.ci.listener import Listener
+from certkit.ci.gerritdouble import CI_ACCOUNT, GerritDouble
 
 ROOT = Path(__file__).resolve().parents[2]
 # Of manila/tests only what the dummy profile imports: the rest (about 20 MB) is not needed to
@@ -56,6 +61,18 @@ def manila_source(tmp_path_factory) -> Path:
     git("config", "user.name", "Jane Developer", cwd=root)
     git("add", "-A", cwd=root)
     git("commit", "-q", "-m", "Manila as released", cwd=root)
+    return root
+
+
+def make_source(root: Path) -> Path:
+    """A one-file git repository on master: a small project to upload changes of."""
+    root.mkdir(parents=True)
+    git("init", "-q", "-b", "master", cwd=root)
+    git("config", "user.email", "jane@example.org", cwd=root)
+    git("config", "user.name", "Jane", cwd=root)
+    (root / "README").write_text("base\n")
+    git("add", "-A", cwd=root)
+    git("commit", "-q", "-m", "base", cwd=root)
     return root
 
 
@@ -108,3 +125,83 @@ def write_ci_config(tmp_path: Path, double: GerritDouble, **overrides) -> Path:
     path = tmp_path / "ci.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+class Runner:
+    """Records job requests; results by change number; can hold builds until released."""
+
+    def __init__(self) -> None:
+        self.requests: list = []
+        self.results: dict[int, str] = {}
+        self.hold = threading.Event()
+        self.hold.set()
+        self.running = 0
+        self.max_running = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, request):
+        with self._lock:
+            self.requests.append(request)
+            self.running += 1
+            self.max_running = max(self.max_running, self.running)
+        try:
+            while not self.hold.wait(0.05):
+                if request.cancel.is_set():
+                    return BuildResult(job=request.job, build=request.build, result="ABORTED",
+                                       log_dir=request.log_root, started_at="", duration=1.0)
+            result = self.results.get(request.change.number, "SUCCESS")
+            return BuildResult(job=request.job, build=request.build, result=result,
+                               log_dir=request.log_root, started_at="", duration=182.0)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+def zuul_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "jobs"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "zuul.yaml").write_text("- job: {name: noop, parent: null, run: noop.yaml}\n"
+                                    "- job: {name: other, parent: null, run: noop.yaml}\n")
+    (repo / "noop.yaml").write_text("- hosts: all\n  tasks: []\n")
+    return repo
+
+
+@pytest.fixture
+def start(tmp_path, gerrit, manila_source):
+    """Start a listener thread for the double; returns (listener, runner)."""
+    gerrit.create_project("openstack/manila", manila_source)
+    started = []
+
+    def _start(runner=None, **overrides):
+        overrides.setdefault("pipeline", {})
+        overrides["pipeline"] = {"name": "check", "projects": [{"name": "openstack/manila"}],
+                                 "jobs": ["noop"], "concurrency": 2,
+                                 "zuul_config": [str(zuul_repo(tmp_path))], **overrides["pipeline"]}
+        config = load_ci_config(write_ci_config(tmp_path, gerrit, **overrides))
+        runner = runner or Runner()
+        listener = Listener(config, runner=runner)
+        thread = threading.Thread(target=listener.serve_forever, daemon=True)
+        thread.start()
+        started.append((listener, thread))
+        return listener, runner
+
+    yield _start
+    for listener, thread in started:
+        listener.stop()
+        thread.join(timeout=30)
+        listener.queue.close()
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def upload(gerrit, source: Path, change: int, **kw):
+    commit_change(source, kw.pop("subject", f"Change {change}"), f"{change}-{time.time()}")
+    return gerrit.upload_patchset("openstack/manila", change, source, **kw)

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from tests.ci.conftest import ROOT, commit_change
-from tests.ci.gerrit_double import CI_ACCOUNT
+from certkit.ci.gerritdouble import CI_ACCOUNT
 
 if importlib.util.find_spec("certkit.dashboard") is None:
     pytest.skip("certkit.dashboard is not importable (the dashboard branch is not merged yet)",

@@ -14,96 +14,13 @@ from pathlib import Path
 import pytest
 
 from certkit.ci.config import CIConfigError, load_ci_config
-from certkit.ci.executor import BuildResult
 from certkit.ci.gerrit import GerritError, GerritSSH
 from certkit.ci.listener import Listener
-from tests.ci.conftest import ROOT, write_ci_config
+from tests.ci.conftest import ROOT, Runner, upload, wait_for, write_ci_config, zuul_repo
 from tests.ci.dashboard_receiver import Receiver
-from tests.ci.gerrit_double import CI_ACCOUNT, OWNER
+from certkit.ci.gerritdouble import CI_ACCOUNT, OWNER
 
 HOSTILE = "Fix 'quoted' \"double\" $(rm -rf /) `id`; echo x | tee y & \\ \n\nsecond\tline"
-
-
-class Runner:
-    """Records job requests; results by change number; can hold builds until released."""
-
-    def __init__(self) -> None:
-        self.requests: list = []
-        self.results: dict[int, str] = {}
-        self.hold = threading.Event()
-        self.hold.set()
-        self.running = 0
-        self.max_running = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, request):
-        with self._lock:
-            self.requests.append(request)
-            self.running += 1
-            self.max_running = max(self.max_running, self.running)
-        try:
-            while not self.hold.wait(0.05):
-                if request.cancel.is_set():
-                    return BuildResult(job=request.job, build=request.build, result="ABORTED",
-                                       log_dir=request.log_root, started_at="", duration=1.0)
-            result = self.results.get(request.change.number, "SUCCESS")
-            return BuildResult(job=request.job, build=request.build, result=result,
-                               log_dir=request.log_root, started_at="", duration=182.0)
-        finally:
-            with self._lock:
-                self.running -= 1
-
-
-def zuul_repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "jobs"
-    (repo / ".git").mkdir(parents=True)
-    (repo / "zuul.yaml").write_text("- job: {name: noop, parent: null, run: noop.yaml}\n"
-                                    "- job: {name: other, parent: null, run: noop.yaml}\n")
-    (repo / "noop.yaml").write_text("- hosts: all\n  tasks: []\n")
-    return repo
-
-
-@pytest.fixture
-def start(tmp_path, gerrit, manila_source):
-    """Start a listener thread for the double; returns (listener, runner)."""
-    gerrit.create_project("openstack/manila", manila_source)
-    started = []
-
-    def _start(runner=None, **overrides):
-        overrides.setdefault("pipeline", {})
-        overrides["pipeline"] = {"name": "check", "projects": [{"name": "openstack/manila"}],
-                                 "jobs": ["noop"], "concurrency": 2,
-                                 "zuul_config": [str(zuul_repo(tmp_path))], **overrides["pipeline"]}
-        config = load_ci_config(write_ci_config(tmp_path, gerrit, **overrides))
-        runner = runner or Runner()
-        listener = Listener(config, runner=runner)
-        thread = threading.Thread(target=listener.serve_forever, daemon=True)
-        thread.start()
-        started.append((listener, thread))
-        return listener, runner
-
-    yield _start
-    for listener, thread in started:
-        listener.stop()
-        thread.join(timeout=30)
-        listener.queue.close()
-
-
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def upload(gerrit, source: Path, change: int, **kw):
-    from tests.ci.conftest import commit_change
-
-    commit_change(source, kw.pop("subject", f"Change {change}"), f"{change}-{time.time()}")
-    return gerrit.upload_patchset("openstack/manila", change, source, **kw)
 
 
 def test_patchset_created_leads_to_one_zuul_format_vote(start, gerrit, manila_source):
@@ -337,7 +254,7 @@ def test_ci_comments_are_posted_to_the_dashboard(start, gerrit, manila_source):
 
 def test_hostile_messages_reach_gerrit_intact(tmp_path, gerrit):
     gerrit.changes.clear()
-    from tests.ci.gerrit_double import ChangeRecord
+    from certkit.ci.gerritdouble import ChangeRecord
 
     gerrit.changes[5] = ChangeRecord("openstack/manila", "master", 5, "s", "m",
                                      patch_sets=[{"number": 1, "revision": "a" * 40,

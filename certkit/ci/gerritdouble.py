@@ -1,25 +1,35 @@
-"""A Gerrit double for certkit's CI tests: Gerrit's SSH command port and a git server.
+"""A Gerrit double: Gerrit's SSH command port and a git server, on loopback, for certkit's tests
+and for a vendor rehearsing the whole CI loop on one machine (`certkit ci gerrit-double`).
 
 What it emulates, exactly (Gerrit 3.x documentation: cmd-stream-events, cmd-query,
-cmd-review, json):
+cmd-review, cmd-version, json):
 - SSH on 127.0.0.1 (paramiko server): public-key authentication only, per account; a host key
   the client must know.
 - Command lines split like Gerrit's CommandFactoryProvider.split (spaces/tabs separate,
   '...' and "..." quote, backslash escapes outside single quotes); nothing is run by a shell.
 - `gerrit stream-events [-s TYPE]...`: one JSON object per line, for patchset-created,
-  comment-added, change-merged, ref-updated, with the fields Gerrit documents (type,
-  eventCreatedOn, change{project, branch, id, number, subject, owner, url, commitMessage,
-  status}, patchSet{number, revision, parents, ref, uploader, createdOn, author, kind},
-  uploader/author/submitter accounts {name, email, username}, comment, approvals, newRev,
-  refUpdate{oldRev, newRev, refName, project}). Events are not replayed after a disconnect.
+  comment-added, change-abandoned, change-restored, change-deleted, change-merged and
+  ref-updated, with the fields Gerrit documents (type, eventCreatedOn, change{project, branch,
+  id, number, subject, owner, url, commitMessage, status, topic}, patchSet{number, revision,
+  parents, ref, uploader, createdOn, author, kind}, uploader/author/abandoner/restorer/deleter
+  accounts {name, email, username}, comment, approvals, newRev, refUpdate{oldRev, newRev,
+  refName, project}). Events are not replayed after a disconnect.
 - `gerrit review [--project P] [--message M] [--label L=V]... [--tag T] CHANGE,PATCHSET`:
-  stores the comment as "Patch Set N: Label+V\\n\\nM" and emits comment-added with approvals.
+  stores the comment as "Patch Set N: Label+V\\n\\nM" and emits comment-added with approvals;
+  labels on a closed (abandoned) change are refused with exit status 1, as Gerrit does.
 - `gerrit query --format=JSON [--patch-sets] [--current-patch-set] [--files] [--comments]
-  QUERY` with the operators change:, project:, status:, after:/since: ("YYYY-MM-DD HH:MM:SS
-  [+ZZZZ]"): change rows then a stats row {type: stats, rowCount, runTimeMilliseconds}.
+  QUERY` with the operators change:, project:, status:open|abandoned, after:/since:
+  ("YYYY-MM-DD HH:MM:SS [+ZZZZ]"): change rows then a stats row {type: stats, rowCount,
+  runTimeMilliseconds}.
+- `gerrit version`.
 - Unknown commands: exit status 1 and "fatal: ... not found" on stderr, as Gerrit's dispatcher.
 - A bare git repository per project under git_root, serving refs/changes/NN/C/PS over file://.
-Not emulated: permissions/capabilities, other commands, HTTP/REST, web UI, label rules.
+Not emulated: permissions/capabilities, other commands, HTTP/REST, web UI, label rules,
+pushing to refs/for/* (a developer's actions are the `double ...` commands below instead).
+
+Not Gerrit at all: the `developer` account may run `double upload|comment|abandon|restore|
+delete ...` (what `certkit ci gerrit-double upload ...` sends) so a rehearsal can play the
+developer's side from another terminal.
 Every command received is recorded in `commands` as (username, argv).
 """
 
@@ -39,6 +49,7 @@ import paramiko
 
 CI_ACCOUNT = {"name": "Acme CI", "email": "ci@acme.example", "username": "acme-ci"}
 OWNER = {"name": "Jane Developer", "email": "jane@example.org", "username": "jane"}
+DEVELOPER = "developer"  # the rehearsal's developer account (runs `double ...` commands)
 
 
 def gerrit_split(command: str) -> list[str]:
@@ -96,16 +107,21 @@ class ChangeRecord:
     status: str = "NEW"
     patch_sets: list[dict[str, Any]] = field(default_factory=list)
     comments: list[dict[str, Any]] = field(default_factory=list)
+    topic: str | None = None
+    url: str | None = None  # default: <web_url>/c/<project>/+/<number>
 
     def row(self, base_url: str) -> dict[str, Any]:
-        return {"project": self.project, "branch": self.branch,
+        row = {"project": self.project, "branch": self.branch,
                 "id": f"I{self.number:040x}"[:41], "number": self.number,
                 "subject": self.subject, "owner": self.owner,
-                "url": f"{base_url}/c/{self.project}/+/{self.number}",
+                "url": self.url or f"{base_url}/c/{self.project}/+/{self.number}",
                 "commitMessage": self.message, "status": self.status, "open": self.status == "NEW",
                 "createdOn": self.patch_sets[0]["createdOn"] if self.patch_sets else 0,
                 "lastUpdated": max([p["createdOn"] for p in self.patch_sets]
                                    + [c["timestamp"] for c in self.comments] + [0])}
+        if self.topic is not None:
+            row["topic"] = self.topic
+        return row
 
 
 class _Server(paramiko.ServerInterface):
@@ -140,7 +156,8 @@ class _Server(paramiko.ServerInterface):
 class GerritDouble:
     """Gerrit's SSH command port and git hosting, on loopback, for tests."""
 
-    def __init__(self, root: Path, web_url: str = "https://review.example.org") -> None:
+    def __init__(self, root: Path, web_url: str = "https://review.example.org",
+                 port: int = 0) -> None:
         self.root = root
         self.git_root = root / "git"
         self.git_root.mkdir(parents=True, exist_ok=True)
@@ -155,9 +172,10 @@ class GerritDouble:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.paused = threading.Event()  # set: connections are refused (Gerrit is down)
+        self.refuse_reviews = ""  # set: every `gerrit review` fails with this message
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind(("127.0.0.1", port))
         self.sock.listen(16)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
@@ -233,17 +251,37 @@ class GerritDouble:
             self.emit(event)
         return event
 
+    def set_status(self, change: int, kind: str, who: dict[str, str] | None = None,
+                   emit: bool = True) -> dict[str, Any]:
+        """change-abandoned / change-restored / change-deleted, as Gerrit announces them."""
+        record = self.changes[change]
+        who = dict(who or OWNER)
+        role = {"change-abandoned": "abandoner", "change-restored": "restorer",
+                "change-deleted": "deleter"}[kind]
+        record.status = {"change-abandoned": "ABANDONED", "change-restored": "NEW",
+                         "change-deleted": "DELETED"}[kind]
+        event = {"type": kind, "change": record.row(self.web_url),
+                 "patchSet": _public(record.patch_sets[-1]), role: who,
+                 "reason": "", "eventCreatedOn": int(time.time())}
+        if kind == "change-deleted":
+            del self.changes[change]
+            event.pop("patchSet")
+        if emit:
+            self.emit(event)
+        return event
+
     def emit(self, event: dict[str, Any]) -> None:
         self.emit_raw(json.dumps(event))
 
-    def emit_raw(self, line: str) -> None:
-        """Send one line to every stream-events subscriber (types filtered as Gerrit does)."""
+    def emit_raw(self, line: str, newline: bool = True) -> None:
+        """Send one line to every stream-events subscriber (types filtered as Gerrit does);
+        newline=False sends a line cut short, as a connection dropping mid-event does."""
         kind = None
         try:
             kind = json.loads(line).get("type")
         except (ValueError, AttributeError):
             pass
-        data = (line + "\n").encode()
+        data = (line + ("\n" if newline else "")).encode()
         with self._lock:
             alive = []
             for channel, types in self.subscribers:
@@ -327,6 +365,10 @@ class GerritDouble:
                 return  # stays open until the connection closes
             if argv[:2] == ["gerrit", "review"]:
                 status, out, err = self._review(username, argv[2:])
+            elif argv[:2] == ["gerrit", "version"]:
+                status, out, err = 0, "gerrit version 3.10.0 (certkit double)\n", ""
+            elif argv[:1] == ["double"] and username == DEVELOPER:
+                status, out, err = self._developer(argv[1:])
             elif argv[:2] == ["gerrit", "query"]:
                 status, out, err = self._query(argv[2:])
             else:
@@ -341,6 +383,30 @@ class GerritDouble:
             channel.send_exit_status(status)
         finally:
             channel.close()
+
+    def _developer(self, args: list[str]) -> tuple[int, str, str]:
+        """A developer's action, for a rehearsal: `double upload PROJECT CHANGE SOURCE_DIR
+        [BRANCH]`, `double comment CHANGE PATCHSET TEXT`, `double abandon|restore|delete CHANGE`."""
+        action, rest = (args[0], args[1:]) if args else ("", [])
+        if action == "upload" and len(rest) in (3, 4) and rest[1].isdigit():
+            source = Path(rest[2])
+            if not (self.git_root / rest[0]).exists():
+                self.create_project(rest[0], source)
+            files = _git("diff-tree", "--no-commit-id", "--name-only", "-r", "--root", "HEAD",
+                         cwd=source).split()
+            event = self.upload_patchset(rest[0], int(rest[1]), source, files=files,
+                                         branch=rest[3] if len(rest) == 4 else "master")
+            return 0, f"{rest[1]},{event['patchSet']['number']} uploaded\n", ""
+        if action == "comment" and len(rest) == 3 and rest[0].isdigit() and rest[1].isdigit():
+            self.add_comment(int(rest[0]), int(rest[1]), OWNER, rest[2])
+            return 0, f"{rest[0]},{rest[1]} commented\n", ""
+        if action in ("abandon", "restore", "delete") and len(rest) == 1 and rest[0].isdigit():
+            kind = {"abandon": "change-abandoned", "restore": "change-restored",
+                    "delete": "change-deleted"}[action]
+            self.set_status(int(rest[0]), kind)
+            return 0, f"{rest[0]} {kind.split('-')[1]}\n", ""
+        return 1, "", "fatal: usage: double upload PROJECT CHANGE SOURCE [BRANCH] | comment " \
+                      "CHANGE PATCHSET TEXT | abandon|restore|delete CHANGE\n"
 
     def _review(self, username: str, args: list[str]) -> tuple[int, str, str]:
         options: dict[str, list[str]] = {}
@@ -366,6 +432,11 @@ class GerritDouble:
             return 1, "", f'fatal: "{target}" no such change\n'
         if options.get("p") and options["p"][-1] != record.project:
             return 1, "", f'fatal: "{target}" no such change in project {options["p"][-1]}\n'
+        if record.status != "NEW" and options.get("l"):
+            return 1, "", "fatal: one or more approvals failed; review output above\n" \
+                          f"error: change {record.number} is closed\n"
+        if self.refuse_reviews:
+            return 1, "", f"fatal: {self.refuse_reviews}\n"
         approvals = []
         for label in options.get("l", []):
             name, _, value = label.partition("=")
@@ -421,6 +492,8 @@ def _matches(record: ChangeRecord, predicates: list[tuple[str, str]]) -> bool:
         if key == "project" and record.project != value:
             return False
         if key == "status" and value == "open" and record.status != "NEW":
+            return False
+        if key == "status" and value in ("abandoned", "closed") and record.status != "ABANDONED":
             return False
         if key in ("after", "since"):
             stamp, _, zone = value.strip().rpartition(" ") if value.count(" ") == 2 else \

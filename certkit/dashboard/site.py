@@ -33,8 +33,12 @@ class Links:
         query = {k: v for k, v in query.items() if v}
         return path + self.suffix + (("?" + urlencode(query)) if query and not self.static else "")
 
-    def matrix(self, release: str = "", vendor: str = "", protocol: str = "") -> str:
-        return self.page("matrix", release=release, vendor=vendor, protocol=protocol)
+    def summary(self, state: str = "", sort: str = "", release: str = "") -> str:
+        return self.page("summary", release=release, state=state, sort=sort)
+
+    def matrix(self, release: str = "", vendor: str = "", protocol: str = "",
+               sort: str = "") -> str:
+        return self.page("matrix", release=release, vendor=vendor, protocol=protocol, sort=sort)
 
     def backend(self, name: str) -> str:
         return self.page(f"backends/{quote(name, safe='')}")
@@ -71,8 +75,12 @@ class StaticLinks(Links):
     static = True
     suffix = ".html"
 
-    def matrix(self, release: str = "", vendor: str = "", protocol: str = "") -> str:
-        return f"matrix/{release_slug(release)}.html" if release else "index.html"
+    def summary(self, state: str = "", sort: str = "", release: str = "") -> str:
+        return "index.html"
+
+    def matrix(self, release: str = "", vendor: str = "", protocol: str = "",
+               sort: str = "") -> str:
+        return f"matrix/{release_slug(release)}.html" if release else "matrix.html"
 
 
 def cell_html(cell: dict[str, Any]) -> str:

@@ -34,7 +34,9 @@ class Links:
         return path + self.suffix + (("?" + urlencode(query)) if query and not self.static else "")
 
     def summary(self, state: str = "", sort: str = "", release: str = "") -> str:
-        return self.page("summary", release=release, state=state, sort=sort)
+        """The summary page (state, worst first, is its default order: left out of links)."""
+        return self.page("summary", release=release, state=state,
+                         sort="" if sort == "state" else sort)
 
     def matrix(self, release: str = "", vendor: str = "", protocol: str = "",
                sort: str = "") -> str:

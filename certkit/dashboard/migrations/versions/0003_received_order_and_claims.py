@@ -16,21 +16,19 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('backends', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('claims', sa.JSON(), nullable=True))
-    op.execute("UPDATE backends SET claims = '{}'")
-    with op.batch_alter_table('backends', schema=None) as batch_op:
-        batch_op.alter_column('claims', existing_type=sa.JSON(), nullable=False)
-    with op.batch_alter_table('cells', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('received_at', sa.DateTime(timezone=True), nullable=True))
+    # Plain ADD COLUMN (NOT NULL needs a default): a batch copy of `backends` on SQLite would
+    # drop a table that runs and cells reference, which foreign keys forbid.
+    op.add_column('backends', sa.Column('claims', sa.JSON(), nullable=False,
+                                        server_default=sa.text("'{}'")))
+    op.add_column('cells', sa.Column('received_at', sa.DateTime(timezone=True), nullable=False,
+                                     server_default=sa.text("'1970-01-01 00:00:00.000000'")))
     op.execute("UPDATE cells SET received_at = (SELECT runs.received_at FROM runs "
                "WHERE runs.id = cells.run_pk)")
-    with op.batch_alter_table('cells', schema=None) as batch_op:
-        batch_op.alter_column('received_at', existing_type=sa.DateTime(timezone=True),
-                              nullable=False)
-    with op.batch_alter_table('runs', schema=None) as batch_op:
-        batch_op.create_index('ix_runs_backend_received', ['backend_id', 'received_at'],
-                              unique=False)
+    if op.get_bind().dialect.name != "sqlite":  # SQLite cannot drop a default in place
+        op.alter_column('backends', 'claims', server_default=None)
+        op.alter_column('cells', 'received_at', server_default=None)
+    op.create_index('ix_runs_backend_received', 'runs', ['backend_id', 'received_at'],
+                    unique=False)
 
 
 def downgrade() -> None:

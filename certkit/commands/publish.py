@@ -23,6 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--kind", choices=("reports", "audits", "ci-votes"), default="reports",
                         help="endpoint (default: reports)")
     parser.add_argument("--flush", action="store_true", help="only send what is spooled")
+    parser.add_argument("--retries", type=int, default=4, metavar="N",
+                        help="retries (with backoff: 0.5, 1, 2, 4 s...) of the one request that "
+                             "finds the dashboard down or busy; the rest of the spool waits for "
+                             "the next publish (default 4, about 8 s)")
     parser.set_defaults(func=publish_command)
 
 
@@ -46,7 +50,9 @@ def publish_command(args: argparse.Namespace) -> int:
         if not isinstance(body, dict):
             raise CertkitError(f"{path}: not a certkit report (a JSON object)")
         bodies.append((str(path), body))
-    publisher = Publisher(args.to, token, args.spool or default_spool_dir())
+    if not 0 <= args.retries <= 10:
+        raise CertkitError("publish: --retries: must be 0 to 10")
+    publisher = Publisher(args.to, token, args.spool or default_spool_dir(), retries=args.retries)
     # Spool everything first, then one flush: with the dashboard down, the first body's retries
     # are the only wait, however many files were given or are spooled.
     for source, body in bodies:

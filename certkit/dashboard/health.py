@@ -61,13 +61,17 @@ class Rules:
     registration before it counts as missing."""
 
 
+DEFAULT_RULES = Rules()
+"""The thresholds when the server is given none (the CLI's defaults)."""
+
+
 def flips(passed: Sequence[bool]) -> int:
     """Changes between consecutive results: [T, F, F, T] -> 2."""
     return sum(1 for a, b in zip(passed, passed[1:]) if a != b)
 
 
 def backend_state(verdicts: Sequence[str], newest_started: datetime | None, now: datetime,
-                  rules: Rules = Rules()) -> str:
+                  rules: Rules = DEFAULT_RULES) -> str:
     """A back end's state from its verdicts, newest received first (at most FLIP_WINDOW used),
     and the start time of the newest received run."""
     if not verdicts or newest_started is None:

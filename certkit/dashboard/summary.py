@@ -14,7 +14,8 @@ from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from certkit.dashboard.db import as_utc, utcnow
-from certkit.dashboard.health import (FLIP_WINDOW, STATE_ORDER, STATES, Rules, backend_state,
+from certkit.dashboard.health import (DEFAULT_RULES, FLIP_WINDOW, STATE_ORDER, STATES, Rules,
+                                      backend_state,
                                       flips)
 from certkit.dashboard.models import OUTCOMES, Backend, CheckDef, CiVote, Result, Run
 from certkit.dashboard.clock import age, iso
@@ -114,7 +115,7 @@ def backend_health(session: Session, backends: list[Backend], rules: Rules, now:
     return out
 
 
-def summary(session: Session, rules: Rules = Rules(), state: str | None = None,
+def summary(session: Session, rules: Rules = DEFAULT_RULES, state: str | None = None,
             sort: str | None = None, release: str | None = None) -> dict[str, Any]:
     """One row per back end; `state` filters (comma-separated states), `sort` orders."""
     now = utcnow()

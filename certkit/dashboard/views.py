@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from certkit.catalogue import FEATURES
 from certkit.dashboard.clock import age, iso
 from certkit.dashboard.db import as_utc, utcnow
-from certkit.dashboard.health import FLAKY_CHECK_WINDOW, STATE_ORDER, Rules, check_is_flaky, flips
+from certkit.dashboard.health import (DEFAULT_RULES, FLAKY_CHECK_WINDOW, STATE_ORDER, Rules,
+                                      check_is_flaky, flips)
 from certkit.dashboard.models import (OUTCOMES, Audit, AuditDriver, Backend, Cell, CheckDef,
                                       CiVote, Result, Run, Token)
 from certkit.dashboard.releases import newest_first
@@ -116,7 +117,7 @@ def cell_for(cell: dict[str, Any] | None, claimed: frozenset[str] | set[str], fe
 
 def matrix(session: Session, release: str | None = None, vendor: str | None = None,
            protocol: str | None = None, sort: str | None = None,
-           rules: Rules = Rules()) -> dict[str, Any] | None:
+           rules: Rules = DEFAULT_RULES) -> dict[str, Any] | None:
     """Back ends x features for one release (default: the newest), with filters, each row led by
     the back end's state and newest received verdict in that release. None: unknown release."""
     all_releases = releases(session)
@@ -176,7 +177,7 @@ RUN_COLUMNS = (Run.id, Run.run_id, Run.verdict, Run.started_at, Run.received_at,
 
 
 def backend_page(session: Session, name: str, history: int = 200, grid_runs: int = 20,
-                 flaky_window: int = FLAKY_CHECK_WINDOW, rules: Rules = Rules()
+                 flaky_window: int = FLAKY_CHECK_WINDOW, rules: Rules = DEFAULT_RULES
                  ) -> dict[str, Any] | None:
     """A back end: profile, claims, state, history, checks x recent runs, flaky checks, audit.
     Runs come newest received first. Costs do not grow with history: the newest runs by
@@ -294,7 +295,7 @@ def never_reported(session: Session, now: datetime) -> list[dict[str, Any]]:
                                      .order_by(Backend.created_at, Backend.name))]
 
 
-def ci_health(session: Session, rules: Rules = Rules()) -> dict[str, Any]:
+def ci_health(session: Session, rules: Rules = DEFAULT_RULES) -> dict[str, Any]:
     """Per CI account: last report, 7/30-day counts and pass rates, failing streak, missing."""
     now = utcnow()
     since30, since7 = now - timedelta(days=30), now - timedelta(days=7)
@@ -357,7 +358,7 @@ def ci_health(session: Session, rules: Rules = Rules()) -> dict[str, Any]:
             "never_reported": never_reported(session, now), "generated_at": iso(now)}
 
 
-def unmaintained(session: Session, rules: Rules = Rules()) -> dict[str, Any]:
+def unmaintained(session: Session, rules: Rules = DEFAULT_RULES) -> dict[str, Any]:
     """Back ends by the policy: no passing report for warn_days (warning) / deprecate_days."""
     now = utcnow()
     last_pass = dict(session.execute(select(Run.backend_id, func.max(Run.started_at))

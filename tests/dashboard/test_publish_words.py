@@ -26,7 +26,7 @@ class CountingDashboard:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 outer.requests += 1
                 self.rfile.read(int(self.headers.get("content-length", 0)))
                 data = json.dumps(body).encode()

@@ -45,6 +45,8 @@ class Settings:
     reports_per_minute: float = 120.0
     burst: int = 60
     rules: views.Rules = field(default_factory=views.Rules)
+    page_cache_size: int = 128
+    """Rendered pages kept until the data changes (0: none, for benchmarks of the queries)."""
 
 
 class Problem(Exception):
@@ -194,7 +196,7 @@ def create_app(sessions: sessionmaker[Session], settings: Settings | None = None
 
     # ----- pages ------------------------------------------------------------------------------
 
-    cache = PageCache()
+    cache = PageCache(settings.page_cache_size)
 
     def page(path: str, template: str, build: Callable[..., dict[str, Any] | None],
              summary: str, cached: bool = False) -> None:

@@ -34,16 +34,17 @@ def time_problem(value: datetime, field: str, received: datetime | None = None) 
 
 
 def age(then: datetime | None, now: datetime | None = None) -> str:
-    """A short human age: 3m, 5h, 2d."""
+    """A short human age: <1m, 3m, 5h, 2d."""
     if then is None:
         return ""
     seconds = max(0, ((now or utcnow()) - as_utc(then)).total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{int(seconds // size)}{unit}"
-    return "now"
+    return "<1m"
 
 
 def iso(value: datetime | None) -> str | None:
-    """An aware UTC time as RFC 3339."""
-    return as_utc(value).isoformat().replace("+00:00", "Z") if value else None
+    """An aware UTC time as RFC 3339, to the second."""
+    return as_utc(value).replace(microsecond=0).isoformat().replace("+00:00", "Z") \
+        if value else None

@@ -41,7 +41,7 @@ STATES: dict[str, tuple[str, str]] = {
     "failing": ("\u2718", "the newest received run is not certified"),
     "flaky": ("\u223c", f"certified now, but the verdict flipped {FLAKY_FLIPS}+ times in the "
                         f"last {FLIP_WINDOW} runs"),
-    "stale": ("\u231b", "no run received for longer than the stale threshold"),
+    "stale": ("\u25d4", "no run received for longer than the stale threshold"),
     "never-reported": ("\u2205", "known to the dashboard, but no run was ever received"),
     "passing": ("\u2714", "the newest received run is certified, and steadily so"),
 }

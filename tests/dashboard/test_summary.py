@@ -47,7 +47,28 @@ def seed_states(sessions, client, token) -> None:
     assert post(client, stale, token).status_code == 201
 
 
-def test_summary_states_sort_and_filter_without_javascript(client, token, sessions):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request, tmp_path):
+    """(sessions, client, token) on SQLite and on PostgreSQL (the summary reads its runs with a
+    statement per back end on SQLite, one LATERAL join on PostgreSQL)."""
+    from fastapi.testclient import TestClient
+
+    from certkit.dashboard.app import create_app
+    from certkit.dashboard.db import open_database
+    from certkit.dashboard.tokens import create_token
+    from tests.dashboard.services import fresh_database
+
+    url = str(tmp_path / "s.sqlite") if request.param == "sqlite" else \
+        fresh_database(request.getfixturevalue("postgres_url"))
+    sessions = open_database(url)
+    with sessions() as session:
+        token = create_token(session, "acme-ci", ["acme-*"])
+    yield sessions, TestClient(create_app(sessions)), token
+    sessions.kw["bind"].dispose()
+
+
+def test_summary_states_sort_and_filter_without_javascript(any_db):
+    sessions, client, token = any_db
     seed_states(sessions, client, token)
     data = client.get("/summary.json").json()
     states = {r["backend"]: r["state"] for r in data["rows"]}

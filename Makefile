@@ -8,7 +8,7 @@ VENV ?= .venv
 REPORTS ?= reports
 BIN := $(VENV)/bin
 
-.PHONY: venv certify test lab-up lab-down certify-cephfs certify-live benchmark clean dashboard-demo
+.PHONY: venv certify test docs lab-up lab-down certify-cephfs certify-live benchmark clean dashboard-demo
 
 $(BIN)/certkit: pyproject.toml setup.py
 	@bash ci/bootstrap-python.sh "$(PYTHON)" "$(VENV)"
@@ -23,6 +23,11 @@ certify: venv
 test: venv
 	$(BIN)/ruff check .
 	$(BIN)/python ci/run_tests.py
+
+# The documentation site (Sphinx + MyST), warnings as errors, then the internal link check.
+docs: venv
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	$(BIN)/python docs/_ext/internal_links.py docs/_build/html
 
 lab-up: venv
 	$(BIN)/certkit lab up cephfs

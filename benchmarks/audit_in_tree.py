@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results import record
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -48,6 +50,10 @@ def main(runs: int = 3) -> None:
           f"{statistics.median(cpus):.2f} s over {runs} runs (wall min {min(walls):.2f}, "
           f"max {max(walls):.2f}), incl. start-up and Manila import")
     print(f"last run:               {audit_time} (discovery, imports, binding, evidence, HTML)")
+    record("audit_in_tree", {
+        "runs": runs, "wall_s": round(statistics.median(walls), 2), "cpu_s": round(statistics.median(cpus), 2),
+        "rows": summary.strip(), "cells": cells.removeprefix("cells:").strip(),
+    })
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ from certkit.audit.callprobe import BINDS, RAISES_TYPEERROR, probe_call
 from certkit.audit.callshapes import shapes_by_method
 from certkit.audit.signatures import bind_error, signature_of
 
+from results import record
+
 
 def _class(path: str) -> type | None:
     module, _, name = path.split(" [")[0].rpartition(".")
@@ -93,6 +95,13 @@ def main() -> None:
         outcome = _measure_errors(old_errors)
         print(f"{args.errors_from}: {len(old_errors)} error findings; real calls: "
               + ", ".join(f"{k} {v}" for k, v in sorted(outcome.items())))
+    inconclusive = sum(v for (p, a), v in agreement.items() if a not in (BINDS, RAISES_TYPEERROR))
+    record("audit_precision", {
+        "back_ends": len(rows), "error_findings": len(errors),
+        "error_findings_raising_typeerror": measured["raises TypeError"] if errors else 0,
+        "bindings": total, "bindings_agree": agree, "bindings_inconclusive": inconclusive,
+        "bindings_disagree": total - agree - inconclusive,
+    })
 
 
 if __name__ == "__main__":

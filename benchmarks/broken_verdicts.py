@@ -25,6 +25,8 @@ sys.path.insert(0, str(ROOT))
 from certkit.profile import Profile, load_profile  # noqa: E402
 from certkit.runner import run_certification  # noqa: E402
 
+from results import record  # noqa: E402
+
 
 def with_settings(profile: Profile, features: tuple[str, ...], **timeouts: float) -> Profile:
     """The profile with extra claimed features and some timeouts changed."""
@@ -56,6 +58,7 @@ def main() -> int:
     timeouts = {"check": args.check_timeout, "cleanup": args.cleanup_timeout}
     healthy: dict[tuple[type | None, tuple[str, ...]], float] = {}
     rows = []
+    figures: dict = {}
     registry = broken.registry()
     for driver_class in registry:
         if args.only and driver_class.__name__ not in args.only:
@@ -84,6 +87,13 @@ def main() -> int:
               f"{args.cleanup_timeout:g} s): {met}/{len(rows)} within 10x healthy + one timeout; "
               f"slowest {worst[0]} {worst[2]:.1f} s ({worst[3]:.1f}x); "
               f"{sum(r[1] != 'certified' for r in rows)}/{len(rows)} not certified")
+        figures.update({
+            "broken_drivers": len(rows), "not_certified": sum(r[1] != "certified" for r in rows),
+            "within_goal": met, "check_timeout_s": args.check_timeout,
+            "cleanup_timeout_s": args.cleanup_timeout, "slowest_driver": worst[0],
+            "slowest_s": round(worst[2], 1), "slowest_ratio": round(worst[3], 1),
+            "healthy_s": round(min(healthy.values()), 1),
+        })
     if not args.skip_default_hang:
         try:
             seconds, report = timed(dummy, hostile_drivers.HangsForever)
@@ -93,6 +103,10 @@ def main() -> int:
         print(f"\nhanging create_share at default timeouts ({dummy.timeouts['check']:g} s check, "
               f"{dummy.timeouts['cleanup']:g} s clean-up): verdict {report['verdict']} in "
               f"{seconds:.1f} s ({ran} checks ran, {len(report['checks']) - ran} not run)")
+        figures["default_hang"] = {"verdict": report["verdict"], "seconds": round(seconds, 1),
+                                   "checks_ran": ran, "not_run": len(report["checks"]) - ran}
+    if figures and not args.only:  # a partial run (--only) does not replace the recorded figures
+        record("broken_verdicts", figures)
     return 0
 
 

@@ -31,6 +31,8 @@ from certkit.ci.runjob import run_job  # noqa: E402
 from tests.ci.conftest import write_ci_config  # noqa: E402
 from tests.ci.gerrit_double import CI_ACCOUNT, OWNER, GerritDouble  # noqa: E402
 
+from results import record  # noqa: E402
+
 
 def rss_mib() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -68,7 +70,7 @@ def irrelevant_events(n: int) -> list[str]:
     return lines
 
 
-def throughput(tmp: Path, n: int) -> None:
+def throughput(tmp: Path, n: int) -> dict:
     double = GerritDouble(tmp / "gerrit")
     double.add_account(CI_ACCOUNT["username"], tmp / "ci_key")
     double.write_known_hosts(tmp / "known_hosts")
@@ -91,9 +93,11 @@ def throughput(tmp: Path, n: int) -> None:
     print(f"listener memory: RSS {before:.1f} MiB before, "
           + ", ".join(f"{m:.1f}" for m in marks) + f" MiB after each quarter of {n:,} events")
     listener.queue.close()
+    return {"events": n, "events_per_s": round(n / elapsed), "rss_mib_before": round(before, 1),
+            "rss_mib_after": round(marks[-1], 1) if marks else None}
 
 
-def event_to_start(tmp: Path, rounds: int) -> None:
+def event_to_start(tmp: Path, rounds: int) -> dict:
     double = GerritDouble(tmp / "gerrit2")
     double.add_account(CI_ACCOUNT["username"], tmp / "ci_key2")
     double.write_known_hosts(tmp / "known_hosts2")
@@ -142,9 +146,11 @@ def event_to_start(tmp: Path, rounds: int) -> None:
     print(f"event to job start (ansible-playbook spawned, change fetched): median "
           f"{statistics.median(delays) * 1000:.0f} ms, max {max(delays) * 1000:.0f} ms "
           f"over {rounds} patch sets")
+    return {"patch_sets": rounds, "median_ms": round(statistics.median(delays) * 1000),
+            "max_ms": round(max(delays) * 1000)}
 
 
-def wrap_ratio(tmp: Path) -> None:
+def wrap_ratio(tmp: Path) -> dict:
     python = str(ROOT / ".venv" / "bin" / "python")
     start = time.perf_counter()
     subprocess.run([python, "-m", "certkit.cli", "run", "driver_profiles/manila-dummy.yaml",
@@ -159,6 +165,8 @@ def wrap_ratio(tmp: Path) -> None:
     print(f"certkit run (dummy): {plain:.1f} s; certkit ci run certkit-certify-dummy: "
           f"{wrapped:.1f} s; ratio {wrapped / plain:.2f} (3 playbooks = 3 ansible-playbook "
           f"start-ups + the same certkit run)")
+    return {"certkit_run_s": round(plain, 1), "ci_run_s": round(wrapped, 1),
+            "ratio": round(wrapped / plain, 2)}
 
 
 def main() -> int:
@@ -168,10 +176,11 @@ def main() -> int:
     parser.add_argument("--skip-wrap", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        throughput(Path(tmp), args.events)
-        event_to_start(Path(tmp), args.rounds)
+        figures = {"listener": throughput(Path(tmp), args.events),
+                   "event_to_job_start": event_to_start(Path(tmp), args.rounds)}
         if not args.skip_wrap:
-            wrap_ratio(Path(tmp))
+            figures["ci_run_wrap"] = wrap_ratio(Path(tmp))
+    record("ci_listener", figures)
     return 0
 
 

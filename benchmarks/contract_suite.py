@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results import record
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -62,6 +64,15 @@ def main() -> None:
     print(f"  suite (audit+pytest):  {med(runs):.2f} s")
     print(f"    inside driver calls: {med(driver):.3f} s ({report['timing']['driver_calls']} calls)")
     print(f"    harness overhead:    {med(harness):.3f} s")
+    record("contract_suite", {
+        "profile": report["profile"]["name"], "manila_version": report["manila_version"],
+        "suites": args.suite or ["contract"], "runs": args.runs,
+        "checks": report["summary"]["total"], "passed": report["summary"]["passed"],
+        "verdict": report["verdict"],
+        "whole_run_s": round(med(walls), 2), "startup_import_s": round(med(walls) - med(runs), 2),
+        "suite_s": round(med(runs), 2), "driver_s": round(med(driver), 3),
+        "driver_calls": report["timing"]["driver_calls"], "harness_s": round(med(harness), 3),
+    })
 
 
 if __name__ == "__main__":

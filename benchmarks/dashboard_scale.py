@@ -38,6 +38,8 @@ from certkit.dashboard.models import Backend, Cell, CheckDef, CiVote, Run
 from certkit.dashboard.releases import release_of
 from certkit.dashboard.tokens import create_token
 
+from results import record
+
 BACKENDS, FEATURES, RELEASES, CHECKS = 60, 35, 5, 80
 MANILA = ["19.0.0", "20.1.0", "21.0.0", "22.0.1", "23.0.0"]
 
@@ -272,18 +274,6 @@ def db_size(sessions, url: str) -> int:
     return os.path.getsize(url)
 
 
-RESULTS = Path(__file__).resolve().parent / "results" / "dashboard_scale.json"
-
-
-def write_results(path: Path, kind: str, figures: dict) -> None:
-    """Merge this run's figures under results[kind] (SQLite and PostgreSQL runs fill one file)."""
-    results = json.loads(path.read_text()) if path.exists() else {}
-    results[kind] = figures
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    print(f"wrote {path} [{kind}]")
-
-
 def summary_urls(count: int, rng: random.Random) -> list[str]:
     """The summary as reviewers use it: plain, filtered by state, sorted; HTML and JSON."""
     variants = ["", "?state=failing", "?state=failing,flaky", "?sort=age", "?sort=vendor",
@@ -302,10 +292,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4, help="concurrent publishers over HTTP")
     parser.add_argument("--explain", action="store_true",
                         help="print the query plans of the back-end page")
-    parser.add_argument("--skip-ingest", action="store_true", help="time the pages only")
-    parser.add_argument("--results", type=Path, default=RESULTS,
-                        help="merge the figures into this JSON file, under the database kind "
-                             f"(default {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS})")
+    parser.add_argument("--skip-ingest", action="store_true",
+                        help="time the pages only (figures: benchmarks/results/"
+                             "dashboard_scale_<sqlite|postgresql>.json)")
     args = parser.parse_args()
     with ExitStack() as stack:
         url = args.db
@@ -371,18 +360,19 @@ def main() -> int:
         figures = {
             "backends": BACKENDS, "releases": RELEASES, "runs": args.runs, "checks_per_run": CHECKS,
             "generate_s": round(seconds), "db_mib": round(size / 2**20),
+            "db_mib_per_10k_runs": round(size / 2**20 / args.runs * 10_000),
             "load_average": round(os.getloadavg()[0], 1), "cores": os.cpu_count(),
             "summary_html_p50_ms": round(statistics.median(summary_html), 1),
             "summary_html_p95_ms": round(p95(summary_html), 1),
             "summary_json_p95_ms": round(p95(summary_json), 1),
             "summary_cpu_p95_ms": round(p95(CPU["summary"]), 1),
             "matrix_html_p95_ms": round(p95(matrix_uncached), 1),
-            "matrix_cached_p95_ms": round(p95(matrix), 1),
-            "backend_html_p95_ms": round(p95(backend), 1),
+            "matrix_p50_ms": round(statistics.median(matrix)), "matrix_p95_ms": round(p95(matrix)),
+            "backend_p50_ms": round(statistics.median(backend)), "backend_p95_ms": round(p95(backend)),
             "requests_per_page": args.requests,
         }
         if args.skip_ingest:
-            write_results(args.results, kind, figures)
+            record(f"dashboard_scale_{kind}", figures)
             return 0
         with sessions() as s:
             token = create_token(s, "bench-ci", ["bench-*"])
@@ -397,17 +387,21 @@ def main() -> int:
             assert answer.status_code == 201, answer.text
         rate = third / (time.perf_counter() - t)
         cpu_rate = third / (time.process_time() - c)
+        figures["ingest_one_client_per_s"] = round(rate)
         print(f"ingest, in-process, one client: {rate:.0f} reports/s wall, {cpu_rate:.0f} reports "
               f"per CPU-second ({CHECKS} checks each; target >= 50)")
         rate = ingest_over_http(sessions, token, bodies[third:2 * third], args.clients)
         print(f"ingest, uvicorn in this process over loopback HTTP, {args.clients} clients: "
               f"{rate:.0f} reports/s wall", flush=True)
+        figures["ingest_in_process_http_per_s"] = round(rate)
         rate, cpu_rate = ingest_to_server_process(url, token, bodies[2 * third:], args.clients)
+        figures.update(ingest_server_per_s=round(rate), ingest_server_per_cpu_s=round(cpu_rate),
+                       clients=args.clients)
         print(f"ingest, `certkit dashboard serve` in its own process, {args.clients} clients: "
               f"{rate:.0f} reports/s wall, {cpu_rate:.0f} reports per server CPU-second")
         with sessions() as s:
             assert s.scalar(select(func.count()).select_from(Run)) == args.runs + 3 * third
-        write_results(args.results, kind, figures)
+        record(f"dashboard_scale_{kind}", figures)
     return 0
 
 

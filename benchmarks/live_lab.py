@@ -45,6 +45,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="certkit-bench-lab-")) / "lab"
     os.environ["CERTKIT_MANILA_LAB_DIR"] = str(root)
     quiet = lambda line: None  # noqa: E731
+    figures: dict = {"profile": profile.name}
     try:
         start = time.perf_counter()
         stack.up(profile, root=root, progress=quiet)
@@ -63,10 +64,16 @@ def main() -> None:
             total += mib
             print(f"memory {name:<17} {mib:7.0f} MiB")
         print(f"memory total             {total:7.0f} MiB")
+        figures.update(up_cold_s=round(cold, 1), up_warm_s=round(warm, 1), memory_total_mib=round(total))
     finally:
         start = time.perf_counter()
         stack.down(root=root, progress=quiet)
         print(f"lab down: {time.perf_counter() - start:.1f} s")
+        figures["down_s"] = round(time.perf_counter() - start, 1)
+    if "up_cold_s" in figures:
+        from results import record
+
+        record("live_lab", figures)
         shutil.rmtree(root.parent, ignore_errors=True)  # the temporary parent directory
 
 

@@ -36,6 +36,10 @@ def main() -> None:
     for result in run.results:
         if result.outcome in ("failed", "error"):
             print(f"{result.outcome.upper()}: {result.test_id.split('[')[0]}: {result.message[:300]}")
+    from results import record
+
+    record("live_tempest", {"profile": profile.name, "regex": regex, "tests": len(run.results),
+                            "wall_s": round(run.wall_seconds), **counts})
 
 
 if __name__ == "__main__":

@@ -152,6 +152,16 @@ def print_figures(report: dict, memory: dict, peak: dict, seconds: float, out: P
     for finding in scale["findings"]:
         print(f"finding: {finding}")
     print(f"\nleaks: {len(report['leaks'])}; report {out / 'report.json'}; plots {out / 'plots'}")
+    from results import record
+
+    record("scale_cephfs", {
+        "target_shares": scale["target_shares"], "verified_shares": scale["verified_shares"],
+        "reached_shares": scale["reached_shares"], "concurrency": scale["concurrency"],
+        "total_s": round(seconds), "scale_run_s": round(scale["timing"]["elapsed_seconds"]),
+        "leaks": len(report["leaks"]), "findings": len(scale["findings"]),
+        "exponents": {name: curve["exponent"] for name, curve in scale["operations"].items()},
+        "memory_peak_mb": {name: round(v) for name, v in peak.items()},
+    })
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ def main() -> int:
     print(f"teardown of {scale['teardown']['shares']:,} shares: {scale['teardown']['seconds']:.1f} s")
     from certkit.contract.checks import expect_schema
     from certkit.harness.models import ModelFactory
+    from results import record
 
     models = ModelFactory("0badcafe", "bench", "pool")
     locations = [{"path": f"10.0.0.{i}:/share", "is_admin_only": False,
@@ -60,6 +61,12 @@ def main() -> int:
     print(f"where a create goes (us per call): share model {per_call_us(lambda: models.share('NFS')):.0f}, "
           f"export-location schema check "
           f"{per_call_us(lambda: expect_schema(locations, 'export_locations.schema.json', 'x')):.0f}")
+    record("scale_harness", {
+        "target_shares": args.target, "verified_shares": scale["verified_shares"],
+        "scale_run_s": round(timing["elapsed_seconds"], 1), "driver_s": round(timing["driver_seconds"], 1),
+        "harness_ms_per_share": round(timing["harness_ms_per_share"], 3),
+        "teardown_s": round(scale["teardown"]["seconds"], 1),
+    })
     return 0
 
 

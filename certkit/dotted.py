@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from certkit.harness.timeouts import CallTimeout
+from certkit.deadlines import CallTimeout
 from certkit.text import error_text
 
 

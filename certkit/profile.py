@@ -13,7 +13,7 @@ import yaml
 from certkit.catalogue import FEATURES_BY_ID, Feature
 from certkit.dotted import DottedImportError, import_dotted
 from certkit.errors import ProfileError
-from certkit.harness.timeouts import CallTimeout, call_with_alarm
+from certkit.deadlines import CallTimeout, call_with_alarm
 from certkit.redaction import redact_text
 from certkit.schema_check import json_path, validator_for
 from certkit.text import one_line

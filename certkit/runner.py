@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from certkit.apitier.target import ApiTarget
+from certkit.check_catalogue import suite_names, suites_dir
 from certkit.errors import CertkitError
 from certkit.profile import Profile
 from certkit.report import build_report
@@ -24,15 +25,12 @@ DEFAULT_SUITES = ("contract",)
 
 def suites_root() -> Path:
     """Where the suites live: `certkit.suites` (the repository's `suites/` directory)."""
-    import certkit.suites
-
-    return Path(certkit.suites.__file__).parent
+    return suites_dir()
 
 
 def available_suites() -> list[str]:
     """Suite names: the sub-packages of `suites` that hold tests."""
-    return sorted(p.name for p in suites_root().iterdir()
-                  if p.is_dir() and (p / "__init__.py").exists() and any(p.glob("test_*.py")))
+    return suite_names(suites_root())
 
 
 def drift_of(profile: Profile) -> dict[str, list[str]]:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 from certkit.harness.driver import CallTimes, DriverUnderTest, build_driver
 from certkit.harness.ledger import ResourceLedger
 from certkit.harness.models import ModelFactory, new_run_id
-from certkit.harness.timeouts import CallTimeout, call_with_timeout
+from certkit.deadlines import CallTimeout, call_with_timeout
 from certkit.apitier.target import ApiTarget
 from certkit.profile import Profile
 from certkit.text import error_text

@@ -1,4 +1,6 @@
-"""The verdict rules: when a run certifies a profile, and when it is partial or not certified.
+"""The verdict rules: when a run certifies a profile, and when it is partial or not certified;
+and the suite-scoped verdicts of a run that did not run the certification suites (`--suite scale`
+alone): passed or failed about what it ran, never certified.
 
 Pure functions over what a run recorded; report.py assembles the report around them.
 """
@@ -11,6 +13,13 @@ from typing import Iterable, Mapping, Sequence
 from certkit.session import CheckResult
 
 CERTIFIED, NOT_CERTIFIED, PARTIAL = "certified", "not-certified", "partial"
+PASSED, FAILED = "passed", "failed"
+"""Suite-scoped verdicts: every required check the run's suites hold passed, or one did not."""
+VERDICTS = (CERTIFIED, NOT_CERTIFIED, PARTIAL, PASSED, FAILED)
+
+CERTIFICATION_SUITES = ("contract",)
+"""The suites whose checks a certificate needs: the driver contract every claim rests on. The
+data-path, API and scale suites add checks; a run without these suites is suite-scoped."""
 
 PYTEST_EXIT_NAMES = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
 """pytest exit statuses that mean the run did not go through (0 and 1 are normal)."""
@@ -34,6 +43,8 @@ class RunFacts:
     stop_reason: str | None = None
     interrupted: bool = False
     cleanup_interrupted: bool = False
+    scope: tuple[str, ...] | None = None
+    """The suites of a suite-scoped run (see scope_of); None: the run can certify."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,22 @@ class Verdict:
 
     verdict: str
     reasons: tuple[str, ...]
+
+
+def scope_of(suites: Iterable[str]) -> tuple[str, ...] | None:
+    """None when the suites include every certification suite (the run can certify); else the
+    suites run, which is the scope of a suite-scoped verdict."""
+    suites = tuple(dict.fromkeys(suites))
+    if all(s in suites for s in CERTIFICATION_SUITES):
+        return None
+    return suites
+
+
+def describe(verdict: str, scope: Sequence[str] | None) -> str:
+    """The verdict as a person reads it, e.g. `passed (scale only; not a certification)`."""
+    if not scope:
+        return verdict
+    return f"{verdict} ({' + '.join(scope)} only; not a certification)"
 
 
 def feature_status(claimed: bool, results: Iterable[CheckResult]) -> tuple[str, str]:
@@ -104,7 +131,10 @@ def gaps(facts: RunFacts) -> list[str]:
 
 def judge(facts: RunFacts) -> Verdict:
     """Certified only when every required check ran and passed and nothing leaked; a run that
-    found nothing wrong but did not run everything is partial, never certified."""
+    found nothing wrong but did not run everything is partial, never certified. A suite-scoped
+    run is judged by judge_scoped."""
+    if facts.scope is not None:
+        return judge_scoped(facts)
     missing = gaps(facts)
     wrong = failures(facts, complete=not missing)
     if wrong:
@@ -114,3 +144,22 @@ def judge(facts: RunFacts) -> Verdict:
                       if e["claimed"] and e["status"] == "unverified"]
         return Verdict(PARTIAL, tuple(missing + unverified))
     return Verdict(CERTIFIED, ())
+
+
+def judge_scoped(facts: RunFacts) -> Verdict:
+    """The verdict of a run of some suites only, about the checks those suites hold: failed on
+    anything certification would call wrong (a failed claimed feature, an error, a leak, an
+    interrupt, a false claim); partial when the scope itself did not run completely or no
+    required check passed; passed otherwise. Never certified; the reasons say so."""
+    scope = " + ".join(facts.scope or ())
+    missing = gaps(facts)
+    wrong = failures(facts, complete=False)
+    if wrong:
+        return Verdict(FAILED, tuple(wrong + missing))
+    if not missing and not any(r.level == "required" and r.outcome == "passed" for r in facts.results):
+        missing.append(f"no required check of the {scope} suite(s) passed (each was skipped)")
+    if missing:
+        return Verdict(PARTIAL, tuple(missing))
+    return Verdict(PASSED, (f"suite-scoped run: every required check of the {scope} suite(s) "
+                            f"passed; a certification also runs the "
+                            f"{' + '.join(CERTIFICATION_SUITES)} suite",))

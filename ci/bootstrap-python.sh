@@ -21,6 +21,6 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 echo "bootstrap: installing certkit and its dependencies into $venv (about 30 s the first time)" >&2
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 \
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test,docs]" 2>&1 \
     | grep -v "^WARNING: Location 'file://" || true
 "$venv/bin/python" -c 'import certkit, manila' || { echo "bootstrap: install failed" >&2; exit 1; }

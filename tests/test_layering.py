@@ -3,8 +3,10 @@ imports only its own layer or the layers below it, no two modules or packages im
 in a cycle, and the suites reach the driver only through the contract layer (`Resources` and
 its families), never the ledger, the pytest plugin or the schema checker.
 
-LAYERS is the one definition of the layer order. A new package goes into the layer it belongs
-to; a module not listed takes the layer of its nearest listed parent package.
+LAYERS is the one definition of the layer order, and docs/contributing/layering.md shows it (a
+test keeps the two equal). Its units are certkit's top-level modules and packages, never a
+module inside a package: a package is one unit, so a package importing a module that imports
+the package back is a cycle even when no two modules import each other.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # lowest first
     ("base", ("certkit", "certkit.errors", "certkit.text", "certkit.waiting", "certkit.files",
-              "certkit.dotted", "certkit.schemas", "certkit.redaction",
-              "certkit.harness.timeouts")),
+              "certkit.deadlines", "certkit.dotted", "certkit.schemas", "certkit.redaction")),
     ("manila and schemas", ("certkit.manila_env", "certkit.schema_check")),
     ("catalogue", ("certkit.catalogue", "certkit.manila_abc")),
     ("profile", ("certkit.profile",)),
     ("harness", ("certkit.harness", "certkit.clienthost")),
-    ("contract", ("certkit.contract", "certkit.datapath", "certkit.scale", "certkit.apitier")),
+    ("contract", ("certkit.contract", "certkit.check_catalogue", "certkit.datapath", "certkit.scale",
+                  "certkit.apitier")),
     ("session", ("certkit.session",)),
     ("verdict", ("certkit.verdict",)),
     ("plugin, report, audit", ("certkit.pytest_plugin", "certkit.plugin", "certkit.report",
@@ -51,14 +53,15 @@ def _layer_index() -> dict[str, int]:
 
 
 def unit_of(module: str) -> str | None:
-    """The LAYERS entry a module belongs to: itself or its nearest listed parent package."""
-    index = _layer_index()
+    """The unit (top-level module or package of certkit) a module belongs to, if LAYERS has it."""
     parts = module.split(".")
-    for n in range(len(parts), 0, -1):
-        candidate = ".".join(parts[:n])
-        if candidate in index:
-            return candidate
-    return None
+    unit = ".".join(parts[:2])
+    return unit if parts[0] == "certkit" and unit in _layer_index() else None
+
+
+def units_in_code() -> set[str]:
+    """certkit's top-level modules and packages, as they are on disk."""
+    return {".".join(m.split(".")[:2]) for m in certkit_graph()}
 
 
 def module_name(path: Path) -> str:
@@ -132,6 +135,14 @@ def test_every_module_has_a_layer():
                           "LAYERS in tests/test_layering.py")
 
 
+def test_layers_list_packages_that_exist():
+    """A module inside a package cannot be placed apart from its package (that hid a cycle)."""
+    listed = set(_layer_index())
+    assert sum(len(units) for _, units in LAYERS) == len(listed), "a unit is listed twice"
+    assert listed <= units_in_code(), (f"LAYERS lists what is not a top-level module or package "
+                                       f"of certkit: {sorted(listed - units_in_code())}")
+
+
 def upward_imports(graph: dict[str, list[tuple[str, int]]]) -> list[str]:
     """Every import of a module from a layer above its own, as a sentence."""
     index = _layer_index()
@@ -160,19 +171,56 @@ def test_upward_import_checker_flags_what_it_must():
                        "(layer 'cli', above it) at line 3"]
 
 
-def test_no_import_cycles_between_modules_or_packages():
+def package_edges(graph: dict[str, list[tuple[str, int]]]) -> dict[tuple[str, str], str]:
+    """(unit, unit it imports) -> the first module import behind that edge, as a sentence."""
+    edges: dict[tuple[str, str], str] = {}
+    for module, imports in sorted(graph.items()):
+        for target, line in imports:
+            a, b = unit_of(module), unit_of(target)
+            if a and b and a != b:
+                edges.setdefault((a, b), f"{module} imports {target} at line {line}")
+    return edges
+
+
+def package_cycle(graph: dict[str, list[tuple[str, int]]]) -> str | None:
+    """A cycle between certkit's packages and top-level modules, each step with its module pair."""
+    edges = package_edges(graph)
+    units: dict[str, set[str]] = {}
+    for a, b in edges:
+        units.setdefault(a, set()).add(b)
+    cycle = find_cycle(units)
+    if cycle is None:
+        return None
+    steps = [edges[(a, b)] for a, b in zip(cycle, cycle[1:])]
+    return " -> ".join(cycle) + " (" + "; ".join(steps) + ")"
+
+
+def test_no_import_cycles_between_modules():
     graph = certkit_graph()
     modules = {m: {t for t, _ in imports if t in graph and t != m} for m, imports in graph.items()}
     cycle = find_cycle(modules)
     assert cycle is None, "module import cycle: " + " -> ".join(cycle)
-    units: dict[str, set[str]] = {}
-    for module, targets in modules.items():
-        for target in targets:
-            a, b = unit_of(module), unit_of(target)
-            if a and b and a != b:
-                units.setdefault(a, set()).add(b)
-    cycle = find_cycle(units)
-    assert cycle is None, "package import cycle: " + " -> ".join(cycle)
+
+
+def test_no_import_cycles_between_packages():
+    cycle = package_cycle(certkit_graph())
+    assert cycle is None, "package import cycle: " + cycle
+
+
+def test_package_cycle_checker_sees_the_cycle_no_module_pair_has():
+    """The checker itself: the old loop, profile -> harness.timeouts and harness.driver ->
+    profile, is no module cycle but is a package cycle, named with both module imports."""
+    graph = {"certkit.profile": [("certkit.harness.timeouts", 16)],
+             "certkit.harness.timeouts": [],
+             "certkit.harness.driver": [("certkit.profile", 12)],
+             "certkit.cli": [("certkit.profile", 3)]}
+    modules = {m: {t for t, _ in imports} for m, imports in graph.items()}
+    assert find_cycle(modules) is None
+    assert package_cycle(graph) == (
+        "certkit.profile -> certkit.harness -> certkit.profile (certkit.profile imports "
+        "certkit.harness.timeouts at line 16; certkit.harness.driver imports certkit.profile at "
+        "line 12)")
+    assert package_cycle({"certkit.cli": [("certkit.profile", 3)], "certkit.profile": []}) is None
 
 
 def test_find_cycle_finds_the_cycle_the_issue_reported():
@@ -203,3 +251,21 @@ def test_suites_go_through_the_resource_layer(path):
         if name in SUITES_MUST_NOT_USE:
             problems.append(f"line {getattr(node, 'lineno', '?')}: uses {name}")
     assert not problems, f"{path.relative_to(ROOT)} goes around Resources: " + "; ".join(problems)
+
+
+LAYERING_DOC = ROOT / "docs" / "contributing" / "layering.md"
+
+
+def layers_as_markdown() -> str:
+    """LAYERS as the numbered list docs/contributing/layering.md shows."""
+    return "\n".join(f"{n}. **{name}**: " + ", ".join(f"`{unit}`" for unit in units)
+                     for n, (name, units) in enumerate(LAYERS, 1))
+
+
+def test_the_layering_page_shows_the_layers_the_test_enforces():
+    text = LAYERING_DOC.read_text(encoding="utf-8")
+    start, end = "<!-- layers: checked by tests/test_layering.py -->\n", "\n<!-- end of layers -->"
+    assert start in text and end in text, f"{LAYERING_DOC}: the layer list's markers are missing"
+    shown = text.split(start, 1)[1].split(end, 1)[0].strip()
+    assert shown == layers_as_markdown(), (f"{LAYERING_DOC} differs from LAYERS; its list must "
+                                           f"read:\n{layers_as_markdown()}")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from certkit import cli
+from certkit.check_catalogue import check_docs_url
 from certkit.report import validate_report
 from tests.conftest import DUMMY_PROFILE, ROOT
 
@@ -61,6 +62,12 @@ def test_failing_driver_exits_1_and_keeps_secrets_out(tmp_path):
     failed = [c for c in report["checks"] if c["outcome"] == "failed"]
     assert failed and "password *** failed" in failed[0]["message"]
     assert report["features"]["share"]["status"] == "failed"
+    # every failure names its check's UUID and the catalogue page that explains it
+    first = failed[0]
+    assert first["docs"] == check_docs_url(first["id"], first["feature"])
+    assert f"(check {first['id']}): " in proc.stdout and first["docs"] in proc.stdout
+    junit_failures = {f.get("message") for f in ET.parse(junit_path).getroot().iter("failure")}
+    assert all(f"[check {c['id']}; see {c['docs']}]" in "".join(junit_failures) for c in failed)
 
 
 def test_keyword_selects_checks_and_a_filtered_run_is_partial(tmp_path):

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import json
 import pkgutil
+import re
 import threading
 import uuid
 
@@ -20,7 +22,7 @@ from certkit.report import validate_report
 from certkit.runner import run_certification
 from certkit.schema_check import schema_errors
 from certkit.session import CertificationRun, CheckResult
-from certkit.verdict import RunFacts, feature_status, judge
+from certkit.verdict import VERDICTS, RunFacts, describe, feature_status, judge, scope_of
 from tests import hostile_drivers
 from tests.broken.lifecycle import VendorStatsKey
 from tests.conftest import with_timeouts
@@ -96,6 +98,101 @@ def test_verdict_rules(overrides, verdict):
     result = judge(_facts(**overrides))
     assert result.verdict == verdict, result.reasons
     assert bool(result.reasons) == (verdict != "certified")
+
+
+SCALE = ("scale",)
+
+
+@pytest.mark.parametrize("overrides,verdict", [
+    ({}, "passed"),
+    # claimed features the scope does not exercise are no reason to fail a scoped run
+    ({"features": {"share": {"claimed": True, "status": "verified"},
+                   "snapshot": {"claimed": True, "status": "unverified"}}}, "passed"),
+    ({"results": [_r("passed"), _r("failed", "recommended")]}, "passed"),
+    ({"results": [_r("failed")], "features": {"share": {"claimed": True, "status": "failed"}}},
+     "failed"),
+    ({"results": [_r("passed"), _r("error")]}, "failed"),
+    ({"leaks": 1}, "failed"),
+    ({"interrupted": True, "pytest_exit": 2}, "failed"),
+    ({"false_claims": ["snapshot: create_snapshot is not implemented"], "pytest_exit": None,
+      "results": []}, "failed"),
+    ({"keyword": "scale", "deselected": 3}, "partial"),
+    ({"not_run": 2}, "partial"),
+    ({"pytest_exit": 5, "results": []}, "partial"),
+    ({"results": [_r("skipped"), _r("passed", "recommended")]}, "partial"),
+])
+def test_suite_scoped_verdict_rules(overrides, verdict):
+    """A run without the contract suite is judged on what it ran and is never certified."""
+    result = judge(_facts(scope=SCALE, **overrides))
+    assert result.verdict == verdict, result.reasons
+    assert result.reasons
+    if verdict == "passed":
+        assert result.reasons == ("suite-scoped run: every required check of the scale suite(s) "
+                                  "passed; a certification also runs the contract suite",)
+
+
+@pytest.mark.parametrize("suites,scope", [
+    (["contract"], None), (["contract", "scale"], None), (["datapath", "contract"], None),
+    (["scale"], ("scale",)), (["api"], ("api",)), (["datapath", "api", "datapath"], ("datapath", "api")),
+])
+def test_the_contract_suite_makes_a_run_able_to_certify(suites, scope):
+    assert scope_of(suites) == scope
+    assert describe("passed", scope) == ("passed" if scope is None else
+                                         f"passed ({' + '.join(scope)} only; not a certification)")
+
+
+def _scoped_suites(tmp_path, monkeypatch, body: str, name: str) -> None:
+    """A `scale` suite of one check, in test_<name>.py (a module name of its own: pytest's
+    importlib mode would reuse a module of the same name), the suites root swapped for it."""
+    suite = tmp_path / "suites" / "scale"
+    suite.mkdir(parents=True)
+    (tmp_path / "suites" / "__init__.py").write_text("")
+    (suite / "__init__.py").write_text("")
+    (suite / f"test_{name}.py").write_text(
+        "from certkit.contract.checks import check\n\n"
+        f"@check('{uuid.uuid4()}', 'share')\ndef test_one():\n    \"One check.\"\n    {body}\n")
+    import certkit.runner
+
+    monkeypatch.setattr(certkit.runner, "suites_root", lambda: tmp_path / "suites")
+
+
+@pytest.mark.parametrize("body,verdict,status", [("pass", "passed", 0),
+                                                 ("assert False, 'no'", "failed", 1)])
+def test_a_scale_only_run_reports_about_scale(dummy_profile, tmp_path, monkeypatch, capsys, body,
+                                              verdict, status):
+    """`certkit run --suite scale`: passed/failed with its scope, exit 0/1, a schema-valid report."""
+    _scoped_suites(tmp_path, monkeypatch, body, verdict)
+    from certkit import cli
+
+    report_path = tmp_path / "r.json"
+    code = cli.main(["run", str(dummy_profile.path), "--suite", "scale", "--no-audit",
+                     "--report", str(report_path)])
+    report = json.loads(report_path.read_text())
+    assert (code, report["verdict"], report["scope"]) == (status, verdict, ["scale"]), report["reasons"]
+    out = capsys.readouterr().out
+    assert f"verdict: {verdict} (scale only; not a certification)" in out
+    # claimed features the scope has no check for are shown as such, not as "unverified"
+    assert re.search(r"^snapshot +not in scope \(no required check in scale\)$", out, re.M), out
+    assert re.search(r"^share +(verified|FAILED)", out, re.M), out
+    assert validate_report(report) == []
+    assert report["features"]["snapshot"]["status"] == "unverified"  # claimed, not exercised
+
+
+def test_the_report_schema_knows_every_verdict_the_rules_give():
+    from certkit.schema_check import load_schema
+
+    assert load_schema("report.schema.json")["properties"]["verdict"]["enum"] == list(VERDICTS)
+
+
+def test_old_reports_stay_valid_and_a_scoped_verdict_needs_its_scope(dummy_profile):
+    report = run_certification(dummy_profile, keyword="test_extend_share").report
+    assert report["scope"] is None and validate_report(report) == []
+    old = {k: v for k, v in report.items() if k != "scope"}
+    old["checks"] = [{k: v for k, v in c.items() if k != "docs"} for c in report["checks"]]
+    assert validate_report(old) == []
+    assert any("scope" in p for p in validate_report({**old, "verdict": "passed"}))
+    assert validate_report({**old, "verdict": "passed", "scope": ["scale"]}) == []
+    assert validate_report({**old, "verdict": "certified", "scope": ["scale"]}) != []
 
 
 def test_an_exception_whose_str_raises_neither_crashes_pytest_nor_loses_checks(dummy_profile):

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from certkit.audit.factory import FactoryChoice, FactoryError, is_factory, resolve_factory
 from certkit.dotted import DottedImportError, import_dotted
-from certkit.harness.timeouts import CallTimeout, call_with_alarm
+from certkit.deadlines import CallTimeout, call_with_alarm
 from certkit.manila_abc import share_driver_abc
 
 

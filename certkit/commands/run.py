@@ -11,10 +11,15 @@ from typing import Any, Callable
 from certkit.errors import CertkitError
 from certkit.files import check_output_paths
 from certkit.profile import Profile, load_profile
-from certkit.report import feature_table, write_json, write_junit
+from certkit.report import check_label, feature_table, write_json, write_junit
 from certkit.runner import DEFAULT_SUITES, available_suites, run_certification
+from certkit.verdict import describe
 
 EXIT_CERTIFIED, EXIT_NOT_CERTIFIED, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2, 3
+EXIT_STATUS = {"certified": EXIT_CERTIFIED, "passed": EXIT_CERTIFIED, "partial": EXIT_PARTIAL,
+               "not-certified": EXIT_NOT_CERTIFIED, "failed": EXIT_NOT_CERTIFIED}
+"""A suite-scoped verdict exits like its certification twin: 0 when every required check asked
+for passed, 1 when one failed; the verdict and its scope say whether it is a certificate."""
 EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
 
@@ -22,10 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "run", help="certify a driver profile: run the suites and write the report",
         description="Run the contract suites (and others) against the profile's driver, print "
-                    "a feature table and write a JSON report and JUnit XML. Exit status: 0 "
-                    "certified, 1 not certified, 3 partial (not every required check ran), "
-                    "2 unusable input or an output that could not be written, 130/143 "
-                    "interrupted by SIGINT/SIGTERM.")
+                    "a feature table and write a JSON report and JUnit XML. A run without the "
+                    "contract suite (e.g. --suite scale alone) gets a suite-scoped verdict, "
+                    "passed or failed about the suites it ran, never certified. Exit status: 0 "
+                    "certified (or passed, suite-scoped), 1 not certified (or failed), 3 partial "
+                    "(not every selected check ran), 2 unusable input or an output that could "
+                    "not be written, 130/143 interrupted by SIGINT/SIGTERM.")
     parser.add_argument("profile", help="driver profile (YAML), e.g. driver_profiles/manila-dummy.yaml")
     parser.add_argument("--suite", action="append", dest="suites", metavar="NAME",
                         help=f"suite to run (repeatable; default: {', '.join(DEFAULT_SUITES)}; "
@@ -100,8 +107,7 @@ def _certify(args: argparse.Namespace, profile: Profile, manila_source: dict | N
         return EXIT_SIGNAL["SIGINT"]
     if failed:
         return EXIT_ERROR
-    return {"certified": EXIT_CERTIFIED, "partial": EXIT_PARTIAL}.get(report["verdict"],
-                                                                     EXIT_NOT_CERTIFIED)
+    return EXIT_STATUS.get(report["verdict"], EXIT_NOT_CERTIFIED)
 
 
 def _write_outputs(report: dict[str, Any], outputs: list[tuple[str, str | None, Callable[..., None]]]
@@ -151,8 +157,9 @@ def _print_summary(report: dict) -> None:
     print()
     for check in report["checks"]:
         if check["outcome"] in ("failed", "error"):
-            name = check["name"] + (f"[{check['variant']}]" if check.get("variant") else "")
-            print(f"{check['outcome'].upper()}: {name} ({check['feature']}): {check['message']}")
+            print(f"{check['outcome'].upper()}: {check_label(check)}: {check['message']}")
+            if check.get("docs"):
+                print(f"  what it asks and how to fix it: {check['docs']}")
     for warning in report["warnings"]:
         print(f"warning: {warning}")
     for leak in report["leaks"]:
@@ -169,4 +176,4 @@ def _print_summary(report: dict) -> None:
         print(f"  - {reason}")
     if len(report["reasons"]) > 10:
         print(f"  - ... and {len(report['reasons']) - 10} more (see the report)")
-    print(f"verdict: {report['verdict']}")
+    print(f"verdict: {describe(report['verdict'], report.get('scope'))}")

@@ -193,6 +193,8 @@ def update_cells(session: Session, backend_id: int, run_pk: int, release: str, s
         if info["status"] == "not-claimed":
             gone += [feature] if feature in verified_before else []
             continue
+        if info["status"] == "unverified" and report.get("scope"):
+            continue  # a suite-scoped run (e.g. scale only) says nothing of what it did not run
         detail = failing.get(feature, "") if info["status"] == "failed" else ""
         verified_at = started if info["status"] == "verified" else verified_before.get(feature)
         rows.append({"backend_id": backend_id, "release": release, "feature": feature,

@@ -11,7 +11,7 @@ from typing import Any, Callable
 from certkit.errors import DriverLoadError
 from certkit.harness.config import driver_configuration, load_conf
 from certkit.harness.private_storage import make_private_storage
-from certkit.harness.timeouts import CallTimeout, call_with_timeout
+from certkit.deadlines import CallTimeout, call_with_timeout
 from certkit.profile import Profile, import_driver_class
 from certkit.text import error_text
 

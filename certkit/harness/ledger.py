@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable
 
-from certkit.harness.timeouts import CallTimeout, call_with_timeout
+from certkit.deadlines import CallTimeout, call_with_timeout
 from certkit.text import error_text
 
 RETRY_PAUSE = 1.0

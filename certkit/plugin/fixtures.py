@@ -9,7 +9,7 @@ import pytest
 from certkit.contract.resources import Resources
 from certkit.harness.driver import DriverUnderTest
 from certkit.harness.models import ModelFactory
-from certkit.harness.timeouts import call_with_timeout
+from certkit.deadlines import call_with_timeout
 from certkit.profile import Profile
 from certkit.session import CertificationRun, DriverUnavailable
 

@@ -10,7 +10,7 @@ import pytest
 from certkit.catalogue import FEATURES_BY_ID
 from certkit.manila_abc import available_in_installed_manila, missing_methods
 from certkit.contract.checks import CheckInfo, check_info
-from certkit.harness.timeouts import with_deadline
+from certkit.deadlines import with_deadline
 from certkit.plugin.apitier import TEMPEST_PARAM, bridge_of, parametrize_api
 from certkit.plugin.fixtures import RUN_KEY
 from certkit.plugin.outcomes import (PhaseOutcome, classify, describe_skip, final_outcome,

@@ -10,7 +10,7 @@ import pytest
 from certkit.errors import exception_text
 from certkit.text import one_line as shorten
 from certkit.harness.driver import raised_by
-from certkit.harness.timeouts import CallTimeout
+from certkit.deadlines import CallTimeout
 from certkit.session import DriverUnavailable
 
 MESSAGE_LIMIT = 500

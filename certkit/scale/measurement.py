@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Mapping
 from certkit.contract.checks import ContractViolation, expect, expect_schema
 from certkit.contract.resources import Resources
 from certkit.harness.models import Model
-from certkit.harness.timeouts import call_with_timeout
+from certkit.deadlines import call_with_timeout
 from certkit.scale.analysis import OPERATIONS, curve, figures, verified_shares
 from certkit.scale.workers import run_all
 

@@ -1,6 +1,6 @@
 """Run a function over items on a few daemon threads, each call under its own deadline.
 
-A thread per call (certkit.harness.timeouts) or a hand-off per call costs more than a dummy
+A thread per call (certkit.deadlines) or a hand-off per call costs more than a dummy
 driver's whole call at 10,000 shares; here each worker takes the next item itself. A call past
 its deadline is abandoned with its thread (a replacement takes over), so a hanging driver never
 blocks the run or the interpreter's exit.

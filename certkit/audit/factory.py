@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 from unittest import mock
 
-from certkit.harness.timeouts import CallTimeout, call_with_alarm
+from certkit.deadlines import CallTimeout, call_with_alarm
 from certkit.manila_abc import share_driver_abc
 
 

@@ -34,7 +34,7 @@ from sqlalchemy import func, select, text
 from certkit.dashboard import synthetic
 from certkit.dashboard.app import Settings, create_app
 from certkit.dashboard.db import open_database
-from certkit.dashboard.models import Backend, Cell, CheckDef, Run
+from certkit.dashboard.models import Backend, Cell, CheckDef, CiVote, Run
 from certkit.dashboard.releases import release_of
 from certkit.dashboard.tokens import create_token
 
@@ -60,6 +60,11 @@ def generate(sessions, runs: int, seed: int = 7) -> float:
                           claimed=features[: 10 + b % 25], has_profile=True, created_at=now)
                   for b in range(BACKENDS))
         ids = synthetic.check_ids(CHECKS, seed)
+        s.add_all(CiVote(source="gerrit", account=f"vendor{a}-ci", project="openstack/manila",
+                         change=900000 + a * 100 + v, patchset=1, branch="master",
+                         verified=1 if (a + v) % 4 else -1, jobs=[],
+                         seen_at=now - timedelta(hours=6 * v + a), comment="")
+                  for a in range(BACKENDS // 3) for v in range(50))
         s.add_all(CheckDef(check_id=cid, variant="", name=f"test_{features[i % FEATURES]}_{i}",
                            suite="contract", feature=features[i % FEATURES], level="required")
                   for i, cid in enumerate(ids))
@@ -96,7 +101,7 @@ def generate(sessions, runs: int, seed: int = 7) -> float:
     with sessions() as s:
         s.add_all(Cell(backend_id=backend_pks[b], release=rel, feature=f,
                        status="failed" if failing and i == 0 else "verified", run_pk=run_pk,
-                       observed_at=started, verified_at=started, detail="")
+                       observed_at=started, received_at=started, verified_at=started, detail="")
                   for (b, rel), (run_pk, started, failing) in last.items()
                   for i, f in enumerate(features[: 10 + b % 25]))
         s.commit()
@@ -269,6 +274,13 @@ def db_size(sessions, url: str) -> int:
     return os.path.getsize(url)
 
 
+def summary_urls(count: int, rng: random.Random) -> list[str]:
+    """The summary as reviewers use it: plain, filtered by state, sorted; HTML and JSON."""
+    variants = ["", "?state=failing", "?state=failing,flaky", "?sort=age", "?sort=vendor",
+                "?state=stale&sort=backend"]
+    return [rng.choice(variants) for _ in range(count)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50_000)
@@ -280,6 +292,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4, help="concurrent publishers over HTTP")
     parser.add_argument("--explain", action="store_true",
                         help="print the query plans of the back-end page")
+    parser.add_argument("--skip-ingest", action="store_true",
+                        help="time the pages only (figures: benchmarks/results/"
+                             "dashboard_scale_<sqlite|postgresql>.json)")
     args = parser.parse_args()
     with ExitStack() as stack:
         url = args.db
@@ -305,7 +320,23 @@ def main() -> int:
         if args.explain:
             print("query plans of the back-end page:")
             explain(sessions, names[0])
-        timed(client, ["/matrix", f"/backends/{names[0]}"])  # template compilation
+        timed(client, ["/matrix", f"/backends/{names[0]}", "/summary"])  # template compilation
+        # Every request below builds its page from the database: no page cache.
+        uncached = TestClient(create_app(sessions, Settings(reports_per_minute=0,
+                                                            page_cache_size=0)))
+        summary_html = timed(uncached, [f"/summary{q}" for q in summary_urls(args.requests, rng)],
+                             "summary")
+        summary_json = timed(uncached, [f"/summary.json{q}" for q in summary_urls(args.requests, rng)],
+                             "summary.json")
+        matrix_uncached = timed(uncached, [f"/matrix?release={rng.choice(releases)}"
+                                           for _ in range(args.requests // 2)], "matrix uncached")
+        print(f"summary page (HTML, no page cache): p50 {statistics.median(summary_html):.0f} ms, "
+              f"p95 {p95(summary_html):.0f} ms wall; CPU p95 {p95(CPU['summary']):.0f} ms over "
+              f"{len(summary_html)} requests (target < 100 ms)")
+        print(f"summary (JSON twin, no page cache): p50 {statistics.median(summary_json):.0f} ms, "
+              f"p95 {p95(summary_json):.0f} ms wall")
+        print(f"matrix page (HTML, no page cache): p50 {statistics.median(matrix_uncached):.0f} ms, "
+              f"p95 {p95(matrix_uncached):.0f} ms wall")
         matrix = timed(client, [f"/matrix?release={rng.choice(releases)}" +
                                 ("&protocol=NFS" if i % 3 == 0 else "") for i in range(args.requests)],
                        "matrix")
@@ -326,6 +357,23 @@ def main() -> int:
                   f"{statistics.median(samples):.0f} ms, p95 {p95(samples):.0f} ms")
         print(f"back-end page (JSON): p95 {p95(backend_json):.0f} ms; CI health: "
               f"median {statistics.median(ci):.0f} ms")
+        figures = {
+            "backends": BACKENDS, "releases": RELEASES, "runs": args.runs, "checks_per_run": CHECKS,
+            "generate_s": round(seconds), "db_mib": round(size / 2**20),
+            "db_mib_per_10k_runs": round(size / 2**20 / args.runs * 10_000),
+            "load_average": round(os.getloadavg()[0], 1), "cores": os.cpu_count(),
+            "summary_html_p50_ms": round(statistics.median(summary_html), 1),
+            "summary_html_p95_ms": round(p95(summary_html), 1),
+            "summary_json_p95_ms": round(p95(summary_json), 1),
+            "summary_cpu_p95_ms": round(p95(CPU["summary"]), 1),
+            "matrix_html_p95_ms": round(p95(matrix_uncached), 1),
+            "matrix_p50_ms": round(statistics.median(matrix)), "matrix_p95_ms": round(p95(matrix)),
+            "backend_p50_ms": round(statistics.median(backend)), "backend_p95_ms": round(p95(backend)),
+            "requests_per_page": args.requests,
+        }
+        if args.skip_ingest:
+            record(f"dashboard_scale_{kind}", figures)
+            return 0
         with sessions() as s:
             token = create_token(s, "bench-ci", ["bench-*"])
         reports = [synthetic.report(f"bench-{i % 10}", f"{i:08x}", checks=CHECKS, seed=i % 10,
@@ -339,17 +387,12 @@ def main() -> int:
             assert answer.status_code == 201, answer.text
         rate = third / (time.perf_counter() - t)
         cpu_rate = third / (time.process_time() - c)
-        one_client = rate
+        figures["ingest_one_client_per_s"] = round(rate)
         print(f"ingest, in-process, one client: {rate:.0f} reports/s wall, {cpu_rate:.0f} reports "
               f"per CPU-second ({CHECKS} checks each; target >= 50)")
         rate = ingest_over_http(sessions, token, bodies[third:2 * third], args.clients)
         print(f"ingest, uvicorn in this process over loopback HTTP, {args.clients} clients: "
               f"{rate:.0f} reports/s wall", flush=True)
-        figures = {"runs": args.runs, "checks_per_run": CHECKS, "generate_s": round(seconds),
-                   "db_mib": round(size / 2**20), "db_mib_per_10k_runs": round(size / 2**20 / args.runs * 10_000),
-                   "matrix_p50_ms": round(statistics.median(matrix)), "matrix_p95_ms": round(p95(matrix)),
-                   "backend_p50_ms": round(statistics.median(backend)), "backend_p95_ms": round(p95(backend)),
-                   "ingest_one_client_per_s": round(one_client)}
         figures["ingest_in_process_http_per_s"] = round(rate)
         rate, cpu_rate = ingest_to_server_process(url, token, bodies[2 * third:], args.clients)
         figures.update(ingest_server_per_s=round(rate), ingest_server_per_cpu_s=round(cpu_rate),

@@ -41,6 +41,13 @@ class PublishResult:
     status: str  # "accepted" | "rejected" | "pending"
     detail: str
     url: str | None = None
+    source: str = ""
+    """The file the user published (empty for bodies spooled by a program, e.g. the listener)."""
+
+    @property
+    def label(self) -> str:
+        """How messages name the body: the user's file, else the spooled file."""
+        return self.source or self.name
 
 
 def default_spool_dir() -> Path:
@@ -73,23 +80,28 @@ class Publisher:
     def __repr__(self) -> str:  # never show the token
         return f"Publisher({self.base_url!r}, spool={str(self.spool_dir)!r})"
 
-    def spool(self, kind: str, body: dict[str, Any]) -> Path:
-        """Write the body to the spool (atomically); returns its file."""
+    def spool(self, kind: str, body: dict[str, Any], source: str = "") -> Path:
+        """Write the body to the spool (atomically), with the name of the user's file beside it
+        (`.source`) so every later message names that file; returns the spooled file."""
         if kind not in ENDPOINTS:
             raise CertkitError(f"unknown dashboard endpoint kind {kind!r}")
         name = f"{time.time_ns():020d}-{kind}-{uuid.uuid4().hex[:8]}.json"
         path = self.spool_dir / "pending" / name
+        if source:
+            atomic_write(path.with_suffix(".source"), source)
         atomic_write(path, json.dumps(body))
         return path
 
-    def submit(self, kind: str, body: dict[str, Any]) -> PublishResult:
+    def submit(self, kind: str, body: dict[str, Any], source: str = "") -> PublishResult:
         """Spool, then try to send now."""
-        return self._send(self.spool(kind, body))
+        return self._send(self.spool(kind, body, source))
 
     def flush(self) -> list[PublishResult]:
-        """Try every spooled body, oldest first; stops at the first one still pending."""
+        """Try every spooled body, oldest first. The first that stays pending (dashboard down,
+        busy or failing) ends the flush: one bounded try (the retries of one request) for the
+        whole spool, never one per file."""
         results = []
-        for path in sorted((self.spool_dir / "pending").glob("*.json")):
+        for path in self.pending():
             result = self._send(path)
             results.append(result)
             if result.status == "pending":
@@ -99,12 +111,23 @@ class Publisher:
     def pending(self) -> list[Path]:
         return sorted((self.spool_dir / "pending").glob("*.json"))
 
+    @staticmethod
+    def source_of(path: Path) -> str:
+        """The user's file a spooled body came from ("" when not recorded)."""
+        try:
+            return path.with_suffix(".source").read_text(encoding="utf-8")
+        except (FileNotFoundError, UnicodeDecodeError):
+            return ""
+
     def _send(self, path: Path) -> PublishResult:
         kind = path.name.split("-", 1)[1].rsplit("-", 1)[0]
+        sidecar = path.with_suffix(".source")
+        source = self.source_of(path)
         try:
             body = path.read_bytes()
         except FileNotFoundError:  # sent by a concurrent flush
-            return PublishResult(path.name, kind, "accepted", "already sent")
+            return PublishResult(path.name, kind, "accepted", "already sent", source=source)
+        label = source or path.name
         headers = {"Content-Type": "application/json"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
@@ -112,22 +135,28 @@ class Publisher:
             response = self.session.post(self.base_url + ENDPOINTS[kind], data=body,
                                          headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
-            detail = f"{self.base_url}: unreachable ({type(exc).__name__}); kept in spool"
-            log.warning("publish %s: %s", path.name, detail)
-            return PublishResult(path.name, kind, "pending", detail)
+            detail = (f"{self.base_url}: unreachable ({type(exc).__name__}); kept in spool as "
+                      f"{path.name}")
+            log.warning("publish %s: %s", label, detail)
+            return PublishResult(path.name, kind, "pending", detail, source=source)
         if 200 <= response.status_code < 300:
             path.unlink(missing_ok=True)
+            sidecar.unlink(missing_ok=True)
             url = _json(response).get("url")
-            return PublishResult(path.name, kind, "accepted", f"HTTP {response.status_code}", url)
+            return PublishResult(path.name, kind, "accepted", f"HTTP {response.status_code}", url,
+                                 source=source)
         detail = f"HTTP {response.status_code}: {_problem(response)}"
         if response.status_code in RETRY_STATUS:
-            log.warning("publish %s: %s; kept in spool", path.name, detail)
-            return PublishResult(path.name, kind, "pending", detail + "; kept in spool")
+            detail += f"; kept in spool as {path.name}"
+            log.warning("publish %s: %s", label, detail)
+            return PublishResult(path.name, kind, "pending", detail, source=source)
         target = self.spool_dir / "rejected" / path.name
         os.replace(path, target)
+        if source:
+            os.replace(sidecar, target.with_suffix(".source"))
         atomic_write(target.with_suffix(".error"), detail + "\n")
-        log.error("publish %s: rejected: %s", path.name, detail)
-        return PublishResult(path.name, kind, "rejected", detail)
+        log.error("publish %s: rejected: %s", label, detail)
+        return PublishResult(path.name, kind, "rejected", detail, source=source)
 
 
 def _json(response: requests.Response) -> dict[str, Any]:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import inspect
 import pkgutil
 from dataclasses import dataclass
+from typing import Any, Mapping
 
+from certkit.audit.factory import FactoryChoice, FactoryError, is_factory, resolve_factory
 from certkit.dotted import DottedImportError, import_dotted
 from certkit.deadlines import CallTimeout, call_with_alarm
 from certkit.manila_abc import share_driver_abc
@@ -41,22 +43,38 @@ def driver_classes_in(module: object) -> list[type]:
             and obj.__module__ == name]
 
 
-def resolve_target(target: str, timeout: float = DEFAULT_IMPORT_TIMEOUT) -> list[type | ImportFailure]:
-    """A class path gives that class; a module path gives its driver classes."""
+def resolve_target(target: str, timeout: float = DEFAULT_IMPORT_TIMEOUT,
+                   config: Mapping[str, Any] | None = None) -> list[type | ImportFailure]:
+    """A class path gives that class; a module path gives its driver classes; a driver factory
+    (NetApp's NetAppDriver) gives the class it builds for `config`."""
+    return resolve_named(target, timeout, config)[0]
+
+
+def resolve_named(target: str, timeout: float = DEFAULT_IMPORT_TIMEOUT,
+                  config: Mapping[str, Any] | None = None
+                  ) -> tuple[list[type | ImportFailure], FactoryChoice | None]:
+    """resolve_target, and what a factory picked (None when the target is no factory)."""
     abc = share_driver_abc()
     try:
         found = import_with_limit(target, timeout)
     except DottedImportError as exc:
-        return [ImportFailure(target, str(exc))]
+        return [ImportFailure(target, str(exc))], None
     if inspect.ismodule(found):
         classes = driver_classes_in(found)
-        return classes or [ImportFailure(target, "module defines no ShareDriver subclass")]
+        return classes or [ImportFailure(target, "module defines no ShareDriver subclass")], None
     module_name, _, class_name = target.rpartition(".")
     if not inspect.isclass(found):
-        return [ImportFailure(target, f"module {module_name} has no class {class_name}")]
+        return [ImportFailure(target, f"module {module_name} has no class {class_name}")], None
+    if is_factory(found):
+        try:
+            choice = resolve_factory(found, config or {}, timeout)
+        except FactoryError as exc:
+            return [ImportFailure(target, str(exc).removeprefix(f"{target}: "))], None
+        return [choice.resolved], choice
     if not issubclass(found, abc):
-        return [ImportFailure(target, f"{class_name} is not a manila ShareDriver subclass")]
-    return [found]
+        return [ImportFailure(target, f"{class_name} is not a manila ShareDriver subclass "
+                                      "(nor a factory that builds one)")], None
+    return [found], None
 
 
 def in_tree(timeout: float = DEFAULT_IMPORT_TIMEOUT) -> list[type | ImportFailure]:

@@ -11,6 +11,7 @@ import yaml
 from certkit.audit.backends import Backend, backends_of
 from certkit.audit.class_audit import NO_IMPORT, NOT_IMPLEMENTED, audit_backend
 from certkit.audit.discover import class_path
+from certkit.audit.factory import FactoryChoice
 from certkit.audit.static_source import registered_options
 from certkit.text import one_line
 from certkit.catalogue import FEATURES
@@ -65,15 +66,19 @@ def _comment_block(text: str, indent: str = "  # ") -> str:
     return "\n".join(indent + line if line else indent.rstrip() for line in text.splitlines())
 
 
-def render_profile(cls: type, name: str | None = None, backend: Backend | None = None) -> str:
+def render_profile(cls: type, name: str | None = None, backend: Backend | None = None,
+                   factory: FactoryChoice | None = None) -> str:
     """YAML text of a starting profile for one back end of the class (its first, unless given);
-    every inference is marked for the vendor to confirm."""
+    every inference is marked for the vendor to confirm. When a driver factory built `cls`, the
+    options it chose by go into `config` and the notes say so."""
     rows = [b for b in backends_of(cls) if isinstance(b, Backend)]
     backend = backend or (rows[0] if rows else Backend(cls))
     audit = audit_backend(backend)
     name = name or profile_name(cls, backend)
     protocols, certain = guess_protocols(cls, audit.stats_claims)
     modes = audit.dhss_modes
+    if factory is not None and isinstance(factory.options.get("driver_handles_share_servers"), bool):
+        modes = (factory.options["driver_handles_share_servers"],)  # the mode the factory built
     features = [f.id for f in FEATURES
                 if not f.derived and f.methods and audit.features[f.id] not in (NOT_IMPLEMENTED, NO_IMPORT)
                 and (f.dhss is not True or (modes and True in modes))]
@@ -95,7 +100,11 @@ def render_profile(cls: type, name: str | None = None, backend: Backend | None =
         "protocols": protocols,
         "access_types": {p: [USUAL_ACCESS[p]] for p in protocols},
         "access_levels": ["rw", "ro"],
-        "config": {"share_backend_name": name, **{k: v for k, v in backend.config.items() if "/" not in k}},
+        "config": {"share_backend_name": name,
+                   **{k: v for k, v in backend.config.items() if "/" not in k},
+                   **({k: str(v) for k, v in factory.options.items()
+                       if v is not None and k != "driver_handles_share_servers"}
+                      if factory else {})},
         "features": features,
         "maintainers": [],
         "ci": {},
@@ -103,6 +112,9 @@ def render_profile(cls: type, name: str | None = None, backend: Backend | None =
     text = yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
     notes = [
         f"# certkit profile for {backend.path}.",
+        *([f"# manila.conf names the factory {factory.factory} (share_driver); with these options",
+           f"# it builds {factory.resolved_path}: certkit audits and runs that class."]
+          if factory else []),
         "# Written by `certkit profile init` from a static audit: CONFIRM every inferred value.",
         f"# - driver_handles_share_servers: {'declared by the constructor' if modes else 'NOT declared literally; check the driver'}",
         f"# - protocols/access_types: {'from the stats it reports' if certain else 'GUESSED from the source text'}",

@@ -7,7 +7,8 @@ import json
 import sys
 import time
 
-from certkit.audit import audit_rows, in_tree, profile_drift, resolve_target
+from certkit.audit import audit_rows, in_tree, profile_drift
+from certkit.audit.discover import resolve_named
 from certkit.audit.discover import DEFAULT_IMPORT_TIMEOUT
 from certkit.audit.docmap import compare_doc, render_comparison
 from certkit.audit.render import cell_totals, dumps_json, to_html, to_markdown, to_table
@@ -28,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "3 a requested target could not be audited.")
     parser.add_argument("targets", nargs="*", metavar="TARGET", help="driver class path or module")
     parser.add_argument("--in-tree", action="store_true", help="every in-tree back end")
+    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                        help="manila.conf options a driver factory reads to pick its class "
+                             "(NetAppDriver: driver_handles_share_servers=False)")
     parser.add_argument("--profile", metavar="FILE", help="compare a profile's claims with its back end")
     parser.add_argument("--json", metavar="PATH", help="write JSON (audit.schema.json); - for stdout")
     parser.add_argument("--html", metavar="PATH", help="write the compatibility matrix as one HTML page")
@@ -51,8 +55,15 @@ def audit_command(args: argparse.Namespace) -> int:
         raise CertkitError("--import-timeout: must be a positive number of seconds")
     start = time.perf_counter()
     found = in_tree(args.import_timeout) if args.in_tree else []
+    config = dict(p.split("=", 1) for p in args.config if "=" in p)
+    if len(config) != len(args.config):
+        raise CertkitError("--config: give KEY=VALUE")
+    chosen = []
     for target in args.targets:
-        found.extend(resolve_target(target, args.import_timeout))
+        classes, factory = resolve_named(target, args.import_timeout, config)
+        found.extend(classes)
+        if factory is not None:
+            chosen.append(f"{factory.describe()}; audited {factory.resolved_path}")
     rows = audit_rows(found)
     comparison = compare_doc(args.compare_doc, rows) if args.compare_doc else None
     if args.json:
@@ -69,6 +80,8 @@ def audit_command(args: argparse.Namespace) -> int:
     if args.markdown:
         atomic_write(args.markdown, to_markdown(rows), mode=PUBLIC_MODE)
     out = sys.stderr if args.json == "-" else sys.stdout
+    for line in chosen:
+        print(line, file=out)
     print(to_table(rows), file=out)
     totals = cell_totals(rows)
     print("cells: " + ", ".join(f"{v} {k}" for k, v in totals.items()), file=out)

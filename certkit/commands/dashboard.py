@@ -69,7 +69,7 @@ def _rules_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _rules(args: argparse.Namespace):
-    from certkit.dashboard.views import Rules
+    from certkit.dashboard.health import Rules
 
     if not 0 < args.warn_days <= args.deprecate_days:
         raise CertkitError("dashboard: need 0 < --warn-days <= --deprecate-days")
@@ -95,7 +95,7 @@ def _serve(args: argparse.Namespace) -> int:
                         burst=max(1, int(args.rate_limit // 2)), rules=_rules(args))
     shown = make_url(normalise_url(args.db or default_db_url())).render_as_string(hide_password=True)
     print(f"certkit dashboard: database {shown}", file=sys.stderr, flush=True)
-    print(f"certkit dashboard: serving http://{args.host}:{args.port}/matrix", file=sys.stderr,
+    print(f"certkit dashboard: serving http://{args.host}:{args.port}/", file=sys.stderr,
           flush=True)
     uvicorn.run(create_app(sessions, settings), host=args.host, port=args.port,
                 log_level="warning", access_log=False)

@@ -18,12 +18,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from certkit.dashboard import ingest, svg, views
+from certkit.dashboard import ingest, summary, svg, views
 from certkit.dashboard.pagecache import PageCache
 from certkit.dashboard.ratelimit import RateLimiter, retry_after
 from certkit.dashboard.site import Links, render
 from certkit.dashboard.tokens import Caller, authenticate
-from certkit.dashboard.validation import ci_vote_problems, report_problems, schema_problems
+from certkit.dashboard.validation import (MAX_DEPTH, audit_problems, ci_vote_problems,
+                                          nesting_depth, report_problems)
 
 log = logging.getLogger("certkit.dashboard")
 
@@ -44,6 +45,8 @@ class Settings:
     reports_per_minute: float = 120.0
     burst: int = 60
     rules: views.Rules = field(default_factory=views.Rules)
+    page_cache_size: int = 128
+    """Rendered pages kept until the data changes (0: none, for benchmarks of the queries)."""
 
 
 class Problem(Exception):
@@ -112,10 +115,17 @@ def create_app(sessions: sessionmaker[Session], settings: Settings | None = None
                 raise Problem(413, "Content Too Large", f"limit {settings.max_report_bytes} bytes")
             chunks.append(chunk)
         try:
-            return json.loads(b"".join(chunks))
+            body = json.loads(b"".join(chunks))
         except (ValueError, UnicodeDecodeError) as exc:
             raise Problem(422, "Malformed JSON", str(exc).splitlines()[0][:200],
                           errors=[{"path": "", "message": f"malformed JSON: {exc}"[:300]}]) from None
+        except RecursionError:  # the parser itself gave up: far deeper than MAX_DEPTH
+            body = None
+        if body is None or nesting_depth(body) > MAX_DEPTH:
+            message = f"JSON nested deeper than {MAX_DEPTH} levels (no certkit body needs that)"
+            raise Problem(422, "JSON nested too deeply", message,
+                          errors=[{"path": "", "message": message}])
+        return body
 
     def stored_answer(kind: str, stored: ingest.Stored, url: str) -> JSONResponse:
         return JSONResponse({"id": stored.pk, "url": url, "created": stored.created},
@@ -148,7 +158,12 @@ def create_app(sessions: sessionmaker[Session], settings: Settings | None = None
         if not caller.may_publish(name):
             raise Problem(403, "Forbidden", f"this token may not publish for profile {name!r}")
         extra = {k: request.query_params[k] for k in ("logs_url", "junit_url")
-                 if _is_http_url(request.query_params.get(k, ""))}
+                 if k in request.query_params}
+        bad = [k for k, v in extra.items() if not _is_http_url(v)]
+        if bad:
+            raise unprocessable("Link is not an http(s) URL", [{
+                "path": f"?{k}", "message": "must be an http:// or https:// URL with a host "
+                                            "(under 2000 characters)"} for k in bad])
         stored = await run_in_threadpool(
             with_session, lambda s: ingest.store_report(s, report, caller.account, extra))
         return stored_answer("run", stored, str(request.base_url) + links.run(name, report["run_id"]))
@@ -156,8 +171,7 @@ def create_app(sessions: sessionmaker[Session], settings: Settings | None = None
     @app.post("/api/v1/audits", status_code=201, tags=["ingest"],
               summary="Publish `certkit audit --in-tree --json` for one Manila release (admin)")
     async def post_audit(request: Request) -> JSONResponse:
-        audit = await admin_body(request, "audits",
-                                 lambda body: schema_problems(body, "audit.schema.json"),
+        audit = await admin_body(request, "audits", audit_problems,
                                  "Audit does not match audit.schema.json")
         stored = await run_in_threadpool(with_session, lambda s: ingest.store_audit(s, audit))
         return stored_answer("audit", stored, str(request.base_url) + links.matrix())
@@ -182,18 +196,20 @@ def create_app(sessions: sessionmaker[Session], settings: Settings | None = None
 
     # ----- pages ------------------------------------------------------------------------------
 
-    cache = PageCache()
+    cache = PageCache(settings.page_cache_size)
 
     def page(path: str, template: str, build: Callable[..., dict[str, Any] | None],
              summary: str, cached: bool = False) -> None:
         """Register `path` (HTML) and `path.json` (the same data) for one view."""
 
         def load(request: Request, html: bool) -> dict[str, Any] | str:
-            query = {k: v for k, v in request.query_params.items()
-                     if k in ("release", "vendor", "protocol")}
+            query = {k: v for k, v in request.query_params.items() if k in QUERY_PARAMS}
             with sessions() as session:
                 def make() -> dict[str, Any] | str | None:
-                    data = build(session, **request.path_params, **query)
+                    try:
+                        data = build(session, **request.path_params, **query)
+                    except ValueError as exc:  # a query parameter out of its set
+                        raise Problem(400, "Bad Request", str(exc)) from None
                     return render(template, data, links) if html and data is not None else data
                 if cached:
                     key = (path, html, tuple(sorted(request.path_params.items())),
@@ -202,7 +218,8 @@ def create_app(sessions: sessionmaker[Session], settings: Settings | None = None
                 else:
                     out = make()
             if out is None:
-                raise Problem(404, "Not Found", f"nothing at {request.url.path}")
+                what = f"no release {query['release']!r}" if "release" in query else "nothing"
+                raise Problem(404, "Not Found", f"{what} at {request.url.path}")
             return out
 
         def as_json(request: Request) -> JSONResponse:
@@ -212,17 +229,17 @@ def create_app(sessions: sessionmaker[Session], settings: Settings | None = None
             try:
                 text = load(request, html=True)
             except Problem as exc:
-                if exc.status != 404:
+                if exc.status not in (400, 404):
                     raise
-                return HTMLResponse(render("error.html", {"title": "Not found",
-                                                          "detail": exc.detail}, links), 404)
+                return HTMLResponse(render("error.html", {"title": exc.title,
+                                                          "detail": exc.detail}, links), exc.status)
             return HTMLResponse(text)
 
         # The handlers read request.path_params, so the OpenAPI parameters are declared here.
         params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
                   for n in re.findall(r"{(\w+)}", path)]
         params += [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-                   for n in (("release", "vendor", "protocol") if path == "/matrix" else ())]
+                   for n in PAGE_QUERY.get(path, ())]
         extra = {"parameters": params} if params else None
         app.add_api_route(path + ".json", as_json, methods=["GET"], summary=summary + " (JSON)",
                           tags=["pages"], openapi_extra=extra)
@@ -230,8 +247,15 @@ def create_app(sessions: sessionmaker[Session], settings: Settings | None = None
                           response_class=HTMLResponse, openapi_extra=extra)
 
     rules = settings.rules
+    page("/summary", "summary.html",
+         lambda s, release=None, state=None, sort=None, **_: (
+             summary.summary(s, rules, state, sort, release)
+             if not release or release in views.releases(s) else None),
+         "Summary: every back end's state, newest received verdict, age, CI and last vote",
+         cached=True)
     page("/matrix", "matrix.html",
-         lambda s, release=None, vendor=None, protocol=None: views.matrix(s, release, vendor, protocol),
+         lambda s, release=None, vendor=None, protocol=None, sort=None, **_: views.matrix(
+             s, release, vendor, protocol, sort, rules),
          "Back ends x features for one Manila release", cached=True)
     page("/ci", "ci.html", lambda s, **_: views.ci_health(s, rules), "CI health per CI account")
     page("/unmaintained", "unmaintained.html", lambda s, **_: views.unmaintained(s, rules),
@@ -277,8 +301,10 @@ def create_app(sessions: sessionmaker[Session], settings: Settings | None = None
                         headers={"Content-Disposition": 'attachment; filename="unmaintained.csv"'})
 
     @app.get("/", include_in_schema=False)
-    def index() -> RedirectResponse:
-        return RedirectResponse("/matrix")
+    def index(request: Request) -> RedirectResponse:
+        """The summary is the front page (query parameters kept)."""
+        query = request.url.query
+        return RedirectResponse("/summary" + ("?" + query if query else ""))
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the database answers")
     def healthz() -> dict[str, str]:
@@ -287,6 +313,12 @@ def create_app(sessions: sessionmaker[Session], settings: Settings | None = None
         return {"status": "ok"}
 
     return app
+
+
+QUERY_PARAMS = ("release", "vendor", "protocol", "state", "sort")
+PAGE_QUERY = {"/matrix": ("release", "vendor", "protocol", "sort"),
+              "/summary": ("release", "state", "sort")}
+"""Query parameters of the pages: the filters and orders work without JavaScript."""
 
 
 def unprocessable(title: str, problems: list[dict[str, str]]) -> Problem:

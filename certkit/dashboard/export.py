@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from certkit.dashboard import svg, views
+from certkit.dashboard import summary, svg, views
 from certkit.dashboard.app import badge_for, unmaintained_to_csv
 from certkit.dashboard.site import StaticLinks, release_slug, render
 from certkit.files import atomic_write
@@ -36,17 +36,18 @@ def export_site(sessions: sessionmaker[Session], out: Path, rules: views.Rules |
         write(rel[:-5] + ".json", json.dumps(data, indent=1))
 
     with sessions() as session:
-        matrix = views.matrix(session)
-        page("index.html", "matrix.html", matrix)
+        page("index.html", "summary.html", summary.summary(session, rules))
+        matrix = views.matrix(session, rules=rules)
+        page("matrix.html", "matrix.html", matrix)
         for release in matrix["releases"]:
-            page(f"matrix/{release_slug(release)}.html", "matrix.html", views.matrix(session, release))
+            page(f"matrix/{release_slug(release)}.html", "matrix.html", views.matrix(session, release, rules=rules))
         page("ci.html", "ci.html", views.ci_health(session, rules))
         unmaintained = views.unmaintained(session, rules)
         page("unmaintained.html", "unmaintained.html", unmaintained)
         write("unmaintained.csv", unmaintained_to_csv(unmaintained))
         names = views.backend_names(session)
         for i, name in enumerate(names, 1):
-            data = views.backend_page(session, name)
+            data = views.backend_page(session, name, rules=rules)
             assert data is not None
             base = links.backend(name)[:-5]
             page(base + ".html", "backend.html", data)

@@ -49,7 +49,7 @@ _RESULT_UNNEST = text(  # PostgreSQL: every row of a report in one statement, ar
     "INSERT INTO results (run_pk, check_pk, outcome, duration, message) "
     "SELECT :run_pk, * FROM unnest(CAST(:check_pks AS integer[]), CAST(:outcomes AS smallint[]), "
     "CAST(:durations AS double precision[]), CAST(:messages AS text[]))")
-_CURRENT_CELLS = select(Cell.feature, Cell.observed_at, Cell.verified_at).where(
+_CURRENT_CELLS = select(Cell.feature, Cell.verified_at).where(
     Cell.backend_id == bindparam("backend_id"), Cell.release == bindparam("release"))
 
 
@@ -59,7 +59,8 @@ def _cell_upsert(insert: Any) -> Any:
     return upsert.on_conflict_do_update(
         index_elements=[Cell.backend_id, Cell.release, Cell.feature],
         set_={c: getattr(upsert.excluded, c)
-              for c in ("status", "run_pk", "observed_at", "verified_at", "detail")})
+              for c in ("status", "run_pk", "observed_at", "received_at", "verified_at",
+                        "detail")})
 
 
 _CELL_UPSERTS = {"postgresql": _cell_upsert(postgresql.insert), "sqlite": _cell_upsert(sqlite.insert)}
@@ -74,7 +75,7 @@ def backend_for_report(session: Session, report: Mapping[str, Any]) -> tuple[int
         return found[0], found[1]
     _drop_audit_only(session, report["driver"])
     backend = Backend(name=name, vendor=report["profile"]["vendor"], driver=report["driver"],
-                      protocols=[], maintainers=[], ci_account="", claimed=[],
+                      protocols=[], maintainers=[], ci_account="", claimed=[], claims={},
                       has_profile=False, created_at=utcnow())
     session.add(backend)
     session.flush()
@@ -106,10 +107,11 @@ def store_report(session: Session, report: Mapping[str, Any], account: str,
     change = f"{source.get('change')},{source.get('patchset')}" if source.get("change") else ""
     summary = report["summary"]
     release, started = release_of(report["manila_version"]), parse_time(report["started_at"])
+    received = utcnow()
     run_pk = session.execute(_RUN_INSERT, dict(
         backend_id=backend_pk, run_id=report["run_id"], account=account, release=release,
         manila_version=report["manila_version"], manila_change=change or source.get("commit", ""),
-        driver_version="", verdict=report["verdict"], started_at=started, received_at=utcnow(),
+        driver_version="", verdict=report["verdict"], started_at=started, received_at=received,
         duration=float(report["duration"]), passed=summary["passed"],
         failed=summary["failed"] + summary["error"], total=summary["total"], header=header)
     ).inserted_primary_key[0]
@@ -121,7 +123,7 @@ def store_report(session: Session, report: Mapping[str, Any], account: str,
     if rows:
         # A report may repeat a check (same id and variant): keep the last, as pytest would.
         insert_results(session, list({r["check_pk"]: r for r in rows}.values()))
-    update_cells(session, backend_pk, run_pk, release, started, report)
+    update_cells(session, backend_pk, run_pk, release, started, received, report)
     session.commit()
     _check_def_cache(session).update(new_defs)  # only once committed: a rollback would undo them
     return Stored(run_pk, True)
@@ -176,30 +178,29 @@ def _known_check_defs(session: Session, wanted: Mapping[tuple[str, str], Any]
 
 
 def update_cells(session: Session, backend_id: int, run_pk: int, release: str, started: datetime,
-                 report: Mapping[str, Any]) -> None:
-    """Matrix cells of the run's release follow the newest run (reports may arrive out of order).
-    Core statements, not ORM objects: one DELETE and one upsert per report."""
+                 received: datetime, report: Mapping[str, Any]) -> None:
+    """Matrix cells of the run's release follow the newest *received* run, whatever time its
+    report claims (a report dated ahead cannot pin a cell). Core statements, not ORM objects: one
+    DELETE and one upsert per report."""
     failing = {}
     for check in report["checks"]:
         if check["outcome"] in ("failed", "error") and check["feature"] not in failing:
             failing[check["feature"]] = check["name"]
-    current = {feature: (as_utc(observed), verified) for feature, observed, verified in
-               session.execute(_CURRENT_CELLS, {"backend_id": backend_id, "release": release})}
+    verified_before = dict(session.execute(_CURRENT_CELLS, {"backend_id": backend_id,
+                                                            "release": release}).all())
     gone, rows = [], []
     for feature, info in report["features"].items():
-        if feature in current and current[feature][0] > started:
-            continue  # a newer run already spoke for this cell
         if info["status"] == "not-claimed":
-            gone += [feature] if feature in current else []
+            gone += [feature] if feature in verified_before else []
             continue
         if info["status"] == "unverified" and report.get("scope"):
             continue  # a suite-scoped run (e.g. scale only) says nothing of what it did not run
         detail = failing.get(feature, "") if info["status"] == "failed" else ""
-        verified_at = started if info["status"] == "verified" else \
-            current.get(feature, (None, None))[1]
+        verified_at = started if info["status"] == "verified" else verified_before.get(feature)
         rows.append({"backend_id": backend_id, "release": release, "feature": feature,
                      "status": info["status"], "run_pk": run_pk, "observed_at": started,
-                     "verified_at": verified_at, "detail": detail or info.get("reason", "")})
+                     "received_at": received, "verified_at": verified_at,
+                     "detail": detail or info.get("reason", "")})
     if gone:
         session.execute(delete(Cell).where(Cell.backend_id == backend_id,
                                            Cell.release == release, Cell.feature.in_(gone)))
@@ -231,7 +232,7 @@ def store_audit(session: Session, audit: Mapping[str, Any]) -> Stored:
             known.add(class_path)
             session.add(Backend(name=name, vendor=_vendor_of(class_path), driver=class_path,
                                 protocols=[], maintainers=[], ci_account="", claimed=[],
-                                has_profile=False, created_at=utcnow()))
+                                claims={}, has_profile=False, created_at=utcnow()))
     session.commit()
     return Stored(row.id, True)
 
@@ -279,6 +280,21 @@ def _vendor_of(class_path: str) -> str:
     return VENDORS.get(package, package or "unknown")
 
 
+def profile_claims(raw: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """The features a profile claims (listed ones plus those its access and DHSS keys imply, as
+    certkit.profile.Profile.claimed counts them) and those keys as written."""
+    dhss = raw.get("driver_handles_share_servers", False)
+    modes = list(dhss) if isinstance(dhss, list) else [dhss]
+    types = {proto: list(kinds) for proto, kinds in (raw.get("access_types") or {}).items()}
+    levels = list(raw.get("access_levels") or ["rw"])
+    derived = {f"access_{kind}" for kinds in types.values() for kind in kinds}
+    derived |= {"access_ro"} if "ro" in levels else set()
+    derived |= {"share_servers"} if True in modes else set()
+    listed = list(raw.get("features", []))
+    return listed + sorted(derived - set(listed)), {
+        "access_types": types, "access_levels": levels, "driver_handles_share_servers": modes}
+
+
 def store_profile(session: Session, raw: Mapping[str, Any]) -> Backend:
     """Register (or update) a back end from a profile: maintainers, CI account, claims."""
     backend = session.scalar(select(Backend).where(Backend.name == raw["name"]))
@@ -290,7 +306,7 @@ def store_profile(session: Session, raw: Mapping[str, Any]) -> Backend:
     backend.protocols = list(raw.get("protocols", []))
     backend.maintainers = [dict(m) for m in raw.get("maintainers", [])]
     backend.ci_account = (raw.get("ci") or {}).get("account", "")
-    backend.claimed = list(raw.get("features", []))
+    backend.claimed, backend.claims = profile_claims(raw)
     backend.has_profile = True
     session.commit()
     return backend

@@ -28,7 +28,10 @@ class Backend(Base):
     maintainers: Mapped[list] = mapped_column(JSON, default=list)
     ci_account: Mapped[str] = mapped_column(Text, default="")
     claimed: Mapped[list] = mapped_column(JSON, default=list)
-    """Features the profile claims (empty for audit-only back ends)."""
+    """Features the profile claims, the listed ones and those its access_types, access_levels and
+    driver_handles_share_servers keys imply (empty for audit-only back ends)."""
+    claims: Mapped[dict] = mapped_column(JSON, default=dict)
+    """The profile's claims as written: access_types, access_levels, driver_handles_share_servers."""
     has_profile: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -54,7 +57,8 @@ class Run(Base):
     __tablename__ = "runs"
     __table_args__ = (UniqueConstraint("backend_id", "run_id"),
                       Index("ix_runs_backend_started", "backend_id", "started_at"),
-                      Index("ix_runs_account_started", "account", "started_at"))
+                      Index("ix_runs_account_started", "account", "started_at"),
+                      Index("ix_runs_backend_received", "backend_id", "received_at"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     backend_id: Mapped[int] = mapped_column(ForeignKey("backends.id"))
     run_id: Mapped[str] = mapped_column(String(16))
@@ -111,6 +115,10 @@ class Cell(Base):
     """verified, failed or unverified (claimed, not proven), from the latest run."""
     run_pk: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    """When the speaking run started (as its report says)."""
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    """When the server received the speaking run: the newest received run speaks, ages count from
+    here."""
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     detail: Mapped[str] = mapped_column(Text, default="")
     """The failing check's name, or why the claim is unverified."""

@@ -33,8 +33,14 @@ class Links:
         query = {k: v for k, v in query.items() if v}
         return path + self.suffix + (("?" + urlencode(query)) if query and not self.static else "")
 
-    def matrix(self, release: str = "", vendor: str = "", protocol: str = "") -> str:
-        return self.page("matrix", release=release, vendor=vendor, protocol=protocol)
+    def summary(self, state: str = "", sort: str = "", release: str = "") -> str:
+        """The summary page (state, worst first, is its default order: left out of links)."""
+        return self.page("summary", release=release, state=state,
+                         sort="" if sort == "state" else sort)
+
+    def matrix(self, release: str = "", vendor: str = "", protocol: str = "",
+               sort: str = "") -> str:
+        return self.page("matrix", release=release, vendor=vendor, protocol=protocol, sort=sort)
 
     def backend(self, name: str) -> str:
         return self.page(f"backends/{quote(name, safe='')}")
@@ -71,8 +77,12 @@ class StaticLinks(Links):
     static = True
     suffix = ".html"
 
-    def matrix(self, release: str = "", vendor: str = "", protocol: str = "") -> str:
-        return f"matrix/{release_slug(release)}.html" if release else "index.html"
+    def summary(self, state: str = "", sort: str = "", release: str = "") -> str:
+        return "index.html"
+
+    def matrix(self, release: str = "", vendor: str = "", protocol: str = "",
+               sort: str = "") -> str:
+        return f"matrix/{release_slug(release)}.html" if release else "matrix.html"
 
 
 def cell_html(cell: dict[str, Any]) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timezone
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -21,14 +22,29 @@ def _mark(kind: str, x: float, y: float, colour: str) -> str:
             f'L{x + 4:.1f},{y - 4:.1f}" stroke="{colour}" stroke-width="2.5"/>')
 
 
-def history_plot(runs: list[dict[str, Any]], width: int = 760, height: int = 220) -> str:
-    """Durations over time, one mark per run shaped and coloured by verdict (oldest left)."""
+def _nice_step(span: float, ticks: int = 4) -> float:
+    """A 1/2/5 x 10^n step that cuts `span` into about `ticks` parts."""
+    raw = span / ticks if span > 0 else 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
+def _time_label(t: float, span: float) -> str:
+    when = datetime.fromtimestamp(t, timezone.utc)
+    if span <= 2 * 86400:
+        return when.strftime("%m-%d %H:%M")
+    return when.strftime("%Y-%m-%d")
+
+
+def history_plot(runs: list[dict[str, Any]], width: int = 760, height: int = 240) -> str:
+    """Durations over time, one mark per run shaped and coloured by verdict (oldest left); the
+    y axis in seconds or minutes (named), the x axis at most five dated ticks that never overlap."""
     runs = sorted(runs, key=lambda r: r["started_at"])
-    left, right, top, bottom = 56, 12, 14, 40
+    left, right, top, bottom = 64, 16, 26, 46
     plot_w, plot_h = width - left - right, height - top - bottom
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="history" role="img" '
              f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-             f'font-family="sans-serif" font-size="11">',
+             f'font-family="sans-serif" font-size="11" fill="#1f2328">',
              '<title>Run history: duration per run, marked by verdict</title>',
              f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fafafa" '
              'stroke="#d0d7de"/>']
@@ -37,22 +53,38 @@ def history_plot(runs: list[dict[str, Any]], width: int = 760, height: int = 220
         return "".join(parts) + "</svg>"
     times = [datetime.fromisoformat(r["started_at"].replace("Z", "+00:00")).timestamp() for r in runs]
     t0, t1 = min(times), max(times)
-    dmax = max(r["duration"] for r in runs) or 1.0
-    for frac in (0, 0.5, 1):
-        y = top + plot_h * (1 - frac)
+    longest = max(r["duration"] for r in runs) or 1.0
+    unit, scale = ("min", 60.0) if longest >= 180 else ("s", 1.0)
+    step = _nice_step(longest / scale)
+    top_value = step * math.ceil(longest / scale / step)
+    dmax = top_value * scale
+    value = 0.0
+    while value <= top_value + 1e-9:
+        y = top + plot_h * (1 - value / top_value)
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
                      'stroke="#eaeef2"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
-                     f'{dmax * frac:.0f} s</text>')
-    for label, t, anchor in ((runs[0]["started_at"][:10], t0, "start"),
-                             (runs[-1]["started_at"][:10], t1, "end")):
-        x = left + (plot_w * (t - t0) / (t1 - t0) if t1 > t0 else plot_w / 2)
-        parts.append(f'<text x="{x:.1f}" y="{height - 22}" text-anchor="{anchor}">{escape(label)}</text>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{value:g}</text>')
+        value += step
+    parts.append(f'<text x="14" y="{top + plot_h / 2:.1f}" text-anchor="middle" '
+                 f'transform="rotate(-90 14 {top + plot_h / 2:.1f})">duration ({unit})</text>')
+
+    def x_of(t: float) -> float:
+        return left + (plot_w * (t - t0) / (t1 - t0) if t1 > t0 else plot_w / 2)
+
+    span = t1 - t0
+    ticks = [t0 + span * i / 4 for i in range(5)] if span > 0 else [t0]
+    for i, t in enumerate(ticks):
+        anchor = "start" if i == 0 and len(ticks) > 1 else "end" if i == 4 else "middle"
+        x = x_of(t)
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" '
+                     'stroke="#57606a"/>')
+        parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="{anchor}">'
+                     f'{escape(_time_label(t, span))}</text>')
+    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 8}" text-anchor="middle">'
+                 'run started (UTC)</text>')
     points = []
     for r, t in zip(runs, times):
-        x = left + (plot_w * (t - t0) / (t1 - t0) if t1 > t0 else plot_w / 2)
-        y = top + plot_h * (1 - r["duration"] / dmax)
-        points.append((x, y, r))
+        points.append((x_of(t), top + plot_h * (1 - r["duration"] / dmax), r))
     parts.append('<polyline fill="none" stroke="#8c959f" stroke-width="1" points="'
                  + " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in points) + '"/>')
     for x, y, r in points:
@@ -60,10 +92,10 @@ def history_plot(runs: list[dict[str, Any]], width: int = 760, height: int = 220
         tip = f'{r["run_id"]} {r["verdict"]} {r["duration"]:.1f} s {r["started_at"]}'
         parts.append(f'<g class="run {escape(r["verdict"])}"><title>{escape(tip)}</title>'
                      f'{_mark(shape, x, y, colour)}</g>')
-    legend_x = left
+    legend_x = left + plot_w - 3 * 110
     for verdict, (colour, shape) in MARKS.items():
-        parts.append(_mark(shape, legend_x + 5, height - 7, colour))
-        parts.append(f'<text x="{legend_x + 14}" y="{height - 3}">{verdict}</text>')
+        parts.append(_mark(shape, legend_x + 5, 12, colour))
+        parts.append(f'<text x="{legend_x + 14}" y="16">{verdict}</text>')
         legend_x += 110
     return "".join(parts) + "</svg>"
 

@@ -11,9 +11,31 @@ from typing import Any, Callable, Iterable
 import fastjsonschema
 import jsonschema
 
+from certkit.dashboard.clock import time_problem
+from certkit.dashboard.db import as_utc
 from certkit.schema_check import load_schema, validator_for
 
+MAX_DEPTH = 64
+"""Deepest JSON nesting a body may have: a report is about 5 deep; 64 is generous and keeps the
+validators' recursion far from Python's limit."""
+
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def nesting_depth(value: Any) -> int:
+    """How deep arrays and objects nest (a scalar is 0), without recursion; stops counting past
+    MAX_DEPTH."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
+                return depth
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children
+                         if isinstance(child, (dict, list)))
+    return deepest
 
 
 def pointer(parts: Iterable[Any]) -> str:
@@ -73,16 +95,24 @@ def fast_valid(instance: Any, schema: str) -> bool:
     return True
 
 
+def time_problems(body: dict[str, Any], field: str) -> list[dict[str, str]]:
+    """The body's time field as RFC 3339 and within the bounds the server trusts (clock.py)."""
+    try:  # jsonschema checks `format: date-time` only with an optional package: check it here
+        value = as_utc(datetime.fromisoformat(body[field].replace("Z", "+00:00")))
+    except ValueError:
+        return [{"path": f"/{field}", "message": "must be an RFC 3339 date-time"}]
+    problem = time_problem(value, field)
+    return [{"path": f"/{field}", "message": problem}] if problem else []
+
+
 def report_problems(report: Any) -> list[dict[str, str]]:
-    """Schema errors, then what the dashboard needs beyond the schema (a usable profile name)."""
+    """Schema errors, then what the dashboard needs beyond the schema (a usable profile name, a
+    start time it can trust)."""
     problems = [] if fast_valid(report, "report.schema.json") else \
         schema_problems(report, "report.schema.json")
     if problems:
         return problems
-    try:  # jsonschema checks `format: date-time` only with an optional package: check it here
-        datetime.fromisoformat(report["started_at"].replace("Z", "+00:00"))
-    except ValueError:
-        problems.append({"path": "/started_at", "message": "must be an RFC 3339 date-time"})
+    problems += time_problems(report, "started_at")
     name = report["profile"]["name"]
     if not PROFILE_NAME.match(name):
         problems.append({"path": "/profile/name",
@@ -116,8 +146,15 @@ CI_VOTE_SCHEMA: dict[str, Any] = {
 
 
 def ci_vote_problems(vote: Any) -> list[dict[str, str]]:
-    """Violations of the CI-vote body (see the coordination contract)."""
+    """Violations of the CI-vote body (see the coordination contract), then its time's bounds."""
     cls = jsonschema.Draft202012Validator
     validator = cls(CI_VOTE_SCHEMA, format_checker=cls.FORMAT_CHECKER)
-    return [{"path": pointer(e.absolute_path), "message": " ".join(e.message.split())[:300]}
-            for e in sorted(validator.iter_errors(vote), key=lambda e: [str(p) for p in e.absolute_path])]
+    problems = [{"path": pointer(e.absolute_path), "message": " ".join(e.message.split())[:300]}
+                for e in sorted(validator.iter_errors(vote),
+                                key=lambda e: [str(p) for p in e.absolute_path])]
+    return problems or time_problems(vote, "seen_at")
+
+
+def audit_problems(audit: Any) -> list[dict[str, str]]:
+    """Violations of audit.schema.json, then its generated_at's bounds."""
+    return schema_problems(audit, "audit.schema.json") or time_problems(audit, "generated_at")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Hashable
 
@@ -11,10 +10,16 @@ from sqlalchemy import Text, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from certkit.catalogue import FEATURES
+from certkit.dashboard.clock import age, iso
 from certkit.dashboard.db import as_utc, utcnow
+from certkit.dashboard.health import (DEFAULT_RULES, FLAKY_CHECK_WINDOW, STATE_ORDER, Rules,
+                                      check_is_flaky, flips)
 from certkit.dashboard.models import (OUTCOMES, Audit, AuditDriver, Backend, Cell, CheckDef,
                                       CiVote, Result, Run, Token)
 from certkit.dashboard.releases import newest_first
+from certkit.dashboard.summary import backend_health, claims_text
+
+__all__ = ["Rules", "age", "iso"]  # re-exported: callers took them from here
 
 CELL_STATES: dict[str, tuple[str, str, str]] = {
     # state: (symbol, label, meaning) - the symbol and label carry the meaning, colour only helps.
@@ -26,32 +31,6 @@ CELL_STATES: dict[str, tuple[str, str, str]] = {
     "not-implemented": ("\u2013", "not implemented", "neither claimed nor found in the code"),
     "unknown": ("\u00b7", "unknown", "no claim, and no audit (or the audit could not tell)"),
 }
-
-
-@dataclass(frozen=True)
-class Rules:
-    """When a back end counts as unmaintained (Cinder's unsupported-driver policy, in days)."""
-
-    warn_days: int = 14
-    deprecate_days: int = 60
-    missing_days: int = 7
-    """A profiled back end with no report for this long (or since registration) is missing."""
-
-
-def age(then: datetime | None, now: datetime | None = None) -> str:
-    """A short human age: 3m, 5h, 2d."""
-    if then is None:
-        return ""
-    seconds = max(0, ((now or utcnow()) - as_utc(then)).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
-    return "now"
-
-
-def iso(value: datetime | None) -> str | None:
-    """An aware UTC time as RFC 3339."""
-    return as_utc(value).isoformat().replace("+00:00", "Z") if value else None
 
 
 def releases(session: Session) -> list[str]:
@@ -87,7 +66,8 @@ def _latest_audit(session: Session, release: str, driver: str | None = None
 
 def observed_cells(session: Session, where: Any, key: Callable[[Any], Hashable],
                    now: datetime) -> dict[Hashable, dict[str, Any]]:
-    """Cells matching `where` as page-ready dicts by key(row): plain Core rows (thousands of ORM
+    """Cells matching `where` as page-ready dicts by key(row), aged from the start of the run that
+    speaks for them (the newest received; its start never after its receipt): plain Core rows (thousands of ORM
     objects cost too much), each time parsed and formatted once however many cells share it (all
     of a run's cells do). SQLite hands times over as text, so they are fetched as text there."""
     stamps: dict[Any, tuple[str | None, str]] = {}
@@ -99,15 +79,19 @@ def observed_cells(session: Session, where: Any, key: Callable[[Any], Hashable],
         return stamps[value]
 
     as_text = session.get_bind().dialect.name == "sqlite"
-    observed, verified = ((type_coerce(Cell.observed_at, Text), type_coerce(Cell.verified_at, Text))
-                          if as_text else (Cell.observed_at, Cell.verified_at))
+    observed, received, verified = (
+        (type_coerce(Cell.observed_at, Text), type_coerce(Cell.received_at, Text),
+         type_coerce(Cell.verified_at, Text)) if as_text
+        else (Cell.observed_at, Cell.received_at, Cell.verified_at))
     out = {}
     for row in session.connection().execute(
             select(Cell.backend_id, Cell.release, Cell.feature, Cell.status, Cell.detail,
-                   observed.label("observed_at"), verified.label("verified_at")).where(where)):
+                   observed.label("observed_at"), received.label("received_at"),
+                   verified.label("verified_at")).where(where)):
         observed_iso, observed_age = stamp(row.observed_at)
         out[key(row)] = {"state": row.status, "detail": row.detail, "observed_at": observed_iso,
-                         "age": observed_age, "verified_at": stamp(row.verified_at)[0]}
+                         "received_at": stamp(row.received_at)[0], "age": observed_age,
+                         "verified_at": stamp(row.verified_at)[0]}
     return out
 
 
@@ -132,9 +116,15 @@ def cell_for(cell: dict[str, Any] | None, claimed: frozenset[str] | set[str], fe
 
 
 def matrix(session: Session, release: str | None = None, vendor: str | None = None,
-           protocol: str | None = None) -> dict[str, Any]:
-    """Back ends x features for one release (default: the newest), with filters."""
+           protocol: str | None = None, sort: str | None = None,
+           rules: Rules = DEFAULT_RULES) -> dict[str, Any] | None:
+    """Back ends x features for one release (default: the newest), with filters, each row led by
+    the back end's state and newest received verdict in that release. None: unknown release."""
     all_releases = releases(session)
+    if release and release not in all_releases:
+        return None
+    if sort and sort not in ("state", "backend", "vendor"):
+        raise ValueError(f"sort: {sort!r} is not one of state, backend, vendor")
     release = release or (all_releases[0] if all_releases else "")
     now = utcnow()
     backends = list(session.scalars(select(Backend).order_by(Backend.vendor, Backend.name)))
@@ -146,6 +136,7 @@ def matrix(session: Session, release: str | None = None, vendor: str | None = No
         backends = [b for b in backends if protocol in b.protocols]
     cells = observed_cells(session, Cell.release == release, lambda c: (c.backend_id, c.feature),
                            now)
+    health = backend_health(session, backends, rules, now, release or None)
     audit = _latest_audit(session, release)
     features = feature_ids(session, release)
     rows = []
@@ -154,10 +145,17 @@ def matrix(session: Session, release: str | None = None, vendor: str | None = No
         row_cells = {f: cell_for(cells.get((bid, f)), claimed, f, found, bool(audit))
                      for f in features}
         rows.append({"backend": b.name, "vendor": b.vendor, "driver": b.driver,
-                     "protocols": b.protocols, "cells": row_cells})
+                     "protocols": b.protocols, "claims": b.claims or {},
+                     "claims_text": claims_text(b.claims or {}), "health": health[bid],
+                     "cells": row_cells})
+    if sort == "state":
+        rows.sort(key=lambda r: (STATE_ORDER[r["health"]["state"]], r["backend"]))
+    elif sort == "backend":
+        rows.sort(key=lambda r: r["backend"])
     titles = {f.id: f.title for f in FEATURES}
     return {"release": release, "releases": all_releases, "vendor": vendor or "",
-            "protocol": protocol or "", "vendors": vendors, "protocols": protocols,
+            "protocol": protocol or "", "sort": sort or "vendor", "vendors": vendors,
+            "protocols": protocols,
             "features": [{"id": f, "title": titles.get(f, f)} for f in features],
             "legend": [{"state": s, "symbol": v[0], "label": v[1], "meaning": v[2]}
                        for s, v in CELL_STATES.items()],
@@ -166,27 +164,31 @@ def matrix(session: Session, release: str | None = None, vendor: str | None = No
 
 def _run_summary(run: Run) -> dict[str, Any]:
     return {"run_id": run.run_id, "verdict": run.verdict, "started_at": iso(run.started_at),
+            "received_at": iso(run.received_at),
             "duration": round(run.duration, 3), "release": run.release,
             "manila_version": run.manila_version, "manila_change": run.manila_change,
             "passed": run.passed, "failed": run.failed, "total": run.total, "account": run.account}
 
 
-RUN_COLUMNS = (Run.id, Run.run_id, Run.verdict, Run.started_at, Run.duration, Run.release,
+RUN_COLUMNS = (Run.id, Run.run_id, Run.verdict, Run.started_at, Run.received_at, Run.duration,
+               Run.release,
                Run.manila_version, Run.manila_change, Run.passed, Run.failed, Run.total, Run.account)
 """What a run summary needs: plain rows, not ORM objects (hundreds per page)."""
 
 
 def backend_page(session: Session, name: str, history: int = 200, grid_runs: int = 20,
-                 flaky_window: int = 50) -> dict[str, Any] | None:
-    """A back end: profile, CI account, history, checks x recent runs, flaky checks, audit.
-    Costs do not grow with history: the newest runs by ix_runs_backend_started, their results
+                 flaky_window: int = FLAKY_CHECK_WINDOW, rules: Rules = DEFAULT_RULES
+                 ) -> dict[str, Any] | None:
+    """A back end: profile, claims, state, history, checks x recent runs, flaky checks, audit.
+    Runs come newest received first. Costs do not grow with history: the newest runs by
+    ix_runs_backend_received, their results
     by the results primary key (run_pk, check_pk), audits by ix_audit_drivers_driver."""
     b = session.scalar(select(Backend).where(Backend.name == name))
     if b is None:
         return None
     db = session.connection()  # Core rows: no ORM bookkeeping for thousands of rows
     recent = db.execute(select(*RUN_COLUMNS).where(Run.backend_id == b.id)
-                             .order_by(Run.started_at.desc())
+                             .order_by(Run.received_at.desc(), Run.id.desc())
                              .limit(max(history, grid_runs, flaky_window))).all()
     grid_cols = recent[:grid_runs]
     window = recent[:flaky_window]
@@ -210,7 +212,9 @@ def backend_page(session: Session, name: str, history: int = 200, grid_runs: int
     return {"backend": {"name": b.name, "vendor": b.vendor, "driver": b.driver,
                         "protocols": b.protocols, "maintainers": b.maintainers,
                         "ci_account": b.ci_account, "claimed": b.claimed,
+                        "claims": b.claims or {}, "claims_text": claims_text(b.claims or {}),
                         "has_profile": b.has_profile},
+            "health": backend_health(session, [b], rules, utcnow())[b.id],
             "runs": [_run_summary(r) for r in recent[:history]],
             "grid": {"runs": [_run_summary(r) for r in grid_cols], "checks": grid},
             "flaky": _flaky(window, outcomes, defs), "audit": _audit_findings(session, b.driver)}
@@ -236,24 +240,20 @@ _PASSED, _SKIPPED = OUTCOMES.index("passed"), OUTCOMES.index("skipped")
 
 def _flaky(window: list[Any], outcomes: dict[int, dict[int, int]],
            defs: dict[int, Any]) -> list[dict[str, Any]]:
-    """Checks whose pass/fail flipped between consecutive runs of the same Manila code."""
-    chronological = [(r.id, (r.manila_version, r.manila_change)) for r in reversed(window)]
+    """Checks (each variant on its own) whose outcome flipped between passing and failing at
+    least FLAKY_FLIPS times in the window, in the order runs were received. One regression is one
+    flip: it shows in the grid as a failure, not here."""
+    chronological = [r.id for r in reversed(window)]
     flaky = []
     for check_pk, by_run in outcomes.items():
-        flips, last = 0, {}
-        for run_pk, code in chronological:
-            outcome = by_run.get(run_pk, _SKIPPED)
-            if outcome == _SKIPPED:
-                continue
-            passed = outcome == _PASSED
-            if last.get(code, passed) != passed:
-                flips += 1
-            last[code] = passed
-        if flips:
+        passed = [by_run[r] == _PASSED for r in chronological
+                  if by_run.get(r, _SKIPPED) != _SKIPPED]
+        if check_is_flaky(passed):
             d = defs[check_pk]
-            flaky.append({"id": d.check_id, "name": d.name, "feature": d.feature, "flips": flips,
-                          "runs": len(chronological)})
-    return sorted(flaky, key=lambda f: (-f["flips"], f["name"]))
+            flaky.append({"id": d.check_id, "variant": d.variant, "name": d.name,
+                          "feature": d.feature, "flips": flips(passed), "runs": len(passed),
+                          "failed": passed.count(False)})
+    return sorted(flaky, key=lambda f: (-f["flips"], f["name"], f["variant"]))
 
 
 def run_page(session: Session, profile: str, run_id: str) -> dict[str, Any] | None:
@@ -283,7 +283,19 @@ def _streak(verdicts: list[bool]) -> int:
     return best
 
 
-def ci_health(session: Session, rules: Rules = Rules()) -> dict[str, Any]:
+def never_reported(session: Session, now: datetime) -> list[dict[str, Any]]:
+    """Every back end with no run received, with how long the dashboard has known it (oldest
+    first): pages list them rather than count them as fine."""
+    reported = select(Run.backend_id).distinct()
+    return [{"backend": b.name, "vendor": b.vendor, "has_profile": b.has_profile,
+             "ci_account": b.ci_account, "known_since": iso(b.created_at),
+             "known_for": age(b.created_at, now),
+             "known_days": max(0, (now - as_utc(b.created_at)).days)}
+            for b in session.scalars(select(Backend).where(Backend.id.not_in(reported))
+                                     .order_by(Backend.created_at, Backend.name))]
+
+
+def ci_health(session: Session, rules: Rules = DEFAULT_RULES) -> dict[str, Any]:
     """Per CI account: last report, 7/30-day counts and pass rates, failing streak, missing."""
     now = utcnow()
     since30, since7 = now - timedelta(days=30), now - timedelta(days=7)
@@ -343,10 +355,10 @@ def ci_health(session: Session, rules: Rules = Rules()) -> dict[str, Any]:
                 entry(b.ci_account)["expected_missing"].append(b.name)
     return {"accounts": sorted(accounts.values(), key=lambda a: a["account"]),
             "expected_missing": missing, "missing_days": rules.missing_days,
-            "generated_at": iso(now)}
+            "never_reported": never_reported(session, now), "generated_at": iso(now)}
 
 
-def unmaintained(session: Session, rules: Rules = Rules()) -> dict[str, Any]:
+def unmaintained(session: Session, rules: Rules = DEFAULT_RULES) -> dict[str, Any]:
     """Back ends by the policy: no passing report for warn_days (warning) / deprecate_days."""
     now = utcnow()
     last_pass = dict(session.execute(select(Run.backend_id, func.max(Run.started_at))
@@ -388,7 +400,8 @@ def unmaintained(session: Session, rules: Rules = Rules()) -> dict[str, Any]:
     order = {"deprecation-candidate": 0, "warning": 1, "no-ci": 2}
     rows.sort(key=lambda r: (order[r["status"]], r["backend"]))
     return {"rules": {"warn_days": rules.warn_days, "deprecate_days": rules.deprecate_days},
-            "backends": rows, "generated_at": iso(now)}
+            "backends": rows, "never_reported": never_reported(session, now),
+            "generated_at": iso(now)}
 
 
 def backend_releases(session: Session, name: str) -> dict[str, Any] | None:

@@ -25,9 +25,12 @@ def test_export_writes_pages_json_twins_and_links_that_resolve(sessions, tmp_pat
     out = tmp_path / "site"
     count = export_site(sessions, out)
     assert count > 20
-    matrix = json.loads((out / "index.json").read_text())
+    matrix = json.loads((out / "matrix.json").read_text())
     classes = {row.get("driver") or row["class"] for row in audit["drivers"]}
     assert matrix["release"] == "2026.2 Hibiscus" and len(matrix["rows"]) == 2 + len(classes)
+    summary = json.loads((out / "index.json").read_text())  # the front page is the summary
+    assert len(summary["rows"]) == 2 + len(classes)
+    assert summary["counts"]["never-reported"] == len(classes)
     assert (out / "matrix" / "2026.1-Gazpacho.html").exists()
     assert (out / "runs" / "acme-nfs" / "00000002.json").exists()
     assert (out / "unmaintained.csv").read_text().startswith("backend,")
@@ -46,11 +49,13 @@ def test_export_writes_pages_json_twins_and_links_that_resolve(sessions, tmp_pat
 
 def test_openapi_describes_every_page_and_its_json_twin(client):
     spec = client.get("/openapi.json").json()
-    for path in ("/matrix", "/matrix.json", "/backends/{name}", "/backends/{name}.json",
+    for path in ("/summary", "/summary.json", "/matrix", "/matrix.json", "/backends/{name}", "/backends/{name}.json",
                  "/runs/{profile}/{run_id}.json", "/ci.json", "/unmaintained.json",
                  "/api/v1/reports", "/api/v1/audits", "/api/v1/ci-votes"):
         assert path in spec["paths"], path
     params = spec["paths"]["/runs/{profile}/{run_id}.json"]["get"]["parameters"]
     assert [p["name"] for p in params] == ["profile", "run_id"]
     assert {p["name"] for p in spec["paths"]["/matrix"]["get"]["parameters"]} == \
-        {"release", "vendor", "protocol"}
+        {"release", "vendor", "protocol", "sort"}
+    assert {p["name"] for p in spec["paths"]["/summary"]["get"]["parameters"]} == \
+        {"release", "state", "sort"}

@@ -19,6 +19,11 @@ pin its back end's status by claiming a late start time):
   flip, so a back end that just recovered shows flaky until the window forgets the regression.
 - passing: the newest received run is certified and the window holds fewer flips than that.
 
+A suite-scoped run (verdict `passed` or `failed`, e.g. a scale-only run) is no certification: a
+scoped pass is left out of the verdicts above (it neither certifies nor breaks a certification),
+a scoped failure counts as not certified. A back end whose runs are all scoped passes is failing:
+nothing certified it.
+
 A check is flaky by the same rule over its outcomes in the back end's last `FLAKY_CHECK_WINDOW`
 runs (skipped and not-run outcomes are ignored).
 """
@@ -76,6 +81,9 @@ def backend_state(verdicts: Sequence[str], newest_started: datetime | None, now:
     and the start time of the newest received run."""
     if not verdicts or newest_started is None:
         return "never-reported"
+    # A suite-scoped pass (e.g. a scale-only run) says nothing about the certification; a scoped
+    # failure does (certkit/verdict.py: "passed"/"failed" carry a scope).
+    verdicts = [v for v in verdicts if v != "passed"] or ["passed"]
     if now - newest_started > timedelta(days=rules.missing_days):
         return "stale"
     if verdicts[0] != "certified":

@@ -231,3 +231,17 @@ def test_history_axes_have_units_and_ticks_that_do_not_overlap(client, token):
     assert len(ticks) == 5
     xs = sorted(x for x, _ in ticks)
     assert min(b - a for a, b in zip(xs, xs[1:])) > 80  # 10-character dates at 11 px
+
+
+def test_a_scoped_pass_neither_certifies_nor_breaks_a_certification():
+    """A scale-only pass after a certification leaves the back end passing; a scoped failure fails
+    it; only scoped passes never make a back end look certified."""
+    from datetime import datetime, timezone
+
+    from certkit.dashboard.health import backend_state
+
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    assert backend_state(["passed", "certified"], now, now) == "passing"
+    assert backend_state(["failed", "certified"], now, now) == "failing"
+    assert backend_state(["passed", "passed"], now, now) == "failing"
+    assert backend_state(["passed", "not-certified"], now, now) == "failing"

@@ -41,7 +41,8 @@ def zuul_conf(lab: Path, state: ZuulLabState, tls: TLSFiles, node_key: Path, ven
             "trusted_rw_paths": lab / "build-logs",
             # A shared 2-core machine: Zuul's governors would refuse every build under load.
             "load_multiplier": 100, "min_avail_mem": 0, "min_avail_hdd": 0,
-            "manage_ansible": "false"},
+            "manage_ansible": "false", "ansible_root": venv / "ansible",
+            **interpreter_paths(venv)},
         "merger": {"git_dir": lab / "merger-git", "git_user_email": "zuul@certkit.lab",
                    "git_user_name": "Zuul", "command_socket": run_dir / "merger.socket"},
         "launcher": {"command_socket": run_dir / "launcher.socket", "temp_dir": lab / "launcher"},
@@ -57,6 +58,18 @@ def zuul_conf(lab: Path, state: ZuulLabState, tls: TLSFiles, node_key: Path, ven
         lines.append(f"\n[{name}]")
         lines.extend(f"{key}={value}" for key, value in values.items())
     return "\n".join(lines) + "\n"
+
+
+def interpreter_paths(venv: Path) -> dict[str, str]:
+    """Bubblewrap shows a build only /usr, /lib, /bin, /sbin and Zuul's own directories: when
+    the venvs' base Python lives elsewhere (pyenv under /root here), Ansible's interpreter must
+    be bound in read-only for trusted and untrusted playbooks alike."""
+    proc = subprocess.run([str(venv / "bin" / "python"), "-c", "import sys; print(sys.base_prefix)"],
+                          capture_output=True, text=True, timeout=60)
+    prefix = proc.stdout.strip()
+    if proc.returncode != 0 or not prefix or prefix.startswith("/usr"):
+        return {}
+    return {"trusted_ro_paths": prefix, "untrusted_ro_paths": prefix}
 
 
 def nodes_yaml(node_ip: str, host_key: str) -> str:

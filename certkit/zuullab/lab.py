@@ -59,13 +59,14 @@ class ZuulLab(Lab):
         return zookeeper.daemon(self.etc / "zoo.cfg", self.run_dir, self.log_dir)
 
     def service(self, name: str) -> Daemon:
-        """zuul-<name> in the foreground. The executor gets a private mount namespace whose
-        /root is the lab's zuul-home (Zuul's git over SSH reads ~/.ssh/known_hosts there)."""
+        """zuul-<name> in the foreground. The executor runs in a private mount namespace where
+        /etc/ssh/ssh_config also trusts the lab's known_hosts (Gerrit's host key, for Zuul's
+        `git fetch ssh://...`), so neither root's ~/.ssh nor the machine's /etc is touched."""
         argv = [str(venv.venv_dir() / "bin" / f"zuul-{name}"), "-f", "-c", str(self.etc / "zuul.conf")]
         if name == "executor":
             argv = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
-                    'mount --rbind "$1" /root; shift; exec "$@"', "zuul-executor",
-                    str(self.dir / "zuul-home"), *argv]
+                    'mount --bind "$1" /etc/ssh/ssh_config; shift; exec "$@"', "zuul-executor",
+                    str(self.etc / "ssh_config"), *argv]
         return self._daemon(name, argv)
 
     def logserver(self) -> Daemon:
@@ -100,16 +101,17 @@ class ZuulLab(Lab):
         say(f"packages: {'installed ' + ' '.join(installed) if installed else 'all present'}")
         zuul_venv = venv.ensure(self.dir / "venv-build.log")
         t_venv = time.monotonic()
+        fresh = self.load_state() is None
         state = self._state()
         for sub in (self.run_dir, self.log_dir, self.etc, self.dir / "build-logs", self.dir / "git",
-                    self.dir / "executor" / "builds", self.dir / "launcher",
-                    self.dir / "zuul-home" / ".ssh"):
+                    self.dir / "executor" / "builds", self.dir / "launcher"):
             sub.mkdir(parents=True, exist_ok=True)
         if not self.tls.exists():
             self.tls.create()
         self.node.up()
-        self._write_repositories()
-        self._write_known_hosts(state)
+        if fresh:  # a lab already up keeps its repositories (a new commit would reconfigure Zuul)
+            self._write_repositories()
+            self._write_known_hosts(state)
         self._start_zookeeper(state)
         for name in SERVICES:
             self.service(name).start()
@@ -159,9 +161,13 @@ class ZuulLab(Lab):
                    timeout=30)
         if not keys.strip():
             raise LabError(f"ssh-keyscan {g.host}:{g.port}: no host key (is Gerrit up?)")
-        known = self.dir / "zuul-home" / ".ssh" / "known_hosts"
+        known = self.etc / "gerrit_known_hosts"
         known.write_text(keys)
-        known.chmod(0o600)
+        system = Path("/etc/ssh/ssh_config")
+        (self.etc / "ssh_config").write_text(
+            f"# The executor's view of {system} (a bind mount in its own mount namespace).\n"
+            f"GlobalKnownHostsFile /etc/ssh/ssh_known_hosts {known}\n"
+            + (system.read_text() if system.exists() else ""))
 
     def _start_zookeeper(self, state: ZuulLabState) -> None:
         (self.dir / "zookeeper").mkdir(exist_ok=True)

@@ -13,7 +13,12 @@ from pathlib import Path
 from certkit.lab.processes import Daemon
 from certkit.zuullab.tls import TLSFiles
 
-JARS = ("/usr/share/java/zookeeper.jar", "/usr/share/java/slf4j-simple.jar")
+# zookeeper.jar's manifest names netty's buffer, common, handler and transport jars, but not the
+# codec and resolver the TLS (Netty) connection factory needs: Debian's package adds them only
+# in zkEnv.sh's CLASSPATH for the init script. Listed here, with a simple slf4j binding.
+JARS = tuple(f"/usr/share/java/{jar}.jar" for jar in (
+    "zookeeper", "netty-codec", "netty-resolver", "netty-transport-native-unix-common",
+    "slf4j-simple"))
 HEAP = "-Xmx256m"
 
 

@@ -28,7 +28,7 @@ from certkit.zuullab.state import GerritTarget, ZuulLabState, reserved_ports
 from certkit.zuullab.tls import TLSFiles
 
 PACKAGES = ("zookeeper", "bubblewrap", "openssh-server", "openssh-client", "iproute2", "rsync",
-            "git", "make", "util-linux")
+            "git", "make", "util-linux", "python3-venv")
 SERVICES = ("scheduler", "web", "executor", "launcher")
 TENANT = "certkit"
 

@@ -47,11 +47,14 @@ class Gerrit:
         self.double.add_account(CI_ACCOUNT["username"], self.key)
         self.port = self.double.port
 
-    def restart(self, down_for: float) -> None:
-        """Stop, stay down `down_for` seconds (events meanwhile reach no one), start again."""
+    def stop(self) -> None:
+        """Gerrit goes down: every connection and stream subscriber is lost."""
+        self.double.stop()
+
+    def start(self) -> None:
+        """Gerrit comes back on the same port, with the same host key, changes and repositories
+        (events sent while it was down are not replayed: stream-events has no history)."""
         old = self.double
-        old.stop()
-        time.sleep(down_for)
         new = GerritDouble(old.root, port=self.port)
         new.host_key, new.accounts, new.changes = old.host_key, old.accounts, old.changes
         new.commands = old.commands

@@ -216,13 +216,13 @@ def test_zookeeper_and_gerrit_restarts(zuul_lab, gerrit, manila_source, tmp_path
 
     # Gerrit restarted: a patch set uploaded while it is down reaches no stream subscriber.
     commit_change(manila_source, "Uploaded while Zuul's stream is down", "lost")
-    gerrit.double.drop_connections()
-    gerrit.double.paused.set()
+    gerrit.stop()
     gerrit.double.upload_patchset("openstack/manila", 5104, manila_source,
                                   files=["manila/certkit_change_marker.py"])
+    time.sleep(3)
+    gerrit.start()
+    gerrit.double.wait_for_subscriber(timeout=120)  # Zuul reconnected (it retries every 5 s)
     listener_recovers = _listener_recovers(gerrit, tmp_path, 5104)
-    gerrit.double.paused.clear()
-    gerrit.double.wait_for_subscriber(timeout=120)  # Zuul reconnected
     commit_change(manila_source, "Uploaded after Zuul reconnected", "after")
     gerrit.double.upload_patchset("openstack/manila", 5105, manila_source,
                                   files=["manila/certkit_change_marker.py"])
@@ -233,27 +233,25 @@ def test_zookeeper_and_gerrit_restarts(zuul_lab, gerrit, manila_source, tmp_path
 
 
 def _listener_recovers(gerrit, tmp_path: Path, change: int) -> bool:
-    """Whether `certkit ci listen`'s gap recovery, started after the outage, queues `change`
-    (its job runner is recorded, not run: only the trigger is compared)."""
+    """Whether `certkit ci listen`, having listened until a minute ago, queues `change` from its
+    gap query when it reconnects (its job runner is recorded, not run: only the trigger counts)."""
     from certkit.ci.config import load_ci_config
+    from certkit.ci.gerrit import GerritSSH
     from certkit.ci.listener import Listener
     from tests.ci.conftest import write_ci_config
     from tests.ci.test_listener import Runner
 
-    gerrit.double.paused.clear()
     key = tmp_path / "ci_key"
     key.write_bytes(gerrit.key.read_bytes())
     key.chmod(0o600)
     gerrit.double.write_known_hosts(tmp_path / "known_hosts")
     config = load_ci_config(write_ci_config(tmp_path, gerrit.double))
-    runner = Runner()
-    listener = Listener(config, runner=runner)
-    listener._note_event_time(time.time() - 3600)  # it was listening before the outage
+    listener = Listener(config, runner=Runner())
+    listener._last_seen = int(time.time()) - 60
+    ssh = GerritSSH(config.gerrit)
     try:
-        from certkit.ci.gerrit import GerritSSH
-
-        with GerritSSH(config.gerrit) as ssh:
-            listener.recover_gap(ssh)
+        ssh.connect()
+        listener.recover_gap(ssh)
     finally:
-        gerrit.double.paused.set()
-    return any(getattr(r, "change", None) and r.change.number == change for r in listener.queue.pending())
+        ssh.close()
+    return any(b.change == change for b in listener.queue.in_state("queued"))

@@ -27,7 +27,6 @@ from certkit.lab.processes import is_alive
 from tests.ci.conftest import commit_change
 from tests.zuul.conftest import LOG_URL, certkit, fetch_text
 
-pytestmark = pytest.mark.zuul
 
 SUCCESS = re.compile(r"\ABuild succeeded \(check pipeline\)\.\n")
 FAILURE = re.compile(r"\ABuild failed \(check pipeline\)\.\n")

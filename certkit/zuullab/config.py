@@ -78,9 +78,10 @@ def nodes_yaml(node_ip: str, host_key: str) -> str:
         {"image": {"name": NODE_LABEL, "type": "cloud"}},
         {"flavor": {"name": "static"}},
         {"label": {"name": NODE_LABEL, "image": NODE_LABEL, "flavor": "static"}},
-        {"section": {"name": "static-nodes", "connection": "static"}},
+        {"section": {"name": "static-nodes", "connection": "static", "images": [NODE_LABEL],
+                     "flavors": ["static"]}},
         {"provider": {"name": "certkit-lab", "section": "static-nodes",
-                      "labels": [{"name": NODE_LABEL}],
+                      "images": [{"name": NODE_LABEL}], "labels": [{"name": NODE_LABEL}],
                       "nodes": [{"name": node_ip, "label": NODE_LABEL, "username": "root",
                                  "host-key": host_key}]}},
     ], sort_keys=False)

@@ -194,18 +194,19 @@ class ZuulLab(Lab):
             tenants = {t["name"] for t in self.api(state, "tenants")}
             if TENANT not in tenants:
                 return False
-            errors = self.api(state, f"tenant/{TENANT}/config-errors")
-            if errors:
-                first = errors[0]
-                raise LabError(f"Zuul's configuration has {len(errors)} error(s), first in "
-                               f"{first.get('source_context', {}).get('project')}: "
-                               f"{first.get('error', '').splitlines()[0][:300]}")
             components = self.api(state, "components")
             running = {kind for kind, items in components.items()
                        if any(i.get("state") == "running" for i in items)}
             return {"scheduler", "executor", "launcher", "web"} <= running
         wait_until("Zuul (tenant loaded, executor and launcher running)", self.timeout, ready,
                    f"logs: {self.log_dir}")
+        errors = self.api(state, f"tenant/{TENANT}/config-errors")
+        if errors:
+            first = errors[0]
+            lines = [line for line in str(first.get("error", "")).splitlines() if line.strip()]
+            raise LabError(f"Zuul's configuration has {len(errors)} error(s), first in "
+                           f"{first.get('source_context', {}).get('project')}: "
+                           f"{' '.join(lines[:6])[:400]}")
 
     # -- down -------------------------------------------------------------------------------------
     def _tracked(self) -> list[tuple[int, int | None]]:

@@ -17,6 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from certkit.errors import CertkitError
 from certkit.files import atomic_write
 from certkit.lab import packages
 from certkit.lab.base import Lab
@@ -82,6 +83,13 @@ class ZuulLab(Lab):
     def load_state(self) -> ZuulLabState | None:
         return ZuulLabState.load(self.state_file)
 
+    def _state_or_none(self) -> ZuulLabState | None:
+        """The state for `down`: an unreadable file must not stop the teardown."""
+        try:
+            return self.load_state()
+        except CertkitError:
+            return None
+
     # -- up ---------------------------------------------------------------------------------------
     def can_run(self) -> str | None:
         if os.geteuid() != 0:
@@ -104,7 +112,7 @@ class ZuulLab(Lab):
         fresh = self.load_state() is None
         state = self._state()
         for sub in (self.run_dir, self.log_dir, self.etc, self.dir / "build-logs", self.dir / "git",
-                    self.dir / "executor" / "builds", self.dir / "launcher"):
+                    Path(state.job_dir), self.dir / "launcher"):
             sub.mkdir(parents=True, exist_ok=True)
         if not self.tls.exists():
             self.tls.create()
@@ -251,9 +259,14 @@ class ZuulLab(Lab):
         for mountpoint in self._lab_mounts():
             subprocess.run(["umount", "-l", mountpoint], capture_output=True)
         self.node.net.down()
+        state = self._state_or_none()
+        if state is not None:
+            shutil.rmtree(state.job_dir, ignore_errors=True)
         shutil.rmtree(self.dir, ignore_errors=True)
         self.forget()
         left = [*self.node.net.leftovers(), *self._lab_mounts()]
+        if state is not None and Path(state.job_dir).exists():
+            left.append(state.job_dir)
         if self.dir.exists():
             left.append(str(self.dir))
         if left:

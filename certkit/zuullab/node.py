@@ -68,14 +68,16 @@ class StaticNode:
         self.ssh.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.home.mkdir(mode=0o700, exist_ok=True)
         Path("/run/sshd").mkdir(exist_ok=True)
-        for key in ("node_host_ed25519", "executor_ed25519"):
+        for key, kind in (("node_host_ed25519", "ed25519"), ("node_host_rsa", "rsa"),
+                          ("executor_ed25519", "ed25519")):
             if not (self.ssh / key).exists():
-                run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.ssh / key),
+                run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", str(self.ssh / key),
                      "-C", f"certkit-zuul-lab-{key}"], f"generate the {key} key")
         shutil.copyfile(self.ssh / "executor_ed25519.pub", self.ssh / "authorized_keys")
         (self.ssh / "sshd_config").write_text("\n".join([
             f"# The static node's sshd (network namespace {self.net.netns}), keys only.",
             f"ListenAddress {self.ip}", "Port 22", f"HostKey {self.ssh / 'node_host_ed25519'}",
+            f"HostKey {self.ssh / 'node_host_rsa'}",
             "PidFile none", f"AuthorizedKeysFile {self.ssh / 'authorized_keys'}",
             "PermitRootLogin prohibit-password", "PasswordAuthentication no",
             "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no", "PrintMotd no",

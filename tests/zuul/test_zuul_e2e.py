@@ -28,8 +28,8 @@ from tests.ci.conftest import commit_change
 from tests.zuul.conftest import LOG_URL, certkit, fetch_text
 
 
-SUCCESS = re.compile(r"\ABuild succeeded \(check pipeline\)\.\n")
-FAILURE = re.compile(r"\ABuild failed \(check pipeline\)\.\n")
+SUCCESS = re.compile(r"\ABuild succeeded\.\n+http://127\.0\.0\.1:\d+/t/certkit/buildset/\w+\n")
+FAILURE = re.compile(r"\ABuild failed\.\n+http://127\.0\.0\.1:\d+/t/certkit/buildset/\w+\n")
 BROKEN_EXTEND = '''    def extend_share(self, share, new_size, share_server=None):
         """Extends size of existing share."""
         raise RuntimeError("extend_share is broken by this change")

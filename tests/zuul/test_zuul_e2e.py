@@ -21,7 +21,6 @@ import signal
 import time
 from pathlib import Path
 
-import pytest
 
 from certkit.lab.processes import is_alive
 from tests.ci.conftest import commit_change

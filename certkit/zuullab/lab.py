@@ -53,16 +53,20 @@ class ZuulLab(Lab):
     # -- the daemons ------------------------------------------------------------------------------
     def _daemon(self, name: str, argv: list[str]) -> Daemon:
         v = venv.venv_dir()
+        # HOME: Zuul's mergers record Gerrit's host key in ~/.ssh/known_hosts (paramiko,
+        # AutoAddPolicy); the lab's own home keeps the machine's /root/.ssh untouched.
         return Daemon(name, argv, self.run_dir, self.log_dir,
-                      {"PATH": venv.bin_path(v), "PYTHONUNBUFFERED": "1"})
+                      {"PATH": venv.bin_path(v), "PYTHONUNBUFFERED": "1",
+                       "HOME": str(self.dir / "zuul-home")})
 
     def zookeeper(self) -> Daemon:
         return zookeeper.daemon(self.etc / "zoo.cfg", self.run_dir, self.log_dir)
 
     def service(self, name: str) -> Daemon:
         """zuul-<name> in the foreground. The executor runs in a private mount namespace where
-        /etc/ssh/ssh_config also trusts the lab's known_hosts (Gerrit's host key, for Zuul's
-        `git fetch ssh://...`), so neither root's ~/.ssh nor the machine's /etc is touched."""
+        /etc/ssh/ssh_config reads known hosts from the lab's home (OpenSSH takes ~ from the
+        password database, not $HOME), so neither root's ~/.ssh nor the machine's /etc is
+        touched by Zuul's `git fetch ssh://...`."""
         argv = [str(venv.venv_dir() / "bin" / f"zuul-{name}"), "-f", "-c", str(self.etc / "zuul.conf")]
         if name == "executor":
             argv = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
@@ -117,6 +121,7 @@ class ZuulLab(Lab):
         if not self.tls.exists():
             self.tls.create()
         self.node.up()
+        (self.dir / "zuul-home" / ".ssh").mkdir(mode=0o700, parents=True, exist_ok=True)
         if fresh:  # a lab already up keeps its repositories (a new commit would reconfigure Zuul)
             self._write_repositories()
             self._write_known_hosts(state)
@@ -169,12 +174,13 @@ class ZuulLab(Lab):
                    timeout=30)
         if not keys.strip():
             raise LabError(f"ssh-keyscan {g.host}:{g.port}: no host key (is Gerrit up?)")
-        known = self.etc / "gerrit_known_hosts"
+        known = self.dir / "zuul-home" / ".ssh" / "known_hosts"
         known.write_text(keys)
+        known.chmod(0o600)
         system = Path("/etc/ssh/ssh_config")
         (self.etc / "ssh_config").write_text(
             f"# The executor's view of {system} (a bind mount in its own mount namespace).\n"
-            f"GlobalKnownHostsFile /etc/ssh/ssh_known_hosts {known}\n"
+            f"UserKnownHostsFile {known}\n"
             + (system.read_text() if system.exists() else ""))
 
     def _start_zookeeper(self, state: ZuulLabState) -> None:
@@ -208,13 +214,30 @@ class ZuulLab(Lab):
             return {"scheduler", "executor", "launcher", "web"} <= running
         wait_until("Zuul (tenant loaded, executor and launcher running)", self.timeout, ready,
                    f"logs: {self.log_dir}")
-        errors = self.api(state, f"tenant/{TENANT}/config-errors")
+        errors = self._settled_errors(state)
+        if errors and all("read-only is set" in str(e.get("error")) for e in errors):
+            # zuul-web loaded the tenant before the scheduler filled the branch cache: its view
+            # (which serves config-errors and the status page) is stale. Restart web once.
+            web = self.service("web")
+            kill_and_wait([r for r in [web.tracked()] if r], timeout=30)
+            web.start()
+            wait_until("zuul-web after its restart", self.timeout, ready, f"logs: {self.log_dir}")
+            errors = self._settled_errors(state)
         if errors:
             first = errors[0]
             lines = [line for line in str(first.get("error", "")).splitlines() if line.strip()]
             raise LabError(f"Zuul's configuration has {len(errors)} error(s), first in "
                            f"{first.get('source_context', {}).get('project')}: "
                            f"{' '.join(lines[:6])[:400]}")
+
+    def _settled_errors(self, state: ZuulLabState, wait: float = 30.0) -> list[dict]:
+        """Zuul web's configuration errors, once they stop changing (or after `wait`)."""
+        deadline = time.monotonic() + wait
+        errors = self.api(state, f"tenant/{TENANT}/config-errors")
+        while errors and time.monotonic() < deadline:
+            time.sleep(2)
+            errors = self.api(state, f"tenant/{TENANT}/config-errors")
+        return list(errors)
 
     # -- down -------------------------------------------------------------------------------------
     def _tracked(self) -> list[tuple[int, int | None]]:

@@ -35,10 +35,10 @@ class ZuulLabState:
     gerrit: GerritTarget
     ports: dict[str, int] = field(default_factory=dict)
     keystore_password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    job_dir: str = field(default_factory=lambda: f"/var/lib/certkit/zuul-builds-{secrets.token_hex(3)}")
+    job_dir: str = field(default_factory=lambda: f"/var/lib/ckz-{secrets.token_hex(3)}")
     """The executor's build directories, on a short path: Ansible's ssh ControlPath lives in each
     (`<job_dir>/<build uuid>/.ansible/cp/<hash>` plus ssh's temporary suffix must fit the
-    108-byte limit of a unix socket path, which a lab under a deep directory would exceed)."""
+    108-byte limit of a unix socket path: as short as Zuul's default, /var/lib/zuul/builds)."""
 
     @classmethod
     def load(cls, path: Path) -> "ZuulLabState | None":

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from certkit.zuullab import venv  # noqa: E402
-from tests.ci.conftest import commit_change, git  # noqa: E402
+from tests.ci.conftest import build_manila_source, commit_change  # noqa: E402
 from tests.ci.gerrit_double import CI_ACCOUNT  # noqa: E402
 from tests.zuul.conftest import Gerrit  # noqa: E402
 
@@ -58,40 +58,6 @@ def rss_mib(pid: int) -> float:
     return round(total / 1024, 1)
 
 
-def manila_tree(root: Path) -> Path:
-    """The same Manila "change" repository the tests use (the installed Manila as a git tree)."""
-    import importlib.metadata
-    import textwrap
-
-    import manila
-
-    from tests.ci.conftest import KEEP_TESTS
-
-    installed = Path(manila.__file__).parent
-    shutil.copytree(installed, root / "manila", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests"))
-    for rel in KEEP_TESTS:
-        (root / "manila" / "tests" / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(installed / "tests" / rel, root / "manila" / "tests" / rel)
-    (root / "pyproject.toml").write_text(textwrap.dedent(f"""\
-        [build-system]
-        requires = ["setuptools>=61"]
-        build-backend = "setuptools.build_meta"
-
-        [project]
-        name = "manila"
-        version = "{importlib.metadata.version('manila')}.post1"
-
-        [tool.setuptools.packages.find]
-        include = ["manila*"]
-        """))
-    git("init", "-q", "-b", "master", cwd=root)
-    git("add", "-A", cwd=root)
-    git("-c", "user.name=Jane", "-c", "user.email=jane@example.org", "commit", "-qm", "Manila", cwd=root)
-    git("config", "user.email", "jane@example.org", cwd=root)
-    git("config", "user.name", "Jane Developer", cwd=root)
-    return root
-
-
 def wait_votes(gerrit: Gerrit, change: int, count: int, timeout: float = 1800) -> float:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -118,7 +84,7 @@ def epoch(stamp: str) -> float:
 def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="certkit-zuul-bench-"))
     gerrit = Gerrit(tmp / "gerrit")
-    source = manila_tree(tmp / "manila-src")
+    source = build_manila_source(tmp / "manila-src")
     gerrit.double.create_project("openstack/manila", source)
     env = {"CERTKIT_LAB_DIR": str(tmp / "lab")}
     results: dict = {"zuul_version": venv.ZUUL_VERSION}

@@ -34,11 +34,13 @@ def lab_command(args: argparse.Namespace) -> int:
         from certkit.livestack.command import lab_manila
 
         return lab_manila(args)
-    if args.lab == "zuul":  # a real Zuul (certkit.zuullab)
-        from certkit.zuullab.command import lab_zuul
+    if args.lab == "zuul":  # a real Zuul (certkit.zuullab), pointed at the Gerrit given
+        from certkit.zuullab.command import gerrit_target
+        from certkit.zuullab.lab import ZuulLab
 
-        return lab_zuul(args)
-    lab = LABS[args.lab]()
+        lab: Lab = ZuulLab(gerrit=gerrit_target(args.gerrit, args.gerrit_key))
+    else:
+        lab = LABS[args.lab]()
     if args.action in ("up", "down"):
         reason = lab.can_run()
         if reason:

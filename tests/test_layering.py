@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                                "certkit.audit")),
     ("runner", ("certkit.runner",)),
     ("capabilities", ("certkit.lab", "certkit.ci", "certkit.dashboard", "certkit.livestack",
-                      "certkit.publish")),
+                      "certkit.publish", "certkit.zuullab")),
     ("commands", ("certkit.commands",)),
     ("cli", ("certkit.cli",)),
 )

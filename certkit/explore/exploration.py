@@ -1,0 +1,205 @@
+"""Running an exploration under a time budget, and replaying a step list.
+
+Hypothesis draws and shrinks; this module gives it a budget (examples run in seeded chunks until
+the seconds are spent), an example database under the report's directory, progress lines, and
+turns a failure into a `Counterexample`: the shrunk step list, printed and saved as a replay file.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from certkit.explore.executor import Executor, describe
+from certkit.explore.machine import Claims, Stats, build_machine
+from certkit.explore.steps import Step, features_of, step_list, write_replay
+
+CHUNK = 50
+"""Most examples per Hypothesis run. The budget is checked between runs, and each run is sized
+from the time examples took so far, so it ends near the budget: stopping Hypothesis from inside
+an example (a rejection) would make its replays of known prefixes inconsistent."""
+PROGRESS_EVERY = 10.0
+
+
+@dataclass(frozen=True)
+class ExploreOptions:
+    """`--explore-budget`, `--explore-steps`, `--explore-seed`, and where files go."""
+
+    budget: float = 300.0
+    steps: int = 20
+    seed: int | None = None
+    directory: Path | None = None
+    """Where the example database and a replay file go (the report's directory)."""
+    max_size: int = 4
+
+    def chosen_seed(self) -> int:
+        return self.seed if self.seed is not None else random.SystemRandom().randrange(2 ** 32)
+
+
+@dataclass
+class Counterexample:
+    """A divergence, shrunk by Hypothesis: the minimal steps and what went wrong."""
+
+    steps: list[Step]
+    failure: str
+    error: BaseException
+    divergence: bool
+    """False: the harness (not the driver) failed, e.g. the client host went away."""
+    replay_file: str | None = None
+
+    @property
+    def features(self) -> set[str]:
+        return features_of(self.steps)
+
+    def to_report(self) -> dict[str, Any]:
+        return {"failure": self.failure, "divergence": self.divergence,
+                "features": sorted(self.features), "steps": [s.to_json() for s in self.steps],
+                "replay_file": self.replay_file}
+
+
+@dataclass
+class ExplorationResult:
+    """What an exploration did and found (the report's `explore` section)."""
+
+    seed: int
+    options: ExploreOptions
+    stats: Stats
+    elapsed: float
+    data_path: bool
+    counterexample: Counterexample | None = None
+    notes: list[str] = field(default_factory=list)
+    exercised: set[str] = field(default_factory=set)
+    """Features at least one step applied to the driver exercised."""
+
+    def to_report(self) -> dict[str, Any]:
+        steps, elapsed = self.stats.steps, max(self.elapsed, 1e-9)
+        return {
+            "seed": self.seed, "budget_seconds": self.options.budget,
+            "steps_per_example": self.options.steps, "elapsed_seconds": round(self.elapsed, 3),
+            "examples": self.stats.examples, "steps": steps,
+            "steps_per_second": round(steps / elapsed, 2),
+            "distinct_states": len(self.stats.states), "rules": dict(sorted(self.stats.rules.items())),
+            "features_exercised": sorted(self.exercised), "data_path": self.data_path,
+            "notes": list(self.notes),
+            "database": str(_db_dir(self.options)) if self.options.directory else None,
+            "counterexample": self.counterexample.to_report() if self.counterexample else None,
+        }
+
+
+def _db_dir(options: ExploreOptions) -> Path:
+    return Path(options.directory or ".") / "explore-db"
+
+
+def explore(claims: Claims, new_executor: Callable[[], Executor], options: ExploreOptions, *,
+            progress: Callable[[str], None] | None = None, profile: str = "", driver: str = "",
+            is_divergence: Callable[[BaseException], bool] = lambda e: isinstance(e, AssertionError),
+            ) -> ExplorationResult:
+    """Explore until the budget is spent or a divergence is found (and shrunk)."""
+    from hypothesis import HealthCheck, Phase, settings
+    from hypothesis import seed as hypothesis_seed
+    from hypothesis.database import DirectoryBasedExampleDatabase
+    from hypothesis.errors import Flaky
+    from hypothesis.stateful import run_state_machine_as_test
+
+    master = options.chosen_seed()
+    stats = Stats()
+    start = time.monotonic()
+    deadline = start + options.budget
+    database = DirectoryBasedExampleDatabase(str(_db_dir(options))) if options.directory else None
+    exercised: set[str] = set()
+
+    def counted_executor() -> Executor:
+        ex = new_executor()
+        _report_progress()
+        original = ex.apply
+
+        def apply(step: Step) -> None:
+            original(step)
+            exercised.update(step.features())
+
+        ex.apply = apply  # type: ignore[method-assign]
+        return ex
+
+    last_line = [start]
+
+    def _report_progress() -> None:
+        now = time.monotonic()
+        if progress and now - last_line[0] >= PROGRESS_EVERY:
+            last_line[0] = now
+            progress(f"explore: {stats.examples} examples, {stats.steps} steps, "
+                     f"{len(stats.states)} states, {now - start:.0f} s of {options.budget:g} s")
+
+    machine = build_machine(claims, counted_executor, stats)
+    found: Counterexample | None = None
+    chunk = 0
+    while time.monotonic() < deadline and found is None:
+        hypothesis_seed(master + chunk)(machine)
+        chunk += 1
+        stats.failing = False
+        config = settings(max_examples=_chunk_size(stats, start, deadline), stateful_step_count=options.steps, deadline=None,
+                          database=database, suppress_health_check=list(HealthCheck),
+                          report_multiple_bugs=False, print_blob=False,
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
+        try:
+            run_state_machine_as_test(machine, settings=config)
+        except KeyboardInterrupt:
+            raise
+        except Flaky as exc:
+            found = _counterexample(stats, exc, divergence=True, flaky=True)
+        except Exception as exc:  # noqa: BLE001 - a divergence (or a harness failure), reported
+            found = _counterexample(stats, exc, divergence=is_divergence(exc))
+        if stats.examples == 0 and time.monotonic() >= deadline:
+            break
+    result = ExplorationResult(master, options, stats, time.monotonic() - start, claims.data_path,
+                               found, exercised=exercised)
+    if found is not None and options.directory is not None:
+        path = Path(options.directory) / "explore-counterexample.json"
+        write_replay(path, found.steps, profile=profile, driver=driver, seed=master,
+                     failure=found.failure)
+        found.replay_file = str(path)
+    if progress:
+        progress(f"explore: done: {stats.examples} examples, {stats.steps} steps, "
+                 f"{len(stats.states)} states in {result.elapsed:.0f} s (seed {master})")
+        if found is not None:
+            progress(f"explore: counterexample ({len(found.steps)} steps): {found.failure}\n"
+                     + step_list(found.steps))
+    return result
+
+
+def _chunk_size(stats: Stats, start: float, deadline: float) -> int:
+    """Examples that fit in what is left of the budget, at the pace so far (at least one)."""
+    if not stats.examples:
+        return 1
+    per_example = (time.monotonic() - start) / stats.examples
+    return max(1, min(CHUNK, int((deadline - time.monotonic()) / max(per_example, 1e-6))))
+
+
+def _counterexample(stats: Stats, exc: BaseException, divergence: bool,
+                    flaky: bool = False) -> Counterexample:
+    steps = list(stats.last.steps) if stats.last is not None else []
+    failure = describe(exc)
+    if flaky:
+        failure = f"flaky (did not fail again on the same steps): {failure}"
+    return Counterexample(steps, failure, exc, divergence)
+
+
+def replay(steps: list[Step], executor: Executor,
+           progress: Callable[[str], None] | None = None) -> tuple[int, BaseException] | None:
+    """Run the steps in order, observing after each (and once before the first, as the state
+    machine does); the first divergence as (step number, error), or None when all pass. The
+    caller cleans up."""
+    executor.observe()
+    for n, step in enumerate(steps, 1):
+        if progress:
+            progress(f"replay: {n:>3}. {step}")
+        try:
+            executor.apply(step)
+            executor.observe()
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the divergence the replay reproduces
+            return n, exc
+    return None

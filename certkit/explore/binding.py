@@ -56,3 +56,12 @@ def executor_factory(run: Any, dut: Any, context: Any, models: Any,
         return Executor(Backend(res, run.new_driver, dut, proto, kind), observer)
 
     return new
+
+
+def pool_of(profile: Profile, driver: Any) -> str | None:
+    """The pool shares go to: the profile's `pool`, else the first pool the driver reports."""
+    if profile.raw.get("pool"):
+        return str(profile.raw["pool"])
+    stats = driver.get_share_stats(refresh=True)
+    pools = (stats or {}).get("pools") or [] if isinstance(stats, dict) else []
+    return pools[0].get("pool_name") if pools and isinstance(pools[0], dict) else None

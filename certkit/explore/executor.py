@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from certkit.contract.checks import ContractViolation, expect, expect_manila_exception
+from certkit.contract.checks import expect, expect_manila_exception
 from certkit.contract.resources import Resources
 from certkit.contract.restart import Restart
 from certkit.explore.model import Refused, ShareModel
@@ -217,6 +217,10 @@ class Executor:
 
 def describe(exc: BaseException) -> str:
     """A divergence in one line, as the report and the replay file show it."""
-    if isinstance(exc, ContractViolation):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+    from certkit.harness.driver import raised_by
+
+    if isinstance(exc, AssertionError):
+        return str(exc) or "assertion failed"
+    method = raised_by(exc)
+    where = f"driver.{method} raised " if method else ""
+    return f"{where}{type(exc).__name__}: {exc}"

@@ -181,6 +181,8 @@ def _counterexample(stats: Stats, exc: BaseException, divergence: bool,
                     flaky: bool = False) -> Counterexample:
     steps = list(stats.last.steps) if stats.last is not None else []
     failure = describe(exc)
+    if steps:
+        failure = f"after step {len(steps)} ({steps[-1]}): {failure}"
     if flaky:
         failure = f"flaky (did not fail again on the same steps): {failure}"
     return Counterexample(steps, failure, exc, divergence)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 import shlex
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from certkit.contract.checks import expect
 from certkit.datapath import MountRefused, Mounter

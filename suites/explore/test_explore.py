@@ -41,11 +41,16 @@ def exploration(request: pytest.FixtureRequest, certkit_run, profile, dut, model
                                     mounter)
     result = explore(claims_of(profile, data_path), new_executor, options,
                      progress=certkit_run.progress, profile=profile.name,
-                     driver=dut.driver.__class__.__name__, is_divergence=_is_divergence)
+                     driver=_driver_name(certkit_run), is_divergence=_is_divergence)
     if not data_path:
         result.notes.append(NOT_OBSERVABLE)
     certkit_run.explore = result.to_report()
     return result
+
+
+def _driver_name(run) -> str:
+    cls = run.driver_class
+    return f"{cls.__module__}.{cls.__qualname__}" if cls else run.profile.driver
 
 
 def verdict(result: ExplorationResult, feature: str) -> None:

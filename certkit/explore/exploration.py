@@ -7,20 +7,20 @@ turns a failure into a `Counterexample`: the shrunk step list, printed and saved
 
 from __future__ import annotations
 
+import contextlib
+import io
 import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from certkit.explore.executor import Executor, describe
-from certkit.explore.machine import Claims, Stats, build_machine
+from certkit.explore.machine import BudgetSpent, Claims, Stats, build_machine
 from certkit.explore.steps import Step, features_of, step_list, write_replay
 
-CHUNK = 50
-"""Most examples per Hypothesis run. The budget is checked between runs, and each run is sized
-from the time examples took so far, so it ends near the budget: stopping Hypothesis from inside
-an example (a rejection) would make its replays of known prefixes inconsistent."""
+MAX_EXAMPLES = 10 ** 7
+"""Hypothesis' example limit: in practice the budget ends the exploration."""
 PROGRESS_EVERY = 10.0
 
 
@@ -132,27 +132,21 @@ def explore(claims: Claims, new_executor: Callable[[], Executor], options: Explo
             progress(f"explore: {stats.examples} examples, {stats.steps} steps, "
                      f"{len(stats.states)} states, {now - start:.0f} s of {options.budget:g} s")
 
-    machine = build_machine(claims, counted_executor, stats)
+    machine = hypothesis_seed(master)(build_machine(claims, counted_executor, stats, deadline))
+    config = settings(max_examples=MAX_EXAMPLES, stateful_step_count=options.steps, deadline=None,
+                      database=database, suppress_health_check=list(HealthCheck),
+                      report_multiple_bugs=False, print_blob=False,
+                      phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
     found: Counterexample | None = None
-    chunk = 0
-    while time.monotonic() < deadline and found is None:
-        hypothesis_seed(master + chunk)(machine)
-        chunk += 1
-        stats.failing = False
-        config = settings(max_examples=_chunk_size(stats, start, deadline), stateful_step_count=options.steps, deadline=None,
-                          database=database, suppress_health_check=list(HealthCheck),
-                          report_multiple_bugs=False, print_blob=False,
-                          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
-        try:
+    try:
+        with _quiet_hypothesis():
             run_state_machine_as_test(machine, settings=config)
-        except KeyboardInterrupt:
-            raise
-        except Flaky as exc:
-            found = _counterexample(stats, exc, divergence=True, flaky=True)
-        except Exception as exc:  # noqa: BLE001 - a divergence (or a harness failure), reported
-            found = _counterexample(stats, exc, divergence=is_divergence(exc))
-        if stats.examples == 0 and time.monotonic() >= deadline:
-            break
+    except BudgetSpent:
+        pass
+    except Flaky as exc:
+        found = _counterexample(stats, exc, divergence=True, flaky=True)
+    except Exception as exc:  # noqa: BLE001 - a divergence (or a harness failure), reported
+        found = _counterexample(stats, exc, divergence=is_divergence(exc))
     result = ExplorationResult(master, options, stats, time.monotonic() - start, claims.data_path,
                                found, exercised=exercised)
     if found is not None and options.directory is not None:
@@ -165,26 +159,30 @@ def explore(claims: Claims, new_executor: Callable[[], Executor], options: Explo
                  f"{len(stats.states)} states in {result.elapsed:.0f} s (seed {master})")
         if found is not None:
             progress(f"explore: counterexample ({len(found.steps)} steps): {found.failure}\n"
-                     + step_list(found.steps))
+                     + step_list(found.steps)
+                     + (f"\nexplore: replay with: certkit replay {found.replay_file} --profile "
+                        f"{profile or 'PROFILE'}" if found.replay_file else ""))
     return result
 
 
-def _chunk_size(stats: Stats, start: float, deadline: float) -> int:
-    """Examples that fit in what is left of the budget, at the pace so far (at least one)."""
-    if not stats.examples:
-        return 1
-    per_example = (time.monotonic() - start) / stats.examples
-    return max(1, min(CHUNK, int((deadline - time.monotonic()) / max(per_example, 1e-6))))
+@contextlib.contextmanager
+def _quiet_hypothesis() -> Iterator[None]:
+    """Hypothesis prints its own reproduction (`state = Explorer()`...) to stdout; certkit
+    reports the step list instead."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
 
 
 def _counterexample(stats: Stats, exc: BaseException, divergence: bool,
                     flaky: bool = False) -> Counterexample:
     steps = list(stats.last.steps) if stats.last is not None else []
+    if flaky and stats.first_failure is not None:  # the steps that failed, not the replay
+        steps, exc = stats.first_failure
     failure = describe(exc)
     if steps:
         failure = f"after step {len(steps)} ({steps[-1]}): {failure}"
     if flaky:
-        failure = f"flaky (did not fail again on the same steps): {failure}"
+        failure = f"flaky (the same steps did not fail again, not shrunk): {failure}"
     return Counterexample(steps, failure, exc, divergence)
 
 

@@ -8,6 +8,7 @@ is never reused and every drawn step is one the API would accept.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -48,14 +49,32 @@ class Stats:
     """The executor of the latest example (after a failure: the shrunk one, run last)."""
     failing: bool = False
     """A step or an observation failed (Hypothesis is shrinking)."""
+    first_failure: tuple[list, BaseException] | None = None
+    """The steps and error of the first failure (what a flaky one is reported with)."""
+
+    def failed(self, ex: Executor, error: BaseException) -> None:
+        self.failing = True
+        if self.first_failure is None:
+            self.first_failure = (list(ex.steps), error)
 
 
-def build_machine(claims: Claims, new_executor: Callable[[], Executor],
-                  stats: Stats) -> type[RuleBasedStateMachine]:
+class BudgetSpent(KeyboardInterrupt):
+    """The exploration's time is up: raised where the next example would start.
+
+    An interrupt, because that is the one exception Hypothesis passes through at once without
+    recording the example (any other would be a failure, or a 'flaky' disagreement with the
+    examples before it); explore() catches it before anything else can see it."""
+
+
+def build_machine(claims: Claims, new_executor: Callable[[], Executor], stats: Stats,
+                  deadline: float) -> type[RuleBasedStateMachine]:
     """A state machine class bound to one run's driver (through `new_executor`)."""
 
     class Explorer(RuleBasedStateMachine):
         def __init__(self) -> None:
+            # Never while a real failure is being shrunk: the shrinker's replays must agree.
+            if time.monotonic() > deadline and not stats.failing:
+                raise BudgetSpent()
             super().__init__()
             self.ex = new_executor()
             stats.examples += 1
@@ -74,8 +93,8 @@ def build_machine(claims: Claims, new_executor: Callable[[], Executor],
             stats.rules[rule_name] = stats.rules.get(rule_name, 0) + 1
             try:
                 self.ex.apply(Step(rule_name, args))
-            except Exception:
-                stats.failing = True
+            except Exception as exc:
+                stats.failed(self.ex, exc)
                 raise
             stats.states.add(self.model.fingerprint())
 
@@ -178,9 +197,12 @@ def build_machine(claims: Claims, new_executor: Callable[[], Executor],
             self._do("change_access", share=share, add=self._draw_grants(data, share, 1), deny=deny)
 
         # -- time ------------------------------------------------------------------------
-        @precondition(lambda self: claims.has("ensure_shares") and bool(self.model.shares))
+        @precondition(lambda self: claims.has("ensure_shares") and bool(self.model.shares)
+                      and self.ex.steps[-1].rule != "restart")
         @rule()
         def restart(self) -> None:
+            """(Not twice in a row: a second restart with nothing done in between explores
+            nothing new, and restarts are the dearest step.)"""
             self._do("restart")
 
         # -- data ------------------------------------------------------------------------
@@ -210,8 +232,8 @@ def build_machine(claims: Claims, new_executor: Callable[[], Executor],
             if getattr(self, "ex", None) is not None:
                 try:
                     self.ex.observe()
-                except Exception:
-                    stats.failing = True
+                except Exception as exc:
+                    stats.failed(self.ex, exc)
                     raise
 
         def teardown(self) -> None:

@@ -40,12 +40,26 @@ def exploration(request: pytest.FixtureRequest, certkit_run, profile, dut, model
     new_executor = executor_factory(certkit_run, dut, manila_context.get_admin_context(), models,
                                     mounter)
     result = explore(claims_of(profile, data_path), new_executor, options,
-                     progress=certkit_run.progress, profile=profile.name,
+                     progress=_uncaptured(request.config, certkit_run.progress), profile=profile.name,
                      driver=_driver_name(certkit_run), is_divergence=_is_divergence)
     if not data_path:
         result.notes.append(NOT_OBSERVABLE)
     certkit_run.explore = result.to_report()
     return result
+
+
+def _uncaptured(config: pytest.Config, progress: Callable[[str], None] | None
+                ) -> Callable[[str], None] | None:
+    """Progress lines from inside a fixture reach the terminal (pytest captures the rest)."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if progress is None or capture is None:
+        return progress
+
+    def line(text: str) -> None:
+        with capture.global_and_fixture_disabled():
+            progress(text)
+
+    return line
 
 
 def _driver_name(run) -> str:

@@ -20,7 +20,8 @@ from certkit.explore.exploration import ExploreOptions, explore
 from certkit.explore.steps import read_replay
 from certkit.runner import run_certification
 from certkit.session import CertificationRun
-from tests.conftest import ROOT, run_certkit
+from certkit import cli
+from tests.conftest import DUMMY_PROFILE, ROOT
 
 EXPLORED = ("share", "access_ro", "extend", "shrink", "snapshot", "create_from_snapshot",
             "revert_to_snapshot", "ensure_shares")
@@ -77,40 +78,42 @@ def test_the_same_seed_draws_the_same_sequences(dummy_profile, tmp_path):
     assert not run.ledger.leaks and not run.ledger.outstanding()
 
 
-def test_broken_driver_is_found_shrunk_and_replayed_from_the_file(tmp_path):
+def test_broken_driver_is_found_shrunk_and_replayed_from_the_file(tmp_path, dummy_profile, capsys):
     """Full-list mode (empty add and delete lists) refused: no hand-written case is named, the
     exploration finds it, shrinks it, and the replay file reproduces it; against the
     unmodified DummyDriver the same file passes."""
-    profile = _profile_with_driver(tmp_path, "tests.broken.lifecycle.RecoveryModeUnsupported")
-    report_path = tmp_path / "report.json"
-    proc = run_certkit("run", str(profile), "--no-audit", "--suite", "explore", "--explore-seed", "5",
-                       "--explore-budget", "20", "--report", str(report_path))
-    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
-    found = json.loads(report_path.read_text())["explore"]["counterexample"]
+    from tests.broken.lifecycle import RecoveryModeUnsupported
+
+    options = ExploreOptions(budget=20, steps=20, seed=5, directory=tmp_path)
+    report = run_certification(dummy_profile, suites=["explore"], driver_class=RecoveryModeUnsupported,
+                               explore_options=options, audit=False).report
+    found = report["explore"]["counterexample"]
     assert found and found["divergence"], found
     assert "update_access" in found["failure"] and found["features"] == ["share"]
-    assert any(s["rule"] == "grant" and s["args"]["mode"] == "sync" or s["rule"] == "deny"
-               and s["args"]["mode"] == "sync" for s in found["steps"]), found["steps"]
-    assert len(found["steps"]) <= 4, found["steps"]  # shrunk: a share, a rule or two, the sync
-    assert "exploration diverged" in proc.stdout and "1. create_share(" in proc.stderr
+    assert [s["rule"] for s in found["steps"]] == ["create_share", "grant"], found["steps"]
+    assert found["steps"][1]["args"]["mode"] == "sync", "shrunk to the one call that breaks"
+    failed = [c for c in report["checks"] if c["outcome"] == "failed"]
+    assert [c["feature"] for c in failed] == ["share"] and report["verdict"] == "not-certified"
+    assert "exploration diverged" in failed[0]["message"] and "certkit replay" in failed[0]["message"]
     steps, data = read_replay(found["replay_file"])
     assert [s.to_json() for s in steps] == found["steps"] and data["seed"] == 5
-    again = run_certkit("replay", found["replay_file"], "--profile", str(profile))
-    assert again.returncode == 1 and "reproduced: step" in again.stdout, again.stdout + again.stderr
-    fixed = run_certkit("replay", found["replay_file"], "--profile",
-                        str(ROOT / "driver_profiles" / "manila-dummy.yaml"))
-    assert fixed.returncode == 0 and "passed: all" in fixed.stdout, fixed.stdout + fixed.stderr
+    broken_profile = _profile_with_driver(tmp_path, "tests.broken.lifecycle.RecoveryModeUnsupported")
+    assert cli.main(["replay", found["replay_file"], "--profile", str(broken_profile)]) == 1
+    assert "reproduced: step 2" in capsys.readouterr().out
+    assert cli.main(["replay", found["replay_file"], "--profile", str(DUMMY_PROFILE)]) == 0
+    assert "passed: all 2 step(s)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("content,message", [
     ("{", "not JSON"), ('{"kind": "x"}', "kind: not a certkit replay file"),
     ('{"kind": "certkit-explore-replay", "format": 1, "steps": [{"rule": "rm -rf"}]}',
      "steps[0]: unknown rule 'rm -rf'")])
-def test_a_bad_replay_file_is_one_line_naming_the_field(tmp_path, content, message):
+def test_a_bad_replay_file_is_one_line_naming_the_field(tmp_path, capsys, content, message):
     path = tmp_path / "bad.json"
     path.write_text(content)
-    proc = run_certkit("replay", str(path), "--profile", str(ROOT / "driver_profiles" / "manila-dummy.yaml"))
-    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert cli.main(["replay", str(path), "--profile", str(DUMMY_PROFILE)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and str(path) in err and len(err.strip().splitlines()) == 1, err
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")

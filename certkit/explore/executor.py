@@ -182,6 +182,10 @@ class Executor:
         goes through the new instance."""
         restart = Restart(self.res, self.backend.new_driver, self.backend.dut)
         second = restart.second_instance()
+        before, after = restart.backend_info(self.res.driver), restart.backend_info(second)
+        expect(before == after, f"get_backend_info differs between two instances of the same back "
+                                f"end ({before!r} != {after!r}): the manager re-ensures every share "
+                                "on every restart")
         shares = list(self.shares.values())
         updates = restart.ensure_existing(second, shares) if shares else None
         unknown = set(updates or {}) - {s["id"] for s in shares}

@@ -75,6 +75,7 @@ class Resources:
         """Delete what this check left, newest first (leaks are recorded in the ledger)."""
         mine = {id(e) for e in self.entries}
         self.ledger.cleanup(only=lambda e: id(e) in mine)
+        self.ledger.compact()
 
     # -- shares -----------------------------------------------------------------------------
     def track_share(self, share: Model, driver: Any = None) -> Entry:

@@ -4,8 +4,8 @@ the resident memory sampled every 10 s; writes benchmarks/results/explore_throug
 
     .venv/bin/python benchmarks/explore_throughput.py [--seconds 1200] [--seed 1]
 
-Memory is flat when the last samples are no higher than the samples of the first minutes plus a
-small margin (Hypothesis keeps a tree of the choices it made, which grows slowly).
+Memory is flat when the peak resident memory of the last samples is no higher than after the
+first minutes plus a small margin (Hypothesis keeps a tree of the choices it made, which grows slowly).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from results import record  # noqa: E402
 
 
 def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """Peak resident memory so far (it stops rising when memory is flat)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> int:

@@ -18,6 +18,7 @@ from certkit.explore.binding import (NOT_OBSERVABLE, can_observe_data, claims_of
                                      explored_access)
 from certkit.explore.exploration import ExplorationResult, ExploreOptions, explore
 from certkit.explore.steps import step_list
+from certkit.plugin.fixtures import live_progress
 
 
 def _is_divergence(exc: BaseException) -> bool:
@@ -40,26 +41,12 @@ def exploration(request: pytest.FixtureRequest, certkit_run, profile, dut, model
     new_executor = executor_factory(certkit_run, dut, manila_context.get_admin_context(), models,
                                     mounter)
     result = explore(claims_of(profile, data_path), new_executor, options,
-                     progress=_uncaptured(request.config, certkit_run.progress), profile=profile.name,
+                     progress=live_progress(request, certkit_run.progress), profile=profile.name,
                      driver=_driver_name(certkit_run), is_divergence=_is_divergence)
     if not data_path:
         result.notes.append(NOT_OBSERVABLE)
     certkit_run.explore = result.to_report()
     return result
-
-
-def _uncaptured(config: pytest.Config, progress: Callable[[str], None] | None
-                ) -> Callable[[str], None] | None:
-    """Progress lines from inside a fixture reach the terminal (pytest captures the rest)."""
-    capture = config.pluginmanager.getplugin("capturemanager")
-    if progress is None or capture is None:
-        return progress
-
-    def line(text: str) -> None:
-        with capture.global_and_fixture_disabled():
-            progress(text)
-
-    return line
 
 
 def _driver_name(run) -> str:

@@ -21,6 +21,8 @@ def add_explore_options(parser: argparse.ArgumentParser) -> None:
                        help="steps per explored sequence (default: 20)")
     group.add_argument("--explore-seed", type=int, metavar="N",
                        help="seed of the exploration (default: random; the report records it)")
+    group.add_argument("--explore-examples", type=int, metavar="N",
+                       help="stop after N sequences (default: only the budget stops the run)")
     group.add_argument("--explore-max-size", type=int, default=4, metavar="GIB",
                        help="largest share created, in GiB (default: 4; extends go 3 GiB beyond)")
 
@@ -33,8 +35,11 @@ def explore_options(args: argparse.Namespace, report: str | None) -> ExploreOpti
         raise CertkitError(f"--explore-steps {args.explore_steps}: must be at least 1")
     if args.explore_seed is not None and not 0 <= args.explore_seed < 2 ** 32:
         raise CertkitError(f"--explore-seed {args.explore_seed}: must be in 0..{2 ** 32 - 1}")
+    if args.explore_examples is not None and args.explore_examples < 1:
+        raise CertkitError(f"--explore-examples {args.explore_examples}: must be at least 1")
     if args.explore_max_size < 1:
         raise CertkitError(f"--explore-max-size {args.explore_max_size}: must be at least 1 GiB")
     directory = Path(report).parent if report else Path(DEFAULT_DIRECTORY)
     return ExploreOptions(budget=args.explore_budget, steps=args.explore_steps,
-                          seed=args.explore_seed, directory=directory, max_size=args.explore_max_size)
+                          seed=args.explore_seed, directory=directory, max_size=args.explore_max_size,
+                          examples=args.explore_examples)

@@ -34,6 +34,9 @@ class ExploreOptions:
     directory: Path | None = None
     """Where the example database and a replay file go (the report's directory)."""
     max_size: int = 4
+    examples: int | None = None
+    """Stop after this many sequences (None: only the budget stops): a run of fixed work, the
+    same on any machine."""
 
     def chosen_seed(self) -> int:
         return self.seed if self.seed is not None else random.SystemRandom().randrange(2 ** 32)
@@ -133,7 +136,7 @@ def explore(claims: Claims, new_executor: Callable[[], Executor], options: Explo
                      f"{len(stats.states)} states, {now - start:.0f} s of {options.budget:g} s")
 
     machine = hypothesis_seed(master)(build_machine(claims, counted_executor, stats, deadline))
-    config = settings(max_examples=MAX_EXAMPLES, stateful_step_count=options.steps, deadline=None,
+    config = settings(max_examples=options.examples or MAX_EXAMPLES, stateful_step_count=options.steps, deadline=None,
                       database=database, suppress_health_check=list(HealthCheck),
                       report_multiple_bugs=False, print_blob=False,
                       phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])

@@ -144,3 +144,35 @@ def test_ctrl_c_mid_step_deletes_everything_the_exploration_created(tmp_path):
     report = json.loads(report_path.read_text())
     assert report["interrupted"] is True and not report["leaks"]
     assert report["verdict"] == "not-certified"
+
+
+def test_the_model_is_what_manilas_api_promises():
+    """The reference itself: snapshots are point-in-time, clones independent, reverts restore
+    files and size, a shrink below the data in use is refused, and the API's own refusals."""
+    from certkit.explore.model import Refused, ShareModel
+
+    model = ShareModel()
+    model.create_share("s1", 2)
+    model.write("s1", "a", "v1")
+    model.snapshot("snap1", "s1")
+    model.write("s1", "a", "v2")
+    model.resize("s1", 3)
+    model.share_from_snapshot("s2", "snap1", 4)
+    model.write("s2", "b", "clone-only")
+    assert model.shares["s2"].files == {"a": "v1", "b": "clone-only"}
+    assert model.shares["s1"].files == {"a": "v2"}, "a clone's write reached its parent"
+    model.revert("snap1")
+    assert (model.shares["s1"].files, model.shares["s1"].size) == ({"a": "v1"}, 2)
+    model.fill("s1", 1088)
+    with pytest.raises(Refused):
+        model.resize("s1", 1)
+    assert model.shares["s1"].size == 2
+    with pytest.raises(ValueError, match="smaller than its snapshot"):
+        model.share_from_snapshot("s3", "snap1", 1)
+    with pytest.raises(ValueError, match="has snapshots"):
+        model.delete_share("s1")
+    model.snapshot("snap2", "s1")
+    with pytest.raises(ValueError, match="latest snapshot only"):
+        model.revert("snap1")
+    model.set_rules("s2", {"id1": "ro"})
+    assert model.level("id1", "s2") == "ro" and model.level("id1", "s1") is None

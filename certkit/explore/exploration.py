@@ -19,8 +19,11 @@ from certkit.explore.executor import Executor, describe
 from certkit.explore.machine import BudgetSpent, Claims, Stats, build_machine
 from certkit.explore.steps import Step, features_of, step_list, write_replay
 
-MAX_EXAMPLES = 10 ** 7
-"""Hypothesis' example limit: in practice the budget ends the exploration."""
+GENERATION = 500
+"""Examples per Hypothesis run. Hypothesis keeps a tree of every choice it made in a run (tens
+of KiB per example here), so a long exploration is a series of runs of this many examples, each
+seeded from the exploration's seed and its number: memory stays flat, and the same seed still
+draws the same sequences."""
 PROGRESS_EVERY = 10.0
 
 
@@ -135,21 +138,29 @@ def explore(claims: Claims, new_executor: Callable[[], Executor], options: Explo
             progress(f"explore: {stats.examples} examples, {stats.steps} steps, "
                      f"{len(stats.states)} states, {now - start:.0f} s of {options.budget:g} s")
 
-    machine = hypothesis_seed(master)(build_machine(claims, counted_executor, stats, deadline))
-    config = settings(max_examples=options.examples or MAX_EXAMPLES, stateful_step_count=options.steps, deadline=None,
-                      database=database, suppress_health_check=list(HealthCheck),
-                      report_multiple_bugs=False, print_blob=False,
-                      phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
+    machine = build_machine(claims, counted_executor, stats, deadline)
     found: Counterexample | None = None
-    try:
-        with _quiet_hypothesis():
-            run_state_machine_as_test(machine, settings=config)
-    except BudgetSpent:
-        pass
-    except Flaky as exc:
-        found = _counterexample(stats, exc, divergence=True, flaky=True)
-    except Exception as exc:  # noqa: BLE001 - a divergence (or a harness failure), reported
-        found = _counterexample(stats, exc, divergence=is_divergence(exc))
+    generation = 0
+    left = options.examples
+    while found is None and (left is None or left > 0):
+        size = GENERATION if left is None else min(GENERATION, left)
+        config = settings(max_examples=size, stateful_step_count=options.steps, deadline=None,
+                          database=database, suppress_health_check=list(HealthCheck),
+                          report_multiple_bugs=False, print_blob=False,
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
+        hypothesis_seed(master + generation)(machine)
+        generation += 1
+        if left is not None:
+            left -= size
+        try:
+            with _quiet_hypothesis():
+                run_state_machine_as_test(machine, settings=config)
+        except BudgetSpent:
+            break
+        except Flaky as exc:
+            found = _counterexample(stats, exc, divergence=True, flaky=True)
+        except Exception as exc:  # noqa: BLE001 - a divergence (or a harness failure), reported
+            found = _counterexample(stats, exc, divergence=is_divergence(exc))
     result = ExplorationResult(master, options, stats, time.monotonic() - start, claims.data_path,
                                found, exercised=exercised)
     if found is not None and options.directory is not None:

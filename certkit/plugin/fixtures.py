@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -112,17 +112,3 @@ def server_resources(certkit_run: CertificationRun, server_dut: DriverUnderTest,
     res = _resources(certkit_run, server_dut.driver, context, models)
     yield res
     res.cleanup()
-
-
-def live_progress(request: pytest.FixtureRequest, progress: Callable[[str], None] | None
-                  ) -> Callable[[str], None] | None:
-    """The run's progress callback, past pytest's output capture (scale and exploration runs take minutes)."""
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    if progress is None or capture is None:
-        return progress
-
-    def say(line: str) -> None:
-        with capture.global_and_fixture_disabled():
-            progress(line)
-
-    return say

@@ -18,7 +18,7 @@ from certkit.explore.binding import (NOT_OBSERVABLE, can_observe_data, claims_of
                                      explored_access)
 from certkit.explore.exploration import ExplorationResult, ExploreOptions, explore
 from certkit.explore.steps import step_list
-from certkit.plugin.fixtures import live_progress
+from certkit.contract.progress import live_progress
 
 
 def _is_divergence(exc: BaseException) -> bool:

@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from certkit.plugin.fixtures import live_progress
+from certkit.contract.progress import live_progress
 from certkit.scale.measurement import ScaleMeasurement, ScaleSettings
 
 _FAILED_RUNS: dict[str, str] = {}

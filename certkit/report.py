@@ -79,6 +79,8 @@ def build_report(run: CertificationRun, *, started_at: str, duration: float,
     }
     if run.scale is not None:
         report["scale"] = run.scale
+    if run.explore is not None:
+        report["explore"] = run.explore
     return redact_tree(report, run.profile.secrets)
 
 

@@ -116,7 +116,8 @@ def only_certkit_plugins() -> Iterator[None]:
 def run_certification(profile: Profile, *, suites: Sequence[str] = DEFAULT_SUITES,
                       keyword: str | None = None, progress: Callable[[str], None] | None = None,
                       driver_class: type | None = None, check_timeout: float | None = None,
-                      audit: bool = True, api_target: ApiTarget | None = None) -> FinishedRun:
+                      audit: bool = True, api_target: ApiTarget | None = None,
+                      explore_options: Any = None) -> FinishedRun:
     """Audit the claims, run the suites, delete what the run created, and build the report."""
     import pytest
 
@@ -126,7 +127,8 @@ def run_certification(profile: Profile, *, suites: Sequence[str] = DEFAULT_SUITE
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     start = time.perf_counter()
     run = CertificationRun(profile, driver_class=driver_class, check_timeout=check_timeout,
-                           progress=progress, keyword=keyword or None, api_target=api_target)
+                           progress=progress, keyword=keyword or None, api_target=api_target,
+                           explore_options=explore_options)
     drift = drift_of(profile) if audit and driver_class is None else {"errors": [], "notes": []}
     if drift["errors"]:
         if progress:

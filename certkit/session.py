@@ -70,6 +70,10 @@ class CertificationRun:
     progress: Callable[[str], None] | None = None
     scale: dict[str, Any] | None = None
     api_target: ApiTarget | None = None
+    explore_options: Any = None
+    """The exploration's budget, steps, seed and directory (certkit.explore.ExploreOptions)."""
+    explore: dict[str, Any] | None = None
+    """The explore suite's results (the report's `explore` section), once explored."""
     api_check_timeout: float | None = field(default=None, init=False)
     """The deadline of an API-suite check (`timeouts.api_check`, or --check-timeout)."""
     """The Manila the API suite talks to (`certkit lab up manila` or an OS_* cloud)."""

@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("profile", ("certkit.profile",)),
     ("harness", ("certkit.harness", "certkit.clienthost")),
     ("contract", ("certkit.contract", "certkit.check_catalogue", "certkit.datapath", "certkit.scale",
-                  "certkit.apitier")),
+                  "certkit.apitier", "certkit.explore")),
     ("session", ("certkit.session",)),
     ("verdict", ("certkit.verdict",)),
     ("plugin, report, audit", ("certkit.pytest_plugin", "certkit.plugin", "certkit.report",

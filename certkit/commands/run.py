@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Any, Callable
 
+from certkit.commands.explore_options import add_explore_options, explore_options
 from certkit.errors import CertkitError
 from certkit.files import check_output_paths
 from certkit.profile import Profile, load_profile
@@ -46,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="per-check timeout (default: the profile's timeouts.check, 60 s)")
     parser.add_argument("--plot", metavar="DIR",
                         help="with --suite scale: write latency-vs-N charts (PNG and SVG) here")
+    add_explore_options(parser)
     parser.add_argument("--no-audit", action="store_true",
                         help="skip the static audit of the profile's claims before the run")
     parser.set_defaults(func=run_command)
@@ -85,7 +87,8 @@ def _certify(args: argparse.Namespace, profile: Profile, manila_source: dict | N
     print(f"certkit: certifying {profile.name} ({profile.driver})", file=sys.stderr, flush=True)
     finished = run_certification(profile, suites=suites, keyword=args.keyword, progress=progress,
                                  check_timeout=args.check_timeout, audit=not args.no_audit,
-                                 api_target=api_target)
+                                 api_target=api_target,
+                                 explore_options=explore_options(args, args.report))
     if live:
         sys.stderr.write("\r\033[K")
     report = finished.report

@@ -75,6 +75,7 @@ class Resources:
         """Delete what this check left, newest first (leaks are recorded in the ledger)."""
         mine = {id(e) for e in self.entries}
         self.ledger.cleanup(only=lambda e: id(e) in mine)
+        self.ledger.compact()
 
     # -- shares -----------------------------------------------------------------------------
     def track_share(self, share: Model, driver: Any = None) -> Entry:
@@ -94,11 +95,13 @@ class Resources:
                                 f"({locations!r}); a client could not mount the share")
         return self._available(share, locations)
 
-    def create_share_from_snapshot(self, snapshot: Model, proto: str | None = None) -> Model:
-        """create_share_from_snapshot, polling get_share_status when the driver answers
+    def create_share_from_snapshot(self, snapshot: Model, proto: str | None = None,
+                                   size: int | None = None) -> Model:
+        """create_share_from_snapshot (of `size` GiB, default the snapshot's; the API accepts
+        any size >= the snapshot's), polling get_share_status when the driver answers
         `creating_from_snapshot`."""
         parent = snapshot["share"]
-        share = self.models.share(proto or parent["share_proto"], parent["size"],
+        share = self.models.share(proto or parent["share_proto"], size or snapshot["size"],
                                   share_server=self.share_server, snapshot_id=snapshot["snapshot_id"])
         self.track_share(share)
         kwargs: dict[str, Any] = {"share_server": self.share_server}
@@ -268,12 +271,27 @@ class Resources:
             self.release(rule["id"])
         return result
 
-    def sync_access(self, share: Model, rules: list[Model]) -> Any:
+    def sync_access(self, share: Model, rules: list[Model], dropped: list[Model] = ()) -> Any:
         """The full-list mode (empty add and delete lists, as after a restart or a reset):
-        `rules` is exactly what must be on the share. New rules are tracked for clean-up."""
+        `rules` is exactly what must be on the share. New rules are tracked for clean-up;
+        `dropped` (rules the list leaves out) are off the ledger once the call returns."""
         for rule in rules:
             self._track_rule(share, rule)
-        return self.update_access(share, list(rules))
+        result = self.update_access(share, list(rules))
+        for rule in dropped:
+            self.release(rule["id"])
+        return result
+
+    def change_access(self, share: Model, add: list[Model], delete: list[Model],
+                      kept: list[Model] = ()) -> Any:
+        """Rules added and deleted in one call (the manager batches what was queued together):
+        `kept` are the share's other rules."""
+        for rule in add:
+            self._track_rule(share, rule)
+        result = self.update_access(share, [*kept, *add], add=list(add), delete=list(delete))
+        for rule in delete:
+            self.release(rule["id"])
+        return result
 
     def _keep(self, entry: Entry) -> None:
         """Remember an entry of this check, indexed by id (release stays O(1) at scale)."""

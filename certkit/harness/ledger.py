@@ -100,6 +100,12 @@ class ResourceLedger:
         with self._lock:
             return [e for e in reversed(self.entries) if not e.released]
 
+    def compact(self) -> None:
+        """Forget released entries: a long run (exploration) makes millions of objects, and
+        nothing is left to do for them."""
+        with self._lock:
+            self.entries = [e for e in self.entries if not e.released]
+
     def stop(self) -> None:
         """The run is stopping: from now on, all clean-up together ends within `timeout`."""
         if self.deadline is None:

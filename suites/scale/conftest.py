@@ -6,6 +6,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from certkit.contract.progress import live_progress
 from certkit.scale.measurement import ScaleMeasurement, ScaleSettings
 
 _FAILED_RUNS: dict[str, str] = {}
@@ -19,20 +20,6 @@ def measured_pair(profile: Any) -> tuple[str, str | None]:
         if kinds:
             return proto, kinds[0]
     return profile.protocols[0], None
-
-
-def live_progress(request: pytest.FixtureRequest, progress: Callable[[str], None] | None
-                  ) -> Callable[[str], None] | None:
-    """The run's progress callback, past pytest's output capture (a scale run takes minutes)."""
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    if progress is None or capture is None:
-        return progress
-
-    def say(line: str) -> None:
-        with capture.global_and_fixture_disabled():
-            progress(line)
-
-    return say
 
 
 @pytest.fixture

@@ -1,0 +1,151 @@
+"""Power without hand-written cases: exploration ALONE (`--suite explore`, no contract or
+data-path suite) against every broken driver, each within a time budget; prints each minimal
+sequence and writes benchmarks/results/explore_power[_<family>].json.
+
+    .venv/bin/python benchmarks/explore_power.py --family dummy [--budget 300] [--only NAME ...]
+    flock /tmp/certkit-ceph-lab.lock sh -c 'certkit lab up cephfs && \\
+        .venv/bin/python benchmarks/explore_power.py --family cephfs --budget 120; certkit lab down cephfs'
+
+`dummy`: the drivers of tests/broken/ whose fault lies in what the model covers (shares,
+snapshots, clones, resizes, reverts, access rules, restarts), observed through what the driver
+returns (the DummyDriver stores nothing: no data path). `cephfs`: every driver of
+tests/broken_cephfs.py on the CephFS lab, observed from its client host. Each driver runs in its
+own `certkit run` process, as a vendor's would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from results import record  # noqa: E402
+
+DUMMY_DRIVERS = {
+    # lifecycle: shares, snapshots, clones, access, resize
+    "tests.broken.lifecycle.ExportLocationsWrongShape": (),
+    "tests.broken.lifecycle.NoExportLocations": (),
+    "tests.broken.lifecycle.ShareFromSnapshotWithoutStatus": (),
+    "tests.broken.lifecycle.ShareFromSnapshotNeverAvailable": (),
+    "tests.broken.lifecycle.AccessUpdatesKeyedByMappingId": (),
+    "tests.broken.lifecycle.DenyOfUnknownRuleRaises": (),
+    "tests.broken.lifecycle.RecoveryModeUnsupported": (),
+    "tests.broken.lifecycle.ReadOnlyRulesRejected": (),
+    "tests.broken.lifecycle.ExtendRaisesBare": (),
+    "tests.broken.lifecycle.ShrinkNotImplemented": (),
+    "tests.broken.lifecycle.DeleteShareFails": (),
+    # extended: revert, restart, rules, export paths
+    "tests.broken.extended.RevertReturnsWrongStatus": (),
+    "tests.broken.extended.RevertNeverCompletes": (),
+    "tests.broken.extended.BackendInfoUnstable": (),
+    "tests.broken.extended.LostStateAfterRestart": (),
+    "tests.broken.extended.EnsureSharesWrongShape": (),
+    "tests.broken.extended.RulesBeyondHundredFail": (),
+    "tests.broken.extended.ReappliedRuleRaises": (),
+    "tests.broken.extended.SharedExportPath": (),
+}
+"""Broken DummyDriver subclasses whose fault is in an operation the model covers (extra
+features each needs claimed)."""
+
+CEPHFS_DRIVERS = {
+    "DenyDoesNotDeauthorize": (), "RevertIsNoop": ("revert_to_snapshot",), "ExtendIgnored": (),
+    "KeysWithoutAuthorization": (), "GrantsEverythingReadOnly": (), "GrantsEverythingReadWrite": (),
+    "RoAppliedReadWriteInManila": (), "RulesLeakAcrossShares": (), "ShrinkIgnoresUsedData": (),
+    "ShareFromSnapshotIsEmpty": (), "LevelFromFirstRule": (), "DenyRevokesEveryone": (),
+    "ExtendsNewestShare": (), "CloneFromLatestSnapshot": (), "BatchAppliesOnlyFirst": (),
+    "BatchDeletesOnlyFirst": (), "FullListModeIsNoop": (), "ExtendByOne": (), "ShrinkUndone": (),
+    "DenyForgetsAfterRestart": (),
+}
+"""Every driver of tests/broken_cephfs.py (features each needs claimed beyond the profile's)."""
+
+
+def profile_for(family: str, driver: str, extra: tuple[str, ...], directory: Path) -> Path:
+    base = ROOT / "driver_profiles" / ("manila-dummy.yaml" if family == "dummy" else "cephfs-native.yaml")
+    text = base.read_text()
+    if family == "dummy":
+        text = text.replace("manila.tests.share.drivers.dummy.DummyDriver", driver)
+        # As tests/test_contract_checks_catch_violations.py runs broken drivers: a driver that
+        # never reaches 'available' costs a second per poll, not a minute per shrinking step.
+        text += "timeouts: {status_poll: 1, cleanup: 5}\n"
+    else:
+        text = text.replace("manila.share.drivers.cephfs.driver.CephFSDriver",
+                            f"tests.broken_cephfs.{driver}")
+        text = text.replace("  - ensure_shares\n", "  - ensure_shares\n" + "".join(f"  - {f}\n" for f in extra))
+    path = directory / f"{driver.rsplit('.', 1)[-1]}.yaml"
+    path.write_text(text)
+    return path
+
+
+def explore_one(family: str, driver: str, extra: tuple[str, ...], budget: float, seed: int,
+                steps: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="certkit-explore-power-") as tmp:
+        directory = Path(tmp)
+        report_path = directory / "report.json"
+        start = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "certkit.cli", "run", str(profile_for(family, driver, extra, directory)),
+             "--no-audit", "--suite", "explore", "--explore-budget", str(budget),
+             "--explore-seed", str(seed), "--explore-steps", str(steps), "--report", str(report_path)],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+            timeout=budget * 4 + 600)
+        elapsed = time.monotonic() - start
+        if not report_path.exists():
+            return {"driver": driver, "found": False, "seconds": round(elapsed, 1),
+                    "error": (proc.stderr.strip().splitlines() or ["no report"])[-1][:300]}
+        report = json.loads(report_path.read_text())
+    section = report.get("explore") or {}
+    found = section.get("counterexample")
+    return {"driver": driver, "found": bool(found and found["divergence"]),
+            "seconds": round(elapsed, 1), "explored_seconds": section.get("elapsed_seconds"),
+            "examples": section.get("examples"), "steps": section.get("steps"),
+            "minimal_steps": [f"{s['rule']}({', '.join(f'{k}={v!r}' for k, v in s['args'].items())})"
+                              for s in (found or {}).get("steps", [])],
+            "failure": (found or {}).get("failure"), "leaks": len(report.get("leaks", []))}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--family", choices=("dummy", "cephfs"), required=True)
+    parser.add_argument("--budget", type=float, default=300.0, help="seconds per driver (default 300)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--only", action="append", metavar="NAME", help="only these drivers")
+    args = parser.parse_args()
+    drivers = DUMMY_DRIVERS if args.family == "dummy" else CEPHFS_DRIVERS
+    chosen = {d: e for d, e in drivers.items()
+              if not args.only or any(d.endswith(name) for name in args.only)}
+    name = f"explore_power_{args.family}"
+    previous = {}
+    results_file = ROOT / "benchmarks" / "results" / f"{name}.json"
+    if args.only and results_file.exists():  # a partial run (lab chunks) adds to the last one
+        previous = {r["driver"]: r for r in json.loads(results_file.read_text()).get("drivers", [])}
+    for driver, extra in chosen.items():
+        row = explore_one(args.family, driver, extra, args.budget, args.seed, args.steps)
+        previous[driver] = row
+        verdict = "FOUND" if row["found"] else "missed"
+        print(f"{verdict:<6} {driver} in {row['seconds']} s"
+              + (f": {row['failure']}" if row.get("failure") else f" ({row.get('error', '')})"), flush=True)
+        for n, step in enumerate(row.get("minimal_steps", []), 1):
+            print(f"         {n}. {step}")
+    rows = [previous[d] for d in drivers if d in previous]
+    found = sum(r["found"] for r in rows)
+    figures = {"family": args.family, "budget_seconds": args.budget, "seed": args.seed,
+               "steps_per_example": args.steps, "drivers_total": len(rows), "found": found,
+               "found_percent": round(100.0 * found / max(len(rows), 1), 1),
+               "median_seconds_to_find": sorted(r["seconds"] for r in rows if r["found"])[found // 2]
+               if found else None, "drivers": rows}
+    print(f"found {found} of {len(rows)} ({figures['found_percent']} %) within {args.budget:g} s each")
+    record(name, figures)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""The Hypothesis state machine: each `@rule` is one thing a user or the share manager may do,
+its arguments drawn as widely as Manila's API allows; `@precondition`s read the model and the
+profile's claims, never the driver; the `@invariant` is every observation after every step.
+
+Objects are named by the model (`s1`, `snap2`) and drawn from its live ones, so a deleted share
+is never reused and every drawn step is one the API would accept.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from certkit.explore.executor import IDENTITIES, Executor
+from certkit.explore.steps import Step
+
+MAX_SHARES = 4
+MAX_SNAPSHOTS = 3
+FILES = ("a", "b", "c")
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What the profile claims, as far as the rules are concerned."""
+
+    features: frozenset[str]
+    levels: tuple[str, ...]
+    data_path: bool
+    max_size: int = 4
+    """Shares are drawn from 1..max_size GiB (extends go up to max_size + 3)."""
+
+    def has(self, feature: str) -> bool:
+        return feature in self.features
+
+
+@dataclass
+class Stats:
+    """What the exploration did, over every example."""
+
+    examples: int = 0
+    steps: int = 0
+    rules: dict[str, int] = field(default_factory=dict)
+    states: set = field(default_factory=set)
+    last: Executor | None = None
+    """The executor of the latest example (after a failure: the shrunk one, run last)."""
+    failing: bool = False
+    """A step or an observation failed (Hypothesis is shrinking)."""
+    first_failure: tuple[list, BaseException] | None = None
+    """The steps and error of the first failure (what a flaky one is reported with)."""
+
+    def failed(self, ex: Executor, error: BaseException) -> None:
+        self.failing = True
+        if self.first_failure is None:
+            self.first_failure = (list(ex.steps), error)
+
+
+class BudgetSpent(KeyboardInterrupt):
+    """The exploration's time is up: raised where the next example would start.
+
+    An interrupt, because that is the one exception Hypothesis passes through at once without
+    recording the example (any other would be a failure, or a 'flaky' disagreement with the
+    examples before it); explore() catches it before anything else can see it."""
+
+
+def build_machine(claims: Claims, new_executor: Callable[[], Executor], stats: Stats,
+                  deadline: float) -> type[RuleBasedStateMachine]:
+    """A state machine class bound to one run's driver (through `new_executor`)."""
+
+    class Explorer(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            # Never while a real failure is being shrunk: the shrinker's replays must agree.
+            if time.monotonic() > deadline and not stats.failing:
+                raise BudgetSpent()
+            super().__init__()
+            self.ex = new_executor()
+            stats.examples += 1
+            stats.last = self.ex
+
+        # -- helpers (model reads only) ----------------------------------------------------
+        @property
+        def model(self):
+            return self.ex.model
+
+        def _shares(self) -> list[str]:
+            return sorted(self.model.shares)
+
+        def _do(self, rule_name: str, **args: Any) -> None:
+            stats.steps += 1
+            stats.rules[rule_name] = stats.rules.get(rule_name, 0) + 1
+            try:
+                self.ex.apply(Step(rule_name, args))
+            except Exception as exc:
+                stats.failed(self.ex, exc)
+                raise
+            stats.states.add(self.model.fingerprint())
+
+        def _with_rw(self) -> list[str]:
+            return [s for s in self._shares() if "rw" in self.model.shares[s].rules.values()]
+
+        # -- shares ----------------------------------------------------------------------
+        @precondition(lambda self: claims.has("share") and len(self.model.shares) < MAX_SHARES)
+        @rule(size=st.integers(1, claims.max_size))
+        def create_share(self, size: int) -> None:
+            self._do("create_share", share=self.model.new_name("s"), size=size)
+
+        @precondition(lambda self: claims.has("share")
+                      and any(not s.snapshots for s in self.model.shares.values()))
+        @rule(data=st.data())
+        def delete_share(self, data: st.DataObject) -> None:
+            names = [n for n, s in sorted(self.model.shares.items()) if not s.snapshots]
+            self._do("delete_share", share=data.draw(st.sampled_from(names), label="share"))
+
+        @precondition(lambda self: claims.has("extend") and bool(self.model.shares))
+        @rule(data=st.data(), by=st.integers(1, 3))
+        def extend(self, data: st.DataObject, by: int) -> None:
+            share = data.draw(st.sampled_from(self._shares()), label="share")
+            self._do("extend", share=share, size=self.model.shares[share].size + by)
+
+        @precondition(lambda self: claims.has("shrink")
+                      and any(s.size > 1 for s in self.model.shares.values()))
+        @rule(data=st.data())
+        def shrink(self, data: st.DataObject) -> None:
+            share = data.draw(st.sampled_from([n for n in self._shares()
+                                               if self.model.shares[n].size > 1]), label="share")
+            size = data.draw(st.integers(1, self.model.shares[share].size - 1), label="size")
+            self._do("shrink", share=share, size=size)
+
+        # -- snapshots -------------------------------------------------------------------
+        @precondition(lambda self: claims.has("snapshot") and any(
+            len(s.snapshots) < MAX_SNAPSHOTS for s in self.model.shares.values()))
+        @rule(data=st.data())
+        def snapshot(self, data: st.DataObject) -> None:
+            share = data.draw(st.sampled_from([n for n in self._shares()
+                                               if len(self.model.shares[n].snapshots) < MAX_SNAPSHOTS]),
+                              label="share")
+            self._do("snapshot", snapshot=self.model.new_name("snap"), share=share)
+
+        @precondition(lambda self: claims.has("snapshot") and bool(self.model.snapshots))
+        @rule(data=st.data())
+        def delete_snapshot(self, data: st.DataObject) -> None:
+            snap = data.draw(st.sampled_from(sorted(self.model.snapshots)), label="snapshot")
+            self._do("delete_snapshot", snapshot=snap)
+
+        @precondition(lambda self: claims.has("create_from_snapshot") and bool(self.model.snapshots)
+                      and len(self.model.shares) < MAX_SHARES)
+        @rule(data=st.data(), bigger=st.integers(0, 2))
+        def share_from_snapshot(self, data: st.DataObject, bigger: int) -> None:
+            snap = data.draw(st.sampled_from(sorted(self.model.snapshots)), label="snapshot")
+            self._do("share_from_snapshot", share=self.model.new_name("s"), snapshot=snap,
+                     size=self.model.snapshots[snap].size + bigger)
+
+        @precondition(lambda self: claims.has("revert_to_snapshot") and bool(self.model.snapshots))
+        @rule(data=st.data())
+        def revert(self, data: st.DataObject) -> None:
+            share = data.draw(st.sampled_from([n for n in self._shares()
+                                               if self.model.shares[n].snapshots]), label="share")
+            self._do("revert", snapshot=self.model.latest_snapshot(share))
+
+        # -- access rules ----------------------------------------------------------------
+        def _free(self, share: str) -> list[str]:
+            return [i for i in IDENTITIES if i not in self.model.shares[share].rules]
+
+        def _draw_grants(self, data: st.DataObject, share: str, min_size: int) -> list[list[str]]:
+            who = data.draw(st.lists(st.sampled_from(self._free(share)), min_size=min_size,
+                                     unique=True), label="identities")
+            return [[i, data.draw(st.sampled_from(claims.levels), label=f"level of {i}")] for i in who]
+
+        @precondition(lambda self: claims.has("share") and any(
+            len(s.rules) < len(IDENTITIES) for s in self.model.shares.values()))
+        @rule(data=st.data(), mode=st.sampled_from(["delta", "sync"]))
+        def grant(self, data: st.DataObject, mode: str) -> None:
+            share = data.draw(st.sampled_from([n for n in self._shares() if self._free(n)]), label="share")
+            self._do("grant", share=share, rules=self._draw_grants(data, share, 1), mode=mode)
+
+        @precondition(lambda self: claims.has("share")
+                      and any(s.rules for s in self.model.shares.values()))
+        @rule(data=st.data(), mode=st.sampled_from(["delta", "sync"]))
+        def deny(self, data: st.DataObject, mode: str) -> None:
+            share = data.draw(st.sampled_from([n for n in self._shares() if self.model.shares[n].rules]),
+                              label="share")
+            who = data.draw(st.lists(st.sampled_from(sorted(self.model.shares[share].rules)),
+                                     min_size=1, unique=True), label="identities")
+            self._do("deny", share=share, identities=who, mode=mode)
+
+        @precondition(lambda self: claims.has("share") and any(
+            s.rules and len(s.rules) < len(IDENTITIES) for s in self.model.shares.values()))
+        @rule(data=st.data())
+        def change_access(self, data: st.DataObject) -> None:
+            share = data.draw(st.sampled_from([n for n in self._shares() if self.model.shares[n].rules
+                                               and self._free(n)]), label="share")
+            deny = data.draw(st.lists(st.sampled_from(sorted(self.model.shares[share].rules)),
+                                      min_size=1, unique=True), label="deny")
+            self._do("change_access", share=share, add=self._draw_grants(data, share, 1), deny=deny)
+
+        # -- time ------------------------------------------------------------------------
+        @precondition(lambda self: claims.has("ensure_shares") and bool(self.model.shares)
+                      and self.ex.steps[-1].rule != "restart")
+        @rule()
+        def restart(self) -> None:
+            """(Not twice in a row: a second restart with nothing done in between explores
+            nothing new, and restarts are the dearest step.)"""
+            self._do("restart")
+
+        # -- data ------------------------------------------------------------------------
+        @precondition(lambda self: claims.data_path and bool(self._with_rw()))
+        @rule(data=st.data(), path=st.sampled_from(FILES), version=st.integers(0, 99))
+        def write(self, data: st.DataObject, path: str, version: int) -> None:
+            share = data.draw(st.sampled_from(self._with_rw()), label="share")
+            self._do("write", share=share, path=path, content=f"{path}-v{version}")
+
+        def _fillable(self) -> list[str]:
+            return [s for s in self._with_rw() if self.model.shares[s].size >= 2
+                    and self.model.shares[s].used_mib == 0]
+
+        @precondition(lambda self: claims.data_path and bool(self._fillable()))
+        @rule(data=st.data(), mib=st.sampled_from([64, 1088]))
+        def fill(self, data: st.DataObject, mib: int) -> None:
+            share = data.draw(st.sampled_from(self._fillable()), label="share")
+            self._do("fill", share=share, mib=mib)
+
+        @precondition(lambda self: claims.data_path and bool(self.model.shares))
+        @rule()
+        def remount(self) -> None:
+            self._do("remount")
+
+        @invariant()
+        def observers_see_the_model(self) -> None:
+            if getattr(self, "ex", None) is not None:
+                try:
+                    self.ex.observe()
+                except Exception as exc:
+                    stats.failed(self.ex, exc)
+                    raise
+
+        def teardown(self) -> None:
+            if getattr(self, "ex", None) is not None:
+                self.ex.cleanup()
+
+    return Explorer

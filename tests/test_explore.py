@@ -1,0 +1,178 @@
+"""Model-based exploration (--suite explore) on the DummyDriver: seeded and reproducible, a
+broken driver found, shrunk and replayed from its file, and nothing left behind by Ctrl-C.
+
+The Ceph lab half (the data path, `ceph fs subvolume ls` and `ceph auth ls`) is in
+tests/test_explore_lab.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from certkit.explore.binding import NOT_OBSERVABLE, claims_of, executor_factory
+from certkit.explore.exploration import ExploreOptions, explore
+from certkit.explore.steps import read_replay
+from certkit.runner import run_certification
+from certkit.session import CertificationRun
+from certkit import cli
+from tests.conftest import DUMMY_PROFILE, ROOT
+
+EXPLORED = ("share", "access_ro", "extend", "shrink", "snapshot", "create_from_snapshot",
+            "revert_to_snapshot", "ensure_shares")
+
+
+def _profile_with_driver(tmp_path, driver: str):
+    path = tmp_path / "profile.yaml"
+    path.write_text((ROOT / "driver_profiles" / "manila-dummy.yaml").read_text()
+                    .replace("manila.tests.share.drivers.dummy.DummyDriver", driver))
+    return path
+
+
+def test_seeded_exploration_of_the_dummy_driver_verifies_every_explored_feature(dummy_profile, tmp_path):
+    options = ExploreOptions(budget=300, steps=15, seed=7, examples=30, directory=tmp_path)
+    report = run_certification(dummy_profile, suites=["explore"], explore_options=options).report
+    section = report["explore"]
+    assert section["seed"] == 7 and section["counterexample"] is None
+    assert section["examples"] >= 30 and section["steps"] > section["examples"]
+    assert section["distinct_states"] > 10, section
+    assert set(section["rules"]) >= {"create_share", "grant", "change_access", "restart",
+                                     "snapshot", "share_from_snapshot", "extend", "shrink", "revert"}
+    assert section["data_path"] is False and NOT_OBSERVABLE in section["notes"]
+    outcomes = {c["feature"]: c["outcome"] for c in report["checks"]}
+    assert outcomes == {f: "passed" for f in EXPLORED}, outcomes
+    for feature in EXPLORED:
+        assert report["features"][feature]["status"] == "verified", feature
+    assert not report["leaks"]
+    assert section["database"] == str(tmp_path / "explore-db")
+
+
+def test_the_same_seed_draws_the_same_sequences(dummy_profile, tmp_path):
+    run = CertificationRun(dummy_profile)
+    from manila import context
+
+    dut = run.driver()
+    models = run.model_factory(None)
+    claims = claims_of(dummy_profile, data_path=False)
+
+    def sequences() -> list[list[str]]:
+        made = []
+        factory = executor_factory(run, dut, context.get_admin_context(), models, None)
+
+        def new():
+            made.append(factory())
+            return made[-1]
+
+        explore(claims, new, ExploreOptions(budget=300, steps=8, seed=11, examples=15))
+        return [[str(s) for s in ex.steps] for ex in made]
+
+    first, second = sequences(), sequences()
+    assert len(first) >= 15 and first == second
+    run.finish_cleanup()
+    assert not run.ledger.leaks and not run.ledger.outstanding()
+
+
+def test_broken_driver_is_found_shrunk_and_replayed_from_the_file(tmp_path, dummy_profile, capsys):
+    """Full-list mode (empty add and delete lists) refused: no hand-written case is named, the
+    exploration finds it, shrinks it, and the replay file reproduces it; against the
+    unmodified DummyDriver the same file passes."""
+    from tests.broken.lifecycle import RecoveryModeUnsupported
+
+    options = ExploreOptions(budget=20, steps=20, seed=5, directory=tmp_path)
+    report = run_certification(dummy_profile, suites=["explore"], driver_class=RecoveryModeUnsupported,
+                               explore_options=options, audit=False).report
+    found = report["explore"]["counterexample"]
+    assert found and found["divergence"], found
+    assert "update_access" in found["failure"] and found["features"] == ["share"]
+    assert [s["rule"] for s in found["steps"]] == ["create_share", "grant"], found["steps"]
+    assert found["steps"][1]["args"]["mode"] == "sync", "shrunk to the one call that breaks"
+    failed = [c for c in report["checks"] if c["outcome"] == "failed"]
+    assert [c["feature"] for c in failed] == ["share"] and report["verdict"] == "not-certified"
+    assert "exploration diverged" in failed[0]["message"] and "certkit replay" in failed[0]["message"]
+    steps, data = read_replay(found["replay_file"])
+    assert [s.to_json() for s in steps] == found["steps"] and data["seed"] == 5
+    broken_profile = _profile_with_driver(tmp_path, "tests.broken.lifecycle.RecoveryModeUnsupported")
+    assert cli.main(["replay", found["replay_file"], "--profile", str(broken_profile)]) == 1
+    assert "reproduced: step 2" in capsys.readouterr().out
+    assert cli.main(["replay", found["replay_file"], "--profile", str(DUMMY_PROFILE)]) == 0
+    assert "passed: all 2 step(s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content,message", [
+    ("{", "not JSON"), ('{"kind": "x"}', "kind: not a certkit replay file"),
+    ('{"kind": "certkit-explore-replay", "format": 1, "steps": [{"rule": "rm -rf"}]}',
+     "steps[0]: unknown rule 'rm -rf'")])
+def test_a_bad_replay_file_is_one_line_naming_the_field(tmp_path, capsys, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    assert cli.main(["replay", str(path), "--profile", str(DUMMY_PROFILE)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and str(path) in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_mid_step_deletes_everything_the_exploration_created(tmp_path):
+    """The journaling driver blocks in create_snapshot: Ctrl-C there, mid-step; every share and
+    snapshot created (the one being created included) is deleted, and the report is written."""
+    journal = tmp_path / "journal"
+    profile = _profile_with_driver(tmp_path, "tests.broken.lifecycle.JournalingDriver")
+    report_path = tmp_path / "report.json"
+    env = {**os.environ, "CERTKIT_TEST_JOURNAL": str(journal), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "certkit.cli", "run", str(profile), "--no-audit", "--suite", "explore",
+         "--explore-seed", "2", "--explore-budget", "120", "--report", str(report_path)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while not (journal.exists() and "create_snapshot" in journal.read_text()):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail(f"the exploration never reached create_snapshot: {proc.communicate()}")
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err
+    lines = journal.read_text().split("\n")
+    created = {line.split()[1] for line in lines if line.startswith("create_")}
+    deleted = {line.split()[1] for line in lines if line.startswith("delete_")}
+    assert created and created <= deleted, created - deleted
+    report = json.loads(report_path.read_text())
+    assert report["interrupted"] is True and not report["leaks"]
+    assert report["verdict"] == "not-certified"
+
+
+def test_the_model_is_what_manilas_api_promises():
+    """The reference itself: snapshots are point-in-time, clones independent, reverts restore
+    files and size, a shrink below the data in use is refused, and the API's own refusals."""
+    from certkit.explore.model import Refused, ShareModel
+
+    model = ShareModel()
+    model.create_share("s1", 2)
+    model.write("s1", "a", "v1")
+    model.snapshot("snap1", "s1")
+    model.write("s1", "a", "v2")
+    model.resize("s1", 3)
+    model.share_from_snapshot("s2", "snap1", 4)
+    model.write("s2", "b", "clone-only")
+    assert model.shares["s2"].files == {"a": "v1", "b": "clone-only"}
+    assert model.shares["s1"].files == {"a": "v2"}, "a clone's write reached its parent"
+    model.revert("snap1")
+    assert (model.shares["s1"].files, model.shares["s1"].size) == ({"a": "v1"}, 2)
+    model.fill("s1", 1088)
+    with pytest.raises(Refused):
+        model.resize("s1", 1)
+    assert model.shares["s1"].size == 2
+    with pytest.raises(ValueError, match="smaller than its snapshot"):
+        model.share_from_snapshot("s3", "snap1", 1)
+    with pytest.raises(ValueError, match="has snapshots"):
+        model.delete_share("s1")
+    model.snapshot("snap2", "s1")
+    with pytest.raises(ValueError, match="latest snapshot only"):
+        model.revert("snap1")
+    model.set_rules("s2", {"id1": "ro"})
+    assert model.level("id1", "s2") == "ro" and model.level("id1", "s1") is None

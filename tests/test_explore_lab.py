@@ -1,0 +1,108 @@
+"""Exploration on the CephFS lab, observed from its client host: a broken driver found with no
+hand-written case naming it, shrunk and replayed from its file; and Ctrl-C mid-step leaves no
+subvolume (`ceph fs subvolume ls`) and no cephx identity (`ceph auth ls`) behind.
+
+Needs root and Debian's Ceph packages (see tests/test_lab.py); the lab lock is taken by the
+imported `lab` fixture. Opt-in (CERTKIT_EXPLORE_LAB=1) until these tests have run on the shared
+lab once: the lab was held by other work for the whole session that wrote them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIGURES, ROOT, client_workdir_left, run_certkit
+from tests.test_lab import PROFILE, lab  # noqa: F401 - the lab fixture: up (or skip/fail), then down
+
+
+pytestmark = pytest.mark.skipif(os.environ.get("CERTKIT_EXPLORE_LAB") != "1",
+                                reason="exploration on the Ceph lab is opt-in: CERTKIT_EXPLORE_LAB=1")
+
+
+def _ceph(env: dict[str, str], *args: str) -> str:
+    conf = Path(env["CERTKIT_CEPH_CONF"])
+    return subprocess.run(["ceph", "-c", str(conf), "-k", str(conf.parent / "client.admin.keyring"),
+                           *args, "--format", "json"],
+                          capture_output=True, text=True, timeout=60, check=True).stdout
+
+
+def _subvolumes(env: dict[str, str]) -> list[str]:
+    return [e["name"] for e in json.loads(_ceph(env, "fs", "subvolume", "ls", "cephfs") or "[]")]
+
+
+def _identities(env: dict[str, str], run_id: str) -> list[str]:
+    entities = json.loads(_ceph(env, "auth", "ls") or "{}").get("auth_dump", [])
+    return [e["entity"] for e in entities if f"certkit-{run_id}" in e["entity"]]
+
+
+def _profile(tmp_path: Path, driver: str | None = None) -> Path:
+    path = tmp_path / "cephfs.yaml"
+    text = PROFILE.read_text()
+    if driver:
+        text = text.replace("driver: manila.share.drivers.cephfs.driver.CephFSDriver", f"driver: {driver}")
+    path.write_text(text)
+    return path
+
+
+def test_exploration_finds_a_cephfs_driver_that_never_deauthorizes(lab, tmp_path):  # noqa: F811
+    profile = _profile(tmp_path, "tests.broken_cephfs.DenyDoesNotDeauthorize")
+    report_path = tmp_path / "report.json"
+    start = time.monotonic()
+    proc = run_certkit("run", str(profile), "--no-audit", "--suite", "explore", "--explore-seed", "1",
+                       "--explore-budget", "240", "--explore-steps", "8", "--report", str(report_path))
+    FIGURES["explore: CephFS DenyDoesNotDeauthorize found and shrunk"] = f"{time.monotonic() - start:.0f} s"
+    assert report_path.exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
+    report = json.loads(report_path.read_text())
+    section = report["explore"]
+    assert section["data_path"] is True, section
+    found = section["counterexample"]
+    assert found and found["divergence"], (section, proc.stderr[-2000:])
+    assert [s["rule"] for s in found["steps"]][-1] in ("deny", "change_access"), found["steps"]
+    assert len(found["steps"]) <= 4, found["steps"]
+    assert "could mount it" in found["failure"], found["failure"]
+    assert report["verdict"] == "not-certified" and not report["leaks"], report["leaks"]
+    assert not client_workdir_left(lab, report["run_id"])
+    again = run_certkit("replay", found["replay_file"], "--profile", str(profile))
+    assert again.returncode == 1 and "reproduced: step" in again.stdout, again.stdout + again.stderr
+    fixed = run_certkit("replay", found["replay_file"], "--profile", str(PROFILE))
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+
+
+def test_ctrl_c_mid_exploration_leaves_no_subvolume_and_no_identity(lab, tmp_path):  # noqa: F811
+    env = lab.env()
+    before = _subvolumes(env)
+    report_path = tmp_path / "report.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "certkit.cli", "run", str(PROFILE), "--suite", "explore",
+         "--explore-seed", "3", "--explore-budget", "600", "--report", str(report_path)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    try:
+        while True:  # mid-step: once the exploration holds a subvolume and a cephx identity
+            made = set(_subvolumes(env)) - set(before)
+            holders = [e for e in json.loads(_ceph(env, "auth", "ls")).get("auth_dump", [])
+                       if e["entity"].startswith("client.certkit-")]
+            if made and holders:
+                break
+            assert time.monotonic() < deadline and proc.poll() is None, "the exploration made nothing"
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, (out[-2000:], err[-2000:])
+    report = json.loads(report_path.read_text())
+    assert report["interrupted"] is True and not report["leaks"], report["leaks"]
+    assert sorted(_subvolumes(env)) == sorted(before), "subvolumes left on the cluster"
+    assert _identities(env, report["run_id"]) == [], "cephx identities left on the cluster"
+    assert not client_workdir_left(lab, report["run_id"]), "keyrings left on the client host"

@@ -69,10 +69,10 @@ class GlusterFSLab(Lab):
         installed = packages.ensure(PACKAGES, self.dir / "apt.log")
         say(f"packages: {'installed ' + ' '.join(installed) if installed else 'all present'}")
         t1 = time.monotonic()
+        if not self.before.exists():  # before any gluster command (the CLI logs there too)
+            self.before.write_text(json.dumps(self.cluster.machine_files()))
         if self.cluster.glusterd().pid() is None:
             self._check_no_foreign_glusterd()
-        if not self.before.exists():
-            self.before.write_text(json.dumps(self.cluster.machine_files()))
         self.network.up()
         self.cluster.start()
         self.cluster.ensure_volume(SHARED_VOLUME, quota=True)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import os
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from certkit.clienthost import ClientHost
+from certkit.lab import clienthost
 from certkit.profile import Profile, load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,19 +52,11 @@ def pytest_terminal_summary(terminalreporter) -> None:
             terminalreporter.write_line(f"{name}: {value}")
 
 
-CEPH_LAB_LOCK = Path("/tmp/certkit-ceph-lab.lock")
-
-
-@contextmanager
-def ceph_lab_lock() -> Iterator[None]:
-    """The Ceph lab is one per machine: test processes running side by side (the two lanes of
-    `make test`, or a developer's second run) take turns, from `lab up` to `lab down`."""
-    with open(CEPH_LAB_LOCK, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+#: The client host is one per machine (certkit/lab/clienthost.py): test processes running side by
+#: side (the two lanes of `make test`, or a developer's second run) take turns with every lab that
+#: uses it, CephFS or GlusterFS, from `lab up` to `lab down`.
+client_host_lock = clienthost.lock
+ceph_lab_lock = clienthost.lock  # the name the CephFS tests use
 
 
 def client_workdir_left(lab: Any, run_id: str) -> bool:

@@ -56,15 +56,18 @@ def test_a_recycled_pid_is_never_signalled(tmp_path):
         stranger.wait()
 
 
-@pytest.mark.parametrize("name", ["ceph.conf", "client-ceph.conf", "sshd_config", "ganesha.conf"])
-def test_every_template_renders_from_package_data(name):
+@pytest.mark.parametrize("kind, name", [("cephfs", "ceph.conf"), ("cephfs", "client-ceph.conf"),
+                                        ("client", "sshd_config"), ("cephfs", "ganesha.conf"),
+                                        ("glusterfs", "glusterd.vol"), ("glusterfs", "ganesha.conf")])
+def test_every_template_renders_from_package_data(kind, name):
     values = {"fsid": "f", "host_ip": "10.0.0.1", "client_ip": "10.0.0.2", "lab": "/l",
-              "ssh": "/l/ssh", "netns": "ns", "ganesha": "/l/g"}
-    text = templates.render("cephfs", name, **values)
+              "ssh": "/l/ssh", "netns": "ns", "ganesha": "/l/g", "run": "/l/run",
+              "workdir": "/l/glusterd", "rundir": "/l/run/gluster"}
+    text = templates.render(kind, name, **values)
     leftovers = set(re.findall(r"\$(\w+)", text)) - {"name"}  # $name is Ceph's own metavariable
     assert not leftovers, leftovers
     with pytest.raises(Exception, match=r"no value for \$"):
-        templates.render("cephfs", name)
+        templates.render(kind, name)
 
 
 # -- the lab -------------------------------------------------------------------------------------

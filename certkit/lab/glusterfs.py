@@ -25,7 +25,7 @@ PACKAGES = ("glusterfs-server", "glusterfs-client", "nfs-ganesha", "nfs-ganesha-
 #: The volume of the directory-mapped layout (shares are its directories, sized by quota).
 SHARED_VOLUME = "manila"
 #: The volume-mapped layout's pool (glusterfs_volume_pattern `manila-vol-#{size}G-\d+$`).
-POOL_VOLUMES = tuple(f"manila-vol-1G-{n}" for n in range(1, 4))
+POOL_VOLUMES = tuple(f"manila-vol-1G-{n}" for n in range(1, 5))
 
 
 class GlusterFSLab(Lab):

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +32,8 @@ GANESHA_TYPEERROR = "missing 1 required positional argument: 'update_rules'"
 #: glusterd refuses a second quota transaction on a volume while one runs; the directory layout
 #: neither serialises nor retries (docs/findings/glusterfs-directory-quota-concurrent-transaction.md).
 QUOTA_RACE = "Another transaction is in progress"
+#: Gluster snapshots need bricks on thin LVM; this machine has neither lvm2 nor device-mapper.
+SNAPSHOT_REFUSAL = "LVM commands not found, snapshot functionality is disabled"
 
 
 # -- the client-host claim, without a lab ---------------------------------------------------------
@@ -121,6 +124,14 @@ def test_lab_is_healthy_claims_the_client_host_and_up_is_idempotent(lab):
     assert set(volumes) == {SHARED_VOLUME, *POOL_VOLUMES}
     assert lab.cluster.xml("volume", "get", SHARED_VOLUME, "features.quota") \
         .findtext(".//Opt/Value") == "on"
+    # The two limits the profiles and docs/labs/glusterfs.md state, as this Gluster build shows them:
+    # no Gluster-NFS server (so Ganesha serves NFS), and no snapshots without thin LVM.
+    xlators = Path(subprocess.run(["glusterfs", "--print-xlatordir"], capture_output=True,
+                                  text=True, check=True).stdout.strip())
+    assert (xlators / "protocol").is_dir() and not (xlators / "nfs").exists()
+    snap = subprocess.run(["gluster", "--mode=script", "snapshot", "create", "certkit-probe",
+                           POOL_VOLUMES[0], "no-timestamp"], capture_output=True, text=True)
+    assert snap.returncode != 0 and SNAPSHOT_REFUSAL in snap.stdout + snap.stderr, snap
     # glusterd and every brick listen on the lab's address only, never on all interfaces.
     listening = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True).stdout
     gluster_lines = [line for line in listening.splitlines() if "gluster" in line]

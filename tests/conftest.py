@@ -6,8 +6,10 @@ import dataclasses
 import os
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -57,6 +59,38 @@ def pytest_terminal_summary(terminalreporter) -> None:
 #: uses it, CephFS or GlusterFS, from `lab up` to `lab down`.
 client_host_lock = clienthost.lock
 ceph_lab_lock = clienthost.lock  # the name the CephFS tests use
+REQUIRE_LAB = os.environ.get("CERTKIT_REQUIRE_LAB") == "1"
+
+
+@contextmanager
+def running_lab(lab: Any, figure: str) -> Iterator[Any]:
+    """`lab` up for a test module, under the client-host lock, its `env()` exported; down (and
+    the environment restored) afterwards, also after a failure. Skips with the reason when the
+    lab cannot run here, or fails when CERTKIT_REQUIRE_LAB=1 (CI)."""
+    reason = lab.can_run()
+    if reason:
+        if REQUIRE_LAB:
+            pytest.fail(f"CERTKIT_REQUIRE_LAB=1 but {reason}")
+        pytest.skip(reason)
+    with client_host_lock():
+        start = time.monotonic()
+        try:
+            lab.up()
+        except BaseException:
+            lab.down()
+            raise
+        FIGURES[figure] = f"{time.monotonic() - start:.1f} s"
+        saved = {k: os.environ.get(k) for k in lab.env()}
+        os.environ.update(lab.env())
+        try:
+            yield lab
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            lab.down()  # idempotent: also after a failure, nothing is left running
 
 
 def client_workdir_left(lab: Any, run_id: str) -> bool:

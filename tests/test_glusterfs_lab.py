@@ -22,10 +22,9 @@ from certkit.lab import clienthost
 from certkit.lab.gluster import CLI_SOCKET, GlusterCluster
 from certkit.lab.glusterfs import POOL_VOLUMES, SHARED_VOLUME, GlusterFSLab
 from certkit.lab.processes import LabError, is_alive
-from tests.conftest import FIGURES, ROOT, client_host_lock, run_certkit
+from tests.conftest import FIGURES, ROOT, run_certkit, running_lab
 
 PROFILE = ROOT / "driver_profiles" / "glusterfs-directory-mapped-layout.yaml"
-REQUIRED = os.environ.get("CERTKIT_REQUIRE_LAB") == "1"
 #: Manila 23's GlusterFS Ganesha helper calls GaneshaNASHelper.update_access without its
 #: update_rules argument (docs/findings/glusterfs-ganesha-update-access-typeerror.md).
 GANESHA_TYPEERROR = "missing 1 required positional argument: 'update_rules'"
@@ -70,35 +69,11 @@ def test_a_claim_whose_lab_directory_is_gone_does_not_block(tmp_path, monkeypatc
 # -- the lab -----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def lab():
-    gluster = GlusterFSLab()
-    reason = gluster.can_run()
-    if reason:
-        if REQUIRED:
-            pytest.fail(f"CERTKIT_REQUIRE_LAB=1 but {reason}")
-        pytest.skip(reason)
-    with client_host_lock():
-        machine_before = GlusterCluster.machine_files()
-        start = time.monotonic()
-        try:
-            gluster.up()
-        except BaseException:
-            gluster.down()
-            raise
-        FIGURES["GlusterFS lab up (glusterd, 5 volumes, Ganesha, client host)"] = \
-            f"{time.monotonic() - start:.1f} s"
-        saved = {k: os.environ.get(k) for k in gluster.env()}
-        os.environ.update(gluster.env())
-        try:
-            yield gluster
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            pids = [p for p, _ in gluster._lab_processes()]
-            gluster.down()
-            _assert_nothing_left(gluster, pids, machine_before)
+    machine_before = GlusterCluster.machine_files()
+    with running_lab(GlusterFSLab(), "GlusterFS lab up (glusterd, 5 volumes, Ganesha, client host)") as gluster:
+        yield gluster
+        pids = [p for p, _ in gluster._lab_processes()]
+    _assert_nothing_left(gluster, pids, machine_before)
 
 
 def _assert_nothing_left(gluster: GlusterFSLab, pids: list[int], machine_before: list[str]) -> None:

@@ -6,19 +6,17 @@ made importable from certkit's Python.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import sysconfig
 import time
 from pathlib import Path
 
-from certkit.lab import clienthost, packages, templates
-from certkit.lab.base import Lab
+from certkit.lab import clienthost, templates
 from certkit.lab.ceph import CephCluster
 from certkit.lab.ganesha import Ganesha
 from certkit.lab.commands import say
-from certkit.lab.processes import Daemon, LabError, kill_and_wait, start_time
+from certkit.lab.processes import Daemon, start_time
 
 PACKAGES = ("ceph-mon", "ceph-mgr", "ceph-osd", "ceph-mds", "ceph-fuse", "ceph-common",
             "python3-rados", "python3-cephfs", "python3-ceph-argparse", "ceph-mgr-modules-core",
@@ -29,7 +27,7 @@ DIST_PACKAGES = Path("/usr/lib/python3/dist-packages")
 PTH_NAME = "certkit-lab-ceph.pth"
 
 
-class CephFSLab(Lab):
+class CephFSLab(clienthost.ClientHostLab):
     """`certkit lab up|down|status|env cephfs`."""
 
     name = "cephfs"
@@ -69,16 +67,7 @@ class CephFSLab(Lab):
         return None
 
     def up(self) -> None:
-        reason = self.can_run()
-        if reason:
-            raise LabError(reason)
-        t0 = time.monotonic()
-        clienthost.claim(self.name, self.dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.record()
-        installed = packages.ensure(PACKAGES, self.dir / "apt.log")
-        say(f"packages: {'installed ' + ' '.join(installed) if installed else 'all present'}")
-        t1 = time.monotonic()
+        t0, t1 = self.begin_up(PACKAGES)
         self.network.up()
         if not self.cluster.exists():
             self.cluster.create()
@@ -132,25 +121,13 @@ class CephFSLab(Lab):
     def down(self) -> None:
         t0 = time.monotonic()
         bus_was_ours = self.nfs.bus_is_ours()
-        survivors = kill_and_wait(self._tracked(), timeout=30)
-        if survivors:
-            raise LabError(f"lab down: processes {survivors} did not exit within 30 s; nothing "
-                           "was removed (run `certkit lab down` again)")
+        self.kill_all(self._tracked())
         for mountpoint in self._lab_mounts():
             subprocess.run(["umount", "-l", mountpoint], capture_output=True)
         if bus_was_ours:
             self.nfs.forget_bus()
-        self.network.down()
         _pth_path().unlink(missing_ok=True)
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.forget()
-        clienthost.release(self.name)
-        left = [*self.network.leftovers(), *self._lab_mounts()]
-        if self.dir.exists():
-            left.append(str(self.dir))
-        if left:
-            raise LabError(f"lab down: still present after teardown: {', '.join(left)}")
-        say(f"down: every process exited, nothing left ({time.monotonic() - t0:.1f} s)")
+        self.finish_down(t0, self._lab_mounts)
 
     # -- status / env ----------------------------------------------------------------------------
     def status(self) -> bool:
@@ -160,9 +137,7 @@ class CephFSLab(Lab):
         health = self.cluster.health()
         daemons = [*self.cluster.daemons(), self.sshd(), self.ganesha_nfsd()]
         stopped = [d.name for d in daemons if d.pid() is None]
-        print(f"cephfs lab: {health}; client host {self.network.netns} {self.network.client_ip}; "
-              f"{'all daemons running' if not stopped else 'stopped: ' + ', '.join(stopped)}; "
-              f"dir {self.dir}")
+        self.print_status(health, stopped)
         return health == "HEALTH_OK" and not stopped
 
     def env(self) -> dict[str, str]:

@@ -14,15 +14,16 @@ import json
 import os
 import shutil
 import socket
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, Sequence
 
-from certkit.lab import templates
-from certkit.lab.base import RECORDS
-from certkit.lab.commands import run
+from certkit.lab import packages, templates
+from certkit.lab.base import RECORDS, Lab
+from certkit.lab.commands import run, say
 from certkit.lab.network import ClientNetwork
-from certkit.lab.processes import Daemon, LabError, wait_until
+from certkit.lab.processes import Daemon, LabError, kill_and_wait, wait_until
 
 #: The machine-wide lock test processes take around a lab that uses the client host. The file
 #: name predates the second lab and is kept: people and scripts flock it by hand.
@@ -138,3 +139,52 @@ class SshClientHost:
             "CERTKIT_CLIENT_KEY": str(self.ssh / "client_ed25519"),
             "CERTKIT_CLIENT_KNOWN_HOSTS": str(self.ssh / "known_hosts"),
         }
+
+
+class ClientHostLab(Lab):
+    """A lab kind that uses the client host: the start of `up` and the end of `down` every such
+    lab shares (the claim, the lab directory and its record, packages; the namespace, the
+    directory and the claim removed and checked gone)."""
+
+    network: ClientNetwork
+
+    def begin_up(self, needed: Sequence[str]) -> tuple[float, float]:
+        """Check the lab can run, claim the client host, make the directory and its record,
+        install what is missing; (when `up` began, when the packages were done)."""
+        reason = self.can_run()
+        if reason:
+            raise LabError(reason)
+        began = time.monotonic()
+        claim(self.name, self.dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.record()
+        installed = packages.ensure(needed, self.dir / "apt.log")
+        say(f"packages: {'installed ' + ' '.join(installed) if installed else 'all present'}")
+        return began, time.monotonic()
+
+    def kill_all(self, tracked: Sequence[tuple[int, int | None]]) -> None:
+        """SIGKILL the lab's processes and wait; a LabError (nothing removed) when one survives."""
+        survivors = kill_and_wait(tracked, timeout=30)
+        if survivors:
+            raise LabError(f"lab down: processes {survivors} did not exit within 30 s; nothing "
+                           f"was removed (run `certkit lab down {self.name}` again)")
+
+    def finish_down(self, began: float, mounts: Callable[[], list[str]]) -> None:
+        """Remove the namespace, the directory, the record and the claim; raise naming what is
+        still there (a namespace, a link, a mount from `mounts`, the directory)."""
+        self.network.down()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.forget()
+        release(self.name)
+        left = [*self.network.leftovers(), *mounts()]
+        if self.dir.exists():
+            left.append(str(self.dir))
+        if left:
+            raise LabError(f"lab down: still present after teardown: {', '.join(left)}")
+        say(f"down: every process exited, nothing left ({time.monotonic() - began:.1f} s)")
+
+    def print_status(self, state: str, stopped: Sequence[str]) -> None:
+        """The one status line: the back end's state, the client host, the daemons, the dir."""
+        print(f"{self.name} lab: {state}; client host {self.network.netns} {self.network.client_ip}; "
+              f"{'all daemons running' if not stopped else 'stopped: ' + ', '.join(stopped)}; "
+              f"dir {self.dir}")

@@ -13,12 +13,11 @@ import subprocess
 import time
 from pathlib import Path
 
-from certkit.lab import clienthost, packages
-from certkit.lab.base import Lab
+from certkit.lab import clienthost
 from certkit.lab.commands import say
 from certkit.lab.ganesha import Ganesha
 from certkit.lab.gluster import GlusterCluster
-from certkit.lab.processes import Daemon, LabError, is_alive, kill_and_wait, start_time
+from certkit.lab.processes import Daemon, LabError, is_alive, start_time
 
 PACKAGES = ("glusterfs-server", "glusterfs-client", "nfs-ganesha", "nfs-ganesha-gluster",
             "openssh-server", "openssh-client", "iproute2", "procps", "dbus", "sqlite3")
@@ -28,7 +27,7 @@ SHARED_VOLUME = "manila"
 POOL_VOLUMES = tuple(f"manila-vol-1G-{n}" for n in range(1, 5))
 
 
-class GlusterFSLab(Lab):
+class GlusterFSLab(clienthost.ClientHostLab):
     """`certkit lab up|down|status|env glusterfs`."""
 
     name = "glusterfs"
@@ -59,16 +58,7 @@ class GlusterFSLab(Lab):
         return None
 
     def up(self) -> None:
-        reason = self.can_run()
-        if reason:
-            raise LabError(reason)
-        t0 = time.monotonic()
-        clienthost.claim(self.name, self.dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.record()
-        installed = packages.ensure(PACKAGES, self.dir / "apt.log")
-        say(f"packages: {'installed ' + ' '.join(installed) if installed else 'all present'}")
-        t1 = time.monotonic()
+        t0, t1 = self.begin_up(PACKAGES)
         if not self.before.exists():  # before any gluster command (the CLI logs there too)
             self.before.write_text(json.dumps(self.cluster.machine_files()))
         if self.cluster.glusterd().pid() is None:
@@ -128,25 +118,13 @@ class GlusterFSLab(Lab):
         bus_was_ours = self.ganesha.bus_is_ours()
         for mountpoint in self._gluster_mounts():
             subprocess.run(["umount", "-l", mountpoint], capture_output=True)
-        survivors = kill_and_wait(self._lab_processes(), timeout=30)
-        if survivors:
-            raise LabError(f"lab down: processes {survivors} did not exit within 30 s; nothing "
-                           "was removed (run `certkit lab down glusterfs` again)")
+        self.kill_all(self._lab_processes())
         for mountpoint in self._gluster_mounts():
             subprocess.run(["umount", "-l", mountpoint], capture_output=True)
         if bus_was_ours:
             self.ganesha.forget_bus()
         self._remove_machine_files()
-        self.network.down()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.forget()
-        clienthost.release(self.name)
-        left = [*self.network.leftovers(), *self._gluster_mounts()]
-        if self.dir.exists():
-            left.append(str(self.dir))
-        if left:
-            raise LabError(f"lab down: still present after teardown: {', '.join(left)}")
-        say(f"down: every process exited, nothing left ({time.monotonic() - t0:.1f} s)")
+        self.finish_down(t0, self._gluster_mounts)
 
     def _remove_machine_files(self) -> None:
         """Remove what the lab's Gluster added in its compiled-in directories (sockets, logs,
@@ -178,9 +156,7 @@ class GlusterFSLab(Lab):
                 healthy = total > 0 and online == total
             except LabError as exc:
                 bricks = str(exc)
-        print(f"glusterfs lab: {bricks}; client host {self.network.netns} {self.network.client_ip}; "
-              f"{'all daemons running' if not stopped else 'stopped: ' + ', '.join(stopped)}; "
-              f"dir {self.dir}")
+        self.print_status(bricks, stopped)
         return healthy and not stopped
 
     def env(self) -> dict[str, str]:

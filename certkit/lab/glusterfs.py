@@ -81,8 +81,12 @@ class GlusterFSLab(clienthost.ClientHostLab):
     def _check_no_foreign_glusterd() -> None:
         """Manila's driver calls the `gluster` CLI, which talks to whichever glusterd owns
         /var/run/glusterd.socket: refuse to start beside another one."""
-        if subprocess.run(["gluster", "--mode=script", "pool", "list"], capture_output=True,
-                          timeout=20).returncode == 0:
+        try:
+            answered = subprocess.run(["gluster", "--mode=script", "pool", "list"],
+                                      capture_output=True, timeout=20).returncode == 0
+        except subprocess.TimeoutExpired:
+            answered = True  # something holds the socket but does not answer: as bad
+        if answered:
             raise LabError("another glusterd answers on /var/run/glusterd.socket (the machine's "
                            "own?): stop it first; the lab's Manila driver would talk to it")
 

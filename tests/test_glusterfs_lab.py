@@ -66,6 +66,31 @@ def test_a_claim_whose_lab_directory_is_gone_does_not_block(tmp_path, monkeypatc
     assert clienthost.holder() == {"lab": "glusterfs", "dir": str(tmp_path), "pid": os.getpid()}
 
 
+def test_down_removes_only_what_gluster_added_to_machine_directories(tmp_path, monkeypatch):
+    """Sockets, logs and scratch files Gluster writes at its compiled-in paths go with the lab;
+    what was there before `up` (another tool's file, the package's empty log directory) stays."""
+    from certkit.lab import gluster
+
+    run, log = tmp_path / "run-gluster", tmp_path / "log-glusterfs"
+    run.mkdir()
+    log.mkdir()
+    (log / "kept.log").write_text("before")
+    monkeypatch.setattr(gluster, "MACHINE_DIRS", (run, log))
+    monkeypatch.setattr(gluster, "CLI_SOCKET", tmp_path / "glusterd.socket")
+    lab = GlusterFSLab(tmp_path / "lab")
+    lab.dir.mkdir()
+    lab.before.write_text(json.dumps(GlusterCluster.machine_files()))
+    (run / "abc.socket").write_text("")
+    (run / "vols" / "manila").mkdir(parents=True)
+    (run / "vols" / "manila" / "brick.pid").write_text("1")
+    (log / "bricks").mkdir()
+    (log / "bricks" / "brick.log").write_text("x")
+    (log / "cli.log").write_text("x")
+    (tmp_path / "glusterd.socket").write_text("")
+    lab._remove_machine_files()
+    assert GlusterCluster.machine_files() == [str(log / "kept.log")]
+
+
 # -- the lab -----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def lab():

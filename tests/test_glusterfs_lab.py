@@ -107,7 +107,7 @@ def _assert_nothing_left(gluster: GlusterFSLab, pids: list[int], machine_before:
     assert not CLI_SOCKET.exists()
     assert set(GlusterCluster.machine_files()) <= set(machine_before), \
         "the lab left files in Gluster's machine-wide directories"
-    assert clienthost.holder() is None, "the client host is still claimed after `down`"
+    assert clienthost.holder(gluster.network.netns) is None, "the client host is still claimed after `down`"
 
 
 def test_lab_is_healthy_claims_the_client_host_and_up_is_idempotent(lab):
@@ -117,7 +117,7 @@ def test_lab_is_healthy_claims_the_client_host_and_up_is_idempotent(lab):
     assert lab.status()
     proc = run_certkit("lab", "status", "glusterfs")
     assert proc.returncode == 0 and "5/5 bricks online" in proc.stdout, proc.stdout + proc.stderr
-    assert clienthost.holder()["lab"] == "glusterfs"
+    assert clienthost.holder(lab.network.netns)["lab"] == "glusterfs"
     refused = run_certkit("lab", "up", "cephfs")
     assert refused.returncode != 0 and "held by the glusterfs lab" in refused.stderr, refused.stderr
     volumes = lab.cluster.volumes()

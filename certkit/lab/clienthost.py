@@ -1,8 +1,8 @@
 """The client host every lab shares: a network namespace (certkit/lab/network.py) running its
 own sshd, key authentication only, its host key pinned in a known_hosts file a profile names.
 
-There is one client namespace per machine, so only one lab may hold it at a time: `claim` records
-the holder under /run/certkit/labs/ (under an fcntl lock, so two `up`s cannot both win) and refuses
+There is one client namespace per machine (CERTKIT_LAB_NETNS and CERTKIT_LAB_{HOST,CLIENT}_{IF,IP}
+make another), so only one lab may hold it at a time: `claim` records the holder under /run/certkit/labs/ (under an fcntl lock, so two `up`s cannot both win) and refuses
 a second lab with a one-line error naming the holder; `release` gives it back. Test processes that
 want to *wait* for the client host instead take `lock()` from `lab up` to `lab down`.
 """
@@ -28,7 +28,7 @@ from certkit.lab.processes import Daemon, LabError, kill_and_wait, wait_until
 #: The machine-wide lock test processes take around a lab that uses the client host. The file
 #: name predates the second lab and is kept: people and scripts flock it by hand.
 LOCK = Path("/tmp/certkit-ceph-lab.lock")
-CLAIM = "client-host.json"
+DEFAULT_NETNS = "certkit-client"
 
 
 @contextmanager
@@ -42,31 +42,35 @@ def lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _claim_file(netns: str) -> Path:
+    return RECORDS / f"client-host-{netns}.json"
+
+
 @contextmanager
-def _records_locked() -> Iterator[Path]:
+def _records_locked(netns: str) -> Iterator[Path]:
     RECORDS.mkdir(parents=True, exist_ok=True)
     with open(RECORDS / ".client-host.lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield RECORDS / CLAIM
+            yield _claim_file(netns)
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def holder() -> dict | None:
-    """{"lab", "dir"} of the lab holding the client host, or None (a holder whose directory is
-    gone, left by a lab killed before its `down`, counts as none)."""
+def holder(netns: str = DEFAULT_NETNS) -> dict | None:
+    """{"lab", "dir"} of the lab holding the client host `netns`, or None (a holder whose
+    directory is gone, left by a lab killed before its `down`, counts as none)."""
     try:
-        held = json.loads((RECORDS / CLAIM).read_text())
+        held = json.loads(_claim_file(netns).read_text())
         return held if Path(held["dir"]).is_dir() else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def claim(lab: str, directory: Path) -> None:
-    """Take the client host for `lab`; a LabError when another lab holds it."""
-    with _records_locked() as path:
-        held = holder()
+def claim(lab: str, directory: Path, netns: str = DEFAULT_NETNS) -> None:
+    """Take the client host `netns` for `lab`; a LabError when another lab holds it."""
+    with _records_locked(netns) as path:
+        held = holder(netns)
         if held and (held.get("lab"), held.get("dir")) != (lab, str(directory)):
             raise LabError(f"the client host is held by the {held.get('lab')} lab ({held.get('dir')}): "
                            f"run `certkit lab down {held.get('lab')}` first (labs share one client "
@@ -76,9 +80,9 @@ def claim(lab: str, directory: Path) -> None:
         tmp.replace(path)
 
 
-def release(lab: str) -> None:
-    """Give the client host back (only when `lab` holds it)."""
-    with _records_locked() as path:
+def release(lab: str, netns: str = DEFAULT_NETNS) -> None:
+    """Give the client host `netns` back (only when `lab` holds it)."""
+    with _records_locked(netns) as path:
         try:
             if json.loads(path.read_text()).get("lab") == lab:
                 path.unlink()
@@ -89,8 +93,9 @@ def release(lab: str) -> None:
 def default_network() -> ClientNetwork:
     """The client namespace and its veth pair (CERTKIT_LAB_* override the defaults)."""
     env = os.environ.get
-    return ClientNetwork(env("CERTKIT_LAB_NETNS", "certkit-client"), "ckc-host", "ckc-client",
-                         env("CERTKIT_LAB_HOST_IP", "10.251.0.1"), env("CERTKIT_LAB_CLIENT_IP", "10.251.0.2"))
+    return ClientNetwork(env("CERTKIT_LAB_NETNS", DEFAULT_NETNS), env("CERTKIT_LAB_HOST_IF", "ckc-host"),
+                         env("CERTKIT_LAB_CLIENT_IF", "ckc-client"), env("CERTKIT_LAB_HOST_IP", "10.251.0.1"),
+                         env("CERTKIT_LAB_CLIENT_IP", "10.251.0.2"))
 
 
 class SshClientHost:
@@ -155,7 +160,7 @@ class ClientHostLab(Lab):
         if reason:
             raise LabError(reason)
         began = time.monotonic()
-        claim(self.name, self.dir)
+        claim(self.name, self.dir, self.network.netns)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.record()
         installed = packages.ensure(needed, self.dir / "apt.log")
@@ -175,7 +180,7 @@ class ClientHostLab(Lab):
         self.network.down()
         shutil.rmtree(self.dir, ignore_errors=True)
         self.forget()
-        release(self.name)
+        release(self.name, self.network.netns)
         left = [*self.network.leftovers(), *mounts()]
         if self.dir.exists():
             left.append(str(self.dir))

@@ -42,12 +42,11 @@ def rss_mib(pid: int) -> float:
 
 def daemon_kind(pid: int) -> str:
     """What a lab process is, from its command line."""
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    try:  # comm, not argv[0]: sshd rewrites its argv into a status line
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
+        joined = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return "gone"
-    name = Path(argv[0].decode(errors="replace")).name
-    joined = b" ".join(argv).decode(errors="replace")
     if name == "glusterfs":
         return "quotad" if "quotad" in joined else "gluster_fuse_client"
     return {"glusterfsd": "bricks", "ganesha.nfsd": "ganesha", "glusterd": "glusterd",

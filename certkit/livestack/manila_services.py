@@ -82,10 +82,6 @@ def manila_conf_text(root: Path, state: LabState, profile: Profile) -> str:
         },
         "database": {"connection": db_url(state, "manila")},
         "oslo_concurrency": {"lock_path": str(root / "manila" / "locks")},
-        # oslo.privsep's helper started directly (the services run as root; no sudo or rootwrap
-        # here): the GlusterFS directory layout mounts and makes directories through it.
-        "manila_sys_admin": {"helper_command": f"{scripts_dir() / 'privsep-helper'} "
-                                               f"--config-file {root / 'manila' / 'manila.conf'}"},
         "keystone_authtoken": {
             "www_authenticate_uri": state.auth_url, "auth_url": state.auth_url,
             "auth_type": "password", "project_domain_id": "default", "user_domain_id": "default",

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -64,7 +64,8 @@ REQUIRE_LAB = os.environ.get("CERTKIT_REQUIRE_LAB") == "1"
 
 @contextmanager
 def running_lab(lab: Any, figure: str) -> Iterator[Any]:
-    """`lab` up for a test module, under the client-host lock, its `env()` exported; down (and
+    """`lab` up for a test module, under the client-host lock (when it uses the shared client
+    namespace), its `env()` exported; down (and
     the environment restored) afterwards, also after a failure. Skips with the reason when the
     lab cannot run here, or fails when CERTKIT_REQUIRE_LAB=1 (CI)."""
     reason = lab.can_run()
@@ -72,7 +73,8 @@ def running_lab(lab: Any, figure: str) -> Iterator[Any]:
         if REQUIRE_LAB:
             pytest.fail(f"CERTKIT_REQUIRE_LAB=1 but {reason}")
         pytest.skip(reason)
-    with client_host_lock():
+    shared = lab.network.netns == clienthost.DEFAULT_NETNS  # CERTKIT_LAB_NETNS makes another
+    with client_host_lock() if shared else nullcontext():
         start = time.monotonic()
         try:
             lab.up()

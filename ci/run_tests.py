@@ -5,8 +5,9 @@ over RPC, the build of an older Manila's venv, which mostly downloads, and the r
 tests/zuul, whose builds mostly wait on Ansible and SSH); lane 1 everything
 else. On CI's 2 cores the two overlap instead of adding up. Lane 1 prints as it goes, lane 2
 when it is done; the exit status is lane 1's, else lane 2's. Ctrl-C and SIGTERM reach both
-lanes as a KeyboardInterrupt, so their fixtures still bring every lab down. The Ceph lab (one
-per machine) is shared through a lock (tests/conftest.py: ceph_lab_lock).
+lanes as a KeyboardInterrupt, so their fixtures still bring every lab down. The client host
+(one per machine) is shared through a lock by the CephFS and GlusterFS labs, whichever lane runs
+them (certkit/lab/clienthost.py: lock; tests/conftest.py: running_lab).
 """
 
 from __future__ import annotations

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import os
 import subprocess
 import sys
-from contextlib import contextmanager
+import time
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
 from certkit.clienthost import ClientHost
+from certkit.lab import clienthost
 from certkit.profile import Profile, load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,19 +54,45 @@ def pytest_terminal_summary(terminalreporter) -> None:
             terminalreporter.write_line(f"{name}: {value}")
 
 
-CEPH_LAB_LOCK = Path("/tmp/certkit-ceph-lab.lock")
+#: The client host is one per machine (certkit/lab/clienthost.py): test processes running side by
+#: side (the two lanes of `make test`, or a developer's second run) take turns with every lab that
+#: uses it, CephFS or GlusterFS, from `lab up` to `lab down`.
+client_host_lock = clienthost.lock
+ceph_lab_lock = clienthost.lock  # the name the CephFS tests use
+REQUIRE_LAB = os.environ.get("CERTKIT_REQUIRE_LAB") == "1"
 
 
 @contextmanager
-def ceph_lab_lock() -> Iterator[None]:
-    """The Ceph lab is one per machine: test processes running side by side (the two lanes of
-    `make test`, or a developer's second run) take turns, from `lab up` to `lab down`."""
-    with open(CEPH_LAB_LOCK, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+def running_lab(lab: Any, figure: str) -> Iterator[Any]:
+    """`lab` up for a test module, under the client-host lock (when it uses the shared client
+    namespace), its `env()` exported; down (and
+    the environment restored) afterwards, also after a failure. Skips with the reason when the
+    lab cannot run here, or fails when CERTKIT_REQUIRE_LAB=1 (CI)."""
+    reason = lab.can_run()
+    if reason:
+        if REQUIRE_LAB:
+            pytest.fail(f"CERTKIT_REQUIRE_LAB=1 but {reason}")
+        pytest.skip(reason)
+    shared = lab.network.netns == clienthost.DEFAULT_NETNS  # CERTKIT_LAB_NETNS makes another
+    with client_host_lock() if shared else nullcontext():
+        start = time.monotonic()
         try:
-            yield
+            lab.up()
+        except BaseException:
+            lab.down()
+            raise
+        FIGURES[figure] = f"{time.monotonic() - start:.1f} s"
+        saved = {k: os.environ.get(k) for k in lab.env()}
+        os.environ.update(lab.env())
+        try:
+            yield lab
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            lab.down()  # idempotent: also after a failure, nothing is left running
 
 
 def client_workdir_left(lab: Any, run_id: str) -> bool:

@@ -9,7 +9,6 @@ templates) are tested without the lab.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -23,10 +22,9 @@ from certkit.lab import templates
 from certkit.lab.base import RECORDS
 from certkit.lab.cephfs import CephFSLab, _pth_path
 from certkit.lab.processes import Daemon, is_alive, kill_and_wait
-from tests.conftest import FIGURES, ROOT, ceph_lab_lock, client_workdir_left, run_certkit
+from tests.conftest import FIGURES, ROOT, client_workdir_left, run_certkit, running_lab
 
 PROFILE = ROOT / "driver_profiles" / "cephfs-native.yaml"
-REQUIRED = os.environ.get("CERTKIT_REQUIRE_LAB") == "1"
 DATAPATH_CHECKS = 11
 
 
@@ -56,46 +54,25 @@ def test_a_recycled_pid_is_never_signalled(tmp_path):
         stranger.wait()
 
 
-@pytest.mark.parametrize("name", ["ceph.conf", "client-ceph.conf", "sshd_config", "ganesha.conf"])
-def test_every_template_renders_from_package_data(name):
+@pytest.mark.parametrize("kind, name", [("cephfs", "ceph.conf"), ("cephfs", "client-ceph.conf"),
+                                        ("client", "sshd_config"), ("cephfs", "ganesha.conf"),
+                                        ("glusterfs", "glusterd.vol"), ("glusterfs", "ganesha.conf")])
+def test_every_template_renders_from_package_data(kind, name):
     values = {"fsid": "f", "host_ip": "10.0.0.1", "client_ip": "10.0.0.2", "lab": "/l",
-              "ssh": "/l/ssh", "netns": "ns", "ganesha": "/l/g"}
-    text = templates.render("cephfs", name, **values)
+              "ssh": "/l/ssh", "netns": "ns", "ganesha": "/l/g", "run": "/l/run",
+              "workdir": "/l/glusterd", "rundir": "/l/run/gluster"}
+    text = templates.render(kind, name, **values)
     leftovers = set(re.findall(r"\$(\w+)", text)) - {"name"}  # $name is Ceph's own metavariable
     assert not leftovers, leftovers
     with pytest.raises(Exception, match=r"no value for \$"):
-        templates.render("cephfs", name)
+        templates.render(kind, name)
 
 
 # -- the lab -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def lab():
-    cephfs = CephFSLab()
-    reason = cephfs.can_run()
-    if reason:
-        if REQUIRED:
-            pytest.fail(f"CERTKIT_REQUIRE_LAB=1 but {reason}")
-        pytest.skip(reason)
-    with ceph_lab_lock():
-        start = time.monotonic()
-        try:
-            cephfs.up()
-        except BaseException:
-            cephfs.down()
-            raise
-        FIGURES["CephFS lab up (packages, cluster, client host, Ganesha)"] = \
-            f"{time.monotonic() - start:.1f} s"
-        saved = {k: os.environ.get(k) for k in cephfs.env()}
-        os.environ.update(cephfs.env())
-        try:
-            yield cephfs
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            cephfs.down()  # idempotent: also after a failure, nothing is left running
+    with running_lab(CephFSLab(), "CephFS lab up (packages, cluster, client host, Ganesha)") as cephfs:
+        yield cephfs
 
 
 def _outcomes(report: dict) -> dict[str, str]:

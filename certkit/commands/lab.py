@@ -6,16 +6,18 @@ import argparse
 
 from certkit.lab.base import Lab
 from certkit.lab.cephfs import CephFSLab
+from certkit.lab.glusterfs import GlusterFSLab
 from certkit.lab.processes import LabError
 
 #: Lab kinds by name; a new kind subclasses certkit.lab.base.Lab and adds one entry here.
 LABS: dict[str, type[Lab]] = {
     "cephfs": CephFSLab,
+    "glusterfs": GlusterFSLab,
 }
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("lab", help="bring a back-end lab (Ceph + client host) up or down")
+    parser = subparsers.add_parser("lab", help="bring a back-end lab (Ceph or Gluster, + client host) up or down")
     parser.add_argument("action", choices=("up", "down", "status", "env"))
     parser.add_argument("lab", nargs="?", default="cephfs", choices=sorted([*LABS, "manila", "zuul"]))
     parser.add_argument("--profile", help="manila lab: the driver profile to run Manila for")

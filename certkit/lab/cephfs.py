@@ -6,20 +6,17 @@ made importable from certkit's Python.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
 import time
 from pathlib import Path
 
-from certkit.lab import packages, templates
-from certkit.lab.base import Lab
+from certkit.lab import clienthost, templates
 from certkit.lab.ceph import CephCluster
-from certkit.lab.commands import run, say, succeeds
-from certkit.lab.network import ClientNetwork
-from certkit.lab.processes import Daemon, LabError, kill_and_wait, start_time, wait_until
+from certkit.lab.ganesha import Ganesha
+from certkit.lab.commands import say
+from certkit.lab.processes import Daemon, start_time
 
 PACKAGES = ("ceph-mon", "ceph-mgr", "ceph-osd", "ceph-mds", "ceph-fuse", "ceph-common",
             "python3-rados", "python3-cephfs", "python3-ceph-argparse", "ceph-mgr-modules-core",
@@ -28,46 +25,38 @@ PACKAGES = ("ceph-mon", "ceph-mgr", "ceph-osd", "ceph-mds", "ceph-fuse", "ceph-c
 BINDINGS = ("rados*.so", "cephfs*.so", "ceph_argparse.py")
 DIST_PACKAGES = Path("/usr/lib/python3/dist-packages")
 PTH_NAME = "certkit-lab-ceph.pth"
-BUS_SOCKET = Path("/run/dbus/system_bus_socket")
 
 
-class CephFSLab(Lab):
+class CephFSLab(clienthost.ClientHostLab):
     """`certkit lab up|down|status|env cephfs`."""
 
     name = "cephfs"
 
     def __init__(self, directory: Path | None = None) -> None:
         super().__init__(directory)
-        env = os.environ.get
-        self.network = ClientNetwork(env("CERTKIT_LAB_NETNS", "certkit-client"), "ckc-host",
-                                     "ckc-client", env("CERTKIT_LAB_HOST_IP", "10.251.0.1"),
-                                     env("CERTKIT_LAB_CLIENT_IP", "10.251.0.2"))
-        self.timeout = float(env("CERTKIT_LAB_TIMEOUT", "90"))
+        self.network = clienthost.default_network()
+        self.timeout = float(os.environ.get("CERTKIT_LAB_TIMEOUT", "90"))
         self.cluster = CephCluster(self.dir, self.network.host_ip, self.timeout)
-        self.ssh = self.dir / "ssh"
+        self.client = clienthost.SshClientHost(self.network, self.dir, self.cluster.run_dir,
+                                               self.cluster.log_dir)
+        self.ssh = self.client.ssh
         self.ganesha = self.dir / "ganesha"
+        self.nfs = Ganesha(self.ganesha, self.cluster.run_dir, self.cluster.log_dir,
+                           {"CEPH_CONF": str(self.cluster.conf)})
         self.pylib = self.dir / "pylib"
 
     # -- daemons beyond the cluster -------------------------------------------------------------
-    def _daemon(self, name: str, argv: list[str], **env: str) -> Daemon:
-        return Daemon(name, argv, self.cluster.run_dir, self.cluster.log_dir, env)
-
     def sshd(self) -> Daemon:
-        """The client host's sshd, in the foreground inside the namespace."""
-        return self._daemon("sshd", ["ip", "netns", "exec", self.network.netns, "/usr/sbin/sshd",
-                                     "-D", "-f", str(self.ssh / "sshd_config"),
-                                     "-E", str(self.cluster.log_dir / "sshd.log")])
+        """The client host's sshd (certkit/lab/clienthost.py)."""
+        return self.client.sshd()
 
     def ganesha_nfsd(self) -> Daemon:
         """ganesha.nfsd in the foreground; FSAL_CEPH finds the cluster through CEPH_CONF."""
-        return self._daemon("ganesha", ["ganesha.nfsd", "-F", "-f", str(self.ganesha / "ganesha.conf"),
-                                        "-L", str(self.cluster.log_dir / "ganesha.log"),
-                                        "-p", str(self.cluster.run_dir / "ganesha.pid"),
-                                        "-N", "NIV_EVENT"], CEPH_CONF=str(self.cluster.conf))
+        return self.nfs.nfsd()
 
     def dbus(self) -> Daemon:
         """A D-Bus system bus, started only when the machine has none."""
-        return self._daemon("dbus", ["dbus-daemon", "--system", "--nofork", "--nopidfile"])
+        return self.nfs.dbus()
 
     # -- up ------------------------------------------------------------------------------------------
     def can_run(self) -> str | None:
@@ -78,15 +67,7 @@ class CephFSLab(Lab):
         return None
 
     def up(self) -> None:
-        reason = self.can_run()
-        if reason:
-            raise LabError(reason)
-        t0 = time.monotonic()
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.record()
-        installed = packages.ensure(PACKAGES, self.dir / "apt.log")
-        say(f"packages: {'installed ' + ' '.join(installed) if installed else 'all present'}")
-        t1 = time.monotonic()
+        t0, t1 = self.begin_up(PACKAGES)
         self.network.up()
         if not self.cluster.exists():
             self.cluster.create()
@@ -99,53 +80,13 @@ class CephFSLab(Lab):
             f"total {time.monotonic() - t0:.1f} s")
 
     def _start_client_host(self) -> None:
-        self.ssh.mkdir(mode=0o700, exist_ok=True)
-        Path("/run/sshd").mkdir(exist_ok=True)
-        for key, comment in (("host_ed25519", "certkit-lab-host"), ("client_ed25519", "certkit-lab-client")):
-            if not (self.ssh / key).exists():
-                run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.ssh / key),
-                     "-C", comment], f"generate the {key} key")
-        shutil.copyfile(self.ssh / "client_ed25519.pub", self.ssh / "authorized_keys")
-        host_key = (self.ssh / "host_ed25519.pub").read_text().split()[:2]
-        (self.ssh / "known_hosts").write_text(f"{self.network.client_ip} {' '.join(host_key)}\n")
-        templates.write(self.ssh / "sshd_config", "cephfs", "sshd_config", mode=0o600,
-                        client_ip=self.network.client_ip, ssh=self.ssh, lab=self.dir,
-                        netns=self.network.netns)
+        self.client.start()
         (self.dir / "client").mkdir(exist_ok=True)
         templates.write(self.dir / "client" / "ceph.conf", "cephfs", "client-ceph.conf",
                         host_ip=self.network.host_ip)
-        sshd = self.sshd()
-        sshd.start()
-
-        def listening() -> bool:
-            sshd.expect_running()
-            with socket.create_connection((self.network.client_ip, 22), timeout=1):
-                return True
-        wait_until(f"sshd in {self.network.netns}", 15, listening, f"log: {self.cluster.log_dir / 'sshd.log'}")
 
     def _start_ganesha(self) -> None:
-        (self.ganesha / "export.d").mkdir(parents=True, exist_ok=True)
-        (self.ganesha / "recovery").mkdir(exist_ok=True)
-        index = self.ganesha / "export.d" / "INDEX.conf"
-        if not index.exists():
-            index.write_text("")
-        templates.write(self.ganesha / "ganesha.conf", "cephfs", "ganesha.conf",
-                        host_ip=self.network.host_ip, ganesha=self.ganesha)
-        bus = self.dbus()
-        if bus.pid() is None and not BUS_SOCKET.exists():
-            BUS_SOCKET.parent.mkdir(parents=True, exist_ok=True)
-            bus.start()
-            wait_until("a D-Bus system bus", 10, BUS_SOCKET.exists,
-                       f"log: {self.cluster.log_dir / 'dbus.stderr'}")
-        nfsd = self.ganesha_nfsd()
-        nfsd.start()
-
-        def exporting() -> bool:
-            nfsd.expect_running()
-            return succeeds(["dbus-send", "--print-reply", "--system", "--dest=org.ganesha.nfsd",
-                             "/org/ganesha/nfsd/ExportMgr", "org.ganesha.nfsd.exportmgr.ShowExports"],
-                            timeout=5)
-        wait_until("NFS-Ganesha on D-Bus", 20, exporting, f"log: {self.cluster.log_dir / 'ganesha.log'}")
+        self.nfs.start("cephfs", host_ip=self.network.host_ip)
 
     def _link_bindings(self) -> None:
         """Debian's rados/cephfs/ceph_argparse (built for CPython 3.11) for this Python."""
@@ -179,25 +120,14 @@ class CephFSLab(Lab):
 
     def down(self) -> None:
         t0 = time.monotonic()
-        bus_was_ours = self.dbus().tracked() is not None
-        survivors = kill_and_wait(self._tracked(), timeout=30)
-        if survivors:
-            raise LabError(f"lab down: processes {survivors} did not exit within 30 s; nothing "
-                           "was removed (run `certkit lab down` again)")
+        bus_was_ours = self.nfs.bus_is_ours()
+        self.kill_all(self._tracked())
         for mountpoint in self._lab_mounts():
             subprocess.run(["umount", "-l", mountpoint], capture_output=True)
         if bus_was_ours:
-            BUS_SOCKET.unlink(missing_ok=True)
-        self.network.down()
+            self.nfs.forget_bus()
         _pth_path().unlink(missing_ok=True)
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.forget()
-        left = [*self.network.leftovers(), *self._lab_mounts()]
-        if self.dir.exists():
-            left.append(str(self.dir))
-        if left:
-            raise LabError(f"lab down: still present after teardown: {', '.join(left)}")
-        say(f"down: every process exited, nothing left ({time.monotonic() - t0:.1f} s)")
+        self.finish_down(t0, self._lab_mounts)
 
     # -- status / env ----------------------------------------------------------------------------
     def status(self) -> bool:
@@ -207,9 +137,7 @@ class CephFSLab(Lab):
         health = self.cluster.health()
         daemons = [*self.cluster.daemons(), self.sshd(), self.ganesha_nfsd()]
         stopped = [d.name for d in daemons if d.pid() is None]
-        print(f"cephfs lab: {health}; client host {self.network.netns} {self.network.client_ip}; "
-              f"{'all daemons running' if not stopped else 'stopped: ' + ', '.join(stopped)}; "
-              f"dir {self.dir}")
+        self.print_status(health, stopped)
         return health == "HEALTH_OK" and not stopped
 
     def env(self) -> dict[str, str]:
@@ -218,9 +146,7 @@ class CephFSLab(Lab):
             "CERTKIT_CEPH_AUTH_ID": "manila",
             "CERTKIT_CEPH_KEYRING": str(self.cluster.manila_keyring),
             "CERTKIT_CEPH_CLIENT_CONF": str(self.dir / "client" / "ceph.conf"),
-            "CERTKIT_CLIENT_HOST": self.network.client_ip,
-            "CERTKIT_CLIENT_KEY": str(self.ssh / "client_ed25519"),
-            "CERTKIT_CLIENT_KNOWN_HOSTS": str(self.ssh / "known_hosts"),
+            **self.client.env(),
             "CERTKIT_LAB_PYLIB": str(self.pylib),
         }
 

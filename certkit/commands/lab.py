@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from certkit.lab.base import Lab
+from certkit.lab.base import Lab, failure_line
 from certkit.lab.cephfs import CephFSLab
 from certkit.lab.processes import LabError
 
@@ -22,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--dhss", metavar="true|false",
                         help="manila lab: driver_handles_share_servers mode to run (one the "
                              "profile lists; default its first)")
+    parser.add_argument("--db", metavar="mariadb|postgresql",
+                        help="manila lab: the database server (default mariadb, as in Manila's "
+                             "gate; kept until `down`)")
     parser.set_defaults(func=lab_command)
 
 
@@ -40,7 +43,7 @@ def lab_command(args: argparse.Namespace) -> int:
         try:
             lab.up()
         except LabError as exc:
-            raise LabError(f"lab up {args.lab} failed: {exc} (then `certkit lab down {args.lab}`)") from None
+            raise LabError(failure_line(args.lab, exc, lab.recovers)) from None
     elif args.action == "down":
         lab.down()
     elif args.action == "env":

@@ -3,6 +3,11 @@
 A pidfile holds JSON `{"pid", "start_time", "argv"}`; the kernel's start time of the process
 (field 22 of /proc/PID/stat) guards against a recycled pid, so `stop` never signals a stranger.
 Liveness is read from /proc/PID/stat (a zombie counts as gone: PID 1 here reaps only every ~2 s).
+
+Every process a lab starts carries CERTKIT_LAB_TAG=<the lab's directory> in its environment, and
+so do its children and the daemons they fork: `tagged` finds them all, even one whose pidfile
+was never written (a `lab up` killed between the start and the pidfile), so `down` and a
+repeated `up` can stop what no pidfile names.
 """
 
 from __future__ import annotations
@@ -44,6 +49,38 @@ def is_alive(pid: int, started: int | None = None) -> bool:
     if fields is None or fields[0] in ("Z", "X"):
         return False
     return started is None or int(fields[19]) == started
+
+
+TAG_ENV = "CERTKIT_LAB_TAG"
+
+
+def tag_env(tag: str | Path) -> dict[str, str]:
+    """The environment entry that marks a process (and its descendants) as the lab's."""
+    return {TAG_ENV: str(tag)}
+
+
+def session_of(pid: int) -> int | None:
+    """The process's session id, or None when it is gone."""
+    fields = _stat_fields(pid)
+    return int(fields[3]) if fields else None
+
+
+def tagged(tag: str | Path) -> list[tuple[int, int | None]]:
+    """(pid, start time) of every live process whose environment holds the lab's tag."""
+    wanted = f"{TAG_ENV}={tag}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if wanted in environ.split(b"\0"):
+            pid = int(entry.name)
+            if is_alive(pid):
+                found.append((pid, start_time(pid)))
+    return found
 
 
 def wait_until(what: str, timeout: float, ready: Callable[[], object], hint: str = "") -> object:

@@ -14,7 +14,8 @@ from certkit.errors import CertkitError
 from certkit.harness.config import render_conf
 from certkit.apitier.specs import (backend_name, backend_options, default_type_specs,
                                    replica_backend_options)
-from certkit.livestack.backing import db_url, transport_url
+from certkit.livestack import database
+from certkit.livestack.backing import transport_url
 from certkit.livestack.network import share_server_network
 from certkit.manila_env import scripts_dir
 from certkit.livestack.procs import ProcessTable, gunicorn_args, wait_until
@@ -80,7 +81,7 @@ def manila_conf_text(root: Path, state: LabState, profile: Profile) -> str:
             **dict.fromkeys(PERIODIC_OPTIONS, PERIODIC_SECONDS),
             "debug": os.environ.get("CERTKIT_MANILA_DEBUG") == "1",  # debug logs of the services
         },
-        "database": {"connection": db_url(state, "manila")},
+        "database": {"connection": database.url(state, "manila")},
         "oslo_concurrency": {"lock_path": str(root / "manila" / "locks")},
         "keystone_authtoken": {
             "www_authenticate_uri": state.auth_url, "auth_url": state.auth_url,

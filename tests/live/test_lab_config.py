@@ -13,7 +13,7 @@ from tests.conftest import DUMMY_PROFILE, ROOT
 
 def conf_of(profile) -> configparser.ConfigParser:
     state = LabState.new(str(profile.path), profile.name, "unused", False)
-    state.ports = {"rabbit": 1, "postgres": 2, "keystone": 3, "manila_api": 4}
+    state.ports = {"rabbit": 1, "db": 2, "keystone": 3, "manila_api": 4}
     parser = configparser.ConfigParser(interpolation=None)
     parser.read_string(manila_conf_text(Path("/tmp/lab"), state, profile))
     return parser

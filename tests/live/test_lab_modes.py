@@ -54,7 +54,7 @@ def test_lab_mode_defaults_to_the_first_listed():
 def test_manila_conf_has_a_network_plugin_only_for_share_servers(tmp_path, dhss):
     profile = load_profile(DUMMY_PROFILE, check_import=False)
     state = LabState.new(str(profile.path), profile.name, "manila-dummy", dhss)
-    state.ports = {p: 1 for p in ("postgres", "rabbit", "keystone", "manila_api")}
+    state.ports = {p: 1 for p in ("db", "rabbit", "keystone", "manila_api")}
     conf = configparser.ConfigParser(interpolation=None)
     conf.read_string(manila_conf_text(tmp_path, state, profile))
     group, replica = conf["DEFAULT"]["enabled_share_backends"].split(",")  # the dummy claims replication

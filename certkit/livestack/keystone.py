@@ -81,6 +81,9 @@ def start_keystone(root: Path, state: LabState, table: ProcessTable) -> None:
     write_conf(root, state)
     marker = root / "keystone" / "bootstrapped"
     if not marker.exists():
+        # Never bootstrapped: the database holds at most a killed `up`'s half-applied
+        # migrations (MariaDB's DDL is not transactional), so it starts empty.
+        database.recreate(state, "keystone")
         _manage(root, "db_sync")
         _manage(root, "fernet_setup", "--keystone-user", str(os.getuid()),
                 "--keystone-group", str(os.getgid()))

@@ -254,7 +254,10 @@ def start_all(root: Path, state: LabState, profile: Profile, table: ProcessTable
     if changed:
         for name in reversed(service_names(profile)):
             table.stop(name)
-    if not (root / "manila" / "synced").exists() or changed:
+    synced = (root / "manila" / "synced").exists()
+    if not synced or changed:
+        if not synced:  # at most a killed `up`'s half-applied migrations: start empty
+            database.recreate(state, "manila")
         progress("manila: db sync")
         db_sync(conf)
         (root / "manila" / "synced").write_text("")

@@ -176,3 +176,23 @@ def test_a_lab_process_without_a_pidfile_is_found_by_its_tag_and_stopped(tmp_pat
     finally:
         table.stop("rabbitmq")
         table.stop("keystone")
+
+
+def test_a_child_in_a_session_of_its_own_still_belongs_to_its_service(tmp_path):
+    """RabbitMQ's erl_child_setup starts its own session under the tracked rabbitmq-server."""
+    from certkit.lab.processes import wait_until
+    from certkit.livestack import recovery
+    from certkit.livestack.procs import ProcessTable
+
+    table = ProcessTable(tmp_path)
+    table.spawn("rabbitmq", ["sh", "-c", "setsid sleep 300 & wait"])
+    try:
+        children = wait_until("the setsid child", 10, lambda: [
+            pid for pid, _ in recovery.strays(tmp_path, table, everything=True)
+            if pid != table.pid_of("rabbitmq")])
+        assert recovery.strays(tmp_path, table) == [], children
+    finally:
+        table.stop("rabbitmq")
+        from certkit.lab.processes import kill_and_wait, tagged
+
+        kill_and_wait(tagged(tmp_path))

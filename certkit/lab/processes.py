@@ -65,6 +65,24 @@ def session_of(pid: int) -> int | None:
     return int(fields[3]) if fields else None
 
 
+def parent_of(pid: int) -> int | None:
+    """The process's parent pid, or None when it is gone."""
+    fields = _stat_fields(pid)
+    return int(fields[1]) if fields else None
+
+
+def descends_from(pid: int, ancestors: set[int]) -> bool:
+    """Whether one of `ancestors` is the process itself or an ancestor of it (daemons that
+    start their own session, like Erlang's erl_child_setup, stay descendants)."""
+    seen = set()
+    while pid and pid not in seen:
+        if pid in ancestors:
+            return True
+        seen.add(pid)
+        pid = parent_of(pid) or 0
+    return False
+
+
 def tagged(tag: str | Path) -> list[tuple[int, int | None]]:
     """(pid, start time) of every live process whose environment holds the lab's tag."""
     wanted = f"{TAG_ENV}={tag}".encode()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from certkit.lab import ports as lab_ports
-from certkit.lab.processes import kill_and_wait, session_of, tagged
+from certkit.lab.processes import descends_from, kill_and_wait, session_of, tagged
 from certkit.livestack import database
 from certkit.livestack.procs import ProcessTable, port_open
 from certkit.livestack.state import LabState
@@ -67,15 +67,16 @@ def _is_epmd(pid: int) -> bool:
 
 def strays(root: Path, table: ProcessTable, everything: bool = False) -> list[tuple[int, int | None]]:
     """Tagged processes of this lab that no running pidfile accounts for (all of them with
-    `everything`, for `down`); never this process or its parents. RabbitMQ's epmd, which
-    leaves RabbitMQ's session, belongs to it while RabbitMQ runs."""
+    `everything`, for `down`); never this process or its parents. A process accounts for its
+    session and its descendants (RabbitMQ's erl_child_setup starts a session of its own);
+    RabbitMQ's epmd, which daemonizes, belongs to it while RabbitMQ runs."""
     mine = _ancestors()
-    sessions = set() if everything else {
-        session_of(pid) for pid in (table.pid_of(n) for n in table.names()) if pid}
+    tracked = set() if everything else {pid for pid in map(table.pid_of, table.names()) if pid}
+    sessions = {session_of(pid) for pid in tracked}
     rabbit_runs = not everything and table.running("rabbitmq")
     return [(pid, started) for pid, started in tagged(root)
             if pid not in mine and session_of(pid) not in sessions
-            and not (rabbit_runs and _is_epmd(pid))]
+            and not descends_from(pid, tracked) and not (rabbit_runs and _is_epmd(pid))]
 
 
 def verify(root: Path, state: LabState, table: ProcessTable, progress: Callable[[str], None],

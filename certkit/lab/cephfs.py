@@ -19,7 +19,7 @@ from certkit.lab.base import Lab
 from certkit.lab.ceph import CephCluster
 from certkit.lab.commands import run, say, succeeds
 from certkit.lab.network import ClientNetwork
-from certkit.lab.processes import Daemon, LabError, kill_and_wait, start_time, wait_until
+from certkit.lab.processes import Daemon, LabError, kill_and_wait, start_time, tagged, wait_until
 
 PACKAGES = ("ceph-mon", "ceph-mgr", "ceph-osd", "ceph-mds", "ceph-fuse", "ceph-common",
             "python3-rados", "python3-cephfs", "python3-ceph-argparse", "ceph-mgr-modules-core",
@@ -50,7 +50,7 @@ class CephFSLab(Lab):
 
     # -- daemons beyond the cluster -------------------------------------------------------------
     def _daemon(self, name: str, argv: list[str], **env: str) -> Daemon:
-        return Daemon(name, argv, self.cluster.run_dir, self.cluster.log_dir, env)
+        return Daemon(name, argv, self.cluster.run_dir, self.cluster.log_dir, env, tag=str(self.dir))
 
     def sshd(self) -> Daemon:
         """The client host's sshd, in the foreground inside the namespace."""
@@ -170,7 +170,7 @@ class CephFSLab(Lab):
                 found.append(record)
         for pid in self.network.pids():
             found.append((pid, start_time(pid)))
-        return found
+        return found + [p for p in tagged(self.dir) if p not in found]
 
     def _lab_mounts(self) -> list[str]:
         prefix = f"{self.dir}/"

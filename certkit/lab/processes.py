@@ -167,6 +167,8 @@ class Daemon:
     run_dir: Path
     log_dir: Path
     env: dict[str, str] = field(default_factory=dict)
+    tag: str = ""
+    """The lab's tag (its directory): the daemon and everything it forks carry it."""
 
     @property
     def pidfile(self) -> Path:
@@ -196,7 +198,8 @@ class Daemon:
                 open(self.log_dir / f"{self.name}.stderr", "ab") as err:
             try:
                 proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                        start_new_session=True, env={**os.environ, **self.env})
+                                        start_new_session=True,
+                                        env={**os.environ, **self.env, **(tag_env(self.tag) if self.tag else {})})
             except OSError as exc:
                 raise LabError(f"cannot start {self.name} ({self.argv[0]}): {exc.strerror}") from None
         record = {"pid": proc.pid, "start_time": start_time(proc.pid), "argv": self.argv}

@@ -57,6 +57,7 @@ def main() -> None:
         "plugin": facts["plugin"], "workers_default": "2 per CPU",
         "tests": len(run.results), "wall_s": round(run.wall_seconds), "wall_min": round(run.wall_seconds / 60, 1),
         "total_s": round(total), **counts, "ran": counts["passed"] + counts["failed"] + counts["error"],
+        "reported": sum(not r.message.startswith("tempest reported no result") for r in run.results),
         "failed_or_no_result": len(bad), "known_failures_applying": len(known),
         "unexplained": len(unexplained),
         "failures": [{"test": r.test_id.split("[")[0], "outcome": r.outcome,

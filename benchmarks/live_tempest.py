@@ -63,6 +63,10 @@ def main() -> None:
         "failures": [{"test": r.test_id.split("[")[0], "outcome": r.outcome,
                       "known": bool(known_reason(known, r.test_id)), "message": r.message[:300]}
                      for r in bad],
+        "shares_api_only_negative": {  # the class Manila's PostgreSQL bug breaks
+            "tests": sum("SharesAPIOnlyNegativeTest." in r.test_id for r in run.results),
+            "passed": sum("SharesAPIOnlyNegativeTest." in r.test_id and r.outcome == "passed"
+                          for r in run.results)},
         "slowest": [{"test": r.test_id.split("[")[0], "s": round(r.duration, 1)} for r in slowest[:5]],
     }, indent=2) + "\n")
     print(f"wrote {RESULTS}")

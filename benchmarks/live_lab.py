@@ -1,14 +1,18 @@
 """Benchmark: `certkit lab up manila` cold (nothing running, data directories new) and warm
-(everything running), and the memory of each lab service.
+(everything running), `down`, and the memory of each lab daemon, on MariaDB (the default) or
+PostgreSQL; writes benchmarks/results/live_lab.json (one entry per database, merged).
 
-    python benchmarks/live_lab.py [PROFILE]     (root; uses a private lab directory)
+    python benchmarks/live_lab.py [PROFILE] [--db mariadb|postgresql]   (root; private lab dir)
 
-Cold includes PostgreSQL initdb, a new RabbitMQ node, Keystone bootstrap, Manila db sync and
-the wait for the back end's pools; installs are excluded when already done (first run: not).
+Cold includes the database's initialisation, a new RabbitMQ node, Keystone bootstrap, Manila db
+sync and the wait for the back end's pools; installs are excluded when already done (first run:
+not).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import shutil
 import sys
@@ -18,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "benchmarks" / "results" / "live_lab.json"
 
 
 def rss_mib(session_id: int) -> float:
@@ -41,40 +46,51 @@ def main() -> None:
     from certkit.livestack.procs import ProcessTable
     from certkit.profile import load_profile
 
-    profile = load_profile(sys.argv[1] if len(sys.argv) > 1 else ROOT / "driver_profiles" / "manila-dummy.yaml")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("profile", nargs="?", default=str(ROOT / "driver_profiles" / "manila-dummy.yaml"))
+    parser.add_argument("--db", default="mariadb", choices=("mariadb", "postgresql"))
+    args = parser.parse_args()
+    profile = load_profile(args.profile)
     root = Path(tempfile.mkdtemp(prefix="certkit-bench-lab-")) / "lab"
     os.environ["CERTKIT_MANILA_LAB_DIR"] = str(root)
     quiet = lambda line: None  # noqa: E731
-    figures: dict = {"profile": profile.name}
+    figures: dict[str, object] = {"profile": profile.name, "load_before": round(os.getloadavg()[0], 1)}
     try:
         start = time.perf_counter()
-        stack.up(profile, root=root, progress=quiet)
-        cold = time.perf_counter() - start
+        stack.up(profile, db=args.db, root=root, progress=quiet)
+        figures["cold_up_s"] = round(time.perf_counter() - start, 1)
         start = time.perf_counter()
-        stack.up(profile, root=root, progress=quiet)
-        warm = time.perf_counter() - start
+        stack.up(profile, db=args.db, root=root, progress=quiet)
+        figures["warm_up_s"] = round(time.perf_counter() - start, 1)
         table = ProcessTable(root)
-        print(f"profile: {profile.name}")
-        print(f"lab up, cold: {cold:.1f} s")
-        print(f"lab up, warm (already running): {warm:.1f} s")
-        total = 0.0
+        memory = {}
         for name in table.names():
             pid = table.pid_of(name)
-            mib = rss_mib(pid) if pid else 0.0
-            total += mib
-            print(f"memory {name:<17} {mib:7.0f} MiB")
-        print(f"memory total             {total:7.0f} MiB")
-        figures.update(up_cold_s=round(cold, 1), up_warm_s=round(warm, 1), memory_total_mib=round(total))
+            memory[name] = round(rss_mib(pid) if pid else 0.0)
+        figures["memory_mib"] = memory
+        figures["memory_total_mib"] = sum(memory.values())
     finally:
         start = time.perf_counter()
         stack.down(root=root, progress=quiet)
-        print(f"lab down: {time.perf_counter() - start:.1f} s")
         figures["down_s"] = round(time.perf_counter() - start, 1)
-    if "up_cold_s" in figures:
-        from results import record
-
-        record("live_lab", figures)
         shutil.rmtree(root.parent, ignore_errors=True)  # the temporary parent directory
+    print(f"profile: {profile.name}, database {args.db} (load average before: {figures['load_before']})")
+    print(f"lab up, cold: {figures['cold_up_s']} s")
+    print(f"lab up, warm (already running): {figures['warm_up_s']} s")
+    for name, mib in figures["memory_mib"].items():
+        print(f"memory {name:<17} {mib:7d} MiB")
+    print(f"memory total             {figures['memory_total_mib']:7d} MiB")
+    print(f"lab down: {figures['down_s']} s")
+    try:
+        results = json.loads(RESULTS.read_text())
+    except (OSError, ValueError):
+        results = {}
+    results[args.db] = figures
+    if args.db == "mariadb":  # the default lab: its figures also at the top level
+        results.update({k: v for k, v in figures.items() if k != "profile"})
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {RESULTS}")
 
 
 if __name__ == "__main__":

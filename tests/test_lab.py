@@ -21,7 +21,7 @@ from certkit.clienthost import ClientHost, ClientHostError
 from certkit.lab import templates
 from certkit.lab.base import RECORDS
 from certkit.lab.cephfs import CephFSLab, _pth_path
-from certkit.lab.processes import Daemon, is_alive, kill_and_wait
+from certkit.lab.processes import Daemon, is_alive, kill_and_wait, tagged
 from tests.conftest import FIGURES, ROOT, client_workdir_left, run_certkit, running_lab
 
 PROFILE = ROOT / "driver_profiles" / "cephfs-native.yaml"
@@ -35,7 +35,12 @@ def test_daemon_is_tracked_by_pidfile_and_stopped_by_pid(tmp_path):
     assert daemon.start() == pid, "a running daemon is not started twice"
     record = json.loads(daemon.pidfile.read_text())
     assert record["pid"] == pid and record["start_time"] and record["argv"] == ["sleep", "300"]
+    assert tagged(tmp_path) == [], "an untagged daemon"
     assert kill_and_wait([daemon.tracked()], timeout=10) == []
+    lab_daemon = Daemon("tagged", ["sleep", "300"], tmp_path / "run", tmp_path / "log", tag=str(tmp_path))
+    started = lab_daemon.start()
+    assert tagged(tmp_path) == [(started, lab_daemon.tracked()[1])]  # `down` finds it by its tag
+    assert kill_and_wait(tagged(tmp_path), timeout=10) == [] and tagged(tmp_path) == []
     assert not is_alive(pid), "kill_and_wait returns only once the process has exited"
     assert daemon.pid() is None
 

@@ -39,10 +39,25 @@ class ApiTarget:
     """Set when certkit runs the services (the lab); an OS_* cloud's are not ours to restart."""
     origin: str = "an OS_* cloud"
     """Where the target came from, for messages."""
+    database: str = ""
+    """The database server Manila runs on (mariadb, postgresql) when known (the lab)."""
+    manila_version: str = ""
+    """The Manila release the services run when known (the lab runs certkit's own Manila)."""
 
     def __repr__(self) -> str:  # never the password
         return (f"ApiTarget({self.auth_url!r}, backend={self.backend!r}, dhss={self.dhss}, "
                 f"origin={self.origin!r})")
+
+    def facts(self) -> dict[str, str]:
+        """What known_failures.yaml entries may be conditioned on: the database, the Manila
+        release and the installed manila-tempest-plugin release ('' when unknown)."""
+        from importlib import metadata
+
+        try:
+            plugin = metadata.version("manila-tempest-plugin")
+        except metadata.PackageNotFoundError:
+            plugin = ""
+        return {"database": self.database, "manila": self.manila_version, "plugin": plugin}
 
     @property
     def can_restart(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from certkit.lab.base import Lab
+from certkit.lab.base import Lab, failure_line
 from certkit.lab.cephfs import CephFSLab
 from certkit.lab.glusterfs import GlusterFSLab
 from certkit.lab.processes import LabError
@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--gerrit", metavar="ssh://USER@HOST:PORT",
                         help="zuul lab: the Gerrit Zuul connects to (SSH)")
     parser.add_argument("--gerrit-key", metavar="FILE", help="zuul lab: the Gerrit account's SSH key")
+    parser.add_argument("--db", metavar="mariadb|postgresql",
+                        help="manila lab: the database server (default mariadb, as in Manila's "
+                             "gate; kept until `down`)")
     parser.set_defaults(func=lab_command)
 
 
@@ -51,7 +54,7 @@ def lab_command(args: argparse.Namespace) -> int:
         try:
             lab.up()
         except LabError as exc:
-            raise LabError(f"lab up {args.lab} failed: {exc} (then `certkit lab down {args.lab}`)") from None
+            raise LabError(failure_line(args.lab, exc, lab.recovers)) from None
     elif args.action == "down":
         lab.down()
     elif args.action == "env":

@@ -3,6 +3,16 @@
 A lab kind (cephfs here; others live in their own packages) subclasses `Lab` and is named in
 the command's table. Its directory is CERTKIT_LAB_DIR, else the one its running instance
 recorded under /run/certkit/labs/ (so `down` finds it from any directory), else ./lab/<name>.
+
+Rules every lab keeps (docs/labs/manila-live-tier.md, "Ports and recovery"):
+- TCP ports come from `certkit.lab.ports` (one allocator: candidates held bound until all are
+  chosen, no duplicates, no port in use); `Lab.ports` keeps them in <dir>/ports.json and
+  re-checks each kept port at every `up` instead of trusting the file.
+- A failed or killed `up` is finished by the next `up` (`recovers = True`: what failed is
+  verified and redone), or the error says in its one line that `down` is needed
+  (`recovers = False`, or a `NeedsDown` error).
+- Every process carries the lab's tag (`certkit.lab.processes.tag_env`), so `down` stops even
+  one whose pidfile was never written.
 """
 
 from __future__ import annotations
@@ -11,14 +21,36 @@ import json
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Callable, Iterable
+
+from certkit.errors import CertkitError
+from certkit.files import atomic_write
+from certkit.lab import ports as lab_ports
+from certkit.lab.processes import LabError
 
 RECORDS = Path("/run/certkit/labs")
+
+
+class NeedsDown(LabError):
+    """A failed `up` that another `up` cannot finish: the message ends by naming `down`."""
+
+
+def failure_line(kind: str, exc: CertkitError, recovers: bool) -> str:
+    """The one line a failed `certkit lab up KIND` prints: what failed, then what to run."""
+    if f"lab down {kind}" in str(exc):  # the error names the way out already
+        return f"lab up {kind} failed: {exc}"
+    if recovers and not isinstance(exc, NeedsDown):
+        return (f"lab up {kind} failed: {exc} (`certkit lab up {kind}` again retries what failed; "
+                f"`certkit lab down {kind}` starts afresh)")
+    return f"lab up {kind} failed: {exc} (run `certkit lab down {kind}` before the next `up`)"
 
 
 class Lab(ABC):
     """One kind of lab on this machine: bring it up, check it, describe it, tear it down."""
 
     name: str = ""
+    recovers: bool = False
+    """Whether a failed or interrupted `up` is finished by the next `up` (else: `down` first)."""
 
     def __init__(self, directory: Path | None = None) -> None:
         self.dir = (directory or self.default_dir()).resolve()
@@ -45,13 +77,35 @@ class Lab(ABC):
         """Remove the record written by `record`."""
         (RECORDS / f"{self.name}.json").unlink(missing_ok=True)
 
+    def ports(self, names: Iterable[str], owned: Callable[[str], bool],
+              choose: lab_ports.Chooser | None = None) -> dict[str, int]:
+        """A TCP port for each name, kept in <dir>/ports.json across `up`s. A kept port is used
+        again only when the lab's own service holds it (`owned(name)`) or it is free and
+        distinct; any other is allocated afresh (with the missing ones) and the file rewritten."""
+        path = self.dir / "ports.json"
+        try:
+            kept = {k: int(v) for k, v in json.loads(path.read_text()).items()}
+        except (OSError, ValueError, TypeError, AttributeError):
+            kept = {}
+        wanted = list(names)
+        kept = {k: v for k, v in kept.items() if k in wanted}
+        for bad in lab_ports.conflicts(kept, owned):
+            del kept[bad]
+        fresh = lab_ports.allocate([n for n in wanted if n not in kept], kept, choose)
+        chosen = {**kept, **fresh}
+        if fresh:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, json.dumps(chosen, indent=2) + "\n")
+        return {n: chosen[n] for n in wanted}
+
     @abstractmethod
     def can_run(self) -> str | None:
         """Why the lab cannot run on this machine (None when it can)."""
 
     @abstractmethod
     def up(self) -> None:
-        """Bring the lab up; on a running lab, only check it."""
+        """Bring the lab up; on a running lab, only check it. On failure raise a LabError (a
+        `NeedsDown` when another `up` cannot finish the job)."""
 
     @abstractmethod
     def down(self) -> None:

@@ -69,7 +69,7 @@ class CephCluster:
         """mon, mgr, osd and mds, in start order."""
         def daemon(kind: str, ident: str) -> Daemon:
             return Daemon(f"{kind}.{ident}", [f"ceph-{kind}", "-c", str(self.conf), "-i", ident, "-f"],
-                          self.run_dir, self.log_dir)
+                          self.run_dir, self.log_dir, tag=str(self.lab))
         return [daemon("mon", "a"), daemon("mgr", "x"), daemon("osd", "0"), daemon("mds", "a")]
 
     # -- bring-up --------------------------------------------------------------------------------

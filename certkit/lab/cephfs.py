@@ -16,7 +16,7 @@ from certkit.lab import clienthost, templates
 from certkit.lab.ceph import CephCluster
 from certkit.lab.ganesha import Ganesha
 from certkit.lab.commands import say
-from certkit.lab.processes import Daemon, start_time
+from certkit.lab.processes import Daemon, start_time, tagged
 
 PACKAGES = ("ceph-mon", "ceph-mgr", "ceph-osd", "ceph-mds", "ceph-fuse", "ceph-common",
             "python3-rados", "python3-cephfs", "python3-ceph-argparse", "ceph-mgr-modules-core",
@@ -111,7 +111,7 @@ class CephFSLab(clienthost.ClientHostLab):
                 found.append(record)
         for pid in self.network.pids():
             found.append((pid, start_time(pid)))
-        return found
+        return found + [p for p in tagged(self.dir) if p not in found]  # what no pidfile names
 
     def _lab_mounts(self) -> list[str]:
         prefix = f"{self.dir}/"

@@ -112,7 +112,7 @@ class SshClientHost:
         """The client host's sshd, in the foreground inside the namespace."""
         return Daemon("sshd", ["ip", "netns", "exec", self.network.netns, "/usr/sbin/sshd", "-D",
                                "-f", str(self.ssh / "sshd_config"), "-E", str(self.log_dir / "sshd.log")],
-                      self.run_dir, self.log_dir)
+                      self.run_dir, self.log_dir, tag=str(self.lab))
 
     def start(self) -> None:
         """Keys (made once), sshd_config, and sshd listening on the client address."""

@@ -3,6 +3,11 @@
 A pidfile holds JSON `{"pid", "start_time", "argv"}`; the kernel's start time of the process
 (field 22 of /proc/PID/stat) guards against a recycled pid, so `stop` never signals a stranger.
 Liveness is read from /proc/PID/stat (a zombie counts as gone: PID 1 here reaps only every ~2 s).
+
+Every process a lab starts carries CERTKIT_LAB_TAG=<the lab's directory> in its environment, and
+so do its children and the daemons they fork: `tagged` finds them all, even one whose pidfile
+was never written (a `lab up` killed between the start and the pidfile), so `down` and a
+repeated `up` can stop what no pidfile names.
 """
 
 from __future__ import annotations
@@ -44,6 +49,56 @@ def is_alive(pid: int, started: int | None = None) -> bool:
     if fields is None or fields[0] in ("Z", "X"):
         return False
     return started is None or int(fields[19]) == started
+
+
+TAG_ENV = "CERTKIT_LAB_TAG"
+
+
+def tag_env(tag: str | Path) -> dict[str, str]:
+    """The environment entry that marks a process (and its descendants) as the lab's."""
+    return {TAG_ENV: str(tag)}
+
+
+def session_of(pid: int) -> int | None:
+    """The process's session id, or None when it is gone."""
+    fields = _stat_fields(pid)
+    return int(fields[3]) if fields else None
+
+
+def parent_of(pid: int) -> int | None:
+    """The process's parent pid, or None when it is gone."""
+    fields = _stat_fields(pid)
+    return int(fields[1]) if fields else None
+
+
+def descends_from(pid: int, ancestors: set[int]) -> bool:
+    """Whether one of `ancestors` is the process itself or an ancestor of it (daemons that
+    start their own session, like Erlang's erl_child_setup, stay descendants)."""
+    seen = set()
+    while pid and pid not in seen:
+        if pid in ancestors:
+            return True
+        seen.add(pid)
+        pid = parent_of(pid) or 0
+    return False
+
+
+def tagged(tag: str | Path) -> list[tuple[int, int | None]]:
+    """(pid, start time) of every live process whose environment holds the lab's tag."""
+    wanted = f"{TAG_ENV}={tag}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if wanted in environ.split(b"\0"):
+            pid = int(entry.name)
+            if is_alive(pid):
+                found.append((pid, start_time(pid)))
+    return found
 
 
 def wait_until(what: str, timeout: float, ready: Callable[[], object], hint: str = "") -> object:
@@ -112,6 +167,8 @@ class Daemon:
     run_dir: Path
     log_dir: Path
     env: dict[str, str] = field(default_factory=dict)
+    tag: str = ""
+    """The lab's tag (its directory): the daemon and everything it forks carry it."""
 
     @property
     def pidfile(self) -> Path:
@@ -141,7 +198,8 @@ class Daemon:
                 open(self.log_dir / f"{self.name}.stderr", "ab") as err:
             try:
                 proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                        start_new_session=True, env={**os.environ, **self.env})
+                                        start_new_session=True,
+                                        env={**os.environ, **self.env, **(tag_env(self.tag) if self.tag else {})})
             except OSError as exc:
                 raise LabError(f"cannot start {self.name} ({self.argv[0]}): {exc.strerror}") from None
         record = {"pid": proc.pid, "start_time": start_time(proc.pid), "argv": self.argv}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from certkit.errors import CertkitError
 
@@ -22,15 +23,28 @@ def lab_manila(args: argparse.Namespace) -> int:
     from certkit.livestack import stack
     from certkit.livestack.state import lab_dir, load_state
 
-    if args.action != "up" and getattr(args, "dhss", None) is not None:
-        raise CertkitError(f"lab {args.action} manila: --dhss goes with `up` only")
+    for option in ("dhss", "db"):
+        if args.action != "up" and getattr(args, option, None) is not None:
+            raise CertkitError(f"lab {args.action} manila: --{option} goes with `up` only")
     if args.action == "up":
         if not args.profile:
             raise CertkitError("lab up manila: --profile PROFILE is required")
+        from certkit.lab.base import failure_line
+        from certkit.lab.processes import TAG_ENV
+        from certkit.livestack.database import check_kind
         from certkit.profile import load_profile
 
         dhss = parse_dhss(getattr(args, "dhss", None))
-        stack.up(load_profile(args.profile), dhss=dhss)
+        db = check_kind(args.db) if getattr(args, "db", None) else None
+        profile = load_profile(args.profile)
+        stack.lab_mode(profile, dhss)  # a mode the profile does not list: before anything starts
+        # Every command `up` runs carries the lab's tag: one left running by a killed `up` is
+        # found and stopped by the next `up` or `down`.
+        os.environ[TAG_ENV] = str(lab_dir())
+        try:
+            stack.up(profile, dhss=dhss, db=db)
+        except CertkitError as exc:
+            raise CertkitError(failure_line("manila", exc, recovers=True)) from None
         return 0
     if args.action == "down":
         stack.down()

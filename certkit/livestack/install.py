@@ -1,5 +1,5 @@
-"""What the lab needs installed: Debian's PostgreSQL and RabbitMQ, the Manila services and
-tempest in certkit's own venv, Keystone in a venv of its own.
+"""What the lab needs installed: Debian's MariaDB (or PostgreSQL) and RabbitMQ, the Manila
+services and tempest in certkit's own venv, Keystone in a venv of its own.
 
 Why this split: manila-api/-scheduler/-share run from certkit's venv, so the live tier runs the
 very Manila (and driver code) the in-process harness imports, and the API suite uses that venv's
@@ -20,11 +20,19 @@ from typing import Callable
 
 from certkit.errors import CertkitError
 
-DEBIAN_PACKAGES = {"postgresql": "/usr/lib/postgresql", "rabbitmq-server": "/usr/lib/rabbitmq/bin/rabbitmq-server"}
-# Same list as the `live` extra in pyproject.toml (module to import: distribution to install).
+DEBIAN_PACKAGES = {"rabbitmq-server": "/usr/lib/rabbitmq/bin/rabbitmq-server"}
+DATABASE_PACKAGES = {"mariadb": {"mariadb-server": "/usr/sbin/mariadbd"},
+                     "postgresql": {"postgresql": "/usr/lib/postgresql"}}
+# Same list as the live tier's dependencies in pyproject.toml (module to import: distribution).
 PYTHON_PACKAGES = {"tempest": "tempest", "manila_tempest_tests": "manila-tempest-plugin",
-                   "gunicorn": "gunicorn", "psycopg2": "psycopg2-binary"}
-KEYSTONE_PACKAGES = ("keystone", "gunicorn", "psycopg2-binary")
+                   "gunicorn": "gunicorn", "psycopg2": "psycopg2-binary", "pymysql": "PyMySQL"}
+KEYSTONE_PACKAGES = ("keystone", "gunicorn", "psycopg2-binary", "PyMySQL")
+PLUGIN_FOR_MANILA = {18: "2.2.0", 19: "2.5.0", 20: "2.7.0", 21: "2.9.0", 22: "3.0.0", 23: "3.2.0"}
+"""manila-tempest-plugin (branchless) releases one per cycle, in the weeks before Manila's
+x.0.0 (PyPI upload dates: 3.2.0 on 2026-09-17 between Manila 23.0.0rc1 and 23.0.0; 3.0.0 on
+2026-03-19 before 22.0.0; 2.9.0, 2.7.0, 2.5.0, 2.2.0 before 21, 20, 19, 18). The lab runs that
+release of the installed Manila's cycle, or a newer one: the plugin's tests follow Manila's API
+(an older plugin expects answers Manila has since changed)."""
 
 
 def keystone_venv() -> Path:
@@ -50,9 +58,10 @@ def _run(argv: list[str], what: str, env: dict[str, str] | None = None) -> None:
         raise CertkitError(f"lab manila: {what} failed: {lines[-1] if lines else 'no output'}")
 
 
-def ensure_debian_packages(progress: Callable[[str], None]) -> None:
+def ensure_debian_packages(progress: Callable[[str], None], db: str = "mariadb") -> None:
     """apt-get install what is missing (root only; waits for other installers' lock)."""
-    missing = [pkg for pkg, marker in DEBIAN_PACKAGES.items() if not Path(marker).exists()]
+    wanted = {**DEBIAN_PACKAGES, **DATABASE_PACKAGES[db]}
+    missing = [pkg for pkg, marker in wanted.items() if not Path(marker).exists()]
     if not missing:
         return
     if os.geteuid() != 0 or not shutil.which("apt-get"):
@@ -91,9 +100,43 @@ def ensure_python_packages(progress: Callable[[str], None]) -> None:
               "--disable-pip-version-check", *KEYSTONE_PACKAGES], "pip install keystone")
         if not (venv / "bin" / "keystone-manage").exists():
             raise CertkitError(f"lab manila: {venv}/bin/keystone-manage missing after pip install")
+    elif not list(venv.glob("lib/python*/site-packages/pymysql")):  # a venv cached before MariaDB
+        progress(f"installing PyMySQL into {venv} (pip)")
+        _run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
+              "--disable-pip-version-check", "PyMySQL"], "pip install PyMySQL (Keystone's venv)")
 
 
-def ensure_installed(progress: Callable[[str], None]) -> None:
-    """Everything the lab runs, installed (a no-op when warm)."""
-    ensure_debian_packages(progress)
+def plugin_release_for(manila_version: str) -> str | None:
+    """The manila-tempest-plugin release of a Manila version's cycle (the newest known for a
+    newer Manila; None for one older than the table)."""
+    major = int(manila_version.split(".")[0])
+    if major < min(PLUGIN_FOR_MANILA):
+        return None
+    return PLUGIN_FOR_MANILA[min(major, max(PLUGIN_FOR_MANILA))]
+
+
+def ensure_plugin_release(progress: Callable[[str], None]) -> None:
+    """Upgrade manila-tempest-plugin in this venv (where `tempest run` loads it from) when it
+    is older than the release of the installed Manila's cycle."""
+    from importlib import metadata
+
+    from packaging.version import Version
+
+    wanted = plugin_release_for(metadata.version("manila"))
+    try:
+        have = metadata.version("manila-tempest-plugin")
+    except metadata.PackageNotFoundError:
+        have = "0"
+    if wanted is None or Version(have) >= Version(wanted):
+        return
+    progress(f"manila-tempest-plugin {have} predates Manila {metadata.version('manila')}: "
+             f"installing >={wanted} into {sys.prefix} (pip)")
+    _run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+          f"manila-tempest-plugin>={wanted}"], f"pip install manila-tempest-plugin>={wanted}")
+
+
+def ensure_installed(progress: Callable[[str], None], db: str = "mariadb") -> None:
+    """Everything the lab runs on the `db` server, installed (a no-op when warm)."""
+    ensure_debian_packages(progress, db)
     ensure_python_packages(progress)
+    ensure_plugin_release(progress)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from certkit.errors import CertkitError
 from certkit.harness.config import render_conf
-from certkit.livestack.backing import db_url
+from certkit.livestack import database
 from certkit.livestack.install import keystone_venv
 from certkit.livestack.procs import ProcessTable, gunicorn_args, wait_until
 from certkit.livestack.state import LabState
@@ -33,7 +33,7 @@ def write_conf(root: Path, state: LabState) -> Path:
         (base / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
     text = render_conf({
         "DEFAULT": {"log_file": str(root / "logs" / "keystone-app.log")},
-        "database": {"connection": db_url(state, "keystone")},
+        "database": {"connection": database.url(state, "keystone")},
         "token": {"provider": "fernet"},
         "fernet_tokens": {"key_repository": str(base / "fernet-keys")},
         "credential": {"key_repository": str(base / "credential-keys")},
@@ -56,6 +56,24 @@ def _manage(root: Path, *args: str) -> None:
                            f"{lines[-1] if lines else 'no output'}")
 
 
+def _bootstrap(root: Path, state: LabState) -> None:
+    """keystone-manage bootstrap: the admin user, project, role and identity endpoints."""
+    # The password goes through the environment, not argv (argv is world-readable).
+    env = {**os.environ, "OS_BOOTSTRAP_PASSWORD": state.passwords["admin"]}
+    exe = keystone_venv() / "bin" / "keystone-manage"
+    proc = subprocess.run([str(exe), "--config-file", str(_conf_path(root)), "bootstrap",
+                           "--bootstrap-username", "admin", "--bootstrap-project-name", "admin",
+                           "--bootstrap-role-name", "admin",
+                           "--bootstrap-admin-url", state.auth_url,
+                           "--bootstrap-public-url", state.auth_url,
+                           "--bootstrap-internal-url", state.auth_url,
+                           "--bootstrap-region-id", REGION],
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        raise CertkitError("lab manila: keystone-manage bootstrap failed: "
+                           + (proc.stdout.strip().splitlines() or ["no output"])[-1])
+
+
 def start_keystone(root: Path, state: LabState, table: ProcessTable) -> None:
     """db_sync, keys, bootstrap (admin) once; then gunicorn on 127.0.0.1:<port>."""
     if table.running("keystone"):
@@ -63,26 +81,19 @@ def start_keystone(root: Path, state: LabState, table: ProcessTable) -> None:
     write_conf(root, state)
     marker = root / "keystone" / "bootstrapped"
     if not marker.exists():
+        # Never bootstrapped: the database holds at most a killed `up`'s half-applied
+        # migrations (MariaDB's DDL is not transactional), so it starts empty.
+        database.recreate(state, "keystone")
         _manage(root, "db_sync")
         _manage(root, "fernet_setup", "--keystone-user", str(os.getuid()),
                 "--keystone-group", str(os.getgid()))
         _manage(root, "credential_setup", "--keystone-user", str(os.getuid()),
                 "--keystone-group", str(os.getgid()))
-        # The password goes through the environment, not argv (argv is world-readable).
-        env = {**os.environ, "OS_BOOTSTRAP_PASSWORD": state.passwords["admin"]}
-        exe = keystone_venv() / "bin" / "keystone-manage"
-        proc = subprocess.run([str(exe), "--config-file", str(_conf_path(root)), "bootstrap",
-                               "--bootstrap-username", "admin", "--bootstrap-project-name", "admin",
-                               "--bootstrap-role-name", "admin",
-                               "--bootstrap-admin-url", state.auth_url,
-                               "--bootstrap-public-url", state.auth_url,
-                               "--bootstrap-internal-url", state.auth_url,
-                               "--bootstrap-region-id", REGION],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if proc.returncode != 0:
-            raise CertkitError("lab manila: keystone-manage bootstrap failed: "
-                               + (proc.stdout.strip().splitlines() or ["no output"])[-1])
-        marker.write_text("")
+    # The marker holds the URL bootstrap registered: after a port change (recovery) bootstrap
+    # runs again and moves the identity endpoints to the new port.
+    if not marker.exists() or marker.read_text() != state.auth_url:
+        _bootstrap(root, state)
+        marker.write_text(state.auth_url)
     venv = keystone_venv()
     env = {"PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
            "OS_KEYSTONE_CONFIG_FILES": str(_conf_path(root))}

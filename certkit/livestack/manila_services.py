@@ -14,7 +14,8 @@ from certkit.errors import CertkitError
 from certkit.harness.config import render_conf
 from certkit.apitier.specs import (backend_name, backend_options, default_type_specs,
                                    replica_backend_options)
-from certkit.livestack.backing import db_url, transport_url
+from certkit.livestack import database
+from certkit.livestack.backing import transport_url
 from certkit.livestack.network import share_server_network
 from certkit.manila_env import scripts_dir
 from certkit.livestack.procs import ProcessTable, gunicorn_args, wait_until
@@ -80,7 +81,7 @@ def manila_conf_text(root: Path, state: LabState, profile: Profile) -> str:
             **dict.fromkeys(PERIODIC_OPTIONS, PERIODIC_SECONDS),
             "debug": os.environ.get("CERTKIT_MANILA_DEBUG") == "1",  # debug logs of the services
         },
-        "database": {"connection": db_url(state, "manila")},
+        "database": {"connection": database.url(state, "manila")},
         "oslo_concurrency": {"lock_path": str(root / "manila" / "locks")},
         "keystone_authtoken": {
             "www_authenticate_uri": state.auth_url, "auth_url": state.auth_url,
@@ -253,7 +254,10 @@ def start_all(root: Path, state: LabState, profile: Profile, table: ProcessTable
     if changed:
         for name in reversed(service_names(profile)):
             table.stop(name)
-    if not (root / "manila" / "synced").exists() or changed:
+    synced = (root / "manila" / "synced").exists()
+    if not synced or changed:
+        if not synced:  # at most a killed `up`'s half-applied migrations: start empty
+            database.recreate(state, "manila")
         progress("manila: db sync")
         db_sync(conf)
         (root / "manila" / "synced").write_text("")

@@ -11,15 +11,8 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from certkit.errors import CertkitError
-from certkit.lab.processes import is_alive
+from certkit.lab.processes import is_alive, tag_env
 from certkit.lab.processes import start_time as proc_start_time
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def alive(pid: int, start_time: str | None = None) -> bool:
@@ -30,9 +23,11 @@ def alive(pid: int, start_time: str | None = None) -> bool:
 
 
 class ProcessTable:
-    """The lab's processes: `<dir>/pids/<name>.pid` holds "pid start-time"."""
+    """The lab's processes: `<dir>/pids/<name>.pid` holds "pid start-time"; each carries the
+    lab's tag (certkit.lab.processes.tag_env) in its environment."""
 
     def __init__(self, root: Path) -> None:
+        self.root = root
         self.pids = root / "pids"
         self.logs = root / "logs"
 
@@ -58,12 +53,15 @@ class ProcessTable:
             try:
                 proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=subprocess.STDOUT, cwd=cwd,
-                                        env=dict(env) if env is not None else None,
+                                        env={**(env if env is not None else os.environ),
+                                             **tag_env(self.root)},
                                         start_new_session=True, preexec_fn=preexec)
             except OSError as exc:
                 raise CertkitError(f"cannot start {name} ({argv[0]}): {exc.strerror}") from None
         start = str(proc_start_time(proc.pid) or 0)
-        (self.pids / f"{name}.pid").write_text(f"{proc.pid} {start}\n")
+        pidfile = self.pids / f"{name}.pid"
+        pidfile.with_suffix(".tmp").write_text(f"{proc.pid} {start}\n")
+        pidfile.with_suffix(".tmp").replace(pidfile)  # never a half-written pidfile
         return proc.pid
 
     def pid_of(self, name: str) -> int | None:

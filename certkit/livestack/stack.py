@@ -11,15 +11,17 @@ from typing import Callable
 
 from certkit.apitier.specs import backend_name
 from certkit.errors import CertkitError
-from certkit.livestack import backing, install, keystone
+from certkit.lab import ports as lab_ports
+from certkit.lab.base import NeedsDown
+from certkit.lab.processes import kill_and_wait
+from certkit.livestack import backing, database, install, keystone, recovery
 from certkit.livestack.identity import admin_session, register_manila
 from certkit.livestack.manila_services import ManilaAdmin, lab_backends, service_names, start_all
-from certkit.livestack.procs import ProcessTable, free_port
+from certkit.livestack.procs import ProcessTable
 from certkit.livestack.state import LabState, lab_dir, load_state, save_state
 from certkit.profile import Profile
 
-PORTS = ("postgres", "rabbit", "rabbit_dist", "epmd", "keystone", "manila_api")
-ORDER = ("postgres", "rabbitmq", "keystone")
+ORDER = ("postgres", "mariadb", "rabbitmq", "keystone")
 
 
 def _say(line: str) -> None:
@@ -37,13 +39,16 @@ def lab_mode(profile: Profile, dhss: bool | None) -> bool:
     return dhss
 
 
-def up(profile: Profile, *, dhss: bool | None = None, root: Path | None = None,
-       progress: Callable[[str], None] = _say, pool_timeout: float | None = None) -> LabState:
-    """Bring the lab up for the profile in a DHSS mode it lists (default its first; starts
-    only what is not running).
+def up(profile: Profile, *, dhss: bool | None = None, db: str | None = None,
+       root: Path | None = None, progress: Callable[[str], None] = _say,
+       pool_timeout: float | None = None, choose_port: lab_ports.Chooser | None = None) -> LabState:
+    """Bring the lab up for the profile in a DHSS mode it lists (default its first) on a
+    database server (`db`: mariadb, the default, or postgresql; kept until `down`). Starts only
+    what is not running, after `recovery.verify` (a failed or killed `up` is finished here).
 
     The wait for the back end's pools defaults to 300 s ($CERTKIT_MANILA_POOL_TIMEOUT): a busy
-    2-core machine needs minutes where an idle one needs seconds.
+    2-core machine needs minutes where an idle one needs seconds. `choose_port` replaces the
+    port allocator's source of candidates (tests force collisions with it).
     """
     if pool_timeout is None:
         try:
@@ -54,7 +59,11 @@ def up(profile: Profile, *, dhss: bool | None = None, root: Path | None = None,
     root = root or lab_dir()
     start = time.perf_counter()
     state = load_state(root)
-    install.ensure_installed(progress)
+    kind = database.check_kind(db) if db else (state.db if state else database.DEFAULT)
+    if state is not None and state.db != kind:
+        raise NeedsDown(f"lab manila in {root} runs {state.db}, not {kind}: run `certkit lab "
+                        f"down manila` before `up --db {kind}` (the databases are not copied)")
+    install.ensure_installed(progress, kind)
     if state is not None and (state.profile_name, state.profile_path, state.dhss) != (
             profile.name, profile.path, mode):
         switch_profile(root, state, profile, mode, progress)
@@ -62,16 +71,16 @@ def up(profile: Profile, *, dhss: bool | None = None, root: Path | None = None,
     os.chmod(root, 0o700)
     table = ProcessTable(root)
     if state is None:
-        state = LabState.new(profile.path, profile.name, backend_name(profile, mode), mode)
+        state = LabState.new(profile.path, profile.name, backend_name(profile, mode), mode, kind)
     backends = lab_backends(profile, mode)
     state.replica_backend = backends[1] if len(backends) > 1 else ""
-    for port in PORTS:
-        if port not in state.ports:
-            state.ports[port] = free_port()
+    recovery.verify(root, state, table, progress, choose_port)
     save_state(root, state)
     progress(f"starting in {root}")
-    backing.start_postgres(root, state, table)
-    progress(f"postgres on 127.0.0.1:{state.ports['postgres']}")
+    if database.start(root, state, table):  # empty databases: Keystone and Manila start over
+        for marker in (root / "keystone" / "bootstrapped", root / "manila" / "synced"):
+            marker.unlink(missing_ok=True)
+    progress(f"{state.db} on 127.0.0.1:{state.ports['db']}")
     backing.start_rabbitmq(root, state, table)
     progress(f"rabbitmq on 127.0.0.1:{state.ports['rabbit']}")
     keystone.start_keystone(root, state, table)
@@ -101,8 +110,8 @@ def switch_profile(root: Path, state: LabState, profile: Profile, dhss: bool,
              "Manila restarts on an empty database")
     for name in [n for n in table.names() if n.startswith("manila-")]:
         table.stop(name)
-    if table.running("postgres"):
-        backing.recreate_database(state, "manila")
+    if table.running(database.process_name(state)):
+        database.recreate(state, "manila")
     (root / "manila" / "synced").unlink(missing_ok=True)
     state.profile_path, state.profile_name = profile.path, profile.name
     state.backend, state.dhss = backend_name(profile, dhss), dhss
@@ -111,9 +120,13 @@ def switch_profile(root: Path, state: LabState, profile: Profile, dhss: bool,
 
 
 def down(*, root: Path | None = None, progress: Callable[[str], None] = _say) -> None:
-    """Stop every lab process (by pidfile) and remove the lab's directories; safe to repeat."""
+    """Stop every lab process (by pidfile, then every process carrying the lab's tag) and
+    remove the lab's directories; safe to repeat, also on an unreadable state file."""
     root = root or lab_dir()
-    state = load_state(root)
+    try:
+        state = load_state(root)
+    except NeedsDown:
+        state = None
     table = ProcessTable(root)
     names = table.names()
     first = [n for n in names if n.startswith("manila-")]
@@ -122,10 +135,16 @@ def down(*, root: Path | None = None, progress: Callable[[str], None] = _say) ->
         table.stop(name)
     if state is not None:
         backing.stop_epmd(root, state)
-        if state.pg_dir:
-            shutil.rmtree(state.pg_dir, ignore_errors=True)
+    left = recovery.strays(root, table, everything=True)
+    survivors = kill_and_wait(left)
+    if survivors:
+        raise CertkitError(f"lab manila down: processes {survivors} did not exit; nothing was "
+                           "removed (run `certkit lab down manila` again)")
+    if state is not None:
+        database.remove(state)
     shutil.rmtree(root, ignore_errors=True)
-    progress(f"down ({len(names)} process(es) stopped, {root} removed)")
+    extra = f", {len(left)} untracked" if left else ""
+    progress(f"down ({len(names)} process(es) stopped{extra}, {root} removed)")
 
 
 def status(*, root: Path | None = None, out: Callable[[str], None] = print) -> bool:
@@ -140,7 +159,7 @@ def status(*, root: Path | None = None, out: Callable[[str], None] = print) -> b
 
     profile = load_profile(state.profile_path, check_import=False)
     healthy = True
-    for name in ("postgres", "rabbitmq", "keystone", *service_names(profile)):
+    for name in (database.process_name(state), "rabbitmq", "keystone", *service_names(profile)):
         running = table.running(name)
         healthy &= running
         out(f"{name:<17} {'running' if running else 'STOPPED'}")
@@ -152,7 +171,7 @@ def status(*, root: Path | None = None, out: Callable[[str], None] = print) -> b
     mine = [p for b in state.backends for p in
             ManilaAdmin(admin_session(state), state.manila_url).pool_names(b)] if pools else []
     healthy &= bool(mine)
-    out(f"profile {state.profile_name} (DHSS={state.dhss}); API {state.manila_url}; pools: {', '.join(mine) or 'none'}")
+    out(f"profile {state.profile_name} (DHSS={state.dhss}); database {state.db}; API {state.manila_url}; pools: {', '.join(mine) or 'none'}")
     return healthy
 
 

@@ -8,8 +8,8 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from certkit.errors import CertkitError
 from certkit.files import atomic_write
+from certkit.lab.base import NeedsDown
 
 ENV_DIR = "CERTKIT_MANILA_LAB_DIR"
 
@@ -30,8 +30,10 @@ class LabState:
     ports: dict[str, int] = field(default_factory=dict)
     passwords: dict[str, str] = field(default_factory=dict)
     rabbit_node: str = ""
-    pg_dir: str = ""
-    """PostgreSQL's data directory (under /tmp: the postgres user must be able to reach it)."""
+    db: str = "mariadb"
+    """The database server: mariadb (default) or postgresql (`--db`, kept until `down`)."""
+    db_dir: str = ""
+    """The database's data directory (under /tmp: the server's own user must reach it)."""
     replica_backend: str = ""
     """The second back end of the same driver when the profile claims replication."""
 
@@ -41,10 +43,11 @@ class LabState:
         return [self.backend] + ([self.replica_backend] if self.replica_backend else [])
 
     @classmethod
-    def new(cls, profile_path: str, profile_name: str, backend: str, dhss: bool) -> "LabState":
-        """Fresh credentials: random, URL-safe (they go into transport and database URLs)."""
-        return cls(profile_path, profile_name, backend, dhss,
-                   passwords={k: secrets.token_hex(16) for k in ("admin", "manila", "rabbit", "postgres")},
+    def new(cls, profile_path: str, profile_name: str, backend: str, dhss: bool,
+            db: str = "mariadb") -> "LabState":
+        """Fresh credentials: random hex (they go into transport and database URLs and SQL)."""
+        return cls(profile_path, profile_name, backend, dhss, db=db,
+                   passwords={k: secrets.token_hex(16) for k in ("admin", "manila", "rabbit", "db")},
                    rabbit_node=f"certkit-{secrets.token_hex(4)}@localhost")
 
     @property
@@ -72,7 +75,7 @@ def load_state(root: Path) -> LabState | None:
     except FileNotFoundError:
         return None
     except (ValueError, TypeError) as exc:
-        raise CertkitError(f"{path}: unreadable lab state ({exc}); run `certkit lab down manila`") from None
+        raise NeedsDown(f"{path}: unreadable lab state ({exc}); run `certkit lab down manila`") from None
 
 
 def save_state(root: Path, state: LabState) -> None:

@@ -5,6 +5,7 @@ runs and can restart services)."""
 from __future__ import annotations
 
 import functools
+from importlib import metadata
 from typing import Mapping
 
 from certkit.apitier.target import ApiTarget, from_environment
@@ -29,4 +30,5 @@ def resolve_api_target(profile: Profile, env: Mapping[str, str]) -> ApiTarget:
                            f"{profile.name}: `certkit lab down manila` and bring it up for this one")
     return ApiTarget(state.auth_url, "admin", state.passwords["admin"], "admin",
                      backend=state.backend, dhss=state.dhss, restarter=functools.partial(restart_services, root),
-                     origin=f"the manila lab in {root} (DHSS={state.dhss})")
+                     origin=f"the manila lab in {root} (DHSS={state.dhss}, {state.db})",
+                     database=state.db, manila_version=metadata.version("manila"))

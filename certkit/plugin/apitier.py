@@ -109,7 +109,8 @@ class TempestBridge:
         tests = [i.callspec.params[TEMPEST_PARAM] for i in mine]
         try:
             results = self.workspace.run(tests, progress=self.run.progress).results
-            known = known_failures(Path(str(mine[0].path)).parent / KNOWN_FAILURES)
+            known = known_failures(Path(str(mine[0].path)).parent / KNOWN_FAILURES,
+                                   api_target(self.run).facts())
         except CertkitError as exc:  # each check says why it has no result
             results, known = [TempestResult(t, "error", str(exc), 0.0) for t in tests], {}
         levels = {}
@@ -124,15 +125,48 @@ class TempestBridge:
         return levels
 
 
-def known_failures(path: Path) -> dict[str, str]:
-    """{tempest test id without [..]: reason} from the suite's reviewed file."""
+WHEN_KEYS = ("database", "manila", "plugin")
+"""What an entry's `when` may name: the database server (a name), the Manila and the
+manila-tempest-plugin releases (PEP 440 specifiers such as `>=23.0.1`)."""
+
+
+def applies(when: dict[str, str], facts: dict[str, str]) -> bool:
+    """Whether every condition holds; an unknown fact (an OS_* cloud's database) holds none."""
+    from packaging.specifiers import SpecifierSet
+
+    for key, wanted in when.items():
+        have = facts.get(key, "")
+        if not have:
+            return False
+        if key == "database" and have != wanted:
+            return False
+        if key != "database" and have not in SpecifierSet(wanted):
+            return False
+    return True
+
+
+def known_failures(path: Path, facts: dict[str, str] | None = None) -> dict[str, str]:
+    """{tempest test id without [..]: reason} from the suite's reviewed file: the entries
+    whose `when` holds for `facts` (every entry when `facts` is None, for reviews)."""
     if not path.exists():
         return {}
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     try:
         entries = yaml.safe_load(path.read_text()) or []
-        return {str(e["test"]): " ".join(str(e["reason"]).split()) for e in entries}
-    except (yaml.YAMLError, TypeError, KeyError) as exc:
-        raise CertkitError(f"{path}: every entry needs `test` and `reason` ({exc})") from None
+        for e in entries:
+            when = e.get("when") or {}
+            unknown = set(when) - set(WHEN_KEYS)
+            if unknown or not isinstance(when, dict):
+                raise KeyError(f"`when` may name only {', '.join(WHEN_KEYS)}")
+            for key in ("manila", "plugin"):
+                if key in when:
+                    SpecifierSet(str(when[key]))
+        return {str(e["test"]): " ".join(str(e["reason"]).split()) for e in entries
+                if facts is None or applies({k: str(v) for k, v in (e.get("when") or {}).items()}, facts)}
+    except (yaml.YAMLError, TypeError, KeyError, AttributeError, InvalidSpecifier) as exc:
+        raise CertkitError(f"{path}: every entry needs `test` and `reason`, and `when` only "
+                           f"{', '.join(WHEN_KEYS)} ({exc})") from None
 
 
 def known_reason(known: dict[str, str], test_id: str) -> str | None:

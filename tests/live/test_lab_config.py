@@ -13,7 +13,7 @@ from tests.conftest import DUMMY_PROFILE, ROOT
 
 def conf_of(profile) -> configparser.ConfigParser:
     state = LabState.new(str(profile.path), profile.name, "unused", False)
-    state.ports = {"rabbit": 1, "postgres": 2, "keystone": 3, "manila_api": 4}
+    state.ports = {"rabbit": 1, "db": 2, "keystone": 3, "manila_api": 4}
     parser = configparser.ConfigParser(interpolation=None)
     parser.read_string(manila_conf_text(Path("/tmp/lab"), state, profile))
     return parser
@@ -40,3 +40,20 @@ def test_no_replication_claim_one_back_end():
 def test_periodic_work_runs_every_ten_seconds():
     conf = conf_of(load_profile(DUMMY_PROFILE))
     assert {name: conf["DEFAULT"][name] for name in PERIODIC_OPTIONS} == dict.fromkeys(PERIODIC_OPTIONS, "10")
+
+
+def test_the_plugin_release_follows_the_manila_cycle_it_was_released_for():
+    from importlib import metadata
+
+    from packaging.version import Version
+
+    from certkit.livestack.install import PLUGIN_FOR_MANILA, plugin_release_for
+
+    assert plugin_release_for("23.0.1") == "3.2.0" and plugin_release_for("22.0.2") == "3.0.0"
+    assert plugin_release_for("24.0.0") == PLUGIN_FOR_MANILA[max(PLUGIN_FOR_MANILA)]
+    assert plugin_release_for("17.4.0") is None
+    releases = [Version(PLUGIN_FOR_MANILA[m]) for m in sorted(PLUGIN_FOR_MANILA)]
+    assert releases == sorted(releases)
+    # what this venv runs: at least the release of its Manila's cycle (`lab up` upgrades otherwise)
+    wanted = plugin_release_for(metadata.version("manila"))
+    assert wanted is None or Version(metadata.version("manila-tempest-plugin")) >= Version(wanted)

@@ -54,7 +54,7 @@ def test_lab_mode_defaults_to_the_first_listed():
 def test_manila_conf_has_a_network_plugin_only_for_share_servers(tmp_path, dhss):
     profile = load_profile(DUMMY_PROFILE, check_import=False)
     state = LabState.new(str(profile.path), profile.name, "manila-dummy", dhss)
-    state.ports = {p: 1 for p in ("postgres", "rabbit", "keystone", "manila_api")}
+    state.ports = {p: 1 for p in ("db", "rabbit", "keystone", "manila_api")}
     conf = configparser.ConfigParser(interpolation=None)
     conf.read_string(manila_conf_text(tmp_path, state, profile))
     group, replica = conf["DEFAULT"]["enabled_share_backends"].split(",")  # the dummy claims replication
@@ -71,3 +71,22 @@ def test_manila_conf_has_a_network_plugin_only_for_share_servers(tmp_path, dhss)
             assert "network_api_class" not in conf[name] and ADMIN_GROUP not in conf
     if dhss:
         assert conf[ADMIN_GROUP]["network_api_class"] == STANDALONE
+
+
+def test_database_choice_is_checked_before_anything_starts_and_kept_until_down(tmp_path):
+    bad = _lab_up(tmp_path, "--profile", str(DUMMY_PROFILE), "--db", "sqlite")
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
+        "certkit: error: lab up manila: --db: 'sqlite' is not mariadb or postgresql"], bad.stderr
+    assert not (tmp_path / "lab").exists()
+    from certkit.livestack.state import save_state
+
+    profile = load_profile(DUMMY_PROFILE, check_import=False)
+    save_state(tmp_path / "lab", LabState.new(str(profile.path), profile.name, "manila-dummy", False,
+                                              "postgresql"))
+    other = _lab_up(tmp_path, "--profile", str(DUMMY_PROFILE), "--db", "mariadb")
+    lines = other.stderr.strip().splitlines()
+    assert other.returncode == 2 and len(lines) == 1, other.stderr
+    assert lines[0].startswith("certkit: error: lab up manila failed: lab manila in ")
+    assert lines[0].endswith("runs postgresql, not mariadb: run `certkit lab down manila` before "
+                             "`up --db mariadb` (the databases are not copied)")
+    assert sorted(p.name for p in (tmp_path / "lab").iterdir()) == ["state.json"]  # nothing started

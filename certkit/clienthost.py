@@ -3,6 +3,7 @@ key-based authentication only. The data-path suite runs mount helpers and I/O th
 
 from __future__ import annotations
 
+import logging
 import shlex
 import socket
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from typing import Any, Mapping
 
 from certkit.errors import CertkitError
 from certkit.text import one_line
+
+log = logging.getLogger("certkit.clienthost")
 
 
 class ClientHostError(CertkitError):
@@ -110,8 +113,9 @@ class ClientHost:
 
     def run(self, command: str, timeout: float = 120.0, check: bool = False) -> CommandResult:
         """Run a shell command; with check=True a non-zero exit raises a one-line error."""
-        if self._client is None:
-            self.connect()
+        import paramiko
+
+        self._ensure_session()
         try:
             _, stdout, stderr = self._client.exec_command(command, timeout=timeout)
             out = stdout.read().decode(errors="replace")
@@ -120,18 +124,31 @@ class ClientHost:
         except (socket.timeout, TimeoutError):
             raise ClientHostError(f"{self.where}: `{one_line(command, 80)}` did not finish within "
                                   f"{timeout:g} s") from None
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            self.close()  # the next command connects again
+            raise ClientHostError(f"{self.where}: `{one_line(command, 80)}`: the connection "
+                                  f"failed: {one_line(exc, 120)}") from None
         result = CommandResult(command, status, out, err)
         if check and not result.ok:
             last = (err.strip() or out.strip()).splitlines()[-1:] or ["(no output)"]
             raise ClientHostError(f"{self.where}: `{one_line(command, 80)}` exited {status}: {one_line(last[0], 200)}")
         return result
 
+    def _ensure_session(self) -> None:
+        """Connected, with a live transport: a connection the client host (or a network
+        blip) closed since the last command is opened again, host key checked as before."""
+        transport = self._client.get_transport() if self._client is not None else None
+        if transport is None or not transport.is_active():
+            if self._client is not None:
+                log.warning("%s: the connection was closed; connecting again", self.where)
+            self.close()
+            self.connect()
+
     def write_file(self, path: str, content: str, mode: int = 0o600) -> None:
         """Write a small file (e.g. a keyring) on the client host."""
         command = (f"umask 077 && mkdir -p {shlex.quote(str(Path(path).parent))} && "
                    f"cat > {shlex.quote(path)} && chmod {mode:o} {shlex.quote(path)}")
-        if self._client is None:
-            self.connect()
+        self._ensure_session()
         stdin, stdout, stderr = self._client.exec_command(command, timeout=30)
         stdin.write(content)
         stdin.channel.shutdown_write()

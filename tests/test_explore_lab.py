@@ -3,8 +3,11 @@ hand-written case naming it, shrunk and replayed from its file; and Ctrl-C mid-s
 subvolume (`ceph fs subvolume ls`) and no cephx identity (`ceph auth ls`) behind.
 
 Needs root and Debian's Ceph packages (see tests/test_lab.py); the lab lock is taken by the
-imported `lab` fixture. Opt-in (CERTKIT_EXPLORE_LAB=1) until these tests have run on the shared
-lab once: the lab was held by other work for the whole session that wrote them.
+imported `lab` fixture. Still opt-in (CERTKIT_EXPLORE_LAB=1): on their first run on the lab
+(2026-12-03) the find test failed twice. First the client host's SSH connection died mid-run and
+the report was lost (certkit/clienthost.py now reconnects); then seed 1 did not reach a deny in
+150 s (37 examples, 151 of 250 steps were `remount`: machine.py now forbids two in a row). Not
+yet re-run since; the budgets below are not yet within the 90 s the normal run can afford.
 """
 
 from __future__ import annotations

@@ -222,9 +222,13 @@ def build_machine(claims: Claims, new_executor: Callable[[], Executor], stats: S
             share = data.draw(st.sampled_from(self._fillable()), label="share")
             self._do("fill", share=share, mib=mib)
 
-        @precondition(lambda self: claims.data_path and bool(self.model.shares))
+        @precondition(lambda self: claims.data_path and bool(self.model.shares)
+                      and self.ex.steps[-1].rule != "remount")
         @rule()
         def remount(self) -> None:
+            """(Not twice in a row: a second remount observes nothing the first did not. On a
+            slow back end, Hypothesis's swarm testing often leaves only a few rules enabled in an
+            example, and the always-enabled remount took 151 of 250 steps on the Ceph lab.)"""
             self._do("remount")
 
         @invariant()

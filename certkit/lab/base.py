@@ -45,6 +45,13 @@ def failure_line(kind: str, exc: CertkitError, recovers: bool) -> str:
     return f"lab up {kind} failed: {exc} (run `certkit lab down {kind}` before the next `up`)"
 
 
+def mounts_under(directory: Path) -> list[str]:
+    """Mount points below `directory` (a lab's FUSE and bind mounts), from /proc/mounts."""
+    prefix = f"{directory}/"
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    return [m for m in mounts if m.startswith(prefix)]
+
+
 def root_and_debian(lab: str, uses: str, packages: str, installed: str) -> str | None:
     """Why a lab of Debian packages cannot run here: not root, or no apt-get to install
     `packages` (and `installed`, a file they bring, missing). None when it can."""

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from certkit.lab import clienthost, templates
-from certkit.lab.base import root_and_debian
+from certkit.lab.base import mounts_under, root_and_debian
 from certkit.lab.ceph import CephCluster
 from certkit.lab.ganesha import Ganesha
 from certkit.lab.commands import say
@@ -111,21 +111,16 @@ class CephFSLab(clienthost.ClientHostLab):
             found.append((pid, start_time(pid)))
         return found + [p for p in tagged(self.dir) if p not in found]  # what no pidfile names
 
-    def _lab_mounts(self) -> list[str]:
-        prefix = f"{self.dir}/"
-        mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
-        return [m for m in mounts if m.startswith(prefix)]
-
     def down(self) -> None:
         t0 = time.monotonic()
         bus_was_ours = self.nfs.bus_is_ours()
         self.kill_all(self._tracked())
-        for mountpoint in self._lab_mounts():
+        for mountpoint in mounts_under(self.dir):
             subprocess.run(["umount", "-l", mountpoint], capture_output=True)
         if bus_was_ours:
             self.nfs.forget_bus()
         _pth_path().unlink(missing_ok=True)
-        self.finish_down(t0, self._lab_mounts)
+        self.finish_down(t0, lambda: mounts_under(self.dir))
 
     # -- status / env ----------------------------------------------------------------------------
     def status(self) -> bool:

@@ -20,7 +20,8 @@ from pathlib import Path
 from certkit.errors import CertkitError
 from certkit.files import atomic_write
 from certkit.lab import packages
-from certkit.lab.base import Lab, root_and_debian
+from certkit.ci.proctree import descendants
+from certkit.lab.base import Lab, mounts_under, root_and_debian
 from certkit.lab.commands import run, say
 from certkit.lab.processes import Daemon, LabError, kill_and_wait, start_time, wait_until
 from certkit.zuullab import config, recipe, venv, zookeeper
@@ -249,25 +250,7 @@ class ZuulLab(Lab):
 
     def _children(self, roots: list[tuple[int, int | None]]) -> list[tuple[int, int | None]]:
         """Every descendant of the lab's daemons (ansible-playbook, ssh, bwrap under the executor)."""
-        by_parent: dict[int, list[int]] = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                raw = stat.read_text()
-            except OSError:
-                continue
-            fields = raw[raw.rindex(")") + 2:].split()
-            by_parent.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-        found, todo = [], [pid for pid, _ in roots]
-        while todo:
-            for child in by_parent.get(todo.pop(), []):
-                found.append((child, start_time(child)))
-                todo.append(child)
-        return found
-
-    def _lab_mounts(self) -> list[str]:
-        prefix = f"{self.dir}/"
-        mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
-        return [m for m in mounts if m.startswith(prefix)]
+        return [(pid, start_time(pid)) for root, _ in roots for pid in sorted(descendants(root))]
 
     def down(self) -> None:
         t0 = time.monotonic()
@@ -276,7 +259,7 @@ class ZuulLab(Lab):
         if survivors:
             raise LabError(f"lab down zuul: processes {survivors} did not exit within 30 s; "
                            "nothing was removed (run `certkit lab down zuul` again)")
-        for mountpoint in self._lab_mounts():
+        for mountpoint in mounts_under(self.dir):
             subprocess.run(["umount", "-l", mountpoint], capture_output=True)
         self.node.net.down()
         state = self._state_or_none()
@@ -284,7 +267,7 @@ class ZuulLab(Lab):
             shutil.rmtree(state.job_dir, ignore_errors=True)
         shutil.rmtree(self.dir, ignore_errors=True)
         self.forget()
-        left = [*self.node.net.leftovers(), *self._lab_mounts()]
+        left = [*self.node.net.leftovers(), *mounts_under(self.dir)]
         if state is not None and Path(state.job_dir).exists():
             left.append(state.job_dir)
         if self.dir.exists():

@@ -45,6 +45,46 @@ def test_daemon_is_tracked_by_pidfile_and_stopped_by_pid(tmp_path):
     assert daemon.pid() is None
 
 
+RETITLED_SERVICE = """
+import os, sys, time
+from cotyledon import _utils  # how Manila's services (oslo.service on cotyledon) title themselves
+_utils.set_process_title(f"{_utils.get_process_name()}: master process [{' '.join(sys.argv)}]")
+if os.fork() == 0:
+    _utils.set_process_title(f"{_utils.get_process_name()}: ManilaShare worker(0)")
+time.sleep(300)
+"""
+
+
+def test_down_finds_services_that_rewrote_their_title(tmp_path):
+    """setproctitle overwrites the environment block /proc/PID/environ shows, tag included: the
+    master is found by its --config-file under the lab, its worker as its descendant; a
+    stranger naming another directory is not."""
+    from certkit.lab.processes import TAG_ENV, wait_until
+
+    lab = tmp_path / "lab"
+    env = {**__import__("os").environ, TAG_ENV: str(lab)}
+    service = subprocess.Popen([sys.executable, "-c", RETITLED_SERVICE, "--config-file",
+                                str(lab / "manila" / "manila.conf")], env=env)
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)",
+                                 str(tmp_path / "lab-other" / "manila.conf")])
+    try:
+        def worker() -> int | None:
+            children = Path(f"/proc/{service.pid}/task/{service.pid}/children").read_text().split()
+            titled = b"worker(0)" in Path(f"/proc/{children[0]}/cmdline").read_bytes() if children else False
+            return int(children[0]) if titled else None
+        child = wait_until("the retitled worker", 20, worker)
+        for pid in (service.pid, child):
+            assert f"{TAG_ENV}={lab}".encode() not in Path(f"/proc/{pid}/environ").read_bytes()
+        assert b"master process" in Path(f"/proc/{service.pid}/cmdline").read_bytes()
+        assert {pid for pid, _ in tagged(lab)} == {service.pid, child}
+        assert kill_and_wait(tagged(lab), timeout=10) == [] and tagged(lab) == []
+        assert stranger.poll() is None, "a process naming another directory was stopped"
+    finally:
+        for proc in (service, stranger):
+            proc.kill()
+            proc.wait()
+
+
 def test_a_recycled_pid_is_never_signalled(tmp_path):
     """A pidfile whose process is gone, its pid now another process's, names no live daemon."""
     stranger = subprocess.Popen(["sleep", "300"])

@@ -57,3 +57,20 @@ def test_the_plugin_release_follows_the_manila_cycle_it_was_released_for():
     # what this venv runs: at least the release of its Manila's cycle (`lab up` upgrades otherwise)
     wanted = plugin_release_for(metadata.version("manila"))
     assert wanted is None or Version(metadata.version("manila-tempest-plugin")) >= Version(wanted)
+
+
+def test_manila_share_starts_privsep_helper_from_the_venv_without_sudo():
+    """The real manila-share (unlike certkit's in-process harness) starts oslo.privsep's helper:
+    as root the lab names the venv's privsep-helper and its manila.conf, no sudo."""
+    import os
+    import shlex
+
+    from certkit.manila_env import scripts_dir
+
+    conf = conf_of(load_profile(ROOT / "driver_profiles" / "glusterfs-directory-mapped-layout.yaml"))
+    if os.geteuid() != 0:
+        assert "manila_sys_admin" not in conf
+        return
+    argv = shlex.split(conf["manila_sys_admin"]["helper_command"])
+    assert argv == [str(scripts_dir() / "privsep-helper"), "--config-file", "/tmp/lab/manila/manila.conf"]
+    assert os.access(argv[0], os.X_OK)

@@ -135,7 +135,7 @@ def db_sync(conf: Path) -> None:
 def service_argv(name: str, root: Path, state: LabState, conf: Path) -> list[str]:
     """How each Manila service is started."""
     if name == "manila-api":
-        return [str(scripts_dir() / "gunicorn"), *gunicorn_args(state.ports["manila_api"]),
+        return [str(scripts_dir() / "gunicorn"), *gunicorn_args(state.ports["manila_api"], root / "manila"),
                 "--pythonpath", str(root / "manila"), "manila_api_wsgi:application"]
     return [str(scripts_dir() / name), "--config-file", str(conf)]
 

@@ -274,6 +274,33 @@ def test_dhss_true_mode_certifies_the_dummy_with_share_servers(lab, tmp_path, mo
     assert client.share_servers() == []
 
 
+def _proc_file(pid: int, name: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/{name}").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_every_process_of_the_lab_is_found_without_its_pidfile(lab):
+    """What `down` and the next `up` find when no pidfile names a process: every process of
+    every service, Manila's retitled masters and workers included (setproctitle overwrote the
+    tag in their /proc/PID/environ)."""
+    from certkit.lab.processes import TAG_ENV, descends_from, session_of
+
+    root = lab["root"]
+    table = ProcessTable(root)
+    services = {n: table.pid_of(n) for n in table.names() if table.pid_of(n)}
+    found = {pid for pid, _ in tagged(root)}
+    members = {int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()
+               and (session_of(int(e.name)) in {session_of(p) for p in services.values()}
+                    or descends_from(int(e.name), set(services.values())))}
+    members = {pid for pid in members if alive(pid)}
+    assert members - found == set(), {pid: _proc_file(pid, "cmdline")[:80] for pid in members - found}
+    retitled = [pid for pid in members if b"master process [" in _proc_file(pid, "cmdline")
+                and f"{TAG_ENV}={root}".encode() not in _proc_file(pid, "environ")]
+    assert retitled, "no service rewrote its title: this check would not show the fix"
+
+
 def test_down_leaves_nothing_behind(lab):
     root, env = lab["root"], lab["env"]
     table = ProcessTable(root)

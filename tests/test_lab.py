@@ -85,6 +85,50 @@ def test_down_finds_services_that_rewrote_their_title(tmp_path):
             proc.wait()
 
 
+class KilledAt(BaseException):
+    """Stands for the SIGKILL of `lab up` (nothing after it in that `up` runs)."""
+
+
+@pytest.mark.parametrize("killed_at", ["register the OSD", "write the OSD keyring", "ceph-osd --mkfs"])
+def test_an_up_killed_while_preparing_the_osd_is_finished_by_the_next(tmp_path, monkeypatch, killed_at):
+    """The Ceph lab's OSD preparation, killed after `osd new` (registered: the monitor knows the
+    uuid and key) or inside mkfs: the next `up` registers the same uuid with the same key again
+    (`osd new` repeats idempotently) and makes the store afresh; then nothing is done twice."""
+    from certkit.lab import ceph
+
+    calls: list[tuple[str, list[str]]] = []
+    kill = [killed_at]
+
+    def fake_run(argv, what, timeout=60.0, **_):
+        calls.append((what, list(argv)))
+        if what == "generate the OSD key":
+            return "AQBkey==\n"
+        if what == "write the OSD keyring":
+            Path(argv[argv.index("--create-keyring") + 1]).write_text("[osd.0]\n")
+        if what == "ceph-osd --mkfs":
+            (tmp_path / "osd.0" / "block").write_text("partial")
+        if kill and what == kill[0]:
+            kill.clear()
+            raise KilledAt(what)
+        return ""
+
+    monkeypatch.setattr(ceph, "run", fake_run)
+    cluster = ceph.CephCluster(tmp_path, "10.0.0.1")
+    (tmp_path / "osd.0").mkdir()
+    with pytest.raises(KilledAt):
+        cluster._prepare_osd()
+    first = [argv for what, argv in calls if what == "register the OSD"]
+    calls.clear()
+    cluster._prepare_osd()  # the next `up`
+    again = [argv for what, argv in calls if what == "register the OSD"]
+    assert again == first, "the next up registers another OSD instead of finishing this one"
+    mkfs = [argv for what, argv in calls if what == "ceph-osd --mkfs"]
+    assert len(mkfs) == 1 and mkfs[0][-1] == first[0][first[0].index("new") + 1]
+    calls.clear()
+    cluster._prepare_osd()  # a third `up`: prepared
+    assert calls == []
+
+
 def test_a_recycled_pid_is_never_signalled(tmp_path):
     """A pidfile whose process is gone, its pid now another process's, names no live daemon."""
     stranger = subprocess.Popen(["sleep", "300"])

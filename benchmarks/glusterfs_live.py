@@ -60,7 +60,9 @@ def main() -> None:
 
     os.chdir(ROOT)
     lab = GlusterFSLab(ROOT / "lab" / "glusterfs")
-    env = {"CERTKIT_TEMPEST_REGEX": SUBSET, **os.environ, "CERTKIT_MANILA_LAB_DIR": str(ROOT / "lab" / "manila")}
+    # Both labs named by directory: `down` never reaches another worktree's running lab.
+    env = {"CERTKIT_TEMPEST_REGEX": SUBSET, **os.environ, "CERTKIT_LAB_DIR": str(lab.dir),
+           "CERTKIT_MANILA_LAB_DIR": str(ROOT / "lab" / "manila")}
     env.pop("OS_AUTH_URL", None)
     results: dict = {"load_before": round(os.getloadavg()[0], 1)}
     with clienthost.lock():

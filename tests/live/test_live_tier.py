@@ -274,6 +274,43 @@ def test_dhss_true_mode_certifies_the_dummy_with_share_servers(lab, tmp_path, mo
     assert client.share_servers() == []
 
 
+GLUSTERFS_PROFILE = ROOT / "driver_profiles" / "glusterfs-directory-mapped-layout.yaml"
+GLUSTERFS_CHECKS = "test_claimed_capability_is_schedulable or test_access_rules_reach_active or test_tempest"
+
+
+def test_glusterfs_directory_layout_runs_in_real_manila_services(lab, tmp_path):
+    """The GlusterFS live tier runs: the lab switched to Manila's GlusterFS driver (real
+    manila-share, whose do_setup mounts the volume through oslo.privsep's helper, no sudo)
+    against the GlusterFS lab; its pool is scheduled, manila-tempest-plugin creates and
+    deletes a share on it, and its access rules end in `error` through Manila 23's Ganesha
+    helper TypeError (docs/findings/glusterfs-ganesha-update-access-typeerror.md)."""
+    from certkit.lab.glusterfs import GlusterFSLab
+    from tests.conftest import running_lab
+
+    env = dict(lab["env"])
+    start = time.monotonic()
+    with running_lab(GlusterFSLab(), "GlusterFS lab up (for the live tier)") as gluster:
+        env.update(gluster.env())
+        switch = run_certkit("lab", "up", "manila", "--profile", str(GLUSTERFS_PROFILE), env=env)
+        FIGURES["manila lab: switch to the GlusterFS directory layout"] = f"{time.monotonic() - start:.1f} s"
+        assert switch.returncode == 0, switch.stderr[-2000:]
+        report_path = tmp_path / "glusterfs-api.json"
+        proc = run_certkit("run", str(GLUSTERFS_PROFILE), "--suite", "api", "--no-audit",
+                           "-k", GLUSTERFS_CHECKS, "--report", str(report_path), env=env)
+        run_certkit("lab", "up", "manila", "--profile", str(DUMMY_PROFILE), env=lab["env"])
+    FIGURES["GlusterFS live tier (lab up, switch, 3 checks, down)"] = f"{time.monotonic() - start:.1f} s"
+    assert report_path.exists(), proc.stderr[-2000:]
+    report = _report(report_path)
+    ran = {(c["name"], c.get("variant", "")): c for c in report["checks"]}
+    [(_, pools)] = [(k, c) for k, c in ran.items() if k[0] == "test_claimed_capability_is_schedulable"][:1]
+    assert pools["outcome"] == "passed", pools
+    create = next(c for (n, v), c in ran.items() if n == "test_tempest" and "test_create_get_delete_share" in v)
+    assert create["outcome"] == "passed", create
+    rules = [c for (n, _), c in ran.items() if n == "test_access_rules_reach_active"]
+    assert rules and all(c["outcome"] == "failed" and "error" in c["message"] for c in rules), rules
+    assert report["verdict"] == "not-certified"
+
+
 def _proc_file(pid: int, name: str) -> bytes:
     try:
         return Path(f"/proc/{pid}/{name}").read_bytes()

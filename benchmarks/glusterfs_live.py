@@ -46,7 +46,9 @@ def summary(report: dict) -> dict:
     failed = sorted(f"{c['name']}[{c.get('variant', '')}]" if c.get("variant") else c["name"]
                     for c in report["checks"] if c["outcome"] in ("failed", "error"))
     tempest = [c for c in report["checks"] if c["name"] == "test_tempest"]
-    return {"verdict": report["verdict"], "checks_passed": report["summary"]["passed"],
+    return {"verdict": report["verdict"], "interrupted": bool(report.get("interrupted")),
+            "checks_not_run": sum("the run was interrupted" in c["message"] for c in report["checks"]),
+            "checks_passed": report["summary"]["passed"],
             "checks_failed": report["summary"]["failed"], "checks_skipped": report["summary"]["skipped"],
             "tempest_tests": len(tempest),
             "tempest_passed": sum(c["outcome"] == "passed" for c in tempest),

@@ -29,7 +29,9 @@ def prepare_manila() -> str:
 def run_privileged_in_process() -> None:
     """Drivers' oslo.privsep steps (GlusterFS's mkdir and mount, LVM's, ZFS's) run in this
     process when it is root: privsep would otherwise start its helper through `sudo
-    manila-rootwrap`, which a certification host need not have. Not root: left to privsep."""
+    privsep-helper`, which a certification host need not have (the live tier's manila-share, a
+    separate process, is given the venv's helper instead: livestack.manila_services). Not root:
+    left to privsep."""
     if os.geteuid() == 0:
         from manila import privsep
 

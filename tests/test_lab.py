@@ -45,6 +45,90 @@ def test_daemon_is_tracked_by_pidfile_and_stopped_by_pid(tmp_path):
     assert daemon.pid() is None
 
 
+RETITLED_SERVICE = """
+import os, sys, time
+from cotyledon import _utils  # how Manila's services (oslo.service on cotyledon) title themselves
+_utils.set_process_title(f"{_utils.get_process_name()}: master process [{' '.join(sys.argv)}]")
+if os.fork() == 0:
+    _utils.set_process_title(f"{_utils.get_process_name()}: ManilaShare worker(0)")
+time.sleep(300)
+"""
+
+
+def test_down_finds_services_that_rewrote_their_title(tmp_path):
+    """setproctitle overwrites the environment block /proc/PID/environ shows, tag included: the
+    master is found by its --config-file under the lab, its worker as its descendant; a
+    stranger naming another directory is not."""
+    from certkit.lab.processes import TAG_ENV, wait_until
+
+    lab = tmp_path / "lab"
+    env = {**__import__("os").environ, TAG_ENV: str(lab)}
+    service = subprocess.Popen([sys.executable, "-c", RETITLED_SERVICE, "--config-file",
+                                str(lab / "manila" / "manila.conf")], env=env)
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)",
+                                 str(tmp_path / "lab-other" / "manila.conf")])
+    try:
+        def worker() -> int | None:
+            children = Path(f"/proc/{service.pid}/task/{service.pid}/children").read_text().split()
+            titled = b"worker(0)" in Path(f"/proc/{children[0]}/cmdline").read_bytes() if children else False
+            return int(children[0]) if titled else None
+        child = wait_until("the retitled worker", 20, worker)
+        for pid in (service.pid, child):
+            assert f"{TAG_ENV}={lab}".encode() not in Path(f"/proc/{pid}/environ").read_bytes()
+        assert b"master process" in Path(f"/proc/{service.pid}/cmdline").read_bytes()
+        assert {pid for pid, _ in tagged(lab)} == {service.pid, child}
+        assert kill_and_wait(tagged(lab), timeout=10) == [] and tagged(lab) == []
+        assert stranger.poll() is None, "a process naming another directory was stopped"
+    finally:
+        for proc in (service, stranger):
+            proc.kill()
+            proc.wait()
+
+
+class KilledAt(BaseException):
+    """Stands for the SIGKILL of `lab up` (nothing after it in that `up` runs)."""
+
+
+@pytest.mark.parametrize("killed_at", ["register the OSD", "write the OSD keyring", "ceph-osd --mkfs"])
+def test_an_up_killed_while_preparing_the_osd_is_finished_by_the_next(tmp_path, monkeypatch, killed_at):
+    """The Ceph lab's OSD preparation, killed after `osd new` (registered: the monitor knows the
+    uuid and key) or inside mkfs: the next `up` registers the same uuid with the same key again
+    (`osd new` repeats idempotently) and makes the store afresh; then nothing is done twice."""
+    from certkit.lab import ceph
+
+    calls: list[tuple[str, list[str]]] = []
+    kill = [killed_at]
+
+    def fake_run(argv, what, timeout=60.0, **_):
+        calls.append((what, list(argv)))
+        if what == "generate the OSD key":
+            return "AQBkey==\n"
+        if what == "write the OSD keyring":
+            Path(argv[argv.index("--create-keyring") + 1]).write_text("[osd.0]\n")
+        if what == "ceph-osd --mkfs":
+            (tmp_path / "osd.0" / "block").write_text("partial")
+        if kill and what == kill[0]:
+            kill.clear()
+            raise KilledAt(what)
+        return ""
+
+    monkeypatch.setattr(ceph, "run", fake_run)
+    cluster = ceph.CephCluster(tmp_path, "10.0.0.1")
+    (tmp_path / "osd.0").mkdir()
+    with pytest.raises(KilledAt):
+        cluster._prepare_osd()
+    first = [argv for what, argv in calls if what == "register the OSD"]
+    calls.clear()
+    cluster._prepare_osd()  # the next `up`
+    again = [argv for what, argv in calls if what == "register the OSD"]
+    assert again == first, "the next up registers another OSD instead of finishing this one"
+    mkfs = [argv for what, argv in calls if what == "ceph-osd --mkfs"]
+    assert len(mkfs) == 1 and mkfs[0][-1] == first[0][first[0].index("new") + 1]
+    calls.clear()
+    cluster._prepare_osd()  # a third `up`: prepared
+    assert calls == []
+
+
 def test_a_recycled_pid_is_never_signalled(tmp_path):
     """A pidfile whose process is gone, its pid now another process's, names no live daemon."""
     stranger = subprocess.Popen(["sleep", "300"])

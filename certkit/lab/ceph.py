@@ -9,6 +9,7 @@ authorize` fails with EBADF inside the mgr).
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -106,19 +107,32 @@ class CephCluster:
                  "get-or-create", entity, *caps, "-o", str(keyring)], f"create the key of {entity}")
 
     def _prepare_osd(self) -> None:
-        keyring = self.lab / "osd.0" / "keyring"
-        if keyring.exists() and keyring.stat().st_size:
-            return
-        osd_uuid = str(uuid.uuid4())
-        secret = run(["ceph-authtool", "--gen-print-key"], "generate the OSD key").strip()
-        new = self.lab / "osd.0" / "new.json"
-        new.write_text(json.dumps({"cephx_secret": secret}))
+        """Register OSD 0 and make its store, resumable at every step: the OSD's uuid and key are
+        saved before `ceph osd new` (which the monitor repeats idempotently for the same uuid
+        and key), and the store counts as made only once `ceph-osd --mkfs` has finished (the
+        `prepared` mark). An `up` killed anywhere in between is finished by the next one."""
+        osd_dir = self.lab / "osd.0"
+        keyring, done, saved = osd_dir / "keyring", osd_dir / "prepared", osd_dir / "osd-uuid"
+        if done.exists() or (keyring.exists() and keyring.stat().st_size and not saved.exists()):
+            return  # made, by this code or by an older one (keyring written after its mkfs)
+        new = osd_dir / "new.json"
+        try:
+            osd_uuid, secret = saved.read_text().strip(), json.loads(new.read_text())["cephx_secret"]
+        except (OSError, ValueError, KeyError):
+            osd_uuid = str(uuid.uuid4())
+            secret = run(["ceph-authtool", "--gen-print-key"], "generate the OSD key").strip()
+            new.write_text(json.dumps({"cephx_secret": secret}))
+            saved.write_text(osd_uuid + "\n")
         run(["ceph", "-c", str(self.conf), "-k", str(self.admin_keyring), "osd", "new", osd_uuid,
              "-i", str(new)], "register the OSD")
+        for left in osd_dir.iterdir():  # what a killed mkfs left; the saved identity stays
+            if left not in (new, saved):
+                left.unlink() if not left.is_dir() or left.is_symlink() else shutil.rmtree(left)
         run(["ceph-authtool", "--create-keyring", str(keyring), "--name", "osd.0", "--add-key", secret],
             "write the OSD keyring")
         run(["ceph-osd", "-c", str(self.conf), "-i", "0", "--mkfs", "--osd-uuid", osd_uuid],
             "ceph-osd --mkfs", timeout=120)
+        done.touch()
 
     def start(self) -> None:
         """Start every daemon (those already running are left alone), create the CephFS

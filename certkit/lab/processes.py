@@ -83,22 +83,47 @@ def descends_from(pid: int, ancestors: set[int]) -> bool:
     return False
 
 
-def tagged(tag: str | Path) -> list[tuple[int, int | None]]:
-    """(pid, start time) of every live process whose environment holds the lab's tag."""
-    wanted = f"{TAG_ENV}={tag}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if wanted in environ.split(b"\0"):
-            pid = int(entry.name)
-            if is_alive(pid):
-                found.append((pid, start_time(pid)))
+def ancestors(pid: int | None = None) -> set[int]:
+    """`pid` (default this process) and every ancestor of it but PID 1."""
+    found, pid = set(), pid or os.getpid()
+    while pid > 1 and pid not in found:
+        found.add(pid)
+        pid = parent_of(pid) or 0
     return found
+
+
+def _marks_lab(entry: Path, wanted_env: bytes, under: bytes) -> bool:
+    """Whether this /proc entry's environment holds the tag or its command line names a path
+    under the lab's directory."""
+    try:
+        if wanted_env in (entry / "environ").read_bytes().split(b"\0"):
+            return True
+        return under in (entry / "cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def tagged(tag: str | Path) -> list[tuple[int, int | None]]:
+    """(pid, start time) of every live process of the lab: its environment holds the lab's tag,
+    or its command line names a path under the lab's directory (Manila's services rewrite
+    their process title with setproctitle, which overwrites the environment block that
+    /proc/PID/environ shows: the master's title keeps its argv, its --config-file under the
+    lab), or it descends from such a process (the services' workers, titled
+    `manila-share: ManilaShare worker(0)`, keep neither). Never this process or its parents."""
+    mine = ancestors()  # never the caller or its parents (a shell whose command names the lab)
+    wanted_env = f"{TAG_ENV}={tag}".encode()
+    under = f"{str(tag).rstrip('/')}/".encode()
+    marked: set[int] = set()
+    others: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in mine:
+            continue
+        if _marks_lab(entry, wanted_env, under):
+            marked.add(int(entry.name))
+        else:
+            others.append(int(entry.name))
+    found = marked | {pid for pid in others if descends_from(pid, marked)}
+    return [(pid, start_time(pid)) for pid in sorted(found) if is_alive(pid)]
 
 
 def wait_until(what: str, timeout: float, ready: Callable[[], object], hint: str = "") -> object:

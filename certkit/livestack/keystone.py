@@ -98,7 +98,7 @@ def start_keystone(root: Path, state: LabState, table: ProcessTable) -> None:
     env = {"PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
            "OS_KEYSTONE_CONFIG_FILES": str(_conf_path(root))}
     (root / "keystone" / "keystone_wsgi.py").write_text(WSGI_WRAPPER)
-    table.spawn("keystone", [str(venv / "bin" / "gunicorn"), *gunicorn_args(state.ports["keystone"]),
+    table.spawn("keystone", [str(venv / "bin" / "gunicorn"), *gunicorn_args(state.ports["keystone"], root / "keystone"),
                              "--pythonpath", str(root / "keystone"), "keystone_wsgi:application"],
                 env=env)
     wait_until(lambda: _answers(state.auth_url), 90, "serve /v3", table, "keystone")

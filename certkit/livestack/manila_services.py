@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -90,8 +91,22 @@ def manila_conf_text(root: Path, state: LabState, profile: Profile) -> str:
         },
         **groups,
         **networks,
+        **privsep_sections(root / "manila" / "manila.conf"),
     }
     return render_conf(sections, profile.path)
+
+
+def privsep_sections(conf: Path) -> dict[str, dict[str, Any]]:
+    """Where manila-share's oslo.privsep helper comes from. As root (this lab's case), the venv's
+    `privsep-helper` runs directly, as in DevStack's sudo-less set-ups; oslo.privsep's default,
+    `sudo privsep-helper`, would look for the helper on sudo's secure_path, where a venv is not.
+    With `helper_command` set, oslo.privsep passes no --config-file of its own
+    (oslo_privsep/priv_context.py, PrivContext.helper_command), so it is given here. Not root:
+    nothing set, privsep's default (sudo) stands."""
+    if os.geteuid() != 0:
+        return {}
+    helper = shlex.join([str(scripts_dir() / "privsep-helper"), "--config-file", str(conf)])
+    return {"manila_sys_admin": {"helper_command": helper}}
 
 
 def write_manila_conf(root: Path, state: LabState, profile: Profile) -> tuple[Path, bool]:
@@ -120,7 +135,7 @@ def db_sync(conf: Path) -> None:
 def service_argv(name: str, root: Path, state: LabState, conf: Path) -> list[str]:
     """How each Manila service is started."""
     if name == "manila-api":
-        return [str(scripts_dir() / "gunicorn"), *gunicorn_args(state.ports["manila_api"]),
+        return [str(scripts_dir() / "gunicorn"), *gunicorn_args(state.ports["manila_api"], root / "manila"),
                 "--pythonpath", str(root / "manila"), "manila_api_wsgi:application"]
     return [str(scripts_dir() / name), "--config-file", str(conf)]
 

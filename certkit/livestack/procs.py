@@ -142,8 +142,11 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def gunicorn_args(port: int) -> list[str]:
-    """gunicorn on loopback: one process, threads, no control socket in $HOME (shared by labs)."""
+def gunicorn_args(port: int, app_dir: Path) -> list[str]:
+    """gunicorn on loopback: one process, threads, no control socket in $HOME (shared by labs),
+    named after its directory in the lab: gunicorn retitles its processes `gunicorn: master
+    [NAME]` with setproctitle, which overwrites the lab's tag in /proc/PID/environ, so the name
+    is what lets `down` find them (certkit.lab.processes.tagged)."""
     args = ["--bind", f"127.0.0.1:{port}", "-w", "1", "--threads", "8", "-k", "gthread",
-            "--timeout", "120"]
+            "--timeout", "120", "--name", str(app_dir)]
     return args + ["--no-control-socket"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from certkit.lab import ports as lab_ports
-from certkit.lab.processes import descends_from, kill_and_wait, session_of, tagged
+from certkit.lab.processes import ancestors, descends_from, kill_and_wait, session_of, tagged
 from certkit.livestack import database
 from certkit.livestack.procs import ProcessTable, port_open
 from certkit.livestack.state import LabState
@@ -46,17 +46,6 @@ def dependents(state: LabState, port: str) -> list[str]:
     return ["rabbitmq", *MANILA]
 
 
-def _ancestors() -> set[int]:
-    pids, pid = set(), os.getpid()
-    while pid > 1:
-        pids.add(pid)
-        try:
-            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            break
-    return pids
-
-
 def _is_epmd(pid: int) -> bool:
     try:
         argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
@@ -70,7 +59,7 @@ def strays(root: Path, table: ProcessTable, everything: bool = False) -> list[tu
     `everything`, for `down`); never this process or its parents. A process accounts for its
     session and its descendants (RabbitMQ's erl_child_setup starts a session of its own);
     RabbitMQ's epmd, which daemonizes, belongs to it while RabbitMQ runs."""
-    mine = _ancestors()
+    mine = ancestors()
     tracked = set() if everything else {pid for pid in map(table.pid_of, table.names()) if pid}
     sessions = {session_of(pid) for pid in tracked}
     rabbit_runs = not everything and table.running("rabbitmq")

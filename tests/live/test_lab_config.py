@@ -57,3 +57,54 @@ def test_the_plugin_release_follows_the_manila_cycle_it_was_released_for():
     # what this venv runs: at least the release of its Manila's cycle (`lab up` upgrades otherwise)
     wanted = plugin_release_for(metadata.version("manila"))
     assert wanted is None or Version(metadata.version("manila-tempest-plugin")) >= Version(wanted)
+
+
+def test_manila_share_starts_privsep_helper_from_the_venv_without_sudo():
+    """The real manila-share (unlike certkit's in-process harness) starts oslo.privsep's helper:
+    as root the lab names the venv's privsep-helper and its manila.conf, no sudo."""
+    import os
+    import shlex
+
+    from certkit.manila_env import scripts_dir
+
+    conf = conf_of(load_profile(ROOT / "driver_profiles" / "glusterfs-directory-mapped-layout.yaml"))
+    if os.geteuid() != 0:
+        assert "manila_sys_admin" not in conf
+        return
+    argv = shlex.split(conf["manila_sys_admin"]["helper_command"])
+    assert argv == [str(scripts_dir() / "privsep-helper"), "--config-file", "/tmp/lab/manila/manila.conf"]
+    assert os.access(argv[0], os.X_OK)
+
+
+PRIVSEP_PROBE = """
+import os, sys
+from certkit.manila_env import parse_conf
+parse_conf([sys.argv[1]])
+from manila import privsep
+from manila.privsep import os as privsep_os
+privsep_os.mkdir(sys.argv[2])  # through the helper: this process has no daemon of its own
+channel = privsep.sys_admin_pctxt.channel
+print(os.path.isdir(sys.argv[2]), channel is not None)
+"""
+
+
+def test_the_lab_privsep_helper_starts_and_runs_manila_privileged_steps(tmp_path):
+    """manila-share's first privileged step (the GlusterFS layout's mkdir) through the helper
+    the lab configures: oslo.privsep starts it from the venv, no sudo, and it runs the step."""
+    import os
+    import subprocess
+    import sys
+
+    from certkit.livestack.manila_services import privsep_sections
+
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip("the lab configures the helper for root only")
+    conf = tmp_path / "manila.conf"
+    helper = privsep_sections(conf)["manila_sys_admin"]["helper_command"]
+    conf.write_text(f"[DEFAULT]\n[manila_sys_admin]\nhelper_command = {helper}\n")
+    made = tmp_path / "made-by-the-helper"
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}  # no venv on PATH, as sudo's secure_path
+    proc = subprocess.run([sys.executable, "-c", PRIVSEP_PROBE, str(conf), str(made)], env=env,
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0 and proc.stdout.split() == ["True", "True"], proc.stderr[-2000:]

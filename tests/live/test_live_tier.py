@@ -274,6 +274,75 @@ def test_dhss_true_mode_certifies_the_dummy_with_share_servers(lab, tmp_path, mo
     assert client.share_servers() == []
 
 
+GLUSTERFS_PROFILE = ROOT / "driver_profiles" / "glusterfs-directory-mapped-layout.yaml"
+GLUSTERFS_CHECKS = "test_claimed_capability_is_schedulable or test_access_rules_reach_active or test_tempest"
+
+
+def test_glusterfs_directory_layout_runs_in_real_manila_services(lab, tmp_path):
+    """The GlusterFS live tier runs: the lab switched to Manila's GlusterFS driver (real
+    manila-share, whose do_setup mounts the volume through oslo.privsep's helper, no sudo)
+    against the GlusterFS lab; its pool is scheduled, manila-tempest-plugin creates and
+    deletes a share on it, and its access rules end in `error` through Manila 23's Ganesha
+    helper TypeError (docs/findings/glusterfs-ganesha-update-access-typeerror.md)."""
+    from certkit.lab.glusterfs import GlusterFSLab
+    from tests.conftest import running_lab
+
+    env = dict(lab["env"])
+    with running_lab(GlusterFSLab(), "GlusterFS lab up (for the live tier)") as gluster:
+        env.update(gluster.env())
+        start = time.monotonic()
+        switch = run_certkit("lab", "up", "manila", "--profile", str(GLUSTERFS_PROFILE), env=env)
+        FIGURES["manila lab: switch to the GlusterFS directory layout"] = f"{time.monotonic() - start:.1f} s"
+        assert switch.returncode == 0, switch.stderr[-2000:]
+        report_path = tmp_path / "glusterfs-api.json"
+        start = time.monotonic()
+        proc = run_certkit("run", str(GLUSTERFS_PROFILE), "--suite", "api", "--no-audit",
+                           "-k", GLUSTERFS_CHECKS, "--report", str(report_path), env=env)
+        FIGURES["certkit run --suite api (GlusterFS directory layout, 3 checks)"] = \
+            f"{time.monotonic() - start:.1f} s"
+        start = time.monotonic()
+        back = run_certkit("lab", "up", "manila", "--profile", str(DUMMY_PROFILE), env=lab["env"])
+        FIGURES["manila lab: switch back to the dummy"] = f"{time.monotonic() - start:.1f} s"
+        assert back.returncode == 0, back.stderr[-2000:]
+    assert report_path.exists(), proc.stderr[-2000:]
+    report = _report(report_path)
+    ran = {(c["name"], c.get("variant", "")): c for c in report["checks"]}
+    [(_, pools)] = [(k, c) for k, c in ran.items() if k[0] == "test_claimed_capability_is_schedulable"][:1]
+    assert pools["outcome"] == "passed", pools
+    create = next(c for (n, v), c in ran.items() if n == "test_tempest" and "test_create_get_delete_share" in v)
+    assert create["outcome"] == "passed", create
+    rules = [c for (n, _), c in ran.items() if n == "test_access_rules_reach_active"]
+    assert rules and all(c["outcome"] == "failed" and "error" in c["message"] for c in rules), rules
+    assert report["verdict"] == "failed" and report["scope"] == ["api"]  # an API-only run certifies nothing
+
+
+def _proc_file(pid: int, name: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/{name}").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_every_process_of_the_lab_is_found_without_its_pidfile(lab):
+    """What `down` and the next `up` find when no pidfile names a process: every process of
+    every service, Manila's retitled masters and workers included (setproctitle overwrote the
+    tag in their /proc/PID/environ)."""
+    from certkit.lab.processes import TAG_ENV, descends_from, session_of
+
+    root = lab["root"]
+    table = ProcessTable(root)
+    services = {n: table.pid_of(n) for n in table.names() if table.pid_of(n)}
+    found = {pid for pid, _ in tagged(root)}
+    members = {int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()
+               and (session_of(int(e.name)) in {session_of(p) for p in services.values()}
+                    or descends_from(int(e.name), set(services.values())))}
+    members = {pid for pid in members if alive(pid)}
+    assert members - found == set(), {pid: _proc_file(pid, "cmdline")[:80] for pid in members - found}
+    retitled = [pid for pid in members if b"master process [" in _proc_file(pid, "cmdline")
+                and f"{TAG_ENV}={root}".encode() not in _proc_file(pid, "environ")]
+    assert retitled, "no service rewrote its title: this check would not show the fix"
+
+
 def test_down_leaves_nothing_behind(lab):
     root, env = lab["root"], lab["env"]
     table = ProcessTable(root)

@@ -1,0 +1,96 @@
+"""Benchmark: the GlusterFS directory-mapped profile through the live Manila tier: the GlusterFS
+lab up, `certkit lab up manila --profile driver_profiles/glusterfs-directory-mapped-layout.yaml`
+(real manila-api, -scheduler and -share running Manila's GlusterFS driver), then
+`certkit run ... --suite api` (certkit's API checks and manila-tempest-plugin's API tests), then
+both labs down. Prints and writes the wall time of each step, the check counts, the verdict per
+claimed feature and every failed check.
+
+    python benchmarks/glusterfs_live.py        (root; takes the client-host lock; ~12 min)
+
+The plugin's tests are those of a share's life the profile's claims touch (SUBSET: shares,
+access rules, share actions such as extend and shrink, and their negative tests), so that the
+run fits one 15-minute hold of the client host; CERTKIT_TEMPEST_REGEX=manila_tempest_tests.tests.api
+runs every API test instead (longer than one hold). Writes
+benchmarks/results/glusterfs_live.json (docs/labs/glusterfs.md quotes it) and the report
+reports/glusterfs-directory-mapped-layout-api.json, which `make dashboard-demo` loads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PROFILE = ROOT / "driver_profiles" / "glusterfs-directory-mapped-layout.yaml"
+REPORT = ROOT / "reports" / "glusterfs-directory-mapped-layout-api.json"
+RESULTS = ROOT / "benchmarks" / "results" / "glusterfs_live.json"
+SUBSET = (r"manila_tempest_tests\.tests\.api\.(test_shares|test_shares_negative|test_rules|test_rules_negative"
+          r"|test_shares_actions|test_shares_actions_negative|test_access_rules_metadata)\.")
+
+
+def certkit(*args: str, env: dict[str, str]) -> tuple[subprocess.CompletedProcess, float]:
+    """One certkit command from the repository root, timed."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "certkit.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)
+    return proc, round(time.perf_counter() - start, 1)
+
+
+def summary(report: dict) -> dict:
+    """Counts, verdict, claimed features and the failed checks of an API-tier report."""
+    failed = sorted(f"{c['name']}[{c.get('variant', '')}]" if c.get("variant") else c["name"]
+                    for c in report["checks"] if c["outcome"] in ("failed", "error"))
+    tempest = [c for c in report["checks"] if c["name"] == "test_tempest"]
+    return {"verdict": report["verdict"], "interrupted": bool(report.get("interrupted")),
+            "checks_not_run": sum("the run was interrupted" in c["message"] for c in report["checks"]),
+            "checks_passed": report["summary"]["passed"],
+            "checks_failed": report["summary"]["failed"], "checks_skipped": report["summary"]["skipped"],
+            "tempest_tests": len(tempest),
+            "tempest_passed": sum(c["outcome"] == "passed" for c in tempest),
+            "leaked_objects": len(report["leaks"]), "failed_checks": failed,
+            "features": {name: f["status"] for name, f in report["features"].items() if f["claimed"]}}
+
+
+def main() -> None:
+    from certkit.lab import clienthost
+    from certkit.lab.glusterfs import GlusterFSLab
+
+    os.chdir(ROOT)
+    lab = GlusterFSLab(ROOT / "lab" / "glusterfs")
+    # Both labs named by directory: `down` never reaches another worktree's running lab.
+    env = {"CERTKIT_TEMPEST_REGEX": SUBSET, **os.environ, "CERTKIT_LAB_DIR": str(lab.dir),
+           "CERTKIT_MANILA_LAB_DIR": str(ROOT / "lab" / "manila")}
+    env.pop("OS_AUTH_URL", None)
+    results: dict = {"load_before": round(os.getloadavg()[0], 1)}
+    with clienthost.lock():
+        try:
+            proc, results["glusterfs_up_s"] = certkit("lab", "up", "glusterfs", env=env)
+            if proc.returncode:
+                raise SystemExit(f"lab up glusterfs failed: {proc.stderr.strip()[-500:]}")
+            env.update(lab.env())
+            proc, results["manila_up_s"] = certkit("lab", "up", "manila", "--profile", str(PROFILE), env=env)
+            if proc.returncode:
+                raise SystemExit(f"lab up manila failed: {proc.stderr.strip()[-1500:]}")
+            REPORT.parent.mkdir(exist_ok=True)
+            proc, results["api_suite_s"] = certkit("run", str(PROFILE), "--suite", "api", "--report",
+                                                   str(REPORT), env=env)
+            if not REPORT.exists():
+                raise SystemExit(f"certkit run wrote no report: {proc.stderr.strip()[-1500:]}")
+            results.update(summary(json.loads(REPORT.read_text())))
+            results["tempest_regex"] = env["CERTKIT_TEMPEST_REGEX"]
+        finally:
+            certkit("lab", "down", "manila", env=env)
+            certkit("lab", "down", "glusterfs", env=env)
+    results["load_after"] = round(os.getloadavg()[0], 1)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print(json.dumps(results, indent=2, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

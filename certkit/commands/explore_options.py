@@ -8,6 +8,7 @@ from pathlib import Path
 from certkit.errors import CertkitError
 from certkit.explore.exploration import ExploreOptions
 
+TIERS = ("driver", "api")
 DEFAULT_DIRECTORY = "reports"
 """Where the example database and counterexamples go when no --report names a directory."""
 
@@ -25,6 +26,10 @@ def add_explore_options(parser: argparse.ArgumentParser) -> None:
                        help="stop after N sequences (default: only the budget stops the run)")
     group.add_argument("--explore-max-size", type=int, default=4, metavar="GIB",
                        help="largest share created, in GiB (default: 4; extends go 3 GiB beyond)")
+    group.add_argument("--explore-tier", choices=TIERS, default="driver",
+                       help="driver: the driver in-process (default); api: through a Manila API "
+                            "target (`certkit lab up manila` or an OS_* cloud), the real "
+                            "scheduler and share manager")
 
 
 def explore_options(args: argparse.Namespace, report: str | None) -> ExploreOptions:
@@ -42,4 +47,4 @@ def explore_options(args: argparse.Namespace, report: str | None) -> ExploreOpti
     directory = Path(report).parent if report else Path(DEFAULT_DIRECTORY)
     return ExploreOptions(budget=args.explore_budget, steps=args.explore_steps,
                           seed=args.explore_seed, directory=directory, max_size=args.explore_max_size,
-                          examples=args.explore_examples)
+                          examples=args.explore_examples, tier=args.explore_tier)

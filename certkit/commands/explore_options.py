@@ -26,6 +26,9 @@ def add_explore_options(parser: argparse.ArgumentParser) -> None:
                        help="stop after N sequences (default: only the budget stops the run)")
     group.add_argument("--explore-max-size", type=int, default=4, metavar="GIB",
                        help="largest share created, in GiB (default: 4; extends go 3 GiB beyond)")
+    group.add_argument("--explore-max-rules", type=int, default=256, metavar="N",
+                       help="most access rules on one share (default: 256; crowd grants draw "
+                            "1..N rules at once)")
     group.add_argument("--explore-tier", choices=TIERS, default="driver",
                        help="driver: the driver in-process (default); api: through a Manila API "
                             "target (`certkit lab up manila` or an OS_* cloud), the real "
@@ -44,7 +47,10 @@ def explore_options(args: argparse.Namespace, report: str | None) -> ExploreOpti
         raise CertkitError(f"--explore-examples {args.explore_examples}: must be at least 1")
     if args.explore_max_size < 1:
         raise CertkitError(f"--explore-max-size {args.explore_max_size}: must be at least 1 GiB")
+    if args.explore_max_rules < 1:
+        raise CertkitError(f"--explore-max-rules {args.explore_max_rules}: must be at least 1")
     directory = Path(report).parent if report else Path(DEFAULT_DIRECTORY)
     return ExploreOptions(budget=args.explore_budget, steps=args.explore_steps,
                           seed=args.explore_seed, directory=directory, max_size=args.explore_max_size,
-                          examples=args.explore_examples, tier=args.explore_tier)
+                          examples=args.explore_examples, tier=args.explore_tier,
+                          max_rules=args.explore_max_rules)

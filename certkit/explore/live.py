@@ -23,12 +23,13 @@ end, and whatever is left (failure, Ctrl-C, SIGTERM) by the exploration's final 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from certkit.apitier.client import ManilaClient, WaitTimeout, schema
 from certkit.apitier.target import ApiTarget
 from certkit.contract.checks import expect
-from certkit.explore.executor import IDENTITIES
+from certkit.explore.executor import CROWD, IDENTITIES, crowd, crowd_address
 from certkit.explore.machine import Claims
 from certkit.explore.model import Refused, ShareModel
 from certkit.explore.steps import Step
@@ -45,6 +46,9 @@ IDENTITY_OF_TYPE = {
 }
 """The back-end identity of `id<n>`: one per identity, shared by every share (so one identity
 meets several shares, as in the in-process tier)."""
+LIVE_MAX_RULES = 20
+"""Rules per share on the live tier: each is one API request and a walk through the manager's
+access state machine (seconds each on the lab); the in-process tier draws the whole range."""
 NOT_OBSERVABLE_LIVE = ("live tier: what Manila's API reports (statuses, sizes, export locations, "
                        "rules and their states) was compared with the model; no client mounted")
 
@@ -130,6 +134,8 @@ class LiveExecutor:
         self.restarts = 0
 
     def access_to(self, identity: str) -> str:
+        if identity.startswith(CROWD):
+            return crowd_address(self.access_type, int(identity[len(CROWD):]), "explore")
         n = IDENTITIES.index(identity) + 1
         return IDENTITY_OF_TYPE.get(self.access_type, lambda i: f"certkitexplore{i}")(n)
 
@@ -228,6 +234,9 @@ class LiveExecutor:
                 self._settle(share)
         self._settle(share)
 
+    def _do_grant_crowd(self, share: str, first: int, count: int, level: str, mode: str) -> None:
+        self._do_grant(share, [[i, level] for i in crowd(first, count)], mode)
+
     def _do_deny(self, share: str, identities: list[str], mode: str) -> None:
         for identity in identities:
             self._deny(share, identity)
@@ -267,6 +276,7 @@ class LiveExecutor:
     # -- observing --------------------------------------------------------------------------
     def observe(self) -> None:
         """Every share, snapshot and rule the model knows, as the API reports it."""
+        paths: dict[str, str] = {}
         for name, share_id in sorted(self.shares.items()):
             want = self.model.shares[name]
             got = self.api.show_share(share_id)
@@ -274,8 +284,12 @@ class LiveExecutor:
                    f"share {name} is {got['status']!r}, not 'available' (the model expects it usable)")
             expect(got["size"] == want.size,
                    f"share {name} is {got['size']} GiB through the API; the model says {want.size} GiB")
-            expect(bool(self.api.export_locations(share_id)),
-                   f"share {name} is available but the API lists no export location")
+            locations = [el["path"] for el in self.api.export_locations(share_id)]
+            expect(bool(locations), f"share {name} is available but the API lists no export location")
+            for path in locations:
+                other = paths.setdefault(path, name)
+                expect(other == name, f"shares {other} and {name} have the same export location "
+                                      f"{path!r}: a client of one would mount the other")
             rules = {r["access_to"]: r for r in self.api.access_rules(share_id)}
             expected = {self.access_to(i): level for i, level in want.rules.items()}
             seen = {to: r["access_level"] for to, r in rules.items()}
@@ -296,15 +310,15 @@ class LiveExecutor:
         self.snapshots.clear()
 
 
-def live_claims(profile: Profile, target: ApiTarget, max_size: int = 4) -> Claims:
+def live_claims(profile: Profile, target: ApiTarget, options: Any) -> Claims:
     """The rules' gates on the live tier: the profile's claims, no data path (nothing mounts),
-    and restarts only where certkit runs the services."""
+    restarts only where certkit runs the services, at most LIVE_MAX_RULES rules a share, and
+    no `reapply` step (a user cannot make the manager re-send rules; its restarts do)."""
     from certkit.explore.binding import claims_of
 
-    claims = claims_of(profile, data_path=False, max_size=max_size)
-    if not target.can_restart:
-        return Claims(claims.features - {"ensure_shares"}, claims.levels, False, max_size)
-    return claims
+    claims = claims_of(profile, False, options.max_size, min(options.max_rules, LIVE_MAX_RULES))
+    features = claims.features if target.can_restart else claims.features - {"ensure_shares"}
+    return replace(claims, features=features, resend=False)
 
 
 def is_live_divergence(exc: BaseException) -> bool:

@@ -50,7 +50,8 @@ def _explore_driver(request, certkit_run, profile, options) -> ExplorationResult
     mounter = request.getfixturevalue("run_mounter") if data_path else None
     new_executor = executor_factory(certkit_run, dut, manila_context.get_admin_context(), models,
                                     mounter)
-    result = explore(claims_of(profile, data_path), new_executor, options,
+    claims = claims_of(profile, data_path, options.max_size, options.max_rules)
+    result = explore(claims, new_executor, options,
                      progress=live_progress(request, certkit_run.progress), profile=profile.name,
                      driver=_driver_name(certkit_run), is_divergence=_is_divergence)
     if not data_path:
@@ -66,7 +67,7 @@ def _explore_live(request, certkit_run, profile, options) -> ExplorationResult:
     session = LiveSession(profile, target, certkit_run.run_id)
     try:
         with session:
-            result = explore(live_claims(profile, target, options.max_size), session.new_executor,
+            result = explore(live_claims(profile, target, options), session.new_executor,
                              options, progress=live_progress(request, certkit_run.progress),
                              profile=profile.name, driver=f"{profile.driver} via {target.origin}",
                              is_divergence=is_live_divergence)

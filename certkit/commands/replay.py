@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "2 unusable input or a harness error, 130 interrupted.")
     parser.add_argument("file", help="replay file (JSON), e.g. reports/explore-counterexample.json")
     parser.add_argument("--profile", required=True, help="driver profile (YAML)")
-    parser.add_argument("--explore-tier", choices=TIERS, default="driver",
+    parser.add_argument("--explore-tier", choices=TIERS, default="driver", metavar="{driver,api}",
                         help="driver: the driver in-process (default); api: through the Manila "
                              "API target (`certkit lab up manila`, or an OS_* cloud), as "
                              "`certkit run --suite explore --explore-tier api` explored it")

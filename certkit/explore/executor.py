@@ -249,8 +249,17 @@ class Executor:
         self.observer.remount(self)
 
     def cleanup(self) -> None:
-        """Delete what this example made (mounts first), newest first, through the ledger."""
+        """Delete what this example made (mounts first), newest first, through the ledger.
+        Each share's rules go first in one call, as the manager denies them before deleting a
+        share (a crowd of rules would otherwise cost one update_access each); when that call
+        fails, the ledger still deletes them one by one."""
         self.observer.close(self)
+        for name, rules in self.rules.items():
+            if rules and name in self.shares:
+                try:
+                    self.res.revoke_all(self.shares[name], list(rules.values()))
+                except Exception:  # noqa: BLE001 - the ledger's clean-up below retries each
+                    pass
         self.res.cleanup()
 
 

@@ -36,7 +36,7 @@ from certkit.explore.steps import Step
 from certkit.profile import Profile
 
 SETTLED_RULE = ("active", "error")
-BUSY_SHARE = ("creating", "extending", "shrinking", "reverting", "deleting", "manage_starting",
+BUSY_SHARE = ("creating", "ensuring", "extending", "shrinking", "reverting", "deleting", "manage_starting",
               "migrating", "restoring", "backup_creating")
 IDENTITY_OF_TYPE = {
     "ip": lambda n: f"203.0.113.{10 + n}",  # TEST-NET-3 (RFC 5737): never a real client

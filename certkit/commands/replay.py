@@ -4,9 +4,11 @@ against a profile's driver (a vendor's fix is proven by the same file)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
+from certkit.commands.explore_options import TIERS
 from certkit.errors import CertkitError
 from certkit.profile import load_profile
 
@@ -23,6 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "2 unusable input or a harness error, 130 interrupted.")
     parser.add_argument("file", help="replay file (JSON), e.g. reports/explore-counterexample.json")
     parser.add_argument("--profile", required=True, help="driver profile (YAML)")
+    parser.add_argument("--explore-tier", choices=TIERS, default="driver", metavar="{driver,api}",
+                        help="driver: the driver in-process (default); api: through the Manila "
+                             "API target (`certkit lab up manila`, or an OS_* cloud), as "
+                             "`certkit run --suite explore --explore-tier api` explored it")
     parser.set_defaults(func=replay_command)
 
 
@@ -32,16 +38,21 @@ def replay_command(args: argparse.Namespace) -> int:
 
     steps, data = read_replay(args.file)
     profile = load_profile(args.profile)
+    target = None
+    if args.explore_tier == "api":  # which Manila, or a one-line error, before anything runs
+        from certkit.livestack.targets import resolve_api_target
+
+        target = resolve_api_target(profile, os.environ)
     print(f"certkit: replaying {len(steps)} step(s) of {args.file} against {profile.name} "
           f"({profile.driver})", file=sys.stderr)
     if data.get("failure"):
         print(f"recorded divergence: {data['failure']}", file=sys.stderr)
     try:
-        outcome, leaks = _replay(profile, steps)
+        outcome, leaks = _replay_live(profile, steps, target) if target else _replay(profile, steps)
     except CertkitError as exc:
         raise CertkitError(profile.redact(str(exc))) from None
     for leak in leaks:
-        print(f"LEAKED: {leak.kind} {leak.name}: {profile.redact(leak.error)}")
+        print(f"LEAKED: {profile.redact(leak)}")
     if outcome == "interrupted":
         print("certkit: interrupted (what the replay created was deleted)", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -98,4 +109,23 @@ def _replay(profile: Any, steps: list) -> tuple[Any, list]:
                 mounter.close()
             if host is not None:
                 host.close()
-    return outcome, list(run.ledger.leaks)
+    return outcome, [f"{leak.kind} {leak.name}: {leak.error}" for leak in run.ledger.leaks]
+
+
+def _replay_live(profile: Any, steps: list, target: Any) -> tuple[Any, list]:
+    """The replay through Manila's API (the live tier): (outcome, what could not be deleted)."""
+    from certkit.explore.exploration import replay
+    from certkit.explore.live import LiveSession
+    from certkit.runner import interrupts
+    from certkit.session import CertificationRun
+
+    run = CertificationRun(profile, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    session = LiveSession(profile, target, run.run_id)
+    outcome: Any = None
+    with interrupts(run):
+        try:
+            with session:
+                outcome = replay(steps, session.new_executor(), progress=run.progress)
+        except KeyboardInterrupt:
+            outcome = "interrupted"
+    return outcome, list(session.leftovers)

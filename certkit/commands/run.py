@@ -79,8 +79,10 @@ def _certify(args: argparse.Namespace, profile: Profile, manila_source: dict | N
             print(line, file=sys.stderr, flush=True)
 
     suites = args.suites or DEFAULT_SUITES
+    options = explore_options(args, args.report)  # bad options: one line before any output
     api_target = None
-    if "api" in suites:  # before anything runs: which Manila, or a one-line error
+    if "api" in suites or ("explore" in suites and options.tier == "api"):
+        # before anything runs: which Manila, or a one-line error
         from certkit.livestack.targets import resolve_api_target
 
         api_target = resolve_api_target(profile, os.environ)
@@ -88,7 +90,7 @@ def _certify(args: argparse.Namespace, profile: Profile, manila_source: dict | N
     finished = run_certification(profile, suites=suites, keyword=args.keyword, progress=progress,
                                  check_timeout=args.check_timeout, audit=not args.no_audit,
                                  api_target=api_target,
-                                 explore_options=explore_options(args, args.report))
+                                 explore_options=options)
     if live:
         sys.stderr.write("\r\033[K")
     report = finished.report

@@ -31,10 +31,10 @@ def can_observe_data(profile: Profile) -> bool:
     return bool(profile.client_hosts) and access is not None and access[0] in Mounter.SUPPORTED
 
 
-def claims_of(profile: Profile, data_path: bool, max_size: int = 4) -> Claims:
+def claims_of(profile: Profile, data_path: bool, max_size: int = 4, max_rules: int = 256) -> Claims:
     """The rules' gates: the features the profile claims and its access levels."""
     levels = tuple(level for level in ("rw", "ro") if level in profile.access_levels)
-    return Claims(frozenset(profile.claimed), levels or ("rw",), data_path, max_size)
+    return Claims(frozenset(profile.claimed), levels or ("rw",), data_path, max_size, max_rules)
 
 
 def executor_factory(run: Any, dut: Any, context: Any, models: Any,

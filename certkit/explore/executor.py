@@ -20,6 +20,26 @@ from certkit.harness.models import Model
 
 IDENTITIES = ("id1", "id2", "id3")
 """A small pool, so one identity meets several shares."""
+CROWD = "c"
+"""Crowd identities (`c1`, `c2`...): clients outside the pool, granted many at a time; their
+rules are judged by the driver's answers, never by a mount."""
+
+
+def crowd(first: int, count: int) -> list[str]:
+    """The crowd identities `c<first>`..`c<first + count - 1>`."""
+    return [f"{CROWD}{k}" for k in range(first, first + count)]
+
+
+def crowd_start(rules: dict[str, str]) -> int:
+    """The first crowd number no rule of a share uses yet."""
+    return 1 + max((int(i[len(CROWD):]) for i in rules if i.startswith(CROWD)), default=0)
+
+
+def crowd_address(access_type: str, k: int, run: str) -> str:
+    """The back-end identity of crowd client `k`: never one of the pool's (ip: the shared
+    address space 100.64.0.0/10, which no test client uses)."""
+    return {"ip": f"100.64.{k // 250}.{k % 250 + 1}", "user": f"certkit{run}c{k}",
+            "cert": f"certkit-{run}-c{k}.example.com", "cephx": f"certkit-{run}-c{k}"}[access_type]
 
 
 @dataclass
@@ -48,12 +68,17 @@ class Executor:
         """share name -> identity -> the rule as the driver was given it."""
         self.keys: dict[str, str] = {}
         """identity -> the latest access key update_access returned for it."""
+        self.identity_of: dict[str, str] = {}
+        """back-end identity (access_to) -> pool or crowd identity."""
         self.steps: list[Step] = []
         self.restarts = 0
 
     # -- identities -------------------------------------------------------------------------
     def access_to(self, identity: str) -> str:
-        """The back-end identity of `id<n>` (cephx ids carry the run id)."""
+        """The back-end identity of `id<n>` or crowd client `c<k>` (cephx ids carry the run id)."""
+        if identity.startswith(CROWD):
+            return crowd_address(self.backend.access_type, int(identity[len(CROWD):]),
+                                 self.res.models.run_id)
         return self.res.access_to(self.backend.access_type, 200 + IDENTITIES.index(identity))
 
     def key(self, identity: str) -> str | None:
@@ -128,8 +153,9 @@ class Executor:
         target = self.shares[share]
         made = []
         for identity, level in rules:
-            rule = self.res.models.access_rule(target, self.backend.access_type,
-                                               self.access_to(identity), level)
+            access_to = self.access_to(identity)
+            rule = self.res.models.access_rule(target, self.backend.access_type, access_to, level)
+            self.identity_of[access_to] = identity
             self.rules[share][identity] = rule
             made.append(rule)
         return made
@@ -141,8 +167,7 @@ class Executor:
                    f"update_access reported the {rule['access_level']} rule for "
                    f"{rule['access_to']} in state 'error'")
             if update.get("access_key"):
-                identity = next(i for i in IDENTITIES if self.access_to(i) == rule["access_to"])
-                self.keys[identity] = update["access_key"]
+                self.keys[self.identity_of[rule["access_to"]]] = update["access_key"]
 
     def _do_grant(self, share: str, rules: list[list[str]], mode: str) -> None:
         existing = list(self.rules[share].values())
@@ -155,6 +180,16 @@ class Executor:
             result = self.res.grant_all(target, new, existing)
             self._keys_from(result, new)
         self.model.set_rules(share, {i: r["access_level"] for i, r in self.rules[share].items()})
+
+    def _do_grant_crowd(self, share: str, first: int, count: int, level: str, mode: str) -> None:
+        self._do_grant(share, [[i, level] for i in crowd(first, count)], mode)
+
+    def _do_reapply(self, share: str, identities: list[str]) -> None:
+        """Applied rules sent again as additions, beside the full list (the manager's ensure
+        and recovery paths): the driver must accept them (idempotently) and nothing changes."""
+        again = [self.rules[share][i] for i in identities]
+        result = self.res.update_access(self.shares[share], list(self.rules[share].values()), add=again)
+        self._keys_from(result, again)
 
     def _do_deny(self, share: str, identities: list[str], mode: str) -> None:
         self.observer.revoked(self, share, identities)
@@ -214,8 +249,17 @@ class Executor:
         self.observer.remount(self)
 
     def cleanup(self) -> None:
-        """Delete what this example made (mounts first), newest first, through the ledger."""
+        """Delete what this example made (mounts first), newest first, through the ledger.
+        Each share's rules go first in one call, as the manager denies them before deleting a
+        share (a crowd of rules would otherwise cost one update_access each); when that call
+        fails, the ledger still deletes them one by one."""
         self.observer.close(self)
+        for name, rules in self.rules.items():
+            if rules and name in self.shares:
+                try:
+                    self.res.revoke_all(self.shares[name], list(rules.values()))
+                except Exception:  # noqa: BLE001 - the ledger's clean-up below retries each
+                    pass
         self.res.cleanup()
 
 

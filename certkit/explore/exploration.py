@@ -40,6 +40,11 @@ class ExploreOptions:
     examples: int | None = None
     """Stop after this many sequences (None: only the budget stops): a run of fixed work, the
     same on any machine."""
+    max_rules: int = 256
+    """Most rules a share gets (crowd grants draw their size from 1 up to this)."""
+    tier: str = "driver"
+    """`driver`: the profile's driver in-process, through Resources; `api`: a Manila API target
+    (the live tier, certkit.explore.live)."""
 
     def chosen_seed(self) -> int:
         return self.seed if self.seed is not None else random.SystemRandom().randrange(2 ** 32)

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from certkit.explore.executor import IDENTITIES, Executor
+from certkit.explore.executor import IDENTITIES, Executor, crowd_start
 from certkit.explore.steps import Step
 
 MAX_SHARES = 4
@@ -32,6 +32,11 @@ class Claims:
     data_path: bool
     max_size: int = 4
     """Shares are drawn from 1..max_size GiB (extends go up to max_size + 3)."""
+    max_rules: int = 256
+    """Most rules on one share (Manila sets no limit: a share mounted by every node of a
+    cluster carries hundreds); a crowd grant draws its size from the whole range."""
+    resend: bool = True
+    """Whether the manager's re-sending of applied rules can be driven (in-process: yes)."""
 
     def has(self, feature: str) -> bool:
         return feature in self.features
@@ -169,8 +174,7 @@ def build_machine(claims: Claims, new_executor: Callable[[], Executor], stats: S
                                      unique=True), label="identities")
             return [[i, data.draw(st.sampled_from(claims.levels), label=f"level of {i}")] for i in who]
 
-        @precondition(lambda self: claims.has("share") and any(
-            len(s.rules) < len(IDENTITIES) for s in self.model.shares.values()))
+        @precondition(lambda self: claims.has("share") and any(self._free(n) for n in self.model.shares))
         @rule(data=st.data(), mode=st.sampled_from(["delta", "sync"]))
         def grant(self, data: st.DataObject, mode: str) -> None:
             share = data.draw(st.sampled_from([n for n in self._shares() if self._free(n)]), label="share")
@@ -187,7 +191,7 @@ def build_machine(claims: Claims, new_executor: Callable[[], Executor], stats: S
             self._do("deny", share=share, identities=who, mode=mode)
 
         @precondition(lambda self: claims.has("share") and any(
-            s.rules and len(s.rules) < len(IDENTITIES) for s in self.model.shares.values()))
+            s.rules and self._free(n) for n, s in self.model.shares.items()))
         @rule(data=st.data())
         def change_access(self, data: st.DataObject) -> None:
             share = data.draw(st.sampled_from([n for n in self._shares() if self.model.shares[n].rules
@@ -195,6 +199,37 @@ def build_machine(claims: Claims, new_executor: Callable[[], Executor], stats: S
             deny = data.draw(st.lists(st.sampled_from(sorted(self.model.shares[share].rules)),
                                       min_size=1, unique=True), label="deny")
             self._do("change_access", share=share, add=self._draw_grants(data, share, 1), deny=deny)
+
+        def _roomy(self) -> list[str]:
+            return [n for n in self._shares() if len(self.model.shares[n].rules) < claims.max_rules]
+
+        @precondition(lambda self: claims.has("share") and bool(self._roomy()))
+        @rule(data=st.data(), mode=st.sampled_from(["delta", "sync"]))
+        def grant_crowd(self, data: st.DataObject, mode: str) -> None:
+            """Many rules at once, of clients outside the observed pool (a share mounted by
+            every node of a cluster): the count is drawn across everything Manila allows, small
+            counts and large ones alike; the pool's access must not change."""
+            share = data.draw(st.sampled_from(self._roomy()), label="share")
+            room = claims.max_rules - len(self.model.shares[share].rules)
+            count = data.draw(st.integers(1, room) if room <= 16 else
+                              st.one_of(st.integers(1, 16), st.integers(17, room)), label="count")
+            self._do("grant_crowd", share=share, first=crowd_start(self.model.shares[share].rules),
+                     count=count, level=data.draw(st.sampled_from(claims.levels), label="level"),
+                     mode=mode)
+
+        @precondition(lambda self: claims.resend and claims.has("share")
+                      and any(s.rules for s in self.model.shares.values()))
+        @rule(data=st.data())
+        def reapply(self, data: st.DataObject) -> None:
+            """The manager sends rules the back end already applied again as additions: on
+            ensure_shares when the driver asks (reapply_access_rules, every active rule), and for
+            rules an interrupted update left `applying` (manila/share/manager.py, ensure path;
+            manila/share/access.py reset_rules_to_queueing_states). Nothing changes for users."""
+            share = data.draw(st.sampled_from([n for n in self._shares() if self.model.shares[n].rules]),
+                              label="share")
+            who = data.draw(st.lists(st.sampled_from(sorted(self.model.shares[share].rules)),
+                                     min_size=1, unique=True), label="identities")
+            self._do("reapply", share=share, identities=who)
 
         # -- time ------------------------------------------------------------------------
         @precondition(lambda self: claims.has("ensure_shares") and bool(self.model.shares)

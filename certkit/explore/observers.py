@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from certkit.contract.checks import expect
 from certkit.datapath import MountRefused, Mounter
+from certkit.explore.executor import IDENTITIES
 
 if TYPE_CHECKING:
     from certkit.explore.executor import Executor
@@ -126,7 +127,8 @@ class ClientObserver(DriverObserver):
     def observe(self, ex: "Executor") -> None:
         super().observe(ex)
         for share in ex.model.shares:
-            for identity in sorted({*ex.keys, *ex.model.shares[share].rules}):
+            # the pool only: crowd clients are judged by the driver's answers (no such client)
+            for identity in sorted({*ex.keys, *ex.model.shares[share].rules} & set(IDENTITIES)):
                 level = ex.model.level(identity, share)
                 if level is None:
                     self._drop(share, identity)

@@ -20,7 +20,7 @@ FEATURE_OF_RULE = {
     "snapshot": "snapshot", "delete_snapshot": "snapshot",
     "share_from_snapshot": "create_from_snapshot",
     "extend": "extend", "shrink": "shrink", "revert": "revert_to_snapshot",
-    "restart": "ensure_shares",
+    "restart": "ensure_shares", "grant_crowd": "share", "reapply": "share",
 }
 """The catalogue feature each rule exercises (the verdict is given per feature)."""
 
@@ -42,7 +42,7 @@ class Step:
         """The features this step exercises (a ro rule also exercises access_ro)."""
         found = {FEATURE_OF_RULE[self.rule]}
         rules = [*self.args.get("rules", ()), *self.args.get("add", ())]
-        if any(level == "ro" for _, level in rules):
+        if any(level == "ro" for _, level in rules) or self.args.get("level") == "ro":
             found.add("access_ro")
         return found
 

@@ -28,23 +28,53 @@ def _is_divergence(exc: BaseException) -> bool:
 
 
 @pytest.fixture(scope="module")
-def exploration(request: pytest.FixtureRequest, certkit_run, profile, dut, models) -> ExplorationResult:
-    """Explore once for the whole suite (the run's budget, seed and step count)."""
-    from manila import context as manila_context
-
+def exploration(request: pytest.FixtureRequest, certkit_run, profile) -> ExplorationResult:
+    """Explore once for the whole suite (the run's budget, seed, step count and tier)."""
     if explored_access(profile) is None:
         pytest.skip("the profile claims no protocol with an access type: nothing to explore")
+    options = getattr(certkit_run, "explore_options", None) or ExploreOptions()
+    if options.tier == "api":
+        result = _explore_live(request, certkit_run, profile, options)
+    else:
+        result = _explore_driver(request, certkit_run, profile, options)
+    certkit_run.explore = result.to_report()
+    return result
+
+
+def _explore_driver(request, certkit_run, profile, options) -> ExplorationResult:
+    """The profile's driver in-process, through Resources (and a client host when it has one)."""
+    from manila import context as manila_context
+
+    dut, models = request.getfixturevalue("dut"), request.getfixturevalue("models")
     data_path = can_observe_data(profile)
     mounter = request.getfixturevalue("run_mounter") if data_path else None
-    options = getattr(certkit_run, "explore_options", None) or ExploreOptions()
     new_executor = executor_factory(certkit_run, dut, manila_context.get_admin_context(), models,
                                     mounter)
-    result = explore(claims_of(profile, data_path), new_executor, options,
+    claims = claims_of(profile, data_path, options.max_size, options.max_rules)
+    result = explore(claims, new_executor, options,
                      progress=live_progress(request, certkit_run.progress), profile=profile.name,
                      driver=_driver_name(certkit_run), is_divergence=_is_divergence)
     if not data_path:
         result.notes.append(NOT_OBSERVABLE)
-    certkit_run.explore = result.to_report()
+    return result
+
+
+def _explore_live(request, certkit_run, profile, options) -> ExplorationResult:
+    """The same rules through Manila's API: the real scheduler and share manager."""
+    from certkit.explore.live import NOT_OBSERVABLE_LIVE, LiveSession, is_live_divergence, live_claims
+
+    target = request.getfixturevalue("target")
+    session = LiveSession(profile, target, certkit_run.run_id)
+    try:
+        with session:
+            result = explore(live_claims(profile, target, options), session.new_executor,
+                             options, progress=live_progress(request, certkit_run.progress),
+                             profile=profile.name, driver=f"{profile.driver} via {target.origin}",
+                             is_divergence=is_live_divergence)
+    finally:
+        for problem in session.leftovers:
+            certkit_run.warn(f"explore clean-up: {problem}")
+    result.notes.append(NOT_OBSERVABLE_LIVE)
     return result
 
 

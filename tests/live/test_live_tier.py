@@ -31,6 +31,7 @@ from certkit.livestack.recovery import PORTS, strays
 from certkit.livestack.state import LabState, load_state, save_state
 from certkit.profile import load_profile
 from tests.conftest import DUMMY_PROFILE, FIGURES, ROOT, run_certkit
+from tests.live import explore_live
 
 REQUIRED = os.environ.get("CERTKIT_REQUIRE_LAB") == "1"
 BROKEN = ROOT / "tests" / "live" / "broken-live.yaml"
@@ -172,6 +173,21 @@ def test_api_suite_reports_tempest_tests_and_live_checks(lab, tmp_path):
     assert load_state(root).passwords["admin"] not in report_path.read_text() + proc.stdout + proc.stderr
 
 
+def test_exploration_through_the_api_matches_the_model_and_leaves_nothing(lab, tmp_path):
+    """--suite explore --explore-tier api: the exploration's rules through tempest.lib, the real
+    scheduler and share manager (restarts included); the dummy never diverges from the model."""
+    start = time.monotonic()
+    report = explore_live.explore_clean(lab["root"], lab["env"], DUMMY_PROFILE, tmp_path / "explore.json")
+    FIGURES["certkit run --suite explore --explore-tier api (dummy, 2 x 6 steps)"] = \
+        f"{time.monotonic() - start:.1f} s ({report['explore']['steps']} steps)"
+
+
+def test_sigterm_mid_exploration_deletes_what_it_created_through_the_api(lab, tmp_path):
+    start = time.monotonic()
+    explore_live.explore_sigterm(lab["root"], lab["env"], DUMMY_PROFILE, tmp_path / "explore.json")
+    FIGURES["explore --explore-tier api: SIGTERM mid-run and its clean-up"] = f"{time.monotonic() - start:.1f} s"
+
+
 def test_broken_driver_is_caught_by_the_live_checks(lab, tmp_path, monkeypatch):
     root, env = lab["root"], lab["env"]
     from certkit.apitier.client import ManilaClient
@@ -216,6 +232,16 @@ def test_broken_driver_is_caught_by_the_live_checks(lab, tmp_path, monkeypatch):
     assert exports["outcome"] == "failed" and "lists no export location" in exports["message"]
     restart = by_name["test_share_service_restart_keeps_shares_and_rules"]
     assert restart[0]["outcome"] == "failed" and "ended in" in restart[0]["message"], restart
+
+
+def test_exploration_finds_shrinks_and_replays_a_broken_live_driver(lab, tmp_path):
+    """After the previous check the lab runs tests/live/broken-live.yaml: the exploration finds
+    its divergence through the real manager, shrinks it, and `certkit replay` reproduces it."""
+    start = time.monotonic()
+    found, replayed = explore_live.explore_broken(lab["root"], lab["env"], BROKEN, tmp_path)
+    FIGURES["explore --explore-tier api: broken live driver found, shrunk, replayed"] = \
+        f"{time.monotonic() - start:.1f} s"
+    assert "no export location" in found["failure"], found
 
 
 DHSS_SUBSET = ("test_tempest or share_server_is_set_up or access_rules_reach_active and NFS and rw "

@@ -1,0 +1,121 @@
+"""The exploration's live tier against the manila lab (used by tests/live/test_live_tier.py,
+whose module-scoped lab fixture these checks share): a clean seeded exploration of the dummy,
+SIGTERM mid-exploration, and a broken live driver's divergence found, shrunk and replayed.
+Every check ends by listing the lab's shares and snapshots through the API: nothing the
+exploration made is left."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import ROOT, run_certkit
+
+PREFIX = "certkit-explore-"
+
+
+def explore_args(profile: Path, report: Path, *extra: str) -> list[str]:
+    return ["run", str(profile), "--suite", "explore", "--explore-tier", "api", "--no-audit",
+            "--report", str(report), *extra]
+
+
+def left_behind(root: Path, profile: Path) -> list[str]:
+    """Shares and snapshots an exploration made that the lab's Manila still lists."""
+    from certkit.explore.live import LiveClient
+    from certkit.livestack.targets import resolve_api_target
+    from certkit.profile import load_profile
+
+    saved = os.environ.get("CERTKIT_MANILA_LAB_DIR")
+    os.environ["CERTKIT_MANILA_LAB_DIR"] = str(root)
+    try:
+        client = LiveClient(resolve_api_target(load_profile(profile, check_import=False), {}))
+    finally:
+        if saved is None:
+            os.environ.pop("CERTKIT_MANILA_LAB_DIR")
+        else:
+            os.environ["CERTKIT_MANILA_LAB_DIR"] = saved
+    out = []
+    for kind in ("shares", "snapshots"):
+        _, raw = client.get(f"{kind}/detail?all_tenants=1")
+        for obj in json.loads(raw)[kind]:
+            if kind == "shares" and (obj.get("name") or "").startswith(PREFIX):
+                out.append(f"share {obj['name']} ({obj['status']})")
+            elif kind == "snapshots":
+                out.append(f"snapshot {obj['id']} of share {obj['share_id']} ({obj['status']})")
+    return out
+
+
+def explore_clean(root: Path, env: dict, profile: Path, report_path: Path) -> dict:
+    """A short seeded exploration of the dummy through the API: no divergence, the manager's
+    features exercised, nothing left."""
+    proc = run_certkit(*explore_args(profile, report_path, "--explore-seed", "7", "--explore-steps",
+                                     "6", "--explore-examples", "2", "--explore-budget", "300"),
+                       env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads(report_path.read_text())
+    explored = report["explore"]
+    assert explored["counterexample"] is None and explored["examples"] >= 2, explored
+    assert explored["steps"] >= 6 and "live tier" in " ".join(explored["notes"]), explored
+    assert report["leaks"] == [] and report["warnings"] == [], report["warnings"]
+    assert left_behind(root, profile) == []
+    return report
+
+
+def explore_sigterm(root: Path, env: dict, profile: Path, report_path: Path) -> tuple[str, str]:
+    """SIGTERM once the exploration has a share in Manila: the run stops (143), writes its
+    report, and every share and snapshot it created is deleted through the API."""
+    proc = subprocess.Popen([sys.executable, "-m", "certkit.cli",
+                             *explore_args(profile, report_path, "--explore-seed", "11",
+                                           "--explore-budget", "300")],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 120
+    try:
+        while not left_behind(root, profile):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise AssertionError(f"the exploration never created a share: {proc.communicate()}")
+            time.sleep(0.3)
+        time.sleep(1.0)  # mid-step, more likely than not
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, (out[-2000:], err[-2000:])
+    assert "Traceback" not in err, err[-3000:]
+    report = json.loads(report_path.read_text())
+    assert report["interrupted"] is True and report["leaks"] == [], report
+    assert left_behind(root, profile) == []
+    return out, err
+
+
+def explore_broken(root: Path, env: dict, profile: Path, tmp: Path) -> tuple[dict, str]:
+    """The broken live driver (tests/live/broken_live.py): a divergence found through the real
+    manager, shrunk to its minimal steps, saved, and reproduced by `certkit replay` through the
+    API; nothing left behind by either."""
+    report_path = tmp / "explore-broken.json"
+    proc = run_certkit(*explore_args(profile, report_path, "--explore-seed", "5", "--explore-steps",
+                                     "8", "--explore-budget", "300"), env=env)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads(report_path.read_text())
+    found = report["explore"]["counterexample"]
+    assert found and found["divergence"] is True, report["explore"]
+    assert found["steps"][-1]["rule"] in ("create_share", "share_from_snapshot", "grant",
+                                          "change_access", "restart"), found
+    assert len(found["steps"]) <= 2, found  # shrunk: one step makes each of its breaks visible
+    failed = {c["name"] for c in report["checks"] if c["outcome"] == "failed"}
+    assert "test_exploration_of_share" in failed or "test_exploration_of_ensure_shares" in failed
+    assert "explore: counterexample" in proc.stderr and "certkit replay" in proc.stderr
+    assert report["leaks"] == [] and report["warnings"] == [], report["warnings"]
+    replay = run_certkit("replay", found["replay_file"], "--profile", str(profile),
+                         "--explore-tier", "api", env=env)
+    assert replay.returncode == 1, replay.stdout + replay.stderr
+    assert "reproduced: step" in replay.stdout, replay.stdout
+    assert left_behind(root, profile) == []
+    return found, replay.stdout

@@ -86,9 +86,17 @@ def _reap(lane: Lane) -> None:
     lane.cpu = usage.ru_utime + usage.ru_stime
 
 
+def restore_sigint() -> None:
+    """Ctrl-C raises KeyboardInterrupt here and in every lane, even when this was started with
+    SIGINT ignored (a shell's background job: `make test &`, a CI script): an ignored signal stays
+    ignored across exec, and a lane ignoring SIGINT would never bring its labs down."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main() -> int:
     python = sys.executable
     lanes: list[Lane] = []
+    restore_sigint()
 
     def forward(signum: int, frame: object) -> None:
         """SIGTERM (a CI timeout) reaches the lanes as Ctrl-C would: labs still come down."""

@@ -49,7 +49,7 @@ def split_lanes(text: str) -> dict[str, list[str]]:
 def lane_figures(lines: list[str]) -> dict:
     phases = {"setup": 0.0, "call": 0.0, "teardown": 0.0}
     items: dict[str, float] = {}
-    counts: dict[str, int] = {}
+    counts: dict[str, int] = {"passed": 0, "skipped": 0, "failed": 0}
     for line in lines:
         duration = DURATION.match(line)
         if duration:
@@ -61,7 +61,8 @@ def lane_figures(lines: list[str]) -> dict:
                            for n, kind in SUMMARY.findall(line)})
             counts.update({kind: int(n) for n, kind in re.findall(r"(\d+) (passed|skipped|failed)", line)})
     slowest = sorted(items.items(), key=lambda kv: -kv[1])[:8]
-    return {"setup_s": round(phases["setup"]), "call_s": round(phases["call"]),
+    return {"interrupted": any("KeyboardInterrupt" in line for line in lines),
+            "setup_s": round(phases["setup"]), "call_s": round(phases["call"]),
             "teardown_s": round(phases["teardown"]), **counts,
             "slowest": {item: round(seconds) for item, seconds in slowest}}
 

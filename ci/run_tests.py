@@ -1,57 +1,146 @@
-"""`make test`: certkit's own tests in two lanes side by side.
+"""`make test`: certkit's own tests in three lanes side by side, within CI's 20 minutes on 2 cores.
 
-Lane 2 holds the tests that mostly wait (the live Manila tier, whose services boot and answer
-over RPC, the build of an older Manila's venv, which mostly downloads, and the real Zuul of
-tests/zuul, whose builds mostly wait on Ansible and SSH), plus the GlusterFS lab and the docs
-build, measured to finish sooner there (lane 2 took 16 min and lane 1 over 20 with them in lane
-1); lane 1 everything else. On CI's 2 cores the two overlap instead of adding up. Lane 1 prints as it goes, lane 2
-when it is done; the exit status is lane 1's, else lane 2's. Ctrl-C and SIGTERM reach both
-lanes as a KeyboardInterrupt, so their fixtures still bring every lab down. The client host
-(one per machine) is shared through a lock by the CephFS and GlusterFS labs, whichever lane runs
-them (certkit/lab/clienthost.py: lock; tests/conftest.py: running_lab).
+The budget (measured figures: docs/contributing/test-budget.md):
+
+* Work that waits (services booting, RPC, SSH, package downloads) overlaps across lanes for
+  free; work that computes cannot, since 2 cores hold only 2 lanes' worth of CPU. So lanes are
+  cut by what a test waits for, not by subject.
+* The client host is one per machine and every lab that uses it (CephFS, GlusterFS) holds its
+  lock from `lab up` to `lab down`: those tests can never overlap each other, whatever lane they
+  run in. Spread over two lanes (as before), one lane sat idle on the lock while the other held
+  it, and each CephFS module brought the Ceph lab up and down again for itself (three times per
+  run). They now form one lane, `client-host`, in one process, so the CephFS lab comes up once
+  for every module (tests/conftest.py: ClientHostLabs) and the lane never waits on the lock.
+  Its order: the GlusterFS lab first (its module takes the client host and gives it back), then
+  every CephFS module, tests/test_lab.py last (its last test brings the lab down and checks that
+  nothing is left).
+* `live`: what waits on Manila's services and on downloads (the live Manila tier of the dummy,
+  the older Manila's venv, the real Zuul), then the docs build (CPU, but short) when those are
+  done with the CPU they do use.
+* `rest`: everything else, mostly computing (certifications of broken drivers, the CI listener
+  and executor against real ansible-playbook, the dashboard against real PostgreSQL and
+  Chromium). It prints as it runs; the other lanes print when they end.
+
+Room for new tests: the lane to add a lab test to is `client-host` when it uses the client
+host (CephFS, GlusterFS, NFS data path), else `live` when it mostly waits on services; the
+figures each lane prints at the end (wall and CPU seconds) say how much room is left.
+
+Arguments are passed to every lane's pytest (`ci/run_tests.py --durations=0` to see where the
+time goes). The exit status is the first failing lane's. Ctrl-C and SIGTERM reach every lane as a
+KeyboardInterrupt (SIGINT), so their fixtures still bring every lab down.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import tempfile
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-LANE2 = ("tests/test_glusterfs_lab.py", "tests/live", "tests/test_manila_releases.py", "tests/zuul",
-         "tests/docs")
-"""Lane 2 in the order it runs: the GlusterFS lab first, while lane 1 has not reached the CephFS
-lab tests (both need the client host), and the docs build last, when the services are down."""
+LANES: dict[str, tuple[str, ...]] = {
+    "client-host": ("tests/test_glusterfs_lab.py", "tests/scale/test_scale_cephfs.py",
+                    "tests/test_explore_lab.py", "tests/live/test_cephfs_live.py",
+                    "tests/test_lab.py"),
+    "live": ("tests/live", "tests/test_manila_releases.py", "tests/zuul", "tests/docs"),
+}
+"""Each lane's test paths in the order they run; `rest` runs all of tests/ but these. A path
+inside another lane's directory (tests/live/test_cephfs_live.py) is left out of that lane."""
+REST = "rest"
+
+
+@dataclass
+class Lane:
+    name: str
+    argv: list[str]
+    log: Path | None  # None: prints as it runs
+    proc: subprocess.Popen | None = None
+    started: float = 0.0
+    wall: float = 0.0
+    cpu: float = 0.0
+    status: int | None = None
+    paths: tuple[str, ...] = field(default_factory=tuple)
+
+
+def lane_arguments() -> dict[str, list[str]]:
+    """pytest's arguments for each lane: its paths, and --ignore for every path another lane
+    runs that lies inside one of them."""
+    claimed = [p for paths in LANES.values() for p in paths]
+    args = {}
+    for name, paths in LANES.items():
+        inside = [p for p in claimed if p not in paths and any(p.startswith(f"{own}/") for own in paths)]
+        args[name] = [*paths, *(f"--ignore={p}" for p in inside)]
+    args[REST] = ["tests", *(f"--ignore={p}" for p in claimed)]
+    return args
+
+
+def _reap(lane: Lane) -> None:
+    """Wait for the lane; its status, wall time and CPU time (its own and its reaped children's)."""
+    assert lane.proc is not None
+    _, status, usage = os.wait4(lane.proc.pid, 0)
+    lane.proc.returncode = lane.status = os.waitstatus_to_exitcode(status)
+    lane.wall = time.monotonic() - lane.started
+    lane.cpu = usage.ru_utime + usage.ru_stime
+
+
+def restore_sigint() -> None:
+    """Ctrl-C raises KeyboardInterrupt here and in every lane, even when this was started with
+    SIGINT ignored (a shell's background job: `make test &`, a CI script): an ignored signal stays
+    ignored across exec, and a lane ignoring SIGINT would never bring its labs down."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def main() -> int:
     python = sys.executable
-    lanes: list[subprocess.Popen] = []
+    lanes: list[Lane] = []
+    restore_sigint()
 
     def forward(signum: int, frame: object) -> None:
         """SIGTERM (a CI timeout) reaches the lanes as Ctrl-C would: labs still come down."""
         for lane in lanes:
-            if lane.poll() is None:
-                lane.send_signal(signal.SIGINT)
+            if lane.proc is not None and lane.status is None:
+                lane.proc.send_signal(signal.SIGINT)
 
     signal.signal(signal.SIGTERM, forward)
-    with tempfile.TemporaryDirectory(prefix="certkit-lane2-", ignore_cleanup_errors=True) as tmp:
-        log_path = Path(tmp) / "lane2.log"
-        with open(log_path, "w") as log:
-            lane2 = subprocess.Popen([python, "-m", "pytest", *LANE2, "-q", "-p", "no:cacheprovider",
-                                      "--basetemp", str(Path(tmp) / "basetemp")],
-                                     stdout=log, stderr=subprocess.STDOUT)
-            lane1 = subprocess.Popen([python, "-m", "pytest", "tests", "-q",
-                                      *(f"--ignore={path}" for path in LANE2)])
-            lanes += [lane1, lane2]
-            try:
-                first, second = lane1.wait(), lane2.wait()
-            except KeyboardInterrupt:  # the terminal sent Ctrl-C to both lanes as well
-                first, second = lane1.wait() or 130, lane2.wait()
-        print(f"\n==== lane 2: {' '.join(LANE2)} ====", flush=True)
-        sys.stdout.write(log_path.read_text(errors="replace"))
-    return first or second
+    with tempfile.TemporaryDirectory(prefix="certkit-lanes-", ignore_cleanup_errors=True) as tmp:
+        for name, args in [*((n, a) for n, a in lane_arguments().items() if n != REST),
+                           (REST, lane_arguments()[REST])]:
+            log = None if name == REST else Path(tmp) / f"{name}.log"
+            argv = [python, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider", *sys.argv[1:]]
+            if log is not None:
+                argv += ["--basetemp", str(Path(tmp) / f"basetemp-{name}")]
+            lanes.append(Lane(name, argv, log))
+        handles = []
+        try:
+            for lane in lanes:
+                out = None
+                if lane.log is not None:
+                    out = open(lane.log, "w")  # closed below, after the lane ends
+                    handles.append(out)
+                lane.started = time.monotonic()
+                lane.proc = subprocess.Popen(lane.argv, stdout=out,
+                                             stderr=subprocess.STDOUT if out else None)
+            for lane in reversed(lanes):  # `rest` first: it is the one printing
+                while lane.status is None:
+                    try:
+                        _reap(lane)
+                    except KeyboardInterrupt:  # the terminal sent Ctrl-C to every lane as well
+                        continue
+        finally:
+            for handle in handles:
+                handle.close()
+        for lane in lanes:
+            if lane.log is not None:
+                print(f"\n==== lane {lane.name}: {' '.join(lane.argv[3:])} ====", flush=True)
+                sys.stdout.write(lane.log.read_text(errors="replace"))
+        print("\n==== lanes ====")
+        for lane in lanes:
+            print(f"lane {lane.name}: exit {lane.status}, {lane.wall:.0f} s wall, "
+                  f"{lane.cpu:.0f} s CPU", flush=True)
+    return next((lane.status for lane in lanes if lane.status), 0)
 
 
 if __name__ == "__main__":

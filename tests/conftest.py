@@ -7,9 +7,9 @@ import os
 import subprocess
 import sys
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -93,6 +93,48 @@ def running_lab(lab: Any, figure: str) -> Iterator[Any]:
                 else:
                     os.environ[key] = value
             lab.down()  # idempotent: also after a failure, nothing is left running
+
+
+class ClientHostLabs:
+    """The labs that use the client host (CephFS, GlusterFS), each brought up once per pytest
+    process and shared by every test module that asks for it, instead of one `lab up` and `down`
+    per module. One at a time, as the client host demands: asking for a lab while another holds
+    the client host brings that one down first. Each lab is `running_lab` (so under the
+    client-host lock, its env exported) from its first use until `release` or the session's end,
+    also on Ctrl-C and SIGTERM (pytest unwinds session fixtures on KeyboardInterrupt)."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, tuple[Any, ExitStack]] = {}
+
+    def use(self, kind: Callable[[], Any], figure: str) -> Any:
+        """The lab of class `kind` (CephFSLab, GlusterFSLab), up: brought up now unless this
+        process already has it up."""
+        if kind.name in self._open:
+            return self._open[kind.name][0]
+        self.release_all()
+        stack = ExitStack()
+        running = stack.enter_context(running_lab(kind(), figure))
+        self._open[kind.name] = (running, stack)
+        return running
+
+    def release(self, name: str) -> None:
+        """`name`'s lab down now (nothing when this process does not have it up)."""
+        if name in self._open:
+            self._open.pop(name)[1].close()
+
+    def release_all(self) -> None:
+        for name in list(self._open):
+            self.release(name)
+
+
+@pytest.fixture(scope="session")
+def client_host_labs() -> Iterator[ClientHostLabs]:
+    """This process's client-host labs; every one still up is brought down at the session's end."""
+    labs = ClientHostLabs()
+    try:
+        yield labs
+    finally:
+        labs.release_all()
 
 
 def client_workdir_left(lab: Any, run_id: str) -> bool:

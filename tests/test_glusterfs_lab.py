@@ -22,7 +22,7 @@ from certkit.lab import clienthost
 from certkit.lab.gluster import CLI_SOCKET, GlusterCluster
 from certkit.lab.glusterfs import POOL_VOLUMES, SHARED_VOLUME, GlusterFSLab
 from certkit.lab.processes import LabError, is_alive
-from tests.conftest import FIGURES, ROOT, run_certkit, running_lab
+from tests.conftest import FIGURES, ROOT, run_certkit
 
 PROFILE = ROOT / "driver_profiles" / "glusterfs-directory-mapped-layout.yaml"
 #: Manila 23's GlusterFS Ganesha helper calls GaneshaNASHelper.update_access without its
@@ -95,11 +95,17 @@ def test_down_removes_only_what_gluster_added_to_machine_directories(tmp_path, m
 
 # -- the lab -----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def lab():
+def lab(client_host_labs):
+    """Up for this module (a CephFS lab this process has up is brought down first: one client
+    host), down at its end, then checked to have left nothing."""
+    client_host_labs.release_all()  # before the snapshot of the machine's files: CephFS's down
     machine_before = GlusterCluster.machine_files()
-    with running_lab(GlusterFSLab(), "GlusterFS lab up (glusterd, 5 volumes, Ganesha, client host)") as gluster:
+    gluster = client_host_labs.use(GlusterFSLab, "GlusterFS lab up (glusterd, 5 volumes, Ganesha, client host)")
+    try:
         yield gluster
         pids = [p for p, _ in gluster._lab_processes()]
+    finally:
+        client_host_labs.release(GlusterFSLab.name)
     _assert_nothing_left(gluster, pids, machine_before)
 
 

@@ -22,7 +22,7 @@ from certkit.lab import templates
 from certkit.lab.base import RECORDS
 from certkit.lab.cephfs import CephFSLab, _pth_path
 from certkit.lab.processes import Daemon, is_alive, kill_and_wait, tagged
-from tests.conftest import FIGURES, ROOT, client_workdir_left, run_certkit, running_lab
+from tests.conftest import FIGURES, ROOT, client_workdir_left, run_certkit
 
 PROFILE = ROOT / "driver_profiles" / "cephfs-native.yaml"
 DATAPATH_CHECKS = 11
@@ -158,10 +158,12 @@ def test_every_template_renders_from_package_data(kind, name):
 
 
 # -- the lab -------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def lab():
-    with running_lab(CephFSLab(), "CephFS lab up (packages, cluster, client host, Ganesha)") as cephfs:
-        yield cephfs
+@pytest.fixture
+def lab(client_host_labs):
+    """The CephFS lab, up once for every module of this process that uses it (this one,
+    tests/scale/test_scale_cephfs.py, tests/test_explore_lab.py, tests/live/test_cephfs_live.py:
+    tests/conftest.py ClientHostLabs); down at the end of the session, or by the last test here."""
+    return client_host_labs.use(CephFSLab, "CephFS lab up (packages, cluster, client host, Ganesha)")
 
 
 def _outcomes(report: dict) -> dict[str, str]:
@@ -304,14 +306,15 @@ def test_client_host_errors_are_one_line(lab):
     assert "\n" not in str(err.value)
 
 
-def test_lab_down_leaves_nothing_behind(lab):
-    """Runs last in this file: `down` returns only once every process of the lab has exited,
-    and removes everything `up` made (files, apt log, namespace, link, bindings, record)."""
+def test_lab_down_leaves_nothing_behind(lab, client_host_labs):
+    """Runs last in this file (and `make test` runs this file after the lab's other users): `down`
+    returns only once every process of the lab has exited, and removes everything `up` made
+    (files, apt log, namespace, link, bindings, record)."""
     processes = [d.tracked() for d in [*lab.cluster.daemons(), lab.sshd(), lab.ganesha_nfsd()]]
     processes += [(pid, None) for pid in lab.network.pids()]
     assert len([p for p in processes if p and is_alive(*p)]) >= 6, processes
     start = time.monotonic()
-    lab.down()
+    client_host_labs.release(lab.name)  # `lab.down()`, and the client host's lock released
     FIGURES["CephFS lab down"] = f"{time.monotonic() - start:.1f} s"
     alive = [p for p in processes if p and is_alive(*p)]
     assert not alive, f"alive after `lab down` returned: {alive}"

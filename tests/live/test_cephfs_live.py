@@ -2,8 +2,8 @@
 the CephFS lab: create, cephx access (rw and ro), snapshot, extend, plus manila-tempest-plugin's
 SharesCephFSTest, and the live data-path checks (shares made through the API, mounted from the
 lab's client host), which catch a driver the API-state checks pass. Needs root and the CephFS
-lab (`certkit lab up cephfs`); on a shared machine two test processes take turns through
-tests/conftest.py's ceph_lab_lock.
+lab, shared with the other CephFS modules of the process (tests/conftest.py ClientHostLabs, which
+holds the client-host lock while it is up).
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ import time
 
 import pytest
 
-from tests.conftest import FIGURES, ROOT, ceph_lab_lock, client_workdir_left, run_certkit
-from tests.live.test_live_tier import REQUIRED
+from tests.conftest import FIGURES, ROOT, client_workdir_left, run_certkit
 
 PROFILE = ROOT / "driver_profiles" / "cephfs-native.yaml"
 SUBSET = r"manila_tempest_tests\.tests\.api\.test_shares\.SharesCephFSTest"
@@ -29,30 +28,27 @@ CEPHX_KEY = re.compile(r"AQ[A-Za-z0-9+/]{38}==")
 
 
 @pytest.fixture(scope="module")
-def cephfs_manila(tmp_path_factory):
+def cephfs_manila(tmp_path_factory, client_host_labs):
     from certkit.lab.cephfs import CephFSLab
 
-    reason = CephFSLab().can_run()
-    if reason:
-        if REQUIRED:
-            pytest.fail(f"CERTKIT_REQUIRE_LAB=1 but {reason}")
-        pytest.skip(reason)
+    # The CephFS lab this process shares with tests/test_lab.py and the other CephFS modules
+    # (one `lab up` for all of them, under the client-host lock; skips without root and Ceph, fails
+    # then under CERTKIT_REQUIRE_LAB=1).
+    client_host_labs.use(CephFSLab, "CephFS lab up (packages, cluster, client host, Ganesha)")
     env = {**os.environ, "CERTKIT_MANILA_LAB_DIR": str(tmp_path_factory.mktemp("cephfs-manila") / "lab"),
            "CERTKIT_TEMPEST_REGEX": SUBSET}
     env.pop("OS_AUTH_URL", None)
-    with ceph_lab_lock():
-        up = run_certkit("lab", "up", "cephfs", env=env, timeout=900)
-        try:
-            assert up.returncode == 0, up.stderr[-2000:]
-            env.update(CephFSLab().env())  # the profile's ${CERTKIT_CEPH_CONF} and friends
-            start = time.monotonic()
-            proc = run_certkit("lab", "up", "manila", "--profile", str(PROFILE), env=env)
-            FIGURES["manila lab up for cephfs-native (cold)"] = f"{time.monotonic() - start:.1f} s"
-            assert proc.returncode == 0, proc.stderr[-2000:]
-            yield env
-        finally:
-            run_certkit("lab", "down", "manila", env=env, timeout=300)
-            run_certkit("lab", "down", "cephfs", env=env, timeout=300)
+    up = run_certkit("lab", "up", "cephfs", env=env, timeout=900)  # the command, on the running lab
+    assert up.returncode == 0, up.stderr[-2000:]
+    env.update(CephFSLab().env())  # the profile's ${CERTKIT_CEPH_CONF} and friends
+    try:
+        start = time.monotonic()
+        proc = run_certkit("lab", "up", "manila", "--profile", str(PROFILE), env=env)
+        FIGURES["manila lab up for cephfs-native (cold)"] = f"{time.monotonic() - start:.1f} s"
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        yield env
+    finally:
+        run_certkit("lab", "down", "manila", env=env, timeout=300)
 
 
 def test_cephfs_native_create_access_snapshot_extend_through_manila(cephfs_manila, tmp_path):

@@ -237,7 +237,7 @@ def _listener_recovers(gerrit, tmp_path: Path, change: int) -> bool:
     from certkit.ci.gerrit import GerritSSH
     from certkit.ci.listener import Listener
     from tests.ci.conftest import write_ci_config
-    from tests.ci.test_listener import Runner
+    from tests.ci.conftest import Runner
 
     key = tmp_path / "ci_key"
     key.write_bytes(gerrit.key.read_bytes())

@@ -114,8 +114,10 @@ def fetch_text(url: str) -> str:
         return response.read().decode()
 
 
-LOG_URL = re.compile(r"^- (?P<job>\S+) (?P<url>http://127\.0\.0\.1:\d+/\S+/) : (?P<result>[A-Z_]+) in ",
-                     re.MULTILINE)
+#: One job line of Zuul's report: the job, its build page on zuul-web (Zuul links the build page,
+#: not the log URL, whenever web's root is set), the result.
+BUILD_LINE = re.compile(r"^- (?P<job>\S+) http://127\.0\.0\.1:\d+/t/certkit/build/(?P<uuid>[0-9a-f]+) "
+                        r": (?P<result>[A-Z_]+) in ", re.MULTILINE)
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from certkit.lab.processes import is_alive
 from tests.ci.conftest import commit_change
-from tests.zuul.conftest import LOG_URL, certkit, fetch_text
+from tests.zuul.conftest import BUILD_LINE, certkit, fetch_text
 
 
 SUCCESS = re.compile(r"\ABuild succeeded\.\n+http://127\.0\.0\.1:\d+/t/certkit/buildset/\w+\n")
@@ -43,11 +43,15 @@ def _label(vote: list[str]) -> str:
     return vote[vote.index("--label") + 1]
 
 
-def _log_url(message: str, job: str = "certkit-certify-dummy") -> tuple[str, str]:
-    for match in LOG_URL.finditer(message):
+def _log_url(lab, message: str, job: str = "certkit-certify-dummy") -> tuple[str, str]:
+    """The log URL (the base job's zuul_return, read back from Zuul's API) and result of `job`'s
+    build linked from Zuul's report."""
+    for match in BUILD_LINE.finditer(message):
         if match["job"] == job:
-            return match["url"], match["result"]
-    raise AssertionError(f"no log link for {job} in Zuul's message:\n{message}")
+            build = lab.api(f"tenant/certkit/build/{match['uuid']}")
+            assert build["result"] == match["result"], build
+            return build["log_url"], match["result"]
+    raise AssertionError(f"no build line for {job} in Zuul's message:\n{message}")
 
 
 def _checks(report: dict) -> set[tuple[str, str]]:
@@ -69,7 +73,7 @@ def test_a_patchset_gets_one_verified_plus_one_and_the_report_is_published(zuul_
     message = _message(vote)
     assert _label(vote) == "Verified=1", vote
     assert SUCCESS.match(message), message
-    url, result = _log_url(message)
+    url, result = _log_url(zuul_lab, message)
     assert result == "SUCCESS"
     report = json.loads(fetch_text(url + "certkit/report.json"))
     assert report["verdict"] == "certified"
@@ -139,7 +143,7 @@ def test_a_broken_driver_gets_minus_one_recheck_reruns_and_certkit_ci_run_agrees
     assert _label(first) == "Verified=-1", first
     message = _message(first)
     assert FAILURE.match(message), message
-    url, result = _log_url(message)
+    url, result = _log_url(zuul_lab, message)
     assert result == "FAILURE"
     zuul_report = json.loads(fetch_text(url + "certkit/report.json"))
     failed = [c["name"] for c in zuul_report["checks"] if c["outcome"] == "failed"]
@@ -161,7 +165,7 @@ def test_a_broken_driver_gets_minus_one_recheck_reruns_and_certkit_ci_run_agrees
                                         "username": "jane"}, "recheck")
     votes = gerrit.wait_votes(5102, 2, lab=zuul_lab)
     assert [_label(v) for v in votes] == ["Verified=-1", "Verified=-1"]
-    assert _log_url(_message(votes[1]))[0] != url  # a new build
+    assert _log_url(zuul_lab, _message(votes[1]))[0] != url  # a new build
 
 
 def _running_build(zuul_lab, change: int, timeout: float = 600) -> None:

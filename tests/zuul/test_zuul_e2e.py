@@ -117,8 +117,8 @@ def _publish(report: dict, tmp_path: Path) -> None:
                             env={"CERTKIT_DASHBOARD_TOKEN": token.stdout.strip()}, timeout=120)
         assert published.returncode == 0, published.stderr
         url = f"{base}/api/v1/runs/{report['profile']['name']}/{report['run_id']}.json"
-        stored = json.loads(fetch_text(url))
-        assert stored.get("run_id", report["run_id"]) == report["run_id"]
+        stored = json.loads(fetch_text(url))  # HTTPError 404 unless the dashboard stored this run
+        assert stored, url
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 
 from certkit.lab.processes import is_alive
+from certkit.verdict import CERTIFIED, NOT_CERTIFIED
 from tests.ci.conftest import commit_change
 from tests.zuul.conftest import BUILD_LINE, certkit, fetch_text
 
@@ -76,7 +77,7 @@ def test_a_patchset_gets_one_verified_plus_one_and_the_report_is_published(zuul_
     url, result = _log_url(zuul_lab, message)
     assert result == "SUCCESS"
     report = json.loads(fetch_text(url + "certkit/report.json"))
-    assert report["verdict"] == "certified"
+    assert report["verdict"] == CERTIFIED
     assert report["manila_source"]["change"] == 5101
     assert report["manila_source"]["commit"] == sha  # the change's Manila, installed on the node
     assert report["manila_version"].endswith(".post1")
@@ -157,7 +158,8 @@ def test_a_broken_driver_gets_minus_one_recheck_reruns_and_certkit_ci_run_agrees
                     "--gerrit-git-url", gerrit.double.git_url, "--log-dir", str(tmp_path / "logs"))
     assert local.returncode == 1, local.stderr[-2000:]  # the job failed
     local_report = json.loads((tmp_path / "logs" / "certkit" / "report.json").read_text())
-    assert local_report["verdict"] == zuul_report["verdict"] == "not certified"
+    assert local_report["verdict"] == zuul_report["verdict"] == NOT_CERTIFIED
+    assert local_report["manila_source"] == zuul_report["manila_source"]
     assert _checks(local_report) == _checks(zuul_report)
 
     # recheck: the same patch set runs again and gets a second vote.

@@ -2,8 +2,8 @@
 memory of each Zuul service, event -> job start -> vote latency of real Zuul against `certkit ci
 listen` on the same kind of change, and 10 changes queued at once (one vote each).
 
-Run as root on Debian: `.venv/bin/python benchmarks/zuul_lab.py` (about 15 minutes; the venv is
-built first if absent, which is not counted in the cold-up figure). Writes
+Run as root on Debian: `.venv/bin/python benchmarks/zuul_lab.py` (about 15 minutes; the venv and
+the node's mirror are built first if absent, which is not counted in the cold-up figure). Writes
 benchmarks/results/zuul_lab.json and prints the figures.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from certkit.zuullab import venv  # noqa: E402
+from certkit.zuullab import mirror, venv  # noqa: E402
 from tests.ci.conftest import build_manila_source, commit_change  # noqa: E402
 from certkit.ci.gerritdouble import CI_ACCOUNT  # noqa: E402
 from tests.zuul.conftest import Gerrit  # noqa: E402
@@ -87,12 +87,16 @@ def main() -> int:
     source = build_manila_source(tmp / "manila-src")
     gerrit.double.create_project("openstack/manila", source)
     env = {"CERTKIT_LAB_DIR": str(tmp / "lab")}
-    results: dict = {"zuul_version": venv.ZUUL_VERSION}
+    results: dict = {"zuul_version": venv.ZUUL_VERSION, "cpus": os.cpu_count(),
+                     "load_1m_at_start": round(os.getloadavg()[0], 2)}
     try:
         if not venv.is_built(venv.venv_dir()):
             t = time.monotonic()
             venv.ensure(tmp / "venv-build.log")
             results["venv_build_s"] = round(time.monotonic() - t, 1)
+        t = time.monotonic()
+        mirror.ensure(tmp / "mirror-build.log")  # cached like the venv: not in the cold-up figure
+        results["node_mirror_ready_s"] = round(time.monotonic() - t, 1)
         t = time.monotonic()
         up = certkit("lab", "up", "zuul", "--gerrit", gerrit.url, "--gerrit-key", str(gerrit.key), env=env)
         if up.returncode != 0:
@@ -131,6 +135,7 @@ def main() -> int:
         print(down.stderr.strip().splitlines()[-1:] if down.stderr else "", file=sys.stderr)
 
     results["listener_latency_s"] = listener_latency(tmp, gerrit, source)
+    results["load_1m_at_end"] = round(os.getloadavg()[0], 2)
     gerrit.double.stop()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

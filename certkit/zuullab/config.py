@@ -87,9 +87,11 @@ def nodes_yaml(node_ip: str, host_key: str) -> str:
     ], sort_keys=False)
 
 
-def site_variables(lab: Path, logs_url: str) -> str:
-    """Site variables every job sees: where the base job publishes logs."""
-    return yaml.safe_dump({"site_logs": {"path": str(lab / "build-logs"), "url": logs_url}})
+def site_variables(lab: Path, logs_url: str, pypi_mirror: str) -> str:
+    """Site variables every job sees: where the base job publishes logs and the package mirror
+    it points the node's pip at (OpenDev's `zuul_site_mirror_fqdn`, as a whole URL)."""
+    return yaml.safe_dump({"site_logs": {"path": str(lab / "build-logs"), "url": logs_url},
+                           "site_mirror": {"pypi": pypi_mirror}})
 
 
 def write_repo(bare: Path, files: dict[str, str], message: str) -> str:

@@ -24,7 +24,7 @@ from certkit.ci.proctree import descendants
 from certkit.lab.base import Lab, mounts_under, root_and_debian
 from certkit.lab.commands import run, say
 from certkit.lab.processes import Daemon, LabError, kill_and_wait, start_time, wait_until
-from certkit.zuullab import config, recipe, venv, zookeeper
+from certkit.zuullab import config, mirror, recipe, venv, zookeeper
 from certkit.zuullab.node import StaticNode
 from certkit.zuullab.state import GerritTarget, ZuulLabState, reserved_ports
 from certkit.zuullab.tls import TLSFiles
@@ -81,9 +81,20 @@ class ZuulLab(Lab):
         return self._daemon("logserver", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
                                           "--directory", str(self.dir / "build-logs"), str(port)])
 
+    def mirror(self) -> Daemon:
+        """The node's package mirror (a static PEP 503 index) on the host end of the node's veth:
+        the only address the node reaches besides its own."""
+        state = self.load_state()
+        port, root = (state.ports["mirror"], state.mirror_dir) if state else (0, "/nonexistent")
+        return self._daemon("mirror", [sys.executable, "-m", "http.server", "--bind",
+                                       self.node.net.host_ip, "--directory", root, str(port)])
+
+    def mirror_url(self, state: ZuulLabState) -> str:
+        return f"http://{self.node.net.host_ip}:{state.ports['mirror']}/simple/"
+
     def daemons(self) -> list[Daemon]:
         return [self.zookeeper(), *(self.service(n) for n in SERVICES), self.logserver(),
-                self.node.daemon()]
+                self.mirror(), self.node.daemon()]
 
     def load_state(self) -> ZuulLabState | None:
         return ZuulLabState.load(self.state_file)
@@ -110,15 +121,17 @@ class ZuulLab(Lab):
         installed = packages.ensure(PACKAGES, self.dir / "apt.log")
         say(f"packages: {'installed ' + ' '.join(installed) if installed else 'all present'}")
         zuul_venv = venv.ensure(self.dir / "venv-build.log")
+        wheelhouse = mirror.ensure(self.dir / "mirror-build.log")
         t_venv = time.monotonic()
         fresh = self.load_state() is None
-        state = self._state()
+        state = self._state(wheelhouse)
         for sub in (self.run_dir, self.log_dir, self.etc, self.dir / "build-logs", self.dir / "git",
                     Path(state.job_dir), self.dir / "launcher"):
             sub.mkdir(parents=True, exist_ok=True)
         if not self.tls.exists():
             self.tls.create()
         self.node.up()
+        self.mirror().start()
         (self.dir / "zuul-home" / ".ssh").mkdir(mode=0o700, parents=True, exist_ok=True)
         if fresh:  # a lab already up keeps its repositories (a new commit would reconfigure Zuul)
             self._write_repositories()
@@ -129,11 +142,12 @@ class ZuulLab(Lab):
         self.logserver().start()
         self._wait_ready(state)
         say(f"up: Zuul {venv.ZUUL_VERSION} at {state.web_url} (tenant {TENANT}), static node "
-            f"{self.node.ip} in {self.node.net.netns}, logs at {state.logs_url}")
+            f"{self.node.ip} in {self.node.net.netns}, logs at {state.logs_url}, "
+            f"node mirror {self.mirror_url(state)}")
         say(f"figures: packages+venv {t_venv - t0:.1f} s, services {time.monotonic() - t_venv:.1f} s, "
             f"total {time.monotonic() - t0:.1f} s (venv {zuul_venv})")
 
-    def _state(self) -> ZuulLabState:
+    def _state(self, wheelhouse: Path) -> ZuulLabState:
         """The state of a lab already up (its ports), else a new one (ports reserved now)."""
         state = self.load_state()
         if state is not None:
@@ -145,14 +159,15 @@ class ZuulLab(Lab):
             raise LabError("lab up zuul: which Gerrit? give --gerrit ssh://USER@HOST:PORT and "
                            "--gerrit-key FILE")
         with reserved_ports() as ports:
-            state = ZuulLabState(gerrit=self.gerrit, ports=ports)
+            state = ZuulLabState(gerrit=self.gerrit, ports=ports, mirror_dir=str(wheelhouse))
             self.etc.mkdir(parents=True, exist_ok=True)
             state.save(self.state_file)
             (self.etc / "zoo.cfg").write_text(zookeeper.zoo_cfg(self.dir / "zookeeper", ports["zookeeper"],
                                                                 self.tls))
             conf = config.zuul_conf(self.dir, state, self.tls, self.node.executor_key, venv.venv_dir())
             atomic_write(self.etc / "zuul.conf", conf)
-            (self.etc / "site-variables.yaml").write_text(config.site_variables(self.dir, state.logs_url))
+            (self.etc / "site-variables.yaml").write_text(config.site_variables(
+                self.dir, state.logs_url, self.mirror_url(state)))
         return state
 
     def _write_repositories(self) -> None:

@@ -16,7 +16,7 @@ from typing import Iterator
 from certkit.errors import CertkitError
 from certkit.files import atomic_write
 
-PORTS = ("zookeeper", "web", "finger", "logs")
+PORTS = ("zookeeper", "web", "finger", "logs", "mirror")
 
 
 @dataclass
@@ -34,6 +34,8 @@ class GerritTarget:
 class ZuulLabState:
     gerrit: GerritTarget
     ports: dict[str, int] = field(default_factory=dict)
+    mirror_dir: str = ""
+    """The node mirror's root (its simple/ index), a cache shared by labs (see mirror.py)."""
     keystore_password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     job_dir: str = field(default_factory=lambda: f"/var/lib/ckz-{secrets.token_hex(3)}")
     """The executor's build directories, on a short path: Ansible's ssh ControlPath lives in each

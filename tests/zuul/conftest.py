@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -17,21 +16,16 @@ from pathlib import Path
 import pytest
 
 from tests.ci.conftest import ROOT, manila_source  # noqa: F401 - the session fixture, shared
+from tests.conftest import REQUIRE_LAB
 from certkit.ci.gerritdouble import CI_ACCOUNT, GerritDouble
 
 VOTE_TIMEOUT = 1200  # seconds: the first build also makes certkit's venv on the node
 
 
 def zuul_lab_unavailable() -> str | None:
-    if os.environ.get("CERTKIT_ZUUL_E2E") != "1":
-        # Open: the static node's namespace has no route to PyPI, so certkit's `make venv` on
-        # the node fails (the first build is RETRY_LIMIT); see docs/zuul/lab.md.
-        return "set CERTKIT_ZUUL_E2E=1 to run real Zuul end to end (the node cannot reach PyPI yet)"
-    if os.geteuid() != 0:
-        return "the Zuul lab needs root"
-    if not shutil.which("apt-get") and not Path("/usr/share/java/zookeeper.jar").exists():
-        return "the Zuul lab needs Debian (zookeeper, bubblewrap)"
-    return None
+    """Why this machine cannot run the Zuul lab (root, Debian's packages), else None."""
+    from certkit.zuullab.lab import ZuulLab
+    return ZuulLab().can_run()
 
 
 def certkit(*args: str, env: dict[str, str] | None = None, timeout: float = 1800) -> subprocess.CompletedProcess:
@@ -120,8 +114,10 @@ def fetch_text(url: str) -> str:
         return response.read().decode()
 
 
-LOG_URL = re.compile(r"^- (?P<job>\S+) (?P<url>http://127\.0\.0\.1:\d+/\S+/) : (?P<result>[A-Z_]+) in ",
-                     re.MULTILINE)
+#: One job line of Zuul's report: the job, its build page on zuul-web (Zuul links the build page,
+#: not the log URL, whenever web's root is set), the result.
+BUILD_LINE = re.compile(r"^- (?P<job>\S+) http://127\.0\.0\.1:\d+/t/certkit/build/(?P<uuid>[0-9a-f]+) "
+                        r": (?P<result>[A-Z_]+) in ", re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +131,8 @@ def gerrit(tmp_path_factory) -> Gerrit:
 def zuul_lab(tmp_path_factory, gerrit, manila_source) -> ZuulLabHandle:  # noqa: F811
     reason = zuul_lab_unavailable()
     if reason:
+        if REQUIRE_LAB:
+            pytest.fail(f"CERTKIT_REQUIRE_LAB=1 but {reason}")
         pytest.skip(reason)
     gerrit.double.create_project("openstack/manila", manila_source)
     lab_dir = tmp_path_factory.mktemp("zuul-lab") / "lab"

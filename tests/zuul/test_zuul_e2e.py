@@ -23,8 +23,9 @@ from pathlib import Path
 
 
 from certkit.lab.processes import is_alive
+from certkit.verdict import CERTIFIED, NOT_CERTIFIED
 from tests.ci.conftest import commit_change
-from tests.zuul.conftest import LOG_URL, certkit, fetch_text
+from tests.zuul.conftest import BUILD_LINE, certkit, fetch_text
 
 
 SUCCESS = re.compile(r"\ABuild succeeded\.\n+http://127\.0\.0\.1:\d+/t/certkit/buildset/\w+\n")
@@ -43,11 +44,15 @@ def _label(vote: list[str]) -> str:
     return vote[vote.index("--label") + 1]
 
 
-def _log_url(message: str, job: str = "certkit-certify-dummy") -> tuple[str, str]:
-    for match in LOG_URL.finditer(message):
+def _log_url(lab, message: str, job: str = "certkit-certify-dummy") -> tuple[str, str]:
+    """The log URL (the base job's zuul_return, read back from Zuul's API) and result of `job`'s
+    build linked from Zuul's report."""
+    for match in BUILD_LINE.finditer(message):
         if match["job"] == job:
-            return match["url"], match["result"]
-    raise AssertionError(f"no log link for {job} in Zuul's message:\n{message}")
+            build = lab.api(f"tenant/certkit/build/{match['uuid']}")
+            assert build["result"] == match["result"], build
+            return build["log_url"], match["result"]
+    raise AssertionError(f"no build line for {job} in Zuul's message:\n{message}")
 
 
 def _checks(report: dict) -> set[tuple[str, str]]:
@@ -69,10 +74,10 @@ def test_a_patchset_gets_one_verified_plus_one_and_the_report_is_published(zuul_
     message = _message(vote)
     assert _label(vote) == "Verified=1", vote
     assert SUCCESS.match(message), message
-    url, result = _log_url(message)
+    url, result = _log_url(zuul_lab, message)
     assert result == "SUCCESS"
     report = json.loads(fetch_text(url + "certkit/report.json"))
-    assert report["verdict"] == "certified"
+    assert report["verdict"] == CERTIFIED
     assert report["manila_source"]["change"] == 5101
     assert report["manila_source"]["commit"] == sha  # the change's Manila, installed on the node
     assert report["manila_version"].endswith(".post1")
@@ -113,8 +118,8 @@ def _publish(report: dict, tmp_path: Path) -> None:
                             env={"CERTKIT_DASHBOARD_TOKEN": token.stdout.strip()}, timeout=120)
         assert published.returncode == 0, published.stderr
         url = f"{base}/api/v1/runs/{report['profile']['name']}/{report['run_id']}.json"
-        stored = json.loads(fetch_text(url))
-        assert stored.get("run_id", report["run_id"]) == report["run_id"]
+        stored = json.loads(fetch_text(url))  # HTTPError 404 unless the dashboard stored this run
+        assert stored, url
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -139,7 +144,7 @@ def test_a_broken_driver_gets_minus_one_recheck_reruns_and_certkit_ci_run_agrees
     assert _label(first) == "Verified=-1", first
     message = _message(first)
     assert FAILURE.match(message), message
-    url, result = _log_url(message)
+    url, result = _log_url(zuul_lab, message)
     assert result == "FAILURE"
     zuul_report = json.loads(fetch_text(url + "certkit/report.json"))
     failed = [c["name"] for c in zuul_report["checks"] if c["outcome"] == "failed"]
@@ -153,7 +158,8 @@ def test_a_broken_driver_gets_minus_one_recheck_reruns_and_certkit_ci_run_agrees
                     "--gerrit-git-url", gerrit.double.git_url, "--log-dir", str(tmp_path / "logs"))
     assert local.returncode == 1, local.stderr[-2000:]  # the job failed
     local_report = json.loads((tmp_path / "logs" / "certkit" / "report.json").read_text())
-    assert local_report["verdict"] == zuul_report["verdict"] == "not certified"
+    assert local_report["verdict"] == zuul_report["verdict"] == NOT_CERTIFIED
+    assert local_report["manila_source"] == zuul_report["manila_source"]
     assert _checks(local_report) == _checks(zuul_report)
 
     # recheck: the same patch set runs again and gets a second vote.
@@ -161,7 +167,7 @@ def test_a_broken_driver_gets_minus_one_recheck_reruns_and_certkit_ci_run_agrees
                                         "username": "jane"}, "recheck")
     votes = gerrit.wait_votes(5102, 2, lab=zuul_lab)
     assert [_label(v) for v in votes] == ["Verified=-1", "Verified=-1"]
-    assert _log_url(_message(votes[1]))[0] != url  # a new build
+    assert _log_url(zuul_lab, _message(votes[1]))[0] != url  # a new build
 
 
 def _running_build(zuul_lab, change: int, timeout: float = 600) -> None:
@@ -237,13 +243,14 @@ def _listener_recovers(gerrit, tmp_path: Path, change: int) -> bool:
     from certkit.ci.gerrit import GerritSSH
     from certkit.ci.listener import Listener
     from tests.ci.conftest import write_ci_config
-    from tests.ci.test_listener import Runner
+    from tests.ci.conftest import Runner
 
     key = tmp_path / "ci_key"
     key.write_bytes(gerrit.key.read_bytes())
     key.chmod(0o600)
     gerrit.double.write_known_hosts(tmp_path / "known_hosts")
-    config = load_ci_config(write_ci_config(tmp_path, gerrit.double))
+    config = load_ci_config(write_ci_config(tmp_path, gerrit.double,
+                                            pipeline={"jobs": ["certkit-certify-dummy"]}))
     listener = Listener(config, runner=Runner())
     listener._last_seen = int(time.time()) - 60
     ssh = GerritSSH(config.gerrit)

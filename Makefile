@@ -8,7 +8,7 @@ VENV ?= .venv
 REPORTS ?= reports
 BIN := $(VENV)/bin
 
-.PHONY: venv certify test docs lab-up lab-down certify-cephfs certify-glusterfs certify-live benchmark clean dashboard-demo
+.PHONY: venv certify test test-zuul docs lab-up lab-down certify-cephfs certify-glusterfs certify-live benchmark clean dashboard-demo
 
 $(BIN)/certkit: pyproject.toml setup.py
 	@bash ci/bootstrap-python.sh "$(PYTHON)" "$(VENV)"
@@ -23,6 +23,11 @@ certify: venv
 test: venv
 	$(BIN)/ruff check .
 	$(BIN)/python ci/run_tests.py
+
+# certkit's jobs in a real Zuul end to end (tests/zuul/test_zuul_e2e.py, docs/zuul/): about
+# 23 minutes with the Zuul venv and node mirror cached, so not part of `make test`'s budget.
+test-zuul: venv
+	CERTKIT_ZUUL_E2E=1 CERTKIT_REQUIRE_LAB=1 $(BIN)/python -m pytest tests/zuul -v
 
 # The documentation site (Sphinx + MyST), warnings as errors, then the internal link check.
 docs: venv

@@ -23,6 +23,7 @@ from certkit.lab.gluster import CLI_SOCKET, GlusterCluster
 from certkit.lab.glusterfs import POOL_VOLUMES, SHARED_VOLUME, GlusterFSLab
 from certkit.lab.processes import LabError, is_alive
 from tests.conftest import FIGURES, ROOT, run_certkit, running_lab
+from tests.nfs_acl import exercise_export_acls
 
 PROFILE = ROOT / "driver_profiles" / "glusterfs-directory-mapped-layout.yaml"
 #: Manila 23's GlusterFS Ganesha helper calls GaneshaNASHelper.update_access without its
@@ -138,6 +139,15 @@ def test_lab_is_healthy_claims_the_client_host_and_up_is_idempotent(lab):
     listening = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True).stdout
     gluster_lines = [line for line in listening.splitlines() if "gluster" in line]
     assert gluster_lines and all(f"{lab.network.host_ip}:" in line for line in gluster_lines), gluster_lines
+
+
+def test_nfs_identities_are_judged_by_ganesha(lab):
+    """The NFS data path's identities are client addresses Ganesha itself tells apart: a rw,
+    a ro and an unlisted address on a hand-written FSAL_GLUSTER export (tests/nfs_acl.py)."""
+    start = time.monotonic()
+    fsal = f"    Name = GLUSTER;\n    Hostname = {lab.network.host_ip};\n    Volume = {SHARED_VOLUME};\n"
+    exercise_export_acls(lab.env(), lab.ganesha.dir / "export.d", lab.network.host_ip, fsal)
+    FIGURES["NFS identities against Ganesha (FSAL_GLUSTER, libnfs)"] = f"{time.monotonic() - start:.1f} s"
 
 
 def test_directory_layout_certified_against_the_lab(lab, tmp_path):

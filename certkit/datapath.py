@@ -176,12 +176,15 @@ class Mounter:
         return int(result.stdout.strip()) if result.ok else None
 
     def probe_write(self, mountpoint: str) -> bool:
-        """Whether a small file can be written in the mount's root (removed again where the
-        client can remove files; NFS probes stay, hidden from listings)."""
+        """Whether a small file can be written in the mount's root (then removed)."""
+        name = f"{PROBE_PREFIX}-{secrets.token_hex(3)}"
         nfs = self._nfs_path(mountpoint)
         if nfs:
-            return self.nfs.put(nfs[0], PROBE_PREFIX, "x").ok
-        probe = shlex.quote(f"{mountpoint}/{PROBE_PREFIX}-{secrets.token_hex(3)}")
+            wrote = self.nfs.put(nfs[0], name, "x").ok
+            if wrote:
+                self.nfs.remove(nfs[0], name)
+            return wrote
+        probe = shlex.quote(f"{mountpoint}/{name}")
         return self.client.run(f"printf x > {probe} && rm -f {probe}").ok
 
     def read_only_probe(self, mountpoint: str, name: str) -> tuple[str | None, bool]:

@@ -1,5 +1,6 @@
 """NFS from the client host without a kernel NFS client: Debian's libnfs-utils (`nfs-ls`,
-`nfs-cat`, `nfs-cp`, userspace NFSv4 over TCP), one source address per identity.
+`nfs-cat`; userspace NFSv4 over TCP) and, for overwrite and remove, which the utilities lack,
+certkit/nfs_helper.py calling the same libnfs; one source address per identity.
 
 NFS access rules name client addresses, and an NFS server judges each request by the address it
 came from. So every identity gets its own address on the client host (`ip addr`), and its own
@@ -17,9 +18,12 @@ import re
 import secrets
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 from certkit.clienthost import ClientHost, ClientHostError, CommandResult
 
+HELPER = Path(__file__).with_name("nfs_helper.py")
+"""Run on the client host for what libnfs-utils cannot do (overwrite, remove)."""
 UID_BASE = 4_100_000
 """Identity uids (and their routing tables) are UID_BASE plus the address's low 16 bits."""
 RULE_PRIORITY = 1000
@@ -27,8 +31,7 @@ RULE_PRIORITY = 1000
 TIMEOUT = 30
 """Seconds one libnfs command may take (a refused export answers at once)."""
 PROBE_PREFIX = ".certkit-probe"
-"""Probe files written to test write access; libnfs-utils cannot remove files, so listings
-leave them out (docs/labs/nfs-client.md)."""
+"""Probe files written (and removed) to test write access."""
 _SUMMARY = re.compile(r"^\s*(-?\d+) of\s+(\d+) bytes free\.$")
 
 
@@ -91,9 +94,7 @@ def parse_listing(text: str) -> Listing | None:
             continue
         fields = line.split(None, 5)
         if len(fields) == 6 and fields[4].isdigit():
-            name = fields[5]
-            if not name.startswith(PROBE_PREFIX):
-                sizes[name] = int(fields[4])
+            sizes[fields[5]] = int(fields[4])
     return None if total is None else Listing(sizes, total)
 
 
@@ -105,6 +106,7 @@ class NfsClient:
         self.workdir = workdir
         self._identities: dict[tuple[str, str], int] = {}
         """(identity address, server) -> uid, set up on the client host."""
+        self._helper_copied = False
         self._added: set[str] = set()
         """Identity addresses certkit added (an address the host already had stays)."""
 
@@ -164,20 +166,27 @@ class NfsClient:
         return [None if c == "\1" else c for c in (chunks + [""] * len(names))[:len(names)]]
 
     def put(self, export: NfsExport, name: str, data: str) -> CommandResult:
-        """Write `data` as `name` (created or truncated), from a temporary file of the workdir."""
-        temp = self._temp()
-        return self.client.run(self._with(
-            temp, f"printf %s {shlex.quote(data)} > {temp} && "
-                  f"{export.as_identity('nfs-cp', temp, export.url(name))} >/dev/null"),
-            timeout=TIMEOUT + 15)
+        """Write `data` as `name` (created, or truncated first)."""
+        return self.client.run(f"printf %s {shlex.quote(data)} | "
+                               + self._helper(export, "put", name), timeout=TIMEOUT + 15)
+
+    def remove(self, export: NfsExport, name: str) -> CommandResult:
+        """Remove `name`."""
+        return self.client.run(self._helper(export, "rm", name), timeout=TIMEOUT + 15)
 
     def fill(self, export: NfsExport, name: str, mebibytes: int) -> CommandResult:
-        """Write `mebibytes` MiB of zeros as `name` (the local source is a sparse file)."""
-        temp = self._temp()
-        copy = export.as_identity("nfs-cp", temp, export.url(name)).replace(
-            f"timeout {TIMEOUT} ", "timeout 590 ")
-        return self.client.run(self._with(temp, f"truncate -s {int(mebibytes)}M {temp} && {copy} >/dev/null"),
-                               timeout=600)
+        """Write `mebibytes` MiB of zeros as `name`."""
+        command = self._helper(export, "put", name).replace(f"timeout {TIMEOUT} ", "timeout 590 ")
+        return self.client.run(f"head -c {int(mebibytes)}M /dev/zero | {command}", timeout=600)
+
+    def _helper(self, export: NfsExport, op: str, name: str) -> str:
+        """certkit/nfs_helper.py on the client host (copied once per run) as the identity."""
+        path = f"{self.workdir}/nfs_helper.py"
+        if not self._helper_copied:
+            self.client.run(f"mkdir -p -m 755 {shlex.quote(self.workdir)}", check=True)
+            self.client.write_file(path, HELPER.read_text(), 0o644)
+            self._helper_copied = True
+        return export.as_identity("python3", path, op, export.url(name))
 
     def _temp(self) -> str:
         return f"{self.workdir}/t{secrets.token_hex(6)}"
@@ -200,3 +209,4 @@ class NfsClient:
         self._identities.clear()
         self._added.clear()
         self.client.run(f"rm -rf {shlex.quote(self.workdir)}")
+        self._helper_copied = False

@@ -68,7 +68,8 @@ def _rule(ip: str) -> dict[str, Any]:
 
 def _observe(mounter: Mounter, share: dict, conf: Path, pseudo: str, fsal: str) -> None:
     writer = mounter.mount(share, _rule(RW), None)
-    assert mounter.write(f"{writer}/data", "from-rw").ok
+    wrote = mounter.write(f"{writer}/data", "from-rw")
+    assert wrote.ok, wrote.stderr
     assert mounter.read(f"{writer}/data") == "from-rw"
     assert mounter.write(f"{writer}/data", "v2").ok  # an overwrite truncates
     assert mounter.read(f"{writer}/data") == "v2"

@@ -19,7 +19,7 @@ drwxr-xr-x  2     0     0         4096 sub dir
 
 def test_listing_names_sizes_and_file_system_size():
     found = parse_listing(LISTING)
-    assert found.sizes == {"data": 2, "sub dir": 4096}
+    assert found.sizes == {"data": 2, "sub dir": 4096, ".certkit-probe": 1}
     assert found.total_bytes == 1073741824
 
 

@@ -1,17 +1,19 @@
 """Run ON THE CLIENT HOST (copied there by certkit/nfsclient.py): what libnfs-utils 4.0 lacks,
 through libnfs itself (ctypes, the library libnfs-utils is built on).
 
-    python3 nfs_helper.py put URL < data    create or truncate the file, write stdin to it
+    python3 nfs_helper.py put URL < data    (re)create the file with stdin's bytes
     python3 nfs_helper.py rm URL            remove the file
 
-`nfs-cp` refuses to overwrite an existing file over NFSv4, and there is no `nfs-rm`. Standard
+`nfs-cp` refuses to overwrite an existing file over NFSv4, and there is no `nfs-rm`. In libnfs
+4.0 over NFSv4, `nfs_creat` refuses an existing file (EXIST) and its handle takes `nfs_pwrite`
+but not `nfs_write` (OPENMODE), so `put` removes the file first, then creates it and writes with
+`nfs_pwrite`, as `nfs-cp` does. Standard
 library only (the client host has python3, not certkit). Exit status 0 on success, else 1 with
 libnfs's error on stderr.
 """
 
 import ctypes
 import errno
-import os
 import sys
 
 CHUNK = 1024 * 1024
@@ -29,10 +31,10 @@ def _lib():
     lib.nfs_parse_url_full.restype = ctypes.POINTER(_Url)
     lib.nfs_parse_url_full.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
     lib.nfs_mount.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
-    lib.nfs_open.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p)]
     lib.nfs_creat.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p)]
-    # libnfs 4.x: nfs_write(nfs, fh, count, buf) (6.x swapped the last two).
-    lib.nfs_write.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_char_p]
+    # libnfs 4.x: nfs_pwrite(nfs, fh, offset, count, buf) (6.x moved buf before count).
+    lib.nfs_pwrite.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64,
+                               ctypes.c_char_p]
     lib.nfs_close.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
     lib.nfs_unlink.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
     lib.nfs_destroy_context.argtypes = [ctypes.c_void_p]
@@ -46,11 +48,11 @@ def _fail(lib, nfs, what):
 
 def _put(lib, nfs, name):
     handle = ctypes.c_void_p()
-    rc = lib.nfs_open(nfs, name, os.O_WRONLY | os.O_TRUNC, ctypes.byref(handle))
-    if rc == -errno.ENOENT:
-        rc = lib.nfs_creat(nfs, name, 0o644, ctypes.byref(handle))
-    if rc != 0:
-        return _fail(lib, nfs, "open")
+    removed = lib.nfs_unlink(nfs, name)
+    if removed not in (0, -errno.ENOENT):
+        return _fail(lib, nfs, "unlink before rewrite")
+    if lib.nfs_creat(nfs, name, 0o644, ctypes.byref(handle)) != 0:
+        return _fail(lib, nfs, "create")
     status = _copy_stdin(lib, nfs, handle)
     if lib.nfs_close(nfs, handle) != 0 and status == 0:
         return _fail(lib, nfs, "close")
@@ -58,14 +60,16 @@ def _put(lib, nfs, name):
 
 
 def _copy_stdin(lib, nfs, handle):
+    offset = 0
     while True:
         data = sys.stdin.buffer.read(CHUNK)
         if not data:
             return 0
         while data:
-            wrote = lib.nfs_write(nfs, handle, len(data), data)
+            wrote = lib.nfs_pwrite(nfs, handle, offset, len(data), data)
             if wrote <= 0:
                 return _fail(lib, nfs, "write")
+            offset += wrote
             data = data[wrote:]
 
 

@@ -5,15 +5,16 @@ through libnfs itself (ctypes, the library libnfs-utils is built on).
     python3 nfs_helper.py rm URL            remove the file
 
 `nfs-cp` refuses to overwrite an existing file over NFSv4, and there is no `nfs-rm`. In libnfs
-4.0 over NFSv4, `nfs_creat` refuses an existing file (EXIST) and its handle takes `nfs_pwrite`
-but not `nfs_write` (OPENMODE), so `put` removes the file first, then creates it and writes with
-`nfs_pwrite`, as `nfs-cp` does. Standard
+4.0 over NFSv4 (seen on the GlusterFS lab), `nfs_creat` refuses an existing file (EXIST) and its
+handle is read-only (WRITE: NFS4ERR_OPENMODE), so `put` removes the file first, then creates it
+with `nfs_create(O_WRONLY|O_CREAT|O_TRUNC)` and writes with `nfs_pwrite`. Standard
 library only (the client host has python3, not certkit). Exit status 0 on success, else 1 with
 libnfs's error on stderr.
 """
 
 import ctypes
 import errno
+import os
 import sys
 
 CHUNK = 1024 * 1024
@@ -31,7 +32,8 @@ def _lib():
     lib.nfs_parse_url_full.restype = ctypes.POINTER(_Url)
     lib.nfs_parse_url_full.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
     lib.nfs_mount.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
-    lib.nfs_creat.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p)]
+    lib.nfs_create.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int,
+                               ctypes.POINTER(ctypes.c_void_p)]
     # libnfs 4.x: nfs_pwrite(nfs, fh, offset, count, buf) (6.x moved buf before count).
     lib.nfs_pwrite.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64,
                                ctypes.c_char_p]
@@ -51,7 +53,10 @@ def _put(lib, nfs, name):
     removed = lib.nfs_unlink(nfs, name)
     if removed not in (0, -errno.ENOENT):
         return _fail(lib, nfs, "unlink before rewrite")
-    if lib.nfs_creat(nfs, name, 0o644, ctypes.byref(handle)) != 0:
+    # nfs_creat's handle is opened for reading only over NFSv4 (WRITE gets NFS4ERR_OPENMODE):
+    # nfs_create with explicit write flags.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    if lib.nfs_create(nfs, name, flags, 0o644, ctypes.byref(handle)) != 0:
         return _fail(lib, nfs, "create")
     status = _copy_stdin(lib, nfs, handle)
     if lib.nfs_close(nfs, handle) != 0 and status == 0:

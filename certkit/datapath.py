@@ -1,16 +1,22 @@
 """Mounting a share on a client host with the protocol's mount helper, and doing I/O there.
 
+CephFS is mounted with ceph-fuse. NFS has no kernel client on the lab machines: an NFS "mount" is
+the identity's record of an export it could open through libnfs (certkit/nfsclient.py), and the
+I/O on paths under it goes through libnfs-utils; docs/labs/nfs-client.md says what this emulates.
+
 Every mount is recorded with the check's resources (`Resources.track`), so it is unmounted even
 when a check fails, before the check's shares are deleted.
 """
 
 from __future__ import annotations
 
+import secrets
 import shlex
 from typing import Any
 
 from certkit.clienthost import ClientHost, ClientHostError
 from certkit.harness.models import Model
+from certkit.nfsclient import PROBE_PREFIX, NfsClient, NfsExport
 
 
 class MountRefused(Exception):
@@ -21,7 +27,7 @@ class Mounter:
     """Mounts exports on one client host for one run."""
 
     #: Protocols certkit knows how to mount from a client host.
-    SUPPORTED = ("CEPHFS",)
+    SUPPORTED = ("CEPHFS", "NFS")
 
     def __init__(self, client: ClientHost, tracker: Any, run_id: str) -> None:
         self.client = client
@@ -31,6 +37,9 @@ class Mounter:
         self.workdir = f"/tmp/certkit-{run_id}"
         self._count = 0
         self._confs: dict[str, str] = {}
+        self.nfs = NfsClient(client, f"{self.workdir}-nfs")
+        self._exports: dict[str, NfsExport] = {}
+        """NFS mountpoints (names only, nothing on disk) -> the export as their identity."""
 
     def mount(self, share: Model, rule: Model, access_key: str | None) -> str:
         """Mount the share's first user-facing export location as `rule`'s identity."""
@@ -44,7 +53,10 @@ class Mounter:
         entry = self.tracker.track("mount", mountpoint, f"{self.client.name}:{mountpoint}",
                                    lambda: self.unmount(mountpoint))
         try:
-            self._mount_cephfs(location, rule, access_key, mountpoint)
+            if proto == "NFS":
+                self._mount_nfs(location, rule, mountpoint)
+            else:
+                self._mount_cephfs(location, rule, access_key, mountpoint)
         except MountRefused:
             self.tracker.release(entry)
             raise
@@ -77,12 +89,34 @@ class Mounter:
             raise MountRefused(f"ceph-fuse as client.{identity} exited {result.status}: "
                                f"{(result.stderr or result.stdout).strip()[-200:]}")
 
+    def _mount_nfs(self, location: str, rule: Model, mountpoint: str) -> None:
+        """Open the export's root as the rule's address; the mountpoint names the export."""
+        export = self.nfs.export(location, rule["access_to"])
+        result = self.nfs.opens(export)
+        if not result.ok:
+            raise MountRefused(f"libnfs as {export.identity} could not open {location} "
+                               f"(exit {result.status}): {(result.stderr or result.stdout).strip()[-200:]}")
+        self._exports[mountpoint] = export
+
+    def _nfs_path(self, path: str) -> tuple[NfsExport, str] | None:
+        """(export, name in its root) when `path` lies in an NFS mount."""
+        for mountpoint, export in self._exports.items():
+            if path == mountpoint or path.startswith(mountpoint + "/"):
+                return export, path[len(mountpoint) + 1:]
+        return None
+
     def is_mounted(self, mountpoint: str) -> bool:
         """Whether something is mounted there."""
+        if mountpoint in self._exports:
+            return True
         return self.client.run(f"mountpoint -q {shlex.quote(mountpoint)}").ok
 
     def unmount(self, mountpoint: str) -> None:
         """Unmount (lazily if busy) and remove the directory, in one round trip."""
+        if self._exports.pop(mountpoint, None) is not None:
+            self._mounted.discard(mountpoint)
+            self.tracker.release(mountpoint)
+            return
         mp = shlex.quote(mountpoint)
         result = self.client.run(f"if mountpoint -q {mp}; then umount {mp} || umount -l {mp} || exit 1; "
                                  f"fi; rmdir {mp} 2>/dev/null; exit 0")
@@ -93,12 +127,65 @@ class Mounter:
 
     def write(self, path: str, data: str) -> Any:
         """Write text to a file; returns the command result (check .ok)."""
+        nfs = self._nfs_path(path)
+        if nfs:
+            return self.nfs.put(*nfs, data)
         return self.client.run(f"printf %s {shlex.quote(data)} > {shlex.quote(path)} && sync")
 
     def read(self, path: str) -> str | None:
         """The file's text, or None when it cannot be read."""
+        nfs = self._nfs_path(path)
+        if nfs:
+            return self.nfs.cat(*nfs)
         result = self.client.run(f"cat {shlex.quote(path)}")
         return result.stdout if result.ok else None
+
+    def listing(self, mountpoint: str) -> list[str] | None:
+        """The names in the mount's root (None: it cannot be listed)."""
+        nfs = self._nfs_path(mountpoint)
+        if nfs:
+            found = self.nfs.listing(nfs[0])
+            return None if found is None else list(found.sizes)
+        result = self.client.run(f"ls -A {shlex.quote(mountpoint)}")
+        return result.stdout.split() if result.ok else None
+
+    def file_states(self, mountpoint: str, names: list[str], limit: int = 4096) -> list[tuple[str, str | None]]:
+        """For each file in the mount's root: (its size as text, '' when missing; its first
+        `limit` bytes, None when unreadable), in as few round trips as the protocol allows."""
+        nfs = self._nfs_path(mountpoint)
+        if nfs:
+            found = self.nfs.listing(nfs[0])
+            heads = self.nfs.heads(nfs[0], names, limit)
+            sizes = found.sizes if found else {}
+            return [(str(sizes[n]) if n in sizes else "", h) for n, h in zip(names, heads)]
+        quoted = " ".join(shlex.quote(f"{mountpoint}/{n}") for n in names)
+        # One round trip: each file's size and content, separated by NUL bytes.
+        result = self.client.run(f"for f in {quoted}; do stat -c %s \"$f\"; printf '\\0'; "
+                                 f"head -c {limit} \"$f\"; printf '\\0'; done")
+        parts = result.stdout.split("\0")
+        return [(parts[2 * n].strip(), parts[2 * n + 1]) if len(parts) > 2 * n + 1 else ("", None)
+                for n in range(len(names))]
+
+    def file_size(self, path: str) -> int | None:
+        """A file's size in bytes (None: it cannot be seen)."""
+        nfs = self._nfs_path(path)
+        if nfs:
+            found = self.nfs.listing(nfs[0])
+            return None if found is None else found.sizes.get(nfs[1])
+        result = self.client.run(f"stat -c %s {shlex.quote(path)}")
+        return int(result.stdout.strip()) if result.ok else None
+
+    def probe_write(self, mountpoint: str) -> bool:
+        """Whether a small file can be written in the mount's root (then removed)."""
+        name = f"{PROBE_PREFIX}-{secrets.token_hex(3)}"
+        nfs = self._nfs_path(mountpoint)
+        if nfs:
+            wrote = self.nfs.put(nfs[0], name, "x").ok
+            if wrote:
+                self.nfs.remove(nfs[0], name)
+            return wrote
+        probe = shlex.quote(f"{mountpoint}/{name}")
+        return self.client.run(f"printf x > {probe} && rm -f {probe}").ok
 
     def read_only_probe(self, mountpoint: str, name: str) -> tuple[str | None, bool]:
         """Through a mount made with a ro rule: (the text of `name`, whether a write beside it
@@ -108,13 +195,23 @@ class Mounter:
         self.unmount(mountpoint)
         return seen, refused
 
-    def fill(self, mountpoint: str, mebibytes: int) -> Any:
-        """Write `mebibytes` MiB of data into the mount."""
-        return self.client.run(f"dd if=/dev/zero of={shlex.quote(mountpoint)}/fill bs=4M "
-                               f"count={max(mebibytes // 4, 1)} conv=fsync status=none", timeout=600)
+    def fill(self, mountpoint: str, mebibytes: int, name: str = "fill") -> Any:
+        """Write `mebibytes` MiB of zeros into the mount as `name`."""
+        nfs = self._nfs_path(mountpoint)
+        if nfs:
+            return self.nfs.fill(nfs[0], name, mebibytes)
+        return self.client.run(f"dd if=/dev/zero of={shlex.quote(mountpoint)}/{shlex.quote(name)} bs=1M "
+                               f"count={max(mebibytes, 1)} conv=fsync status=none", timeout=600)
 
     def size_bytes(self, mountpoint: str) -> int:
-        """The size the client sees for the mount (df), in bytes."""
+        """The size the client sees for the mount (df; statvfs over NFS), in bytes."""
+        nfs = self._nfs_path(mountpoint)
+        if nfs:
+            found = self.nfs.listing(nfs[0])
+            if found is None:
+                raise ClientHostError(f"{self.client.where}: cannot read the size of NFS export "
+                                      f"{nfs[0].path} as {nfs[0].identity}")
+            return found.total_bytes
         result = self.client.run(f"df -B1 --output=size {shlex.quote(mountpoint)} | tail -1", check=True)
         return int(result.stdout.strip())
 
@@ -123,6 +220,7 @@ class Mounter:
         included) from the client host; raises when it is still there."""
         for mountpoint in sorted(self._mounted, reverse=True):
             self.unmount(mountpoint)
+        self.nfs.close()
         quoted = shlex.quote(self.workdir)
         # --one-file-system: a mount that survived would otherwise have its share's data removed.
         self.client.run(f"rm -rf --one-file-system {quoted}")

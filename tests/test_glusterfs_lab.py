@@ -23,6 +23,7 @@ from certkit.lab.gluster import CLI_SOCKET, GlusterCluster
 from certkit.lab.glusterfs import POOL_VOLUMES, SHARED_VOLUME, GlusterFSLab
 from certkit.lab.processes import LabError, is_alive
 from tests.conftest import FIGURES, ROOT, run_certkit
+from tests.nfs_acl import exercise_export_acls
 
 PROFILE = ROOT / "driver_profiles" / "glusterfs-directory-mapped-layout.yaml"
 #: Manila 23's GlusterFS Ganesha helper calls GaneshaNASHelper.update_access without its
@@ -146,6 +147,15 @@ def test_lab_is_healthy_claims_the_client_host_and_up_is_idempotent(lab):
     assert gluster_lines and all(f"{lab.network.host_ip}:" in line for line in gluster_lines), gluster_lines
 
 
+def test_nfs_identities_are_judged_by_ganesha(lab):
+    """The NFS data path's identities are client addresses Ganesha itself tells apart: a rw,
+    a ro and an unlisted address on a hand-written FSAL_GLUSTER export (tests/nfs_acl.py)."""
+    start = time.monotonic()
+    fsal = f"    Name = GLUSTER;\n    Hostname = {lab.network.host_ip};\n    Volume = {SHARED_VOLUME};\n"
+    exercise_export_acls(lab.env(), lab.ganesha.dir / "export.d", lab.network.host_ip, fsal)
+    FIGURES["NFS identities against Ganesha (FSAL_GLUSTER, libnfs)"] = f"{time.monotonic() - start:.1f} s"
+
+
 def test_directory_layout_certified_against_the_lab(lab, tmp_path):
     """What Manila 23's GlusterFS driver does on the lab, claim by claim (docs/labs/glusterfs.md)."""
     report_path = tmp_path / "glusterfs.json"
@@ -173,9 +183,9 @@ def test_directory_layout_certified_against_the_lab(lab, tmp_path):
     datapath = {c["name"]: c["message"] for c in report["checks"] if c["suite"] == "datapath"}
     for name in ("test_revert_restores_snapshot_data", "test_share_from_snapshot_holds_the_snapshot_data"):
         assert "is not claimed" in datapath.pop(name)
-    assert len(datapath) == 9 and all("no mount helper for NFS" in m for m in datapath.values()), datapath
-    # share/extend/shrink: contract checks passed, data path not checkable here (no NFS client).
-    assert set(features.values()) <= {"unverified", "failed"}, features
+    # The data path runs (libnfs from the client host) and stops at the first grant: the TypeError.
+    assert len(datapath) == 9 and all(GANESHA_TYPEERROR in m for m in datapath.values()), datapath
+    assert set(features.values()) == {"failed"}, features
     # Every leak is an access rule the driver could not deny (the same TypeError), nothing else.
     assert all(leak["kind"] == "access_rule" and GANESHA_TYPEERROR in leak["error"]
                for leak in report["leaks"]), report["leaks"][:3]

@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("manila and schemas", ("certkit.manila_env", "certkit.schema_check")),
     ("catalogue", ("certkit.catalogue", "certkit.manila_abc")),
     ("profile", ("certkit.profile",)),
-    ("harness", ("certkit.harness", "certkit.clienthost")),
+    ("harness", ("certkit.harness", "certkit.clienthost", "certkit.nfsclient", "certkit.nfs_helper")),
     ("contract", ("certkit.contract", "certkit.check_catalogue", "certkit.datapath", "certkit.scale",
                   "certkit.apitier", "certkit.explore")),
     ("session", ("certkit.session",)),

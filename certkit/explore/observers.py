@@ -9,8 +9,6 @@ and the size the client sees.
 
 from __future__ import annotations
 
-import secrets
-import shlex
 import time
 from typing import TYPE_CHECKING
 
@@ -116,9 +114,7 @@ class ClientObserver(DriverObserver):
     def fill(self, ex: "Executor", share: str, mib: int) -> None:
         mountpoint = self._writer(ex, share)
         name = f"bulk{len(ex.model.shares[share].files)}"
-        result = self.mounter.client.run(
-            f"dd if=/dev/zero of={shlex.quote(mountpoint)}/{name} bs=1M count={mib} conv=fsync "
-            "status=none", timeout=600)
+        result = self.mounter.fill(mountpoint, mib, name)
         expect(result.ok, f"writing {mib} MiB to share {share} ({ex.model.shares[share].size} GiB, "
                           f"{ex.model.shares[share].used_mib} MiB used) failed: {result.stderr.strip()[:200]}")
         ex.model.write(share, name, f"{BULK}{mib}")
@@ -144,8 +140,8 @@ class ClientObserver(DriverObserver):
         except MountRefused:
             return
         try:
-            seen = self._listing(mountpoint)
-            wrote = self.mounter.write(f"{mountpoint}/.certkit-probe", "x").ok
+            seen = self.mounter.listing(mountpoint)
+            wrote = self.mounter.probe_write(mountpoint)
         finally:
             self.mounter.unmount(mountpoint)
         expect(seen is None and not wrote,
@@ -164,32 +160,21 @@ class ClientObserver(DriverObserver):
             self.mounts[(share, identity)] = mountpoint
         how = f"{identity} ({level}, {'fresh' if fresh else 'kept'} mount) on share {share}"
         state = ex.model.shares[share]
-        seen = self._listing(mountpoint)
+        seen = self.mounter.listing(mountpoint)
         expect(seen is not None, f"{how}: cannot list the share")
         expect(set(seen) == set(state.files),
                f"{how}: the share holds {sorted(seen)}; the model says {sorted(state.files)}")
         self._expect_contents(mountpoint, state.files, how)
-        probe = f"{mountpoint}/.certkit-probe-{secrets.token_hex(3)}"
-        wrote = self.mounter.client.run(f"printf x > {probe} && rm -f {probe}").ok
+        wrote = self.mounter.probe_write(mountpoint)
         expect(wrote == (level == "rw"), f"{how}: a write was "
                                          + ("refused" if level == "rw" else "accepted"))
         self._expect_size(mountpoint, state.size, how)
 
-    def _listing(self, mountpoint: str) -> list[str] | None:
-        result = self.mounter.client.run(f"ls -A {shlex.quote(mountpoint)}")
-        return result.stdout.split() if result.ok else None
-
     def _expect_contents(self, mountpoint: str, files: dict[str, str], how: str) -> None:
         if not files:
             return
-        quoted = " ".join(shlex.quote(f"{mountpoint}/{n}") for n in sorted(files))
-        # One round trip: each file's size and content, separated by NUL bytes.
-        result = self.mounter.client.run(
-            f"for f in {quoted}; do stat -c %s \"$f\"; printf '\\0'; "
-            "head -c 4096 \"$f\"; printf '\\0'; done")
-        parts = result.stdout.split("\0")
-        for n, name in enumerate(sorted(files)):
-            size, content = (parts[2 * n], parts[2 * n + 1]) if len(parts) > 2 * n + 1 else ("", None)
+        states = self.mounter.file_states(mountpoint, sorted(files))
+        for name, (size, content) in zip(sorted(files), states):
             want = files[name]
             if want.startswith(BULK):
                 expect(size.strip() == str(int(want[len(BULK):]) * MIB),

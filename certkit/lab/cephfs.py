@@ -22,7 +22,7 @@ from certkit.lab.processes import Daemon, start_time, tagged
 PACKAGES = ("ceph-mon", "ceph-mgr", "ceph-osd", "ceph-mds", "ceph-fuse", "ceph-common",
             "python3-rados", "python3-cephfs", "python3-ceph-argparse", "ceph-mgr-modules-core",
             "openssh-server", "openssh-client", "iproute2", "procps", "nfs-ganesha",
-            "nfs-ganesha-ceph", "dbus", "sqlite3")
+            "nfs-ganesha-ceph", "dbus", "sqlite3", "libnfs-utils")
 BINDINGS = ("rados*.so", "cephfs*.so", "ceph_argparse.py")
 DIST_PACKAGES = Path("/usr/lib/python3/dist-packages")
 PTH_NAME = "certkit-lab-ceph.pth"

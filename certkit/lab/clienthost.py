@@ -29,6 +29,10 @@ from certkit.lab.processes import Daemon, LabError, kill_and_wait, wait_until
 #: name predates the second lab and is kept: people and scripts flock it by hand.
 LOCK = Path("/tmp/certkit-ceph-lab.lock")
 DEFAULT_NETNS = "certkit-client"
+#: The addresses `ip` access rules name (certkit.contract.resources.Resources.access_to, TEST-NET-2):
+#: routed to the client host, which gives each identity its own source address
+#: (certkit/nfsclient.py), so NFS servers on the host judge every identity by its own address.
+IDENTITIES = "198.51.100.0/24"
 
 
 @contextmanager
@@ -95,7 +99,8 @@ def default_network() -> ClientNetwork:
     env = os.environ.get
     return ClientNetwork(env("CERTKIT_LAB_NETNS", DEFAULT_NETNS), env("CERTKIT_LAB_HOST_IF", "ckc-host"),
                          env("CERTKIT_LAB_CLIENT_IF", "ckc-client"), env("CERTKIT_LAB_HOST_IP", "10.251.0.1"),
-                         env("CERTKIT_LAB_CLIENT_IP", "10.251.0.2"))
+                         env("CERTKIT_LAB_CLIENT_IP", "10.251.0.2"),
+                         identities=env("CERTKIT_LAB_IDENTITIES", IDENTITIES))
 
 
 class SshClientHost:

@@ -21,7 +21,7 @@ from certkit.lab.gluster import GlusterCluster
 from certkit.lab.processes import Daemon, LabError, is_alive, start_time
 
 PACKAGES = ("glusterfs-server", "glusterfs-client", "nfs-ganesha", "nfs-ganesha-gluster",
-            "openssh-server", "openssh-client", "iproute2", "procps", "dbus", "sqlite3")
+            "openssh-server", "openssh-client", "iproute2", "procps", "dbus", "sqlite3", "libnfs-utils")
 #: The volume of the directory-mapped layout (shares are its directories, sized by quota).
 SHARED_VOLUME = "manila"
 #: The volume-mapped layout's pool (glusterfs_volume_pattern `manila-vol-#{size}G-\d+$`).

@@ -21,6 +21,9 @@ class ClientNetwork:
     host_ip: str
     client_ip: str
     prefix: int = 24
+    identities: str | None = None
+    """A network of client identities (NFS access rules name client addresses) routed from the
+    host to the client end, so a server on the host answers each identity's own address."""
 
     def exists(self) -> bool:
         """Whether the namespace exists."""
@@ -54,6 +57,9 @@ class ClientNetwork:
                 "address the client end")
         run([*inside, "link", "set", self.client_if, "up"], "bring the client end up")
         run([*inside, "link", "set", "lo", "up"], "bring the client loopback up")
+        if self.identities:  # goes with the veth pair at `down`
+            run(["ip", "route", "replace", self.identities, "via", self.client_ip, "dev", self.host_if],
+                "route the client identities' network to the client end")
 
     def pids(self) -> list[int]:
         """Processes running in the namespace."""

@@ -114,14 +114,16 @@ def test_shrink_below_used_data_is_refused(resources, mounter, profile):
                                         f"{size + 1} to {size} GiB (before: {before})")
     expect(mounter.read(f"{mnt}/marker") == marker, "the data that fits is gone after a shrink")
     used_mib = (size - 1) * 1024 + 128
-    expect(mounter.fill(mnt, used_mib).ok, f"could not write {used_mib} MiB into a {size} GiB share")
+    filled = mounter.fill(mnt, used_mib)
+    expect(filled.ok, f"could not write {used_mib} MiB into a {size} GiB share: "
+                      f"{(filled.stderr or filled.stdout).strip()[-200:]}")
     error = expect_manila_exception(
         lambda: resources.driver.shrink_share(share, size - 1, share_server=resources.share_server),
         f"shrink_share to {size - 1} GiB with {used_mib} MiB in use")
     expect(isinstance(error, exception.ShareShrinkingPossibleDataLoss),
            f"shrink below used data raised {type(error).__name__}; the share manager expects "
            "ShareShrinkingPossibleDataLoss to keep the share available")
-    expect(mounter.client.run(f"test -s {mnt}/fill").ok, "the data is gone after the refused shrink")
+    expect(bool(mounter.file_size(f"{mnt}/fill")), "the data is gone after the refused shrink")
     mounter.unmount(mnt)
 
 

@@ -51,15 +51,29 @@ class Stats:
     """A step or an observation failed (Hypothesis is shrinking)."""
     first_failure: tuple[list, BaseException] | None = None
     """The steps and error of the first failure (what a flaky one is reported with)."""
+    shortest_failure: tuple[list, BaseException] | None = None
+    """The shortest failing steps so far (what is reported if shrinking runs out of time)."""
+    shrink_seconds: float = float("inf")
+    """How long shrinking may go on after the first failure (past the budget if need be)."""
+    shrink_until: float = 0.0
 
     def failed(self, ex: Executor, error: BaseException) -> None:
         self.failing = True
         if self.first_failure is None:
             self.first_failure = (list(ex.steps), error)
+            self.shrink_until = time.monotonic() + self.shrink_seconds
+        if self.shortest_failure is None or len(ex.steps) < len(self.shortest_failure[0]):
+            self.shortest_failure = (list(ex.steps), error)
+
+    def out_of_time(self, deadline: float) -> bool:
+        """Exploring stops at `deadline`; shrinking a failure at the later of `deadline` and
+        `shrink_seconds` after it was found."""
+        return time.monotonic() > (max(deadline, self.shrink_until) if self.failing else deadline)
 
 
 class BudgetSpent(KeyboardInterrupt):
-    """The exploration's time is up: raised where the next example would start.
+    """The exploration's time is up: raised where the next example or step would start (also
+    while shrinking: the budget bounds the whole run).
 
     An interrupt, because that is the one exception Hypothesis passes through at once without
     recording the example (any other would be a failure, or a 'flaky' disagreement with the
@@ -72,8 +86,7 @@ def build_machine(claims: Claims, new_executor: Callable[[], Executor], stats: S
 
     class Explorer(RuleBasedStateMachine):
         def __init__(self) -> None:
-            # Never while a real failure is being shrunk: the shrinker's replays must agree.
-            if time.monotonic() > deadline and not stats.failing:
+            if stats.out_of_time(deadline):
                 raise BudgetSpent()
             super().__init__()
             self.ex = new_executor()
@@ -89,6 +102,8 @@ def build_machine(claims: Claims, new_executor: Callable[[], Executor], stats: S
             return sorted(self.model.shares)
 
         def _do(self, rule_name: str, **args: Any) -> None:
+            if stats.out_of_time(deadline):  # a long example stops too, not only the next one
+                raise BudgetSpent()
             stats.steps += 1
             stats.rules[rule_name] = stats.rules.get(rule_name, 0) + 1
             try:

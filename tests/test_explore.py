@@ -177,3 +177,59 @@ def test_the_model_is_what_manilas_api_promises():
         model.revert("snap1")
     model.set_rules("s2", {"id1": "ro"})
     assert model.level("id1", "s2") == "ro" and model.level("id1", "s1") is None
+
+
+class _SlowModelOnly:
+    """A back end that is only the model, each step costing `cost` seconds of a fake clock; any
+    `grant` diverges (a stand-in for a slow lab where shrinking is dear)."""
+
+    def __init__(self, clock: list[float], cost: float) -> None:
+        from certkit.explore.model import ShareModel
+        self.model, self.steps, self.clock, self.cost = ShareModel(), [], clock, cost
+
+    def apply(self, step) -> None:
+        self.steps.append(step)
+        self.clock[0] += self.cost
+        args = step.args
+        if step.rule == "grant":
+            raise AssertionError("granted")
+        if step.rule == "create_share":
+            self.model.create_share(args["share"], args["size"])
+        elif step.rule == "delete_share":
+            self.model.delete_share(args["share"])
+
+    def observe(self) -> None:
+        pass
+
+    def cleanup(self) -> None:
+        pass
+
+
+def test_the_budget_bounds_shrinking_and_the_shortest_failure_is_reported(monkeypatch):
+    from types import SimpleNamespace
+
+    from certkit.explore import exploration, machine
+    from certkit.explore.machine import Claims
+
+    clock = [0.0]
+    fake_time = SimpleNamespace(monotonic=lambda: clock[0])
+    monkeypatch.setattr(machine, "time", fake_time)
+    monkeypatch.setattr(exploration, "time", fake_time)
+    claims = Claims(frozenset({"share"}), ("rw", "ro"), data_path=False)
+    made: list[_SlowModelOnly] = []
+
+    def new():
+        made.append(_SlowModelOnly(clock, cost=10.0))
+        return made[-1]
+
+    budget = 200.0
+    result = explore(claims, new, ExploreOptions(budget=budget, steps=8, seed=5))
+    found = result.counterexample
+    assert found is not None and found.divergence, result.to_report()
+    assert found.steps[-1].rule == "grant" and "granted" in found.failure
+    # Without the bound Hypothesis runs hundreds of shrinking examples (about 500 here, model
+    # only); with it the run stops at most half a budget after the find (itself at most one
+    # step past the budget), plus the step under way.
+    assert clock[0] <= budget * 1.5 + 2 * 10.0, clock[0]
+    assert "not fully shrunk" in found.failure or len(found.steps) <= 2, found.failure
+    assert min(len(ex.steps) for ex in made if ex.steps and ex.steps[-1].rule == "grant") == len(found.steps)

@@ -17,7 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from tests.conftest import FIGURES, ROOT, client_workdir_left, run_certkit
 from tests.test_lab import PROFILE, lab  # noqa: F401 - the lab fixture: up (or skip/fail), then down

@@ -27,7 +27,8 @@ draws the same sequences."""
 PROGRESS_EVERY = 10.0
 SHRINK_SHARE = 0.5
 """Shrinking a failure may go on for this share of the budget after it was found, past the
-budget if need be: a run takes at most 1.5 budgets (plus the step under way), and a failure found
+budget if need be: a run takes at most 1.5 budgets (plus the step that found it and the one under
+way), and a failure found
 in the budget's last second is still shrunk. Where shrinking runs out of time, the shortest
 failing sequence seen is reported (and said to be not fully shrunk)."""
 

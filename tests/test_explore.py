@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -233,3 +234,39 @@ def test_the_budget_bounds_shrinking_and_the_shortest_failure_is_reported(monkey
     assert clock[0] <= budget * 1.5 + 2 * 10.0, clock[0]
     assert "not fully shrunk" in found.failure or len(found.steps) <= 2, found.failure
     assert min(len(ex.steps) for ex in made if ex.steps and ex.steps[-1].rule == "grant") == len(found.steps)
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if text in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_the_power_benchmark_passes_ctrl_c_to_its_run_and_leaves_nothing(tmp_path):
+    """benchmarks/explore_power.py runs each driver in a `certkit run` child: Ctrl-C (or a
+    SIGTERM) reaches that child, which cleans up, and the benchmark exits 130 without results."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
+    bench = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "explore_power.py"), "--family", "dummy",
+                              "--only", "ExtendRaisesBare", "--budget", "120"],
+                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    try:
+        while not list(tmp_path.glob("certkit-explore-power-*/*.yaml")):
+            assert bench.poll() is None and time.monotonic() < deadline, bench.communicate()
+            time.sleep(0.2)
+        time.sleep(3)  # the child is exploring
+        assert _processes_mentioning(str(tmp_path)), "no certkit run child"
+        bench.send_signal(signal.SIGINT)
+        out, err = bench.communicate(timeout=120)
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+    assert bench.returncode == 130, (out, err)
+    assert "stopped by signal 2" in err, err
+    assert _processes_mentioning(str(tmp_path)) == [], "the certkit run child outlived the benchmark"
+    assert list(tmp_path.iterdir()) == [], "the benchmark's temporary directory was left"

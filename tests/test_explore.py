@@ -84,7 +84,7 @@ def test_broken_driver_is_found_shrunk_and_replayed_from_the_file(tmp_path, dumm
     unmodified DummyDriver the same file passes."""
     from tests.broken.lifecycle import RecoveryModeUnsupported
 
-    options = ExploreOptions(budget=20, steps=20, seed=5, directory=tmp_path)
+    options = ExploreOptions(budget=90, steps=20, seed=5, directory=tmp_path)
     report = run_certification(dummy_profile, suites=["explore"], driver_class=RecoveryModeUnsupported,
                                explore_options=options, audit=False).report
     found = report["explore"]["counterexample"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -84,18 +85,47 @@ def profile_for(family: str, driver: str, extra: tuple[str, ...], directory: Pat
     return path
 
 
+def run_forwarding_signals(argv: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """Run `certkit run` as a child; SIGINT and SIGTERM given to the benchmark are passed on to
+    it and the benchmark waits for it to clean up (its ledger deletes what it made), then exits
+    130 / 143 itself. A child past `timeout` (1.5 budgets bound a run) is interrupted the same way."""
+    proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # a terminal's Ctrl-C reaches it once, from us
+    received: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        received.append(signum)
+        proc.send_signal(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if received:
+        print(f"explore_power: stopped by signal {received[0]}; the run cleaned up "
+              f"(exit {proc.returncode})", file=sys.stderr)
+        sys.exit(128 + received[0])
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
 def explore_one(family: str, driver: str, extra: tuple[str, ...], budget: float, seed: int,
                 steps: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="certkit-explore-power-") as tmp:
         directory = Path(tmp)
         report_path = directory / "report.json"
         start = time.monotonic()
-        proc = subprocess.run(
+        proc = run_forwarding_signals(
             [sys.executable, "-m", "certkit.cli", "run", str(profile_for(family, driver, extra, directory)),
              "--no-audit", "--suite", "explore", "--explore-budget", str(budget),
              "--explore-seed", str(seed), "--explore-steps", str(steps), "--report", str(report_path)],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
-            timeout=budget * 4 + 600)
+            timeout=budget * 2 + 600)
         elapsed = time.monotonic() - start
         if not report_path.exists():
             return {"driver": driver, "found": False, "seconds": round(elapsed, 1),

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -83,7 +84,7 @@ def test_broken_driver_is_found_shrunk_and_replayed_from_the_file(tmp_path, dumm
     unmodified DummyDriver the same file passes."""
     from tests.broken.lifecycle import RecoveryModeUnsupported
 
-    options = ExploreOptions(budget=20, steps=20, seed=5, directory=tmp_path)
+    options = ExploreOptions(budget=90, steps=20, seed=5, directory=tmp_path)
     report = run_certification(dummy_profile, suites=["explore"], driver_class=RecoveryModeUnsupported,
                                explore_options=options, audit=False).report
     found = report["explore"]["counterexample"]
@@ -177,3 +178,95 @@ def test_the_model_is_what_manilas_api_promises():
         model.revert("snap1")
     model.set_rules("s2", {"id1": "ro"})
     assert model.level("id1", "s2") == "ro" and model.level("id1", "s1") is None
+
+
+class _SlowModelOnly:
+    """A back end that is only the model, each step costing `cost` seconds of a fake clock; any
+    `grant` diverges (a stand-in for a slow lab where shrinking is dear)."""
+
+    def __init__(self, clock: list[float], cost: float) -> None:
+        from certkit.explore.model import ShareModel
+        self.model, self.steps, self.clock, self.cost = ShareModel(), [], clock, cost
+
+    def apply(self, step) -> None:
+        self.steps.append(step)
+        self.clock[0] += self.cost
+        args = step.args
+        if step.rule == "grant":
+            raise AssertionError("granted")
+        if step.rule == "create_share":
+            self.model.create_share(args["share"], args["size"])
+        elif step.rule == "delete_share":
+            self.model.delete_share(args["share"])
+
+    def observe(self) -> None:
+        pass
+
+    def cleanup(self) -> None:
+        pass
+
+
+def test_the_budget_bounds_shrinking_and_the_shortest_failure_is_reported(monkeypatch):
+    from types import SimpleNamespace
+
+    from certkit.explore import exploration, machine
+    from certkit.explore.machine import Claims
+
+    clock = [0.0]
+    fake_time = SimpleNamespace(monotonic=lambda: clock[0])
+    monkeypatch.setattr(machine, "time", fake_time)
+    monkeypatch.setattr(exploration, "time", fake_time)
+    claims = Claims(frozenset({"share"}), ("rw", "ro"), data_path=False)
+    made: list[_SlowModelOnly] = []
+
+    def new():
+        made.append(_SlowModelOnly(clock, cost=10.0))
+        return made[-1]
+
+    budget = 200.0
+    result = explore(claims, new, ExploreOptions(budget=budget, steps=8, seed=5))
+    found = result.counterexample
+    assert found is not None and found.divergence, result.to_report()
+    assert found.steps[-1].rule == "grant" and "granted" in found.failure
+    # Without the bound Hypothesis runs hundreds of shrinking examples (about 500 here, model
+    # only); with it the run stops at most half a budget after the find (itself at most one
+    # step past the budget), plus the step under way.
+    assert clock[0] <= budget * 1.5 + 2 * 10.0, clock[0]
+    assert "not fully shrunk" in found.failure or len(found.steps) <= 2, found.failure
+    assert min(len(ex.steps) for ex in made if ex.steps and ex.steps[-1].rule == "grant") == len(found.steps)
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if text in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_the_power_benchmark_passes_ctrl_c_to_its_run_and_leaves_nothing(tmp_path):
+    """benchmarks/explore_power.py runs each driver in a `certkit run` child: Ctrl-C (or a
+    SIGTERM) reaches that child, which cleans up, and the benchmark exits 130 without results."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
+    bench = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "explore_power.py"), "--family", "dummy",
+                              "--only", "ExtendRaisesBare", "--budget", "120"],
+                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    try:
+        while not list(tmp_path.glob("certkit-explore-power-*/*.yaml")):
+            assert bench.poll() is None and time.monotonic() < deadline, bench.communicate()
+            time.sleep(0.2)
+        time.sleep(3)  # the child is exploring
+        assert _processes_mentioning(str(tmp_path)), "no certkit run child"
+        bench.send_signal(signal.SIGINT)
+        out, err = bench.communicate(timeout=120)
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+    assert bench.returncode == 130, (out, err)
+    assert "stopped by signal 2" in err, err
+    assert _processes_mentioning(str(tmp_path)) == [], "the certkit run child outlived the benchmark"
+    assert list(tmp_path.iterdir()) == [], "the benchmark's temporary directory was left"

@@ -25,6 +25,12 @@ of KiB per example here), so a long exploration is a series of runs of this many
 seeded from the exploration's seed and its number: memory stays flat, and the same seed still
 draws the same sequences."""
 PROGRESS_EVERY = 10.0
+SHRINK_SHARE = 0.5
+"""Shrinking a failure may go on for this share of the budget after it was found, past the
+budget if need be: a run takes at most 1.5 budgets (plus the step that found it and the one under
+way), and a failure found
+in the budget's last second is still shrunk. Where shrinking runs out of time, the shortest
+failing sequence seen is reported (and said to be not fully shrunk)."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,7 @@ def explore(claims: Claims, new_executor: Callable[[], Executor], options: Explo
     from hypothesis.stateful import run_state_machine_as_test
 
     master = options.chosen_seed()
-    stats = Stats()
+    stats = Stats(shrink_seconds=options.budget * SHRINK_SHARE)
     start = time.monotonic()
     deadline = start + options.budget
     database = DirectoryBasedExampleDatabase(str(_db_dir(options))) if options.directory else None
@@ -161,6 +167,9 @@ def explore(claims: Claims, new_executor: Callable[[], Executor], options: Explo
             with _quiet_hypothesis():
                 run_state_machine_as_test(machine, settings=config)
         except BudgetSpent:
+            if stats.failing and stats.shortest_failure is not None:
+                steps, error = stats.shortest_failure
+                found = _counterexample(stats, error, divergence=is_divergence(error), steps=steps)
             break
         except Flaky as exc:
             found = _counterexample(stats, exc, divergence=True, flaky=True)
@@ -193,13 +202,18 @@ def _quiet_hypothesis() -> Iterator[None]:
 
 
 def _counterexample(stats: Stats, exc: BaseException, divergence: bool,
-                    flaky: bool = False) -> Counterexample:
-    steps = list(stats.last.steps) if stats.last is not None else []
+                    flaky: bool = False, steps: list[Step] | None = None) -> Counterexample:
+    """`steps` given: shrinking ran out of time and these are the shortest that failed."""
+    unshrunk = steps is not None
+    if steps is None:
+        steps = list(stats.last.steps) if stats.last is not None else []
     if flaky and stats.first_failure is not None:  # the steps that failed, not the replay
         steps, exc = stats.first_failure
     failure = describe(exc)
     if steps:
         failure = f"after step {len(steps)} ({steps[-1]}): {failure}"
+    if unshrunk:
+        failure = f"not fully shrunk (the budget ran out while shrinking): {failure}"
     if flaky:
         failure = f"flaky (the same steps did not fail again, not shrunk): {failure}"
     return Counterexample(steps, failure, exc, divergence)

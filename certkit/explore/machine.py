@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, RuleStrategy, invariant, precondition, rule
 
 from certkit.explore.executor import IDENTITIES, Executor, crowd_start
 from certkit.explore.steps import Step
@@ -56,15 +56,53 @@ class Stats:
     """A step or an observation failed (Hypothesis is shrinking)."""
     first_failure: tuple[list, BaseException] | None = None
     """The steps and error of the first failure (what a flaky one is reported with)."""
+    shortest_failure: tuple[list, BaseException] | None = None
+    """The shortest failing steps so far (what is reported if shrinking runs out of time)."""
+    shrink_seconds: float = float("inf")
+    """How long shrinking may go on after the first failure (past the budget if need be)."""
+    shrink_until: float = 0.0
 
     def failed(self, ex: Executor, error: BaseException) -> None:
         self.failing = True
         if self.first_failure is None:
             self.first_failure = (list(ex.steps), error)
+            self.shrink_until = time.monotonic() + self.shrink_seconds
+        if self.shortest_failure is None or len(ex.steps) < len(self.shortest_failure[0]):
+            self.shortest_failure = (list(ex.steps), error)
+
+    def out_of_time(self, deadline: float) -> bool:
+        """Exploring stops at `deadline`; shrinking a failure at the later of `deadline` and
+        `shrink_seconds` after it was found."""
+        return time.monotonic() > (max(deadline, self.shrink_until) if self.failing else deadline)
+
+
+class FairRules(RuleStrategy):
+    """Each step's rule drawn fairly among the rules valid now and enabled in this example.
+
+    Hypothesis draws a rule from all rules filtered by precondition and by its swarm-testing
+    flags, which in practice favours the rules valid in every state (remount, restart,
+    create_share) over those valid only after others (a deny needs a share and a grant): a
+    model-only run of the CephFS-native claims at 8 steps per example reached a first deny after
+    a median of 197 steps over 30 seeds (max 604), 88 with this strategy (max 326). Swarm testing is kept: an
+    example still runs with a random subset of the rules enabled (all valid ones if none is).
+    (`RuleStrategy` is Hypothesis' own, pinned in pyproject.)"""
+
+    def do_draw(self, data: Any) -> tuple[Any, dict[str, Any]]:
+        flags = data.draw(self.enabled_rules_strategy)
+        # An index into the fixed list of rules, moved on to the next runnable one: a rule keeps
+        # its index whatever else can run, so Hypothesis' shrinker can delete the steps before it.
+        start = data.draw(st.integers(0, len(self.rules) - 1))
+        order = self.rules[start:] + self.rules[:start]
+        valid = [r for r in order if self.is_valid(r)]
+        if not valid:
+            return super().do_draw(data)  # Hypothesis' own error: no rule can run
+        chosen = next((r for r in valid if flags.is_enabled(r.function.__name__)), valid[0])
+        return chosen, {k: data.draw(s) for k, s in chosen.arguments_strategies.items()}
 
 
 class BudgetSpent(KeyboardInterrupt):
-    """The exploration's time is up: raised where the next example would start.
+    """The exploration's time is up: raised where the next example or step would start (also
+    while shrinking: the budget bounds the whole run).
 
     An interrupt, because that is the one exception Hypothesis passes through at once without
     recording the example (any other would be a failure, or a 'flaky' disagreement with the
@@ -77,10 +115,10 @@ def build_machine(claims: Claims, new_executor: Callable[[], Executor], stats: S
 
     class Explorer(RuleBasedStateMachine):
         def __init__(self) -> None:
-            # Never while a real failure is being shrunk: the shrinker's replays must agree.
-            if time.monotonic() > deadline and not stats.failing:
+            if stats.out_of_time(deadline):
                 raise BudgetSpent()
             super().__init__()
+            self._rules_strategy = FairRules(self)
             self.ex = new_executor()
             stats.examples += 1
             stats.last = self.ex
@@ -94,6 +132,8 @@ def build_machine(claims: Claims, new_executor: Callable[[], Executor], stats: S
             return sorted(self.model.shares)
 
         def _do(self, rule_name: str, **args: Any) -> None:
+            if stats.out_of_time(deadline):  # a long example stops too, not only the next one
+                raise BudgetSpent()
             stats.steps += 1
             stats.rules[rule_name] = stats.rules.get(rule_name, 0) + 1
             try:

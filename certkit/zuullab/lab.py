@@ -23,7 +23,7 @@ from certkit.lab import packages
 from certkit.ci.proctree import descendants
 from certkit.lab.base import Lab, mounts_under, root_and_debian
 from certkit.lab.commands import run, say
-from certkit.lab.processes import Daemon, LabError, kill_and_wait, start_time, wait_until
+from certkit.lab.processes import Daemon, LabError, kill_and_wait, start_time, tag_env, tagged, wait_until
 from certkit.zuullab import config, mirror, recipe, venv, zookeeper
 from certkit.zuullab.node import StaticNode
 from certkit.zuullab.state import GerritTarget, ZuulLabState, reserved_ports
@@ -58,7 +58,7 @@ class ZuulLab(Lab):
         # AutoAddPolicy); the lab's own home keeps the machine's /root/.ssh untouched.
         return Daemon(name, argv, self.run_dir, self.log_dir,
                       {"PATH": venv.bin_path(v), "PYTHONUNBUFFERED": "1",
-                       "HOME": str(self.dir / "zuul-home")})
+                       "HOME": str(self.dir / "zuul-home"), **tag_env(self.dir)})
 
     def zookeeper(self) -> Daemon:
         return zookeeper.daemon(self.etc / "zoo.cfg", self.run_dir, self.log_dir)
@@ -270,7 +270,10 @@ class ZuulLab(Lab):
     def down(self) -> None:
         t0 = time.monotonic()
         roots = self._tracked()
-        survivors = kill_and_wait([*roots, *self._children(roots)], timeout=30)
+        # Tagged: what the daemons' trees no longer reach (multiprocessing's forkserver and
+        # resource tracker, orphaned to init when their daemon dies before them).
+        found = [*roots, *self._children(roots)]
+        survivors = kill_and_wait([*found, *(p for p in tagged(self.dir) if p not in found)], timeout=30)
         if survivors:
             raise LabError(f"lab down zuul: processes {survivors} did not exit within 30 s; "
                            "nothing was removed (run `certkit lab down zuul` again)")

@@ -8,7 +8,7 @@ VENV ?= .venv
 REPORTS ?= reports
 BIN := $(VENV)/bin
 
-.PHONY: venv certify test test-zuul docs lab-up lab-down certify-cephfs certify-glusterfs certify-live benchmark clean dashboard-demo
+.PHONY: venv certify test test-zuul test-beyond-budget docs lab-up lab-down certify-cephfs certify-glusterfs certify-live benchmark clean dashboard-demo
 
 $(BIN)/certkit: pyproject.toml setup.py
 	@bash ci/bootstrap-python.sh "$(PYTHON)" "$(VENV)"
@@ -28,6 +28,12 @@ test: venv
 # 23 minutes with the Zuul venv and node mirror cached, so not part of `make test`'s budget.
 test-zuul: venv
 	CERTKIT_ZUUL_E2E=1 CERTKIT_REQUIRE_LAB=1 $(BIN)/python -m pytest tests/zuul -v
+
+# Lab tests beyond `make test`'s 20-minute budget (tests marked beyond_budget: exploration on
+# the Ceph lab and through the live Manila tier, GlusterFS through the live tier).
+test-beyond-budget: venv
+	CERTKIT_BEYOND_BUDGET=1 CERTKIT_REQUIRE_LAB=1 $(BIN)/python -m pytest -v \
+	    tests/test_explore_lab.py tests/live/test_live_tier.py
 
 # The documentation site (Sphinx + MyST), warnings as errors, then the internal link check.
 docs: venv

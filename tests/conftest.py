@@ -61,6 +61,12 @@ client_host_lock = clienthost.lock
 ceph_lab_lock = clienthost.lock  # the name the CephFS tests use
 REQUIRE_LAB = os.environ.get("CERTKIT_REQUIRE_LAB") == "1"
 
+#: Lab tests that do not fit `make test`'s 20 minutes on CI's 2 cores (docs/contributing/
+#: test-budget.md): they run with CERTKIT_BEYOND_BUDGET=1 (`make test-beyond-budget`).
+beyond_budget = pytest.mark.skipif(
+    os.environ.get("CERTKIT_BEYOND_BUDGET") != "1",
+    reason="beyond make test's 20-minute budget: `make test-beyond-budget` runs it")
+
 
 @contextmanager
 def running_lab(lab: Any, figure: str) -> Iterator[Any]:

@@ -223,7 +223,7 @@ def test_the_budget_bounds_shrinking_and_the_shortest_failure_is_reported(monkey
         made.append(_SlowModelOnly(clock, cost=10.0))
         return made[-1]
 
-    budget = 200.0
+    budget = 400.0
     result = explore(claims, new, ExploreOptions(budget=budget, steps=8, seed=5))
     found = result.counterexample
     assert found is not None and found.divergence, result.to_report()

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 
-from tests.conftest import FIGURES, ROOT, client_workdir_left, run_certkit
+from tests.conftest import FIGURES, ROOT, beyond_budget, client_workdir_left, run_certkit
 from tests.test_lab import PROFILE, lab  # noqa: F401 - the lab fixture: up (or skip/fail), then down
 
 
@@ -48,6 +48,7 @@ def _profile(tmp_path: Path, driver: str | None = None) -> Path:
     return path
 
 
+@beyond_budget
 def test_exploration_finds_a_cephfs_driver_that_never_deauthorizes(lab, tmp_path):  # noqa: F811
     profile = _profile(tmp_path, "tests.broken_cephfs.DenyDoesNotDeauthorize")
     report_path = tmp_path / "report.json"

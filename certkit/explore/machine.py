@@ -77,26 +77,29 @@ class Stats:
 
 
 class FairRules(RuleStrategy):
-    """Each step's rule drawn fairly among the rules valid now and enabled in this example.
+    """Each step's rule drawn fairly among the rules valid now.
 
     Hypothesis draws a rule from all rules filtered by precondition and by its swarm-testing
     flags, which in practice favours the rules valid in every state (remount, restart,
     create_share) over those valid only after others (a deny needs a share and a grant): a
     model-only run of the CephFS-native claims at 8 steps per example reached a first deny after
-    a median of 197 steps over 30 seeds (max 604), 88 with this strategy (max 326). Swarm testing is kept: an
-    example still runs with a random subset of the rules enabled (all valid ones if none is).
+    a median of 197 steps over 30 seeds (max 604), far fewer with this strategy
+    (benchmarks/explore_fairness.py). Hypothesis' swarm testing (a random subset of the rules
+    per example) is not used: it stopped the shrinker.
     (`RuleStrategy` is Hypothesis' own, pinned in pyproject.)"""
 
     def do_draw(self, data: Any) -> tuple[Any, dict[str, Any]]:
-        flags = data.draw(self.enabled_rules_strategy)
         # An index into the fixed list of rules, moved on to the next runnable one: a rule keeps
         # its index whatever else can run, so Hypothesis' shrinker can delete the steps before it.
+        # No swarm-testing flags: Hypothesis draws them lazily, at whichever step first asks, and
+        # deleting a step then shifts them onto other steps' choices, which stops the shrinker
+        # (seen: 8 steps left where 2 reproduce, whether the flags were asked lazily or all at once).
         start = data.draw(st.integers(0, len(self.rules) - 1))
         order = self.rules[start:] + self.rules[:start]
         valid = [r for r in order if self.is_valid(r)]
         if not valid:
             return super().do_draw(data)  # Hypothesis' own error: no rule can run
-        chosen = next((r for r in valid if flags.is_enabled(r.function.__name__)), valid[0])
+        chosen = valid[0]
         return chosen, {k: data.draw(s) for k, s in chosen.arguments_strategies.items()}
 
 

@@ -30,7 +30,7 @@ from certkit.livestack.procs import ProcessTable, alive
 from certkit.livestack.recovery import PORTS, strays
 from certkit.livestack.state import LabState, load_state, save_state
 from certkit.profile import load_profile
-from tests.conftest import DUMMY_PROFILE, FIGURES, ROOT, run_certkit
+from tests.conftest import DUMMY_PROFILE, FIGURES, ROOT, beyond_budget, run_certkit
 from tests.live import explore_live
 
 REQUIRED = os.environ.get("CERTKIT_REQUIRE_LAB") == "1"
@@ -173,6 +173,7 @@ def test_api_suite_reports_tempest_tests_and_live_checks(lab, tmp_path):
     assert load_state(root).passwords["admin"] not in report_path.read_text() + proc.stdout + proc.stderr
 
 
+@beyond_budget
 def test_exploration_through_the_api_matches_the_model_and_leaves_nothing(lab, tmp_path):
     """--suite explore --explore-tier api: the exploration's rules through tempest.lib, the real
     scheduler and share manager (restarts included); the dummy never diverges from the model."""
@@ -182,6 +183,7 @@ def test_exploration_through_the_api_matches_the_model_and_leaves_nothing(lab, t
         f"{time.monotonic() - start:.1f} s ({report['explore']['steps']} steps)"
 
 
+@beyond_budget
 def test_sigterm_mid_exploration_deletes_what_it_created_through_the_api(lab, tmp_path):
     start = time.monotonic()
     explore_live.explore_sigterm(lab["root"], lab["env"], DUMMY_PROFILE, tmp_path / "explore.json")
@@ -234,6 +236,7 @@ def test_broken_driver_is_caught_by_the_live_checks(lab, tmp_path, monkeypatch):
     assert restart[0]["outcome"] == "failed" and "ended in" in restart[0]["message"], restart
 
 
+@beyond_budget
 def test_exploration_finds_shrinks_and_replays_a_broken_live_driver(lab, tmp_path):
     """After the previous check the lab runs tests/live/broken-live.yaml: the exploration finds
     its divergence through the real manager, shrinks it, and `certkit replay` reproduces it."""
@@ -304,6 +307,7 @@ GLUSTERFS_PROFILE = ROOT / "driver_profiles" / "glusterfs-directory-mapped-layou
 GLUSTERFS_CHECKS = "test_claimed_capability_is_schedulable or test_access_rules_reach_active or test_tempest"
 
 
+@beyond_budget
 def test_glusterfs_directory_layout_runs_in_real_manila_services(lab, tmp_path):
     """The GlusterFS live tier runs: the lab switched to Manila's GlusterFS driver (real
     manila-share, whose do_setup mounts the volume through oslo.privsep's helper, no sudo)

@@ -270,3 +270,37 @@ def test_the_power_benchmark_passes_ctrl_c_to_its_run_and_leaves_nothing(tmp_pat
     assert "stopped by signal 2" in err, err
     assert _processes_mentioning(str(tmp_path)) == [], "the certkit run child outlived the benchmark"
     assert list(tmp_path.iterdir()) == [], "the benchmark's temporary directory was left"
+
+
+def test_every_step_is_drawn_by_fair_rules(dummy_profile, monkeypatch):
+    """FairRules subclasses Hypothesis' non-public RuleStrategy and replaces the machine's
+    `_rules_strategy`: if a Hypothesis upgrade stops drawing rules through that attribute (or
+    renames what FairRules reads), exploration silently falls back to Hypothesis' own choice,
+    which starves `deny` (benchmarks/explore_fairness.py). Every step must come from FairRules."""
+    from manila import context
+
+    from certkit.explore import machine
+
+    drawn: list[str] = []
+    fair_draw = machine.FairRules.do_draw
+
+    def counted(self, data):
+        rule, args = fair_draw(self, data)
+        drawn.append(rule.function.__name__)
+        return rule, args
+
+    monkeypatch.setattr(machine.FairRules, "do_draw", counted)
+    run = CertificationRun(dummy_profile)
+    dut = run.driver()
+    factory = executor_factory(run, dut, context.get_admin_context(), run.model_factory(None), None)
+    made = []
+
+    def new():
+        made.append(factory())
+        return made[-1]
+
+    explore(claims_of(dummy_profile, data_path=False), new, ExploreOptions(budget=300, steps=8, seed=3, examples=20))
+    run.finish_cleanup()
+    taken = [s.rule for ex in made for s in ex.steps]
+    assert taken and len(drawn) == len(taken), (len(drawn), len(taken))
+    assert sorted(set(drawn)) == sorted(set(taken))

@@ -136,6 +136,10 @@ class ManilaClient(rest_client.RestClient):
         resp, raw = self.get(f"shares/{share_id}/export_locations")
         return self._json("export_locations", resp, raw)["export_locations"]
 
+    def export_location(self, share_id: str, location_id: str) -> dict[str, Any]:
+        resp, raw = self.get(f"shares/{share_id}/export_locations/{location_id}")
+        return self._json("export_location", resp, raw)["export_location"]
+
     def extend(self, share_id: str, new_size: int) -> None:
         resp, raw = self.post(f"shares/{share_id}/action", json.dumps({"extend": {"new_size": new_size}}))
         self.validate_response(schema("action"), resp, raw)

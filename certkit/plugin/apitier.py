@@ -6,7 +6,9 @@ check then reporting its own test's result.
 Levels: a test tempest ran (passed or failed) is `required`; a test tempest skipped is a skip
 at `recommended` level (tempest.conf is generated from the claims, so a claimed feature whose
 tests were all skipped has no required check and stays unverified); a test listed in the
-suite's known_failures.yaml is `recommended` with its outcome kept and the reason in its message.
+suite's known_failures.yaml is `recommended` with its outcome kept and the reason in its message;
+so is a test listed in superseded.yaml, which names the certkit check that asserts what the test
+means to (a plugin test out of date with the Manila it runs against), and that check is required.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ if TYPE_CHECKING:  # tempest.lib is imported only when the API suite runs
 TEMPEST_PARAM = "tempest_test"
 RESULT_KEY = pytest.StashKey[tuple[TempestResult, str]]()
 KNOWN_FAILURES = "known_failures.yaml"
+SUPERSEDED = "superseded.yaml"
 
 
 def api_target(run: CertificationRun) -> ApiTarget:
@@ -107,19 +110,23 @@ class TempestBridge:
         if not mine or self.workspace is None:
             return {}
         tests = [i.callspec.params[TEMPEST_PARAM] for i in mine]
+        suite = Path(str(mine[0].path)).parent
         try:
             results = self.workspace.run(tests, progress=self.run.progress).results
-            known = known_failures(Path(str(mine[0].path)).parent / KNOWN_FAILURES,
-                                   api_target(self.run).facts())
+            facts = api_target(self.run).facts()
+            known = known_failures(suite / KNOWN_FAILURES, facts)
+            replaced = superseded(suite / SUPERSEDED, facts)
         except CertkitError as exc:  # each check says why it has no result
-            results, known = [TempestResult(t, "error", str(exc), 0.0) for t in tests], {}
+            results, known, replaced = [TempestResult(t, "error", str(exc), 0.0) for t in tests], {}, {}
         levels = {}
         for item, result in zip(mine, results):
-            reason = known_reason(known, result.test_id)
+            reason = known_reason(replaced, result.test_id)
+            label = f"superseded ({SUPERSEDED})"
+            if not reason:
+                reason, label = known_reason(known, result.test_id), f"known environment failure ({KNOWN_FAILURES})"
             message = result.message
             if reason:
-                message = f"known environment failure ({KNOWN_FAILURES}): {reason}" + (
-                    f"; tempest: {message}" if message else "")
+                message = f"{label}: {reason}" + (f"; tempest: {message}" if message else "")
             item.stash[RESULT_KEY] = (result, message)
             levels[item.nodeid] = "recommended" if reason or result.outcome == "skipped" else "required"
         return levels
@@ -145,11 +152,11 @@ def applies(when: dict[str, str], facts: dict[str, str]) -> bool:
     return True
 
 
-def known_failures(path: Path, facts: dict[str, str] | None = None) -> dict[str, str]:
-    """{tempest test id without [..]: reason} from the suite's reviewed file: the entries
-    whose `when` holds for `facts` (every entry when `facts` is None, for reviews)."""
+def _reviewed(path: Path, facts: dict[str, str] | None, keys: tuple[str, ...]) -> list[dict[str, str]]:
+    """The entries of a reviewed list (each with `keys`, `when` optional) whose `when` holds
+    for `facts` (every entry when `facts` is None, for reviews); a one-line error naming the file."""
     if not path.exists():
-        return {}
+        return []
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     try:
@@ -162,11 +169,24 @@ def known_failures(path: Path, facts: dict[str, str] | None = None) -> dict[str,
             for key in ("manila", "plugin"):
                 if key in when:
                     SpecifierSet(str(when[key]))
-        return {str(e["test"]): " ".join(str(e["reason"]).split()) for e in entries
-                if facts is None or applies({k: str(v) for k, v in (e.get("when") or {}).items()}, facts)}
+        return [{k: " ".join(str(e[k]).split()) for k in keys} for e in entries
+                if facts is None or applies({k: str(v) for k, v in (e.get("when") or {}).items()}, facts)]
     except (yaml.YAMLError, TypeError, KeyError, AttributeError, InvalidSpecifier) as exc:
-        raise CertkitError(f"{path}: every entry needs `test` and `reason`, and `when` only "
-                           f"{', '.join(WHEN_KEYS)} ({exc})") from None
+        raise CertkitError(f"{path}: every entry needs {' and '.join(f'`{k}`' for k in keys)}, and "
+                           f"`when` only {', '.join(WHEN_KEYS)} ({exc})") from None
+
+
+def known_failures(path: Path, facts: dict[str, str] | None = None) -> dict[str, str]:
+    """{tempest test id without [..]: reason} from the suite's reviewed list of tests that fail
+    because of the test environment."""
+    return {e["test"]: e["reason"] for e in _reviewed(path, facts, ("test", "reason"))}
+
+
+def superseded(path: Path, facts: dict[str, str] | None = None) -> dict[str, str]:
+    """{tempest test id without [..]: why, and the certkit check that replaces it} from the
+    suite's reviewed list of plugin tests out of date with the Manila they run against."""
+    return {e["test"]: f"{e['reason']} Replaced by the required certkit check {e['by']}."
+            for e in _reviewed(path, facts, ("test", "by", "reason"))}
 
 
 def known_reason(known: dict[str, str], test_id: str) -> str | None:

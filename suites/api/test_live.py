@@ -87,6 +87,35 @@ def test_export_locations_and_snapshots_survive_the_manager(api, profile):
                f"{[loc['path'] for loc in after]}")
 
 
+@check("514abfb9-c1f4-4f5b-89ce-1586ad1cd950", "share")
+def test_another_projects_user_cannot_see_the_export_locations(api, profile, target):
+    """A member of another project can neither list nor show a private share's export
+    locations (Manila answers 403 or 404: its API reference lists both, and since its RBAC
+    work it hides what a caller may not see as 404), while the owner sees them. Supersedes the
+    two plugin tests that accept only 403 (suites/api/superseded.yaml)."""
+    from tempest.lib import exceptions as lib_exc
+
+    from certkit.apitier.client import ManilaClient
+    from certkit.apitier.tenant import other_project_user
+
+    share = new_share(api, profile)
+    expect(not share.get("is_public"), "a share created without is_public came out public")
+    locations = api.export_locations(share["id"])
+    expect(bool(locations), "the owner sees no export location of its available share")
+    with other_project_user(target) as other_target:
+        other = ManilaClient(other_target)
+        calls = [("list", lambda: other.export_locations(share["id"]))]
+        calls += [(f"show {loc['id']}", lambda loc=loc: other.export_location(share["id"], loc["id"]))
+                  for loc in locations]
+        for what, call in calls:
+            try:
+                seen = call()
+            except (lib_exc.Forbidden, lib_exc.NotFound):
+                continue
+            expect(False, f"a member of another project could {what} the export locations of a "
+                          f"private share ({len(seen) if isinstance(seen, list) else 1} answered)")
+
+
 def _restartable(target):
     if not target.can_restart:
         pytest.skip(f"restarts need services certkit runs (`certkit lab up manila`); "

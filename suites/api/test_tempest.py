@@ -3,8 +3,9 @@
 The plugin lists the selected plugin tests at collection (`$CERTKIT_TEMPEST_REGEX`, default every
 API test), runs exactly the ones left after `-k` and feature gating once with `tempest run`
 (parallel workers), and each check reports its own test's outcome. Tests that fail because of
-the test environment, not the driver, are listed with their reason in known_failures.yaml
-(reported at `recommended` level, their outcome unchanged).
+the test environment, not the driver, are listed with their reason in known_failures.yaml;
+plugin tests out of date with this Manila are listed in superseded.yaml with the certkit check
+that replaces them (both reported at `recommended` level, their outcome unchanged).
 """
 
 from __future__ import annotations

@@ -165,12 +165,21 @@ def test_api_suite_reports_tempest_tests_and_live_checks(lab, tmp_path):
     assert {"test_claimed_capability_is_schedulable", "test_access_rules_reach_active",
             "test_share_service_restart_keeps_shares_and_rules",
             "test_api_and_scheduler_restart_keep_state",
-            "test_replica_states_survive_the_manager"} <= passed
+            "test_replica_states_survive_the_manager",
+            "test_another_projects_user_cannot_see_the_export_locations"} <= passed
     skipped = [c for c in live if c["outcome"] == "skipped"]
     assert all(c["name"] == "test_replica_states_survive_the_manager" and c["variant"] != "readable"
                for c in skipped), skipped  # only the replication types the dummy does not claim
     assert report["leaks"] == [] and not report["warnings"], report["warnings"]
     assert load_state(root).passwords["admin"] not in report_path.read_text() + proc.stdout + proc.stderr
+    # the other project's user and project the export-location check made are gone
+    from keystoneclient.v3 import client as keystone
+
+    from certkit.livestack.identity import admin_session
+
+    ks = keystone.Client(session=admin_session(load_state(root)))
+    assert not [p.name for p in ks.projects.list() if p.name.startswith("certkit-other-")]
+    assert not [u.name for u in ks.users.list() if u.name.startswith("certkit-other-")]
 
 
 @beyond_budget

@@ -100,7 +100,9 @@ class ClientObserver(DriverObserver):
         self.remount(ex)
 
     def _writer(self, ex: "Executor", share: str) -> str:
-        identity = next(i for i, level in sorted(ex.model.shares[share].rules.items()) if level == "rw")
+        # The pool's first rw identity: a crowd identity ("c1" sorts first) has no client, and
+        # over NFS its address is not even routed to the client host.
+        identity = next(i for i in IDENTITIES if ex.model.shares[share].rules.get(i) == "rw")
         mountpoint = self.mounts.get((share, identity))
         if mountpoint is None:
             mountpoint = self.mounts[(share, identity)] = self._mount(ex, share, identity)

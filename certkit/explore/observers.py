@@ -163,7 +163,8 @@ class ClientObserver(DriverObserver):
         how = f"{identity} ({level}, {'fresh' if fresh else 'kept'} mount) on share {share}"
         state = ex.model.shares[share]
         seen = self.mounter.listing(mountpoint)
-        expect(seen is not None, f"{how}: cannot list the share")
+        why = self.mounter.why_unlisted() if seen is None else ""
+        expect(seen is not None, f"{how}: cannot list the share" + (f" ({why})" if why else ""))
         expect(set(seen) == set(state.files),
                f"{how}: the share holds {sorted(seen)}; the model says {sorted(state.files)}")
         self._expect_contents(mountpoint, state.files, how)

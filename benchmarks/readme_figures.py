@@ -47,7 +47,7 @@ FIGURES: tuple[Figure, ...] = (
             "explore_throughput:rss_mib_late")),
     Figure("Exploration of Manila's CephFS driver, native (cephx), 20 minutes on the Ceph lab",
            "{0} steps/s ({1} per CPU-second) at load {2}-{3}; peak memory {4} → {5} MiB; "
-           "{6} divergence(s)",
+           "{6} divergence(s), each triaged in docs/findings/",
            ("explore_throughput_cephfs_native:steps_per_second",
             "explore_throughput_cephfs_native:steps_per_cpu_second",
             "explore_throughput_cephfs_native:load_min", "explore_throughput_cephfs_native:load_max",
@@ -55,7 +55,7 @@ FIGURES: tuple[Figure, ...] = (
             "explore_throughput_cephfs_native:counterexamples")),
     Figure("Exploration of Manila's CephFS driver through NFS-Ganesha, 20 minutes on the Ceph lab",
            "{0} steps/s ({1} per CPU-second) at load {2}-{3}; peak memory {4} → {5} MiB; "
-           "{6} divergence(s)",
+           "{6} divergence(s), each triaged in docs/findings/",
            ("explore_throughput_cephfs_nfs:steps_per_second",
             "explore_throughput_cephfs_nfs:steps_per_cpu_second",
             "explore_throughput_cephfs_nfs:load_min", "explore_throughput_cephfs_nfs:load_max",

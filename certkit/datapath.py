@@ -141,13 +141,18 @@ class Mounter:
         return result.stdout if result.ok else None
 
     def listing(self, mountpoint: str) -> list[str] | None:
-        """The names in the mount's root (None: it cannot be listed)."""
+        """The names in the mount's root (None: it cannot be listed; over NFS, `why_unlisted`
+        says why)."""
         nfs = self._nfs_path(mountpoint)
         if nfs:
             found = self.nfs.listing(nfs[0])
             return None if found is None else list(found.sizes)
         result = self.client.run(f"ls -A {shlex.quote(mountpoint)}")
         return result.stdout.split() if result.ok else None
+
+    def why_unlisted(self) -> str:
+        """Why the latest NFS listing failed ('' for other protocols)."""
+        return self.nfs.last_error
 
     def file_states(self, mountpoint: str, names: list[str], limit: int = 4096) -> list[tuple[str, str | None]]:
         """For each file in the mount's root: (its size as text, '' when missing; its first
@@ -210,7 +215,7 @@ class Mounter:
             found = self.nfs.listing(nfs[0])
             if found is None:
                 raise ClientHostError(f"{self.client.where}: cannot read the size of NFS export "
-                                      f"{nfs[0].path} as {nfs[0].identity}")
+                                      f"{nfs[0].path} as {nfs[0].identity}: {self.nfs.last_error}")
             return found.total_bytes
         result = self.client.run(f"df -B1 --output=size {shlex.quote(mountpoint)} | tail -1", check=True)
         return int(result.stdout.strip())

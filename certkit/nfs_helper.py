@@ -7,7 +7,8 @@ through libnfs itself (ctypes, the library libnfs-utils is built on).
 `nfs-cp` refuses to overwrite an existing file over NFSv4, and there is no `nfs-rm`. In libnfs
 4.0 over NFSv4 (seen on the GlusterFS lab), `nfs_creat` refuses an existing file (EXIST) and its
 handle is read-only (WRITE: NFS4ERR_OPENMODE), so `put` removes the file first, then creates it
-with `nfs_create(O_WRONLY|O_CREAT|O_TRUNC)` and writes with `nfs_pwrite`. Standard
+with `nfs_create(O_WRONLY|O_CREAT|O_TRUNC)` and writes with `nfs_pwrite`, at most CHUNK bytes
+a call (see there). Standard
 library only (the client host has python3, not certkit). Exit status 0 on success, else 1 with
 libnfs's error on stderr.
 """
@@ -17,7 +18,14 @@ import errno
 import os
 import sys
 
-CHUNK = 1024 * 1024
+CHUNK = 3 * 1024
+"""Bytes per WRITE. libnfs 4.0 encodes an NFSv4 WRITE (lib/nfs_v4.c,
+nfs4_pwrite_async_internal) through rpc_nfs4_compound_async without a size hint, so the whole
+COMPOUND (RPC header, AUTH_SYS credentials, PUTFH with a file handle of up to 128 bytes, WRITE
+and its data) must fit the 4096-byte encode buffer (ZDR_ENCODEBUF_MINSIZE, lib/libnfs-private.h);
+a larger write fails before anything is sent with "ZDR error: Failed to encode COMPOUND4args"
+(seen with 4096-byte writes on the CephFS lab; 3900 passed). 3 KiB leaves 1 KiB for the headers;
+libnfs splits no write itself."""
 
 
 class _Url(ctypes.Structure):
@@ -73,7 +81,7 @@ def _copy_stdin(lib, nfs, handle):
         while data:
             wrote = lib.nfs_pwrite(nfs, handle, offset, len(data), data)
             if wrote <= 0:
-                return _fail(lib, nfs, "write")
+                return _fail(lib, nfs, f"write of {len(data)} bytes at offset {offset}")
             offset += wrote
             data = data[wrote:]
 

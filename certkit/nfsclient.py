@@ -109,6 +109,8 @@ class NfsClient:
         self._helper_copied = False
         self._added: set[str] = set()
         """Identity addresses certkit added (an address the host already had stays)."""
+        self.last_error = ""
+        """Why the latest listing failed (exit status and libnfs's words), for the message."""
 
     def export(self, location: str, access_to: str) -> NfsExport:
         """The export at `location` as `access_to`'s identity (its address set up once)."""
@@ -148,7 +150,11 @@ class NfsClient:
     def listing(self, export: NfsExport) -> Listing | None:
         """The export root's files and size; None when the identity cannot list it."""
         result = self.client.run(export.as_identity("nfs-ls", "-s", export.url()), timeout=TIMEOUT + 15)
-        return parse_listing(result.stdout) if result.ok else None
+        found = parse_listing(result.stdout) if result.ok else None
+        self.last_error = "" if found else (
+            f"nfs-ls exit {result.status}" + (" (timed out)" if result.status == 124 else "")
+            + f": {(result.stderr or result.stdout).strip()[-200:]}")
+        return found
 
     def cat(self, export: NfsExport, name: str) -> str | None:
         """A file's text; None when it cannot be read."""

@@ -151,3 +151,13 @@ def client_workdir_left(lab: Any, run_id: str) -> bool:
                     env["CERTKIT_CLIENT_KNOWN_HOSTS"]) as host:
         assert host.run("test -d /tmp").ok
         return host.run(f"test -e /tmp/certkit-{run_id}").ok
+
+
+def identity_addresses_left(lab: Any) -> bool:
+    """Whether an NFS identity's address (the lab's identities network) is still on the CephFS
+    lab's client host, where certkit/nfsclient.py adds one per identity and removes it at the end."""
+    env = lab.env()
+    with ClientHost("lab", env["CERTKIT_CLIENT_HOST"], "root", env["CERTKIT_CLIENT_KEY"],
+                    env["CERTKIT_CLIENT_KNOWN_HOSTS"]) as host:
+        found = host.run(f"ip -o addr show to {lab.network.identities}", check=True)
+        return bool(found.stdout.strip())

@@ -304,3 +304,22 @@ def test_every_step_is_drawn_by_fair_rules(dummy_profile, monkeypatch):
     taken = [s.rule for ex in made for s in ex.steps]
     assert taken and len(drawn) == len(taken), (len(drawn), len(taken))
     assert sorted(set(drawn)) == sorted(set(taken))
+
+
+def test_writes_go_through_a_pool_identity_never_a_crowd_client():
+    """Crowd identities have no client (over NFS their 100.64.x addresses are not routed to the
+    client host): a write on a share where a crowd rule is rw goes through the pool's rw
+    identity, and a share where only crowd rules are rw is not drawn for a write. Found on
+    cephfs-nfs: `c1` sorted first and its write timed out (docs/findings/explore-crowd-writer.md)."""
+    from types import SimpleNamespace
+
+    from certkit.explore.model import ShareModel
+    from certkit.explore.observers import ClientObserver
+
+    model = ShareModel()
+    model.create_share("s1", 1)
+    model.shares["s1"].rules.update({"c1": "rw", "c2": "rw", "id3": "ro", "id2": "rw"})
+    mounted: list[str] = []
+    observer = ClientObserver(SimpleNamespace())
+    observer._mount = lambda ex, share, identity: mounted.append(identity) or f"/m/{identity}"
+    assert observer._writer(SimpleNamespace(model=model), "s1") == "/m/id2" and mounted == ["id2"]

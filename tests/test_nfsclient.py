@@ -53,3 +53,29 @@ def test_urls_and_commands_name_the_identity_and_quote_everything():
     assert "'nfs://10.251.0.1/share/a b;rm?version=4&uid=0&gid=0'" in command
     assert NfsExport("fd00::1", "/s", "fd00::7", 1).url() == "nfs://[fd00::1]/s?version=4&uid=0&gid=0"
     assert PROBE_PREFIX.startswith(".")
+
+
+def test_the_helper_writes_within_what_libnfs_4_can_encode(monkeypatch):
+    """libnfs 4.0 encodes an NFSv4 WRITE into a 4096-byte buffer: a 1 MiB write failed with
+    "Failed to encode COMPOUND4args" before anything was sent (cephfs-nfs's shrink check). The
+    helper's writes leave 1 KiB of that buffer for the RPC and COMPOUND headers, and write every
+    byte of its input once, in order, including a short last chunk."""
+    import io
+
+    from certkit import nfs_helper
+
+    data = bytes(range(256)) * 40 + b"tail"  # 10,244 bytes: three full chunks and a short one
+    writes: list[tuple[int, bytes]] = []
+
+    class Lib:
+        @staticmethod
+        def nfs_pwrite(nfs, handle, offset, count, buf):
+            writes.append((offset, bytes(buf[:count])))
+            return min(count, 2000)  # a server may write less than asked
+
+    monkeypatch.setattr(nfs_helper.sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert nfs_helper._copy_stdin(Lib, None, None) == 0
+    assert max(len(chunk) for _, chunk in writes) <= 4096 - 1024
+    assert [offset for offset, _ in writes] == [sum(min(len(c), 2000) for _, c in writes[:i])
+                                                for i in range(len(writes))]
+    assert b"".join(chunk[:2000] for _, chunk in writes) == data

@@ -147,7 +147,10 @@ def build_machine(claims: Claims, new_executor: Callable[[], Executor], stats: S
             stats.states.add(self.model.fingerprint())
 
         def _with_rw(self) -> list[str]:
-            return [s for s in self._shares() if "rw" in self.model.shares[s].rules.values()]
+            """Shares a client can write: a pool identity holds a rw rule (crowd identities
+            have no client; their rules are judged by the driver's answers)."""
+            return [s for s in self._shares()
+                    if any(self.model.shares[s].rules.get(i) == "rw" for i in IDENTITIES)]
 
         # -- shares ----------------------------------------------------------------------
         @precondition(lambda self: claims.has("share") and len(self.model.shares) < MAX_SHARES)

@@ -158,6 +158,14 @@ class ClientHostLab(Lab):
 
     network: ClientNetwork
 
+    @classmethod
+    def record_file(cls) -> Path:
+        """One record per kind and client namespace: a lab on a second namespace
+        (CERTKIT_LAB_NETNS) never finds, nor overwrites, the record of the one on the shared
+        namespace, so its `up`, `env` and `down` act on its own directory only."""
+        netns = os.environ.get("CERTKIT_LAB_NETNS", DEFAULT_NETNS)
+        return RECORDS / (f"{cls.name}.json" if netns == DEFAULT_NETNS else f"{cls.name}@{netns}.json")
+
     def begin_up(self, needed: Sequence[str]) -> tuple[float, float]:
         """Check the lab can run, claim the client host, make the directory and its record,
         install what is missing; (when `up` began, when the packages were done)."""

@@ -73,14 +73,18 @@ class Lab(ABC):
         self.dir = (directory or self.default_dir()).resolve()
 
     @classmethod
+    def instance(cls) -> str:
+        """The lab's name on this machine: its kind, for a kind that runs once per machine."""
+        return cls.name
+
+    @classmethod
     def record_file(cls) -> Path:
-        """Where the running lab of this kind notes its directory (one per kind and machine;
-        a kind that can run twice on one machine names the instance in it)."""
-        return RECORDS / f"{cls.name}.json"
+        """Where the running lab notes its directory."""
+        return RECORDS / f"{cls.instance()}.json"
 
     @classmethod
     def default_dir(cls) -> Path:
-        """CERTKIT_LAB_DIR, the directory of the running lab, or ./lab/<name>."""
+        """CERTKIT_LAB_DIR, the directory of the running lab, or ./lab/<instance>."""
         if os.environ.get("CERTKIT_LAB_DIR"):
             return Path(os.environ["CERTKIT_LAB_DIR"])
         try:
@@ -89,7 +93,7 @@ class Lab(ABC):
                 return recorded
         except (OSError, ValueError, KeyError, TypeError):
             pass
-        return Path("lab") / cls.name
+        return Path("lab") / cls.instance()
 
     def record(self) -> None:
         """Note where the running lab lives (for `down`/`env` from another directory)."""

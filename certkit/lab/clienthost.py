@@ -159,12 +159,12 @@ class ClientHostLab(Lab):
     network: ClientNetwork
 
     @classmethod
-    def record_file(cls) -> Path:
-        """One record per kind and client namespace: a lab on a second namespace
-        (CERTKIT_LAB_NETNS) never finds, nor overwrites, the record of the one on the shared
-        namespace, so its `up`, `env` and `down` act on its own directory only."""
+    def instance(cls) -> str:
+        """`<kind>` on the shared client namespace, `<kind>@<netns>` on another
+        (CERTKIT_LAB_NETNS): a lab on a second namespace has a record and a default directory
+        of its own, so its `up`, `env` and `down` never find (nor take down) the other's."""
         netns = os.environ.get("CERTKIT_LAB_NETNS", DEFAULT_NETNS)
-        return RECORDS / (f"{cls.name}.json" if netns == DEFAULT_NETNS else f"{cls.name}@{netns}.json")
+        return cls.name if netns == DEFAULT_NETNS else f"{cls.name}@{netns}"
 
     def begin_up(self, needed: Sequence[str]) -> tuple[float, float]:
         """Check the lab can run, claim the client host, make the directory and its record,

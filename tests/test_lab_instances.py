@@ -69,3 +69,11 @@ def test_the_power_benchmark_reaches_the_running_labs_client_host(records, monke
     assert env["CERTKIT_CEPH_CONF"] == str(records / "lab2" / "ceph.conf")
     assert env["CERTKIT_CLIENT_KNOWN_HOSTS"] == str(records / "lab2" / "ssh" / "known_hosts")
     assert explore_power.lab_env("dummy") == {}
+
+
+def test_each_ceph_lab_instance_has_its_own_bindings_file():
+    from certkit.lab.cephfs import _pth_path
+
+    shared, second = _pth_path("cephfs"), _pth_path("cephfs@certkit-client2")
+    assert shared.name == "certkit-lab-ceph.pth", "the shared lab's file keeps its name"
+    assert second.name == "certkit-lab-ceph@certkit-client2.pth" and second.parent == shared.parent

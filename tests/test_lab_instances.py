@@ -77,3 +77,15 @@ def test_each_ceph_lab_instance_has_its_own_bindings_file():
     shared, second = _pth_path("cephfs"), _pth_path("cephfs@certkit-client2")
     assert shared.name == "certkit-lab-ceph.pth", "the shared lab's file keeps its name"
     assert second.name == "certkit-lab-ceph@certkit-client2.pth" and second.parent == shared.parent
+
+
+def test_a_printed_minimal_sequence_reads_back_as_the_same_steps():
+    """`--replay-found` rebuilds a replay file from rows that kept only the printed steps."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import explore_power
+    from certkit.explore.steps import Step
+
+    steps = [Step("create_share", {"share": "s1", "size": 2}), Step("remount"),
+             Step("change_access", {"share": "s1", "add": [["id2", "rw"]], "deny": ["id1", "c3"]}),
+             Step("write", {"share": "s1", "path": "a", "content": "a-v'9"})]
+    assert [explore_power.parsed_step(str(step)) for step in steps] == steps

@@ -62,8 +62,9 @@ def _profile(tmp_path: Path, driver: str | None = None) -> Path:
 
 #: The seeded find: 2 steps per sequence and 5 sequences drawn from seed 1 (then Hypothesis'
 #: shrinking). Chosen, not tuned: at these settings the draws reach a pool identity's rw grant
-#: in the first sequences, and shrinking a 2-step failure costs about 20 sequences (a model-only
-#: dry run of the same seed; on the lab each sequence is a few seconds).
+#: in the first sequences, and finding and shrinking take 20 sequences, 38 steps in all (a
+#: model-only dry run of the seed predicted exactly what the lab then ran: the draws depend on
+#: the seed and the outcomes only, never on time).
 FIND = ("--explore-seed", "1", "--explore-steps", "2", "--explore-examples", "5",
         "--explore-budget", "900")  # the budget is a backstop at any load, never what ends it
 

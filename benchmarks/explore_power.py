@@ -16,6 +16,7 @@ own `certkit run` process, as a vendor's would.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import signal
@@ -29,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from results import record  # noqa: E402
+
+from certkit.explore.steps import Step, write_replay  # noqa: E402
 
 DUMMY_DRIVERS = {
     # lifecycle: shares, snapshots, clones, access, resize
@@ -85,11 +88,28 @@ def profile_for(family: str, driver: str, extra: tuple[str, ...], directory: Pat
     return path
 
 
-def run_forwarding_signals(argv: list[str], timeout: float) -> subprocess.CompletedProcess:
+def lab_env(family: str) -> dict[str, str]:
+    """What the profile reads to reach the lab (`certkit lab env cephfs`): the running CephFS
+    lab's cluster and client host, on whichever client namespace CERTKIT_LAB_NETNS names (a
+    second lab on the same machine is reached at its own addresses, not the profile's
+    defaults). Nothing for the dummy."""
+    if family != "cephfs":
+        return {}
+    from certkit.lab.cephfs import CephFSLab
+
+    lab = CephFSLab()
+    if not lab.cluster.conf.exists():
+        sys.exit(f"explore_power: the CephFS lab is not up (no {lab.cluster.conf}): run "
+                 "`certkit lab up cephfs` first")
+    return lab.env()
+
+
+def run_forwarding_signals(argv: list[str], timeout: float,
+                           env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run `certkit run` as a child; SIGINT and SIGTERM given to the benchmark are passed on to
     it and the benchmark waits for it to clean up (its ledger deletes what it made), then exits
     130 / 143 itself. A child past `timeout` (1.5 budgets bound a run) is interrupted the same way."""
-    proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)  # a terminal's Ctrl-C reaches it once, from us
     received: list[int] = []
@@ -125,7 +145,7 @@ def explore_one(family: str, driver: str, extra: tuple[str, ...], budget: float,
             [sys.executable, "-m", "certkit.cli", "run", str(profile_for(family, driver, extra, directory)),
              "--no-audit", "--suite", "explore", "--explore-budget", str(budget),
              "--explore-seed", str(seed), "--explore-steps", str(steps), "--report", str(report_path)],
-            timeout=budget * 2 + 600)
+            timeout=budget * 2 + 600, env=lab_env(family))
         elapsed = time.monotonic() - start
         if not report_path.exists():
             return {"driver": driver, "found": False, "seconds": round(elapsed, 1),
@@ -138,7 +158,66 @@ def explore_one(family: str, driver: str, extra: tuple[str, ...], budget: float,
             "examples": section.get("examples"), "steps": section.get("steps"),
             "minimal_steps": [f"{s['rule']}({', '.join(f'{k}={v!r}' for k, v in s['args'].items())})"
                               for s in (found or {}).get("steps", [])],
+            "steps_json": (found or {}).get("steps", []),
+            "steps_per_second": section.get("steps_per_second"), "rules": section.get("rules"),
             "failure": (found or {}).get("failure"), "leaks": len(report.get("leaks", []))}
+
+
+def parsed_step(text: str) -> Step:
+    """A step from its printed form `rule(k=v, ...)` (rows recorded before `steps_json`)."""
+    call = ast.parse(text, mode="eval").body
+    assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name), text
+    return Step(call.func.id, {k.arg: ast.literal_eval(k.value) for k in call.keywords})
+
+
+def replay_found(family: str, row: dict, extra: tuple[str, ...]) -> dict:
+    """The row's minimal sequence replayed from a file against the broken driver and against
+    the driver it breaks (the same claims): the find is the broken driver's own fault only when
+    the broken driver diverges again and the base driver does not (the broken drivers subclass
+    the real ones, whose own faults an exploration may find first)."""
+    steps = ([Step(s["rule"], s["args"]) for s in row["steps_json"]] if row.get("steps_json")
+             else [parsed_step(text) for text in row["minimal_steps"]])
+    base = "manila.share.drivers.cephfs.driver.CephFSDriver" if family == "cephfs" else \
+        "manila.tests.share.drivers.dummy.DummyDriver"
+    outcome = {}
+    with tempfile.TemporaryDirectory(prefix="certkit-explore-replay-") as tmp:
+        directory = Path(tmp)
+        replay_file = directory / "replay.json"
+        write_replay(replay_file, steps, profile=f"{family} broken", driver=row["driver"], seed=None,
+                     failure=row.get("failure") or "")
+        broken = profile_for(family, row["driver"], extra, directory)
+        fixed = directory / "base" / broken.name
+        fixed.parent.mkdir()
+        fixed.write_text(broken.read_text().replace(
+            row["driver"] if family == "dummy" else f"tests.broken_cephfs.{row['driver']}", base))
+        for name, profile in (("broken", broken), ("base", fixed)):
+            proc = run_forwarding_signals([sys.executable, "-m", "certkit.cli", "replay", str(replay_file),
+                                           "--profile", str(profile)], timeout=1800, env=lab_env(family))
+            verdict = [line for line in proc.stdout.splitlines() if line.startswith(("reproduced:", "passed:"))]
+            says = verdict or proc.stderr.strip().splitlines()[-1:] or ["(nothing)"]
+            outcome[name] = {"exit": proc.returncode, "says": says[-1][:300]}
+    return {"replay_broken": outcome["broken"], "replay_base": outcome["base"],
+            "own_fault": outcome["broken"]["exit"] == 1 and outcome["base"]["exit"] == 0}
+
+
+def code_version() -> str:
+    """The commit the figures come from ("+dirty" when the work tree differs from it)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    changed = git("status", "--porcelain", "--", "certkit", "benchmarks", "tests/broken_cephfs.py",
+                  ":!benchmarks/results")  # the results this run writes are no change of code
+    return (git("rev-parse", "--short", "HEAD") or "unknown") + ("+dirty" if changed else "")
+
+
+def summary(args: argparse.Namespace, rows: list[dict]) -> dict:
+    """The figures of the rows measured so far (a run is recorded after every driver)."""
+    found = sum(r["found"] for r in rows)
+    replayed = [r for r in rows if "own_fault" in r]
+    return {"replayed": len(replayed), "own_fault": sum(r["own_fault"] for r in replayed),"family": args.family, "budget_seconds": args.budget, "seed": args.seed,
+            "steps_per_example": args.steps, "drivers_total": len(rows), "found": found,
+            "found_percent": round(100.0 * found / max(len(rows), 1), 1),
+            "median_seconds_to_find": sorted(r["seconds"] for r in rows if r["found"])[found // 2]
+            if found else None, "drivers": rows}
 
 
 def main() -> int:
@@ -148,32 +227,59 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--only", action="append", metavar="NAME", help="only these drivers")
+    parser.add_argument("--replay-found", action="store_true",
+                        help="explore nothing: replay each found row's minimal sequence against the "
+                             "broken and the base driver and add the outcome to the row")
     args = parser.parse_args()
     drivers = DUMMY_DRIVERS if args.family == "dummy" else CEPHFS_DRIVERS
     chosen = {d: e for d, e in drivers.items()
               if not args.only or any(d.endswith(name) for name in args.only)}
     name = f"explore_power_{args.family}"
-    previous = {}
     results_file = ROOT / "benchmarks" / "results" / f"{name}.json"
-    if args.only and results_file.exists():  # a partial run (lab chunks) adds to the last one
-        previous = {r["driver"]: r for r in json.loads(results_file.read_text()).get("drivers", [])}
+
+    def earlier() -> dict[str, dict]:
+        """A partial run (lab chunks, or several at once) adds to the rows on file, read again
+        before every write so that runs side by side keep each other's rows."""
+        if not args.only or not results_file.exists():
+            return {}
+        return {r["driver"]: r for r in json.loads(results_file.read_text()).get("drivers", [])}
+
+    mine: dict[str, dict] = {}
+    if args.replay_found:
+        for driver, extra in chosen.items():
+            row = earlier().get(driver) if args.only else None
+            if row is None and results_file.exists():
+                row = {r["driver"]: r for r in json.loads(results_file.read_text())["drivers"]}.get(driver)
+            if not row or not row.get("found"):
+                continue
+            row = {**row, **replay_found(args.family, row, extra)}
+            print(f"{driver}: broken driver exit {row['replay_broken']['exit']} "
+                  f"({row['replay_broken']['says']}); base driver exit {row['replay_base']['exit']} "
+                  f"({row['replay_base']['says']})", flush=True)
+            mine[driver] = row
+            previous = {**earlier(), **mine}
+            record(name, summary(args, [previous[d] for d in drivers if d in previous]))
+        return 0
     for driver, extra in chosen.items():
+        code = code_version()  # per driver: each `certkit run` imports the tree as it is then
         row = explore_one(args.family, driver, extra, args.budget, args.seed, args.steps)
-        previous[driver] = row
+        # Where each row's figure came from: a long run (hours on a lab) shares the machine.
+        row.update(code=code, load_average=round(os.getloadavg()[0], 1),
+                   measured_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        mine[driver] = row
+        previous = {**earlier(), **mine}
         verdict = "FOUND" if row["found"] else "missed"
-        print(f"{verdict:<6} {driver} in {row['seconds']} s"
+        print(f"{verdict:<6} {driver} in {row['seconds']} s, {row.get('steps')} steps"
+              f" (load {row['load_average']})"
               + (f": {row['failure']}" if row.get("failure") else f" ({row.get('error', '')})"), flush=True)
         for n, step in enumerate(row.get("minimal_steps", []), 1):
-            print(f"         {n}. {step}")
-    rows = [previous[d] for d in drivers if d in previous]
-    found = sum(r["found"] for r in rows)
-    figures = {"family": args.family, "budget_seconds": args.budget, "seed": args.seed,
-               "steps_per_example": args.steps, "drivers_total": len(rows), "found": found,
-               "found_percent": round(100.0 * found / max(len(rows), 1), 1),
-               "median_seconds_to_find": sorted(r["seconds"] for r in rows if r["found"])[found // 2]
-               if found else None, "drivers": rows}
-    print(f"found {found} of {len(rows)} ({figures['found_percent']} %) within {args.budget:g} s each")
-    record(name, figures)
+            print(f"         {n}. {step}", flush=True)
+        # Recorded after every driver: an interrupted run keeps the drivers it finished.
+        record(name, summary(args, [previous[d] for d in drivers if d in previous]))
+    previous = {**earlier(), **mine}
+    figures = summary(args, [previous[d] for d in drivers if d in previous])
+    print(f"found {figures['found']} of {figures['drivers_total']} ({figures['found_percent']} %) "
+          f"within {args.budget:g} s each")
     return 0
 
 

@@ -28,7 +28,7 @@ class _Client:
     def get_transport(self) -> _Transport:
         return self.transport
 
-    def exec_command(self, command: str, timeout: float) -> None:
+    def exec_command(self, command: str, timeout: float | None = None) -> None:
         raise paramiko.SSHException("SSH session not active")
 
     def close(self) -> None:

@@ -73,26 +73,36 @@ class Lab(ABC):
         self.dir = (directory or self.default_dir()).resolve()
 
     @classmethod
+    def instance(cls) -> str:
+        """The lab's name on this machine: its kind, for a kind that runs once per machine."""
+        return cls.name
+
+    @classmethod
+    def record_file(cls) -> Path:
+        """Where the running lab notes its directory."""
+        return RECORDS / f"{cls.instance()}.json"
+
+    @classmethod
     def default_dir(cls) -> Path:
-        """CERTKIT_LAB_DIR, the directory of the running lab, or ./lab/<name>."""
+        """CERTKIT_LAB_DIR, the directory of the running lab, or ./lab/<instance>."""
         if os.environ.get("CERTKIT_LAB_DIR"):
             return Path(os.environ["CERTKIT_LAB_DIR"])
         try:
-            recorded = Path(json.loads((RECORDS / f"{cls.name}.json").read_text())["dir"])
+            recorded = Path(json.loads(cls.record_file().read_text())["dir"])
             if recorded.is_dir():
                 return recorded
         except (OSError, ValueError, KeyError, TypeError):
             pass
-        return Path("lab") / cls.name
+        return Path("lab") / cls.instance()
 
     def record(self) -> None:
         """Note where the running lab lives (for `down`/`env` from another directory)."""
         RECORDS.mkdir(parents=True, exist_ok=True)
-        (RECORDS / f"{self.name}.json").write_text(json.dumps({"dir": str(self.dir)}))
+        self.record_file().write_text(json.dumps({"dir": str(self.dir)}))
 
     def forget(self) -> None:
         """Remove the record written by `record`."""
-        (RECORDS / f"{self.name}.json").unlink(missing_ok=True)
+        self.record_file().unlink(missing_ok=True)
 
     def ports(self, names: Iterable[str], owned: Callable[[str], bool],
               choose: lab_ports.Chooser | None = None) -> dict[str, int]:

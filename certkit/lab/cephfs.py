@@ -94,7 +94,7 @@ class CephFSLab(clienthost.ClientHostLab):
                 link = self.pylib / found.name
                 if not link.is_symlink():
                     link.symlink_to(found)
-        _pth_path().write_text(f"{self.pylib}\n")
+        _pth_path(self.instance()).write_text(f"{self.pylib}\n")
         if str(self.pylib) not in sys.path:
             sys.path.append(str(self.pylib))
 
@@ -119,7 +119,7 @@ class CephFSLab(clienthost.ClientHostLab):
             subprocess.run(["umount", "-l", mountpoint], capture_output=True)
         if bus_was_ours:
             self.nfs.forget_bus()
-        _pth_path().unlink(missing_ok=True)
+        _pth_path(self.instance()).unlink(missing_ok=True)
         self.finish_down(t0, lambda: mounts_under(self.dir))
 
     # -- status / env ----------------------------------------------------------------------------
@@ -144,6 +144,9 @@ class CephFSLab(clienthost.ClientHostLab):
         }
 
 
-def _pth_path() -> Path:
-    return Path(sysconfig.get_paths()["purelib"]) / PTH_NAME
+def _pth_path(instance: str = CephFSLab.name) -> Path:
+    """The venv's .pth naming the lab's pylib: one per lab instance, so the `down` of one of two
+    labs sharing a venv (the shared namespace's and a second one's) leaves the other's imports."""
+    name = PTH_NAME if instance == CephFSLab.name else PTH_NAME.replace(".pth", f"@{instance.partition('@')[2]}.pth")
+    return Path(sysconfig.get_paths()["purelib"]) / name
 

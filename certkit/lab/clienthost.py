@@ -158,6 +158,14 @@ class ClientHostLab(Lab):
 
     network: ClientNetwork
 
+    @classmethod
+    def instance(cls) -> str:
+        """`<kind>` on the shared client namespace, `<kind>@<netns>` on another
+        (CERTKIT_LAB_NETNS): a lab on a second namespace has a record and a default directory
+        of its own, so its `up`, `env` and `down` never find (nor take down) the other's."""
+        netns = os.environ.get("CERTKIT_LAB_NETNS", DEFAULT_NETNS)
+        return cls.name if netns == DEFAULT_NETNS else f"{cls.name}@{netns}"
+
     def begin_up(self, needed: Sequence[str]) -> tuple[float, float]:
         """Check the lab can run, claim the client host, make the directory and its record,
         install what is missing; (when `up` began, when the packages were done)."""

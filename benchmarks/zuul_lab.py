@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -196,6 +197,7 @@ def lane() -> int:
             "--durations=0", "--basetemp", str(tmp / "basetemp")]
     load_start = load()
     t0 = time.monotonic()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C reaches the lane even from `nohup ... &`
     with (tmp / "lane.log").open("w") as out:
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)

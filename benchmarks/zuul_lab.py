@@ -105,6 +105,8 @@ def main() -> int:
     env = {"CERTKIT_LAB_DIR": str(tmp / "lab")}
     results: dict = {"zuul_version": venv.ZUUL_VERSION, "cpus": os.cpu_count(),
                      "load_1m_at_start": round(os.getloadavg()[0], 2)}
+    # certkit's own listener first, alone on the double (Zuul, once up, would build its change too).
+    results["listener_latency_s"] = listener_latency(tmp, gerrit, source)
     try:
         if not venv.is_built(venv.venv_dir()):
             t = time.monotonic()
@@ -125,6 +127,7 @@ def main() -> int:
         pids = {name: json.loads((run_dir / f"{name}.pid.json").read_text())["pid"] for name in SERVICES}
         results["memory_mib"] = {name: rss_mib(pid) for name, pid in pids.items()}
         results["memory_load_1m"] = load()
+        save(results, keep=("make_test_lane",))  # each figure is kept as soon as it is measured
         peak = dict(results["memory_mib"])
 
         def sample() -> None:
@@ -144,6 +147,7 @@ def main() -> int:
         results["zuul_latency_s"] = {"event_to_job_start": round(epoch(build["start_time"]) - sent, 1),
                                      "job_start_to_vote": round(voted - epoch(build["start_time"]), 1),
                                      "event_to_vote": round(voted - sent, 1), "load_1m": load()}
+        save(results, keep=("make_test_lane",))
 
         # 10 changes at once.
         t = time.time()
@@ -161,11 +165,11 @@ def main() -> int:
                                                     for n in range(6100, 6110)}),
                                   "load_1m": load()}
         results["memory_peak_mib"] = peak
+        save(results, keep=("make_test_lane",))
     finally:
         down = certkit("lab", "down", "zuul", env=env)
         print(down.stderr.strip().splitlines()[-1:] if down.stderr else "", file=sys.stderr)
 
-    results["listener_latency_s"] = listener_latency(tmp, gerrit, source)
     results["load_1m_at_end"] = round(os.getloadavg()[0], 2)
     gerrit.double.stop()
     save(results, keep=("make_test_lane",))
@@ -179,7 +183,7 @@ def save(results: dict, keep: tuple[str, ...]) -> None:
     results = {**results, **{k: old[k] for k in keep if k in old}}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2), flush=True)
 
 
 def lane() -> int:

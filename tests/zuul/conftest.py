@@ -173,6 +173,8 @@ def zuul_lab(tmp_path_factory, gerrit, manila_source) -> ZuulLabHandle:  # noqa:
         assert down.returncode == 0, down.stderr[-2000:]
         assert "nothing left" in down.stderr
         assert not lab_dir.exists()
+        from certkit.zuullab.node import network
+
         netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        assert "certkit-zuul-node" not in netns
+        assert network().netns not in netns.split(), netns
 

@@ -24,10 +24,11 @@ test: venv
 	$(BIN)/ruff check .
 	$(BIN)/python ci/run_tests.py
 
-# certkit's jobs in a real Zuul end to end (tests/zuul/, docs/zuul/), alone: the `zuul` lane
-# of `make test` runs the same tests beside the other lanes.
+# certkit's jobs in a real Zuul end to end (tests/zuul/, docs/zuul/lab.md). The `zuul` lane of
+# `make test` runs tests/zuul without the end to end (CERTKIT_ZUUL_E2E unset) until the lane is
+# measured within budget: cold, 1,105 s at load 11-14 before the last cuts.
 test-zuul: venv
-	CERTKIT_REQUIRE_LAB=1 $(BIN)/python -m pytest tests/zuul -v
+	CERTKIT_ZUUL_E2E=1 CERTKIT_REQUIRE_LAB=1 $(BIN)/python -m pytest tests/zuul -v
 
 # Lab tests beyond `make test`'s 20-minute budget (tests marked beyond_budget: exploration on
 # the Ceph lab and through the live Manila tier, GlusterFS through the live tier).

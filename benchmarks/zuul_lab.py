@@ -196,7 +196,7 @@ def lane() -> int:
     env = {**os.environ, "CERTKIT_ZUUL_VENV": str(tmp / "zuul-venv"),
            "CERTKIT_ZUUL_WHEELHOUSE": str(tmp / "wheelhouse"), "UV_CACHE_DIR": str(tmp / "uv-cache"),
            "PIP_CACHE_DIR": str(tmp / "pip-cache"), "CERTKIT_ZUUL_FIGURES": str(figures),
-           "CERTKIT_REQUIRE_LAB": "1"}
+           "CERTKIT_REQUIRE_LAB": "1", "CERTKIT_ZUUL_E2E": "1"}
     argv = [sys.executable, "-m", "pytest", *lane_arguments()["zuul"], "-q", "-p", "no:cacheprovider",
             "--durations=0", "--basetemp", str(tmp / "basetemp")]
     load_start = load()

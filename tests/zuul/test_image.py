@@ -14,7 +14,7 @@ from tests.conftest import ROOT
 
 def test_the_baked_venv_key_is_the_one_prepare_computes(tmp_path):
     tasks = yaml.safe_load((ROOT / "ci" / "playbooks" / "prepare.yaml").read_text())[0]["tasks"]
-    script = tasks[0]["shell"]
+    script = tasks[0]["shell"]["cmd"]
     line = next(line for line in script.splitlines() if line.strip().startswith("key="))
     command = re.fullmatch(r"\s*key=\$\((.*)\)\s*", line).group(1)
     for tree, text in ((ROOT, None), (tmp_path, "[project]\nname = 'changed'\n")):

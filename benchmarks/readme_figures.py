@@ -74,6 +74,18 @@ FIGURES: tuple[Figure, ...] = (
     Figure("Manila live lab up (MariaDB), cold / warm", "{0} s / {1} s; {2} MiB for all services",
            ("live_lab:mariadb.cold_up_s", "live_lab:mariadb.warm_up_s",
             "live_lab:mariadb.memory_total_mib")),
+    Figure("Zuul lab up, cold (Zuul's venv and the node's mirror cached; the node's image baked)",
+           "{0} s (load {1}); memory after up: ZooKeeper {2}, scheduler {3}, executor {4}, web {5}, "
+           "launcher {6} MiB",
+           ("zuul_lab:cold_up_s", "zuul_lab:cold_up_load_1m", "zuul_lab:memory_mib.zookeeper",
+            "zuul_lab:memory_mib.scheduler", "zuul_lab:memory_mib.executor", "zuul_lab:memory_mib.web",
+            "zuul_lab:memory_mib.launcher")),
+    Figure("Patch set → job start → vote, real Zuul vs `certkit ci listen` (same job, same Gerrit)",
+           "Zuul {0} s + {1} s = {2} s (load {3}); listener {4} s + {5} s = {6} s (load {7})",
+           ("zuul_lab:zuul_latency_s.event_to_job_start", "zuul_lab:zuul_latency_s.job_start_to_vote",
+            "zuul_lab:zuul_latency_s.event_to_vote", "zuul_lab:zuul_latency_s.load_1m",
+            "zuul_lab:listener_latency_s.event_to_job_start", "zuul_lab:listener_latency_s.job_start_to_vote",
+            "zuul_lab:listener_latency_s.event_to_vote", "zuul_lab:listener_latency_s.load_1m")),
     Figure("Whole manila-tempest-plugin against the dummy (MariaDB)",
            "{0} passed, {1} failed ({2} known environment failures, {3} superseded by a "
            "certkit check), {4} skipped",

@@ -2,9 +2,15 @@
 memory of each Zuul service, event -> job start -> vote latency of real Zuul against `certkit ci
 listen` on the same kind of change, and 10 changes queued at once (one vote each).
 
-Run as root on Debian: `.venv/bin/python benchmarks/zuul_lab.py` (about 15 minutes; the venv and
-the node's mirror are built first if absent, which is not counted in the cold-up figure). Writes
-benchmarks/results/zuul_lab.json and prints the figures.
+Run as root on Debian: `.venv/bin/python benchmarks/zuul_lab.py` (about 20 minutes; the venv and
+the node's mirror are built first if absent, which is not counted in the cold-up figure).
+
+`--lane` measures instead the `zuul` lane of `make test` (tests/zuul, as ci/run_tests.py runs it)
+as on a fresh CI machine: Zuul's venv, the node's mirror and uv's and pip's caches in a new
+temporary directory, so all are built cold. Its wall and CPU seconds, the lane's own (pytest and
+every child it waited for) and the lab daemons' (which are not the lane's children).
+
+Both write their part of benchmarks/results/zuul_lab.json (keeping the other) and print it.
 """
 
 from __future__ import annotations
@@ -12,11 +18,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -58,11 +66,19 @@ def rss_mib(pid: int) -> float:
     return round(total / 1024, 1)
 
 
-def wait_votes(gerrit: Gerrit, change: int, count: int, timeout: float = 1800) -> float:
+def load() -> float:
+    """The 1-minute load average now (recorded next to every figure)."""
+    return round(os.getloadavg()[0], 2)
+
+
+def wait_votes(gerrit: Gerrit, change: int, count: int, timeout: float = 1800,
+               sample: Callable[[], None] | None = None) -> float:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if len(gerrit.votes(change)) >= count:
             return time.time()
+        if sample:
+            sample()
         time.sleep(0.5)
     raise SystemExit(f"change {change}: no vote within {timeout} s")
 
@@ -89,23 +105,34 @@ def main() -> int:
     env = {"CERTKIT_LAB_DIR": str(tmp / "lab")}
     results: dict = {"zuul_version": venv.ZUUL_VERSION, "cpus": os.cpu_count(),
                      "load_1m_at_start": round(os.getloadavg()[0], 2)}
+    # certkit's own listener first, alone on the double (Zuul, once up, would build its change too).
+    results["listener_latency_s"] = listener_latency(tmp, gerrit, source)
     try:
         if not venv.is_built(venv.venv_dir()):
             t = time.monotonic()
             venv.ensure(tmp / "venv-build.log")
-            results["venv_build_s"] = round(time.monotonic() - t, 1)
+            results["venv_build_s"] = {"seconds": round(time.monotonic() - t, 1), "load_1m": load()}
         t = time.monotonic()
         mirror.ensure(tmp / "mirror-build.log")  # cached like the venv: not in the cold-up figure
-        results["node_mirror_ready_s"] = round(time.monotonic() - t, 1)
+        results["node_mirror_ready_s"] = {"seconds": round(time.monotonic() - t, 1), "load_1m": load()}
         t = time.monotonic()
         up = certkit("lab", "up", "zuul", "--gerrit", gerrit.url, "--gerrit-key", str(gerrit.key), env=env)
         if up.returncode != 0:
             raise SystemExit(up.stderr[-3000:])
         results["cold_up_s"] = round(time.monotonic() - t, 1)
+        results["cold_up_load_1m"] = load()
+        results["cold_up_lines"] = [line for line in up.stderr.splitlines() if "figures:" in line]
         gerrit.double.wait_for_subscriber(timeout=60)
         run_dir = tmp / "lab" / "run"
-        results["memory_mib"] = {name: rss_mib(json.loads((run_dir / f"{name}.pid.json").read_text())["pid"])
-                                 for name in SERVICES}
+        pids = {name: json.loads((run_dir / f"{name}.pid.json").read_text())["pid"] for name in SERVICES}
+        results["memory_mib"] = {name: rss_mib(pid) for name, pid in pids.items()}
+        results["memory_load_1m"] = load()
+        save(results, keep=("make_test_lane",))  # each figure is kept as soon as it is measured
+        peak = dict(results["memory_mib"])
+
+        def sample() -> None:
+            for name, pid in pids.items():
+                peak[name] = max(peak[name], rss_mib(pid))
         web = "http://127.0.0.1:%d" % json.loads((tmp / "lab" / "state.json").read_text())["ports"]["web"]
 
         # Latency, Zuul: a warm-up change first (the node's first build makes certkit's venv).
@@ -113,11 +140,14 @@ def main() -> int:
             commit_change(source, f"Latency probe {label}", label)
             sent = time.time()
             gerrit.double.upload_patchset("openstack/manila", number, source, files=["manila/certkit_change_marker.py"])
-            voted = wait_votes(gerrit, number, 1)
+            voted = wait_votes(gerrit, number, 1, sample=sample)
+            if label == "warmup":
+                results["first_build_s"] = {"seconds": round(voted - sent, 1), "load_1m": load()}
         build = zuul_build(web, 6001)
         results["zuul_latency_s"] = {"event_to_job_start": round(epoch(build["start_time"]) - sent, 1),
                                      "job_start_to_vote": round(voted - epoch(build["start_time"]), 1),
-                                     "event_to_vote": round(voted - sent, 1)}
+                                     "event_to_vote": round(voted - sent, 1), "load_1m": load()}
+        save(results, keep=("make_test_lane",))
 
         # 10 changes at once.
         t = time.time()
@@ -125,23 +155,77 @@ def main() -> int:
             commit_change(source, f"Queued change {number}", str(number))
             gerrit.double.upload_patchset("openstack/manila", number, source, files=["manila/certkit_change_marker.py"])
         for number in range(6100, 6110):
-            wait_votes(gerrit, number, 1, timeout=3600)
+            wait_votes(gerrit, number, 1, timeout=3600, sample=sample)
+        all_voted = time.time() - t
         time.sleep(5)
         counts = [len(gerrit.votes(n)) for n in range(6100, 6110)]
-        results["ten_changes"] = {"all_voted_s": round(time.time() - t, 1), "votes_per_change": counts,
-                                  "one_vote_each": counts == [1] * 10}
+        results["ten_changes"] = {"all_voted_s": round(all_voted, 1), "votes_per_change": counts,
+                                  "one_vote_each": counts == [1] * 10,
+                                  "labels": sorted({gerrit.votes(n)[0][gerrit.votes(n)[0].index("--label") + 1]
+                                                    for n in range(6100, 6110)}),
+                                  "load_1m": load()}
+        results["memory_peak_mib"] = peak
+        save(results, keep=("make_test_lane",))
     finally:
         down = certkit("lab", "down", "zuul", env=env)
         print(down.stderr.strip().splitlines()[-1:] if down.stderr else "", file=sys.stderr)
 
-    results["listener_latency_s"] = listener_latency(tmp, gerrit, source)
     results["load_1m_at_end"] = round(os.getloadavg()[0], 2)
     gerrit.double.stop()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
+    save(results, keep=("make_test_lane",))
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def save(results: dict, keep: tuple[str, ...]) -> None:
+    """Write results, keeping the `keep` keys of the file already there."""
+    old = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results = {**results, **{k: old[k] for k in keep if k in old}}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2), flush=True)
+
+
+def lane() -> int:
+    """The `zuul` lane of make test, cold (see the module's docstring)."""
+    sys.path.insert(0, str(ROOT / "ci"))
+    from run_tests import lane_arguments
+
+    tmp = Path(tempfile.mkdtemp(prefix="certkit-zuul-lane-"))
+    figures = tmp / "figures.json"
+    env = {**os.environ, "CERTKIT_ZUUL_VENV": str(tmp / "zuul-venv"),
+           "CERTKIT_ZUUL_WHEELHOUSE": str(tmp / "wheelhouse"), "UV_CACHE_DIR": str(tmp / "uv-cache"),
+           "PIP_CACHE_DIR": str(tmp / "pip-cache"), "CERTKIT_ZUUL_FIGURES": str(figures),
+           "CERTKIT_REQUIRE_LAB": "1", "CERTKIT_ZUUL_E2E": "1"}
+    argv = [sys.executable, "-m", "pytest", *lane_arguments()["zuul"], "-q", "-p", "no:cacheprovider",
+            "--durations=0", "--basetemp", str(tmp / "basetemp")]
+    load_start = load()
+    t0 = time.monotonic()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C reaches the lane even from `nohup ... &`
+    with (tmp / "lane.log").open("w") as out:
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - t0
+    log = (tmp / "lane.log").read_text(errors="replace")
+    print(log[-6000:])
+    lab = json.loads(figures.read_text()) if figures.exists() else {}
+    daemons = lab.get("daemon_cpu_s", {})
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results["make_test_lane"] = {
+        "what": "tests/zuul as the zuul lane of make test, Zuul venv, node mirror, uv and pip caches cold",
+        "exit": os.waitstatus_to_exitcode(status), "summary": log.strip().splitlines()[-1],
+        "wall_s": round(wall), "lane_cpu_s": round(usage.ru_utime + usage.ru_stime),
+        "lab_daemons_cpu_s": round(sum(daemons.values())), "lab_daemons_cpu_by_service_s": daemons,
+        "total_cpu_s": round(usage.ru_utime + usage.ru_stime + sum(daemons.values())),
+        "lab_up_s": lab.get("lab_up_s"), "lab_up_lines": lab.get("lab_up_lines"),
+        "slowest": [line.strip() for line in log.splitlines() if line.strip()[:1].isdigit()
+                    and (" call " in line or " setup " in line or " teardown " in line)][:12],
+        "load_1m_at_start": load_start, "load_1m_at_end": load(), "cpus": os.cpu_count()}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results["make_test_lane"], indent=2))
+    shutil.rmtree(tmp, ignore_errors=True)
+    return results["make_test_lane"]["exit"]
 
 
 def listener_latency(tmp: Path, gerrit: Gerrit, source: Path) -> dict:
@@ -183,11 +267,11 @@ def listener_latency(tmp: Path, gerrit: Gerrit, source: Path) -> dict:
         voted = time.time()
         started = started or voted
         return {"event_to_job_start": round(started - sent, 1), "job_start_to_vote": round(voted - started, 1),
-                "event_to_vote": round(voted - sent, 1)}
+                "event_to_vote": round(voted - sent, 1), "load_1m": load()}
     finally:
         proc.terminate()
         proc.wait(timeout=60)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(lane() if sys.argv[1:] == ["--lane"] else main())

@@ -18,7 +18,7 @@ cmd-review, cmd-version, json):
   stores the comment as "Patch Set N: Label+V\\n\\nM" and emits comment-added with approvals;
   labels on a closed (abandoned) change are refused with exit status 1, as Gerrit does.
 - `gerrit query --format=JSON [--patch-sets] [--current-patch-set] [--files] [--comments]
-  QUERY` with the operators change:, project:, status:open|abandoned, after:/since:
+  QUERY` with the operators change:, project:, message:, status:open|abandoned, after:/since:
   ("YYYY-MM-DD HH:MM:SS [+ZZZZ]"): change rows then a stats row {type: stats, rowCount,
   runTimeMilliseconds}.
 - `gerrit version`.
@@ -41,7 +41,12 @@ HTTP password, so everything goes over SSH), each checked against Gerrit's docum
   and `gerrit query --format json --commit-message --current-patch-set QUERY`: `--format` as a
   separate, case-insensitive value (Gerrit's args4j enum); `submitRecords` [{status, labels
   [{label, status}]}] with --submit-records; `dependsOn`/`neededBy` only when there are some
-  (never here: one patch set per commit, no stacks).
+  (never here: one patch set per commit, no stacks). QUERY is also `message:{CHANGE-ID}` (Zuul's
+  search for changes that name this one in a Depends-On footer: the `message:` operator, a
+  match in the commit message). A change a query can see always has its patch set: the double
+  once registered a change before its first patch set was pushed, and Zuul, querying in that
+  moment (two changes uploaded at once), failed on the row's missing `currentPatchSet` and
+  dropped the other change's event.
 - `git-upload-pack '/openstack/manila'` (Zuul's mergers and its branch poller; git over SSH
   as Gerrit serves it on the same port): the real `git upload-pack` on the bare repository,
   the SSH channel as its stdin/stdout, its exit status returned.
@@ -231,10 +236,10 @@ class GerritDouble:
         revision = _git("rev-parse", "HEAD", cwd=source).strip()
         message = _git("log", "-1", "--format=%B", cwd=source)
         record = self.changes.get(change)
-        if record is None:
+        new = record is None
+        if record is None:  # registered below, with its patch set: Gerrit never shows a change without one
             record = ChangeRecord(project=project, branch=branch, number=change,
                                   subject=subject or message.splitlines()[0], message=message)
-            self.changes[change] = record
         if subject is not None:
             record.subject = subject
         number = len(record.patch_sets) + 1
@@ -247,6 +252,8 @@ class GerritDouble:
                      "files": [{"file": f, "type": "MODIFIED", "insertions": 1, "deletions": 0}
                                for f in ["/COMMIT_MSG", *(files or [])]]}
         record.patch_sets.append(patch_set)
+        if new:
+            self.changes[change] = record
         event = {"type": "patchset-created", "change": record.row(self.web_url),
                  "patchSet": _public(patch_set), "uploader": dict(OWNER),
                  "eventCreatedOn": patch_set["createdOn"]}
@@ -512,6 +519,8 @@ def _matches(record: ChangeRecord, predicates: list[tuple[str, str]]) -> bool:
         if key == "change" and str(record.number) != value:
             return False
         if key == "project" and record.project != value:
+            return False
+        if key == "message" and value.strip("{}") not in record.message:
             return False
         if key == "status" and value == "open" and record.status != "NEW":
             return False

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from certkit.errors import CertkitError
@@ -24,7 +26,7 @@ from certkit.ci.proctree import descendants
 from certkit.lab.base import Lab, mounts_under, root_and_debian
 from certkit.lab.commands import run, say
 from certkit.lab.processes import Daemon, LabError, kill_and_wait, start_time, tag_env, tagged, wait_until
-from certkit.zuullab import config, mirror, recipe, venv, zookeeper
+from certkit.zuullab import config, image, mirror, recipe, venv, zookeeper
 from certkit.zuullab.node import StaticNode
 from certkit.zuullab.state import GerritTarget, ZuulLabState, reserved_ports
 from certkit.zuullab.tls import TLSFiles
@@ -120,8 +122,11 @@ class ZuulLab(Lab):
         self.record()
         installed = packages.ensure(PACKAGES, self.dir / "apt.log")
         say(f"packages: {'installed ' + ' '.join(installed) if installed else 'all present'}")
-        zuul_venv = venv.ensure(self.dir / "venv-build.log")
-        wheelhouse = mirror.ensure(self.dir / "mirror-build.log")
+        # Both builds mostly wait on downloads (and are cached after the first `up`): side by side.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            building_venv = pool.submit(venv.ensure, self.dir / "venv-build.log")
+            wheelhouse = mirror.ensure(self.dir / "mirror-build.log")
+            zuul_venv = building_venv.result()
         t_venv = time.monotonic()
         fresh = self.load_state() is None
         state = self._state(wheelhouse)
@@ -132,6 +137,13 @@ class ZuulLab(Lab):
             self.tls.create()
         self.node.up()
         self.mirror().start()
+        wait_until("the node's mirror", 30, lambda: self._listening(self.node.net.host_ip, state.ports["mirror"]),
+                   f"log: {self.log_dir / 'mirror.stderr'}")
+        sshd = self.node.daemon().pid()
+        if sshd is None:
+            raise LabError("the static node's sshd is not running")
+        image.bake(self.node.home, sshd, recipe.recipe_path().parents[2], self.mirror_url(state),
+                   wheelhouse / "requirements.txt", self.dir / "image-build.log")
         (self.dir / "zuul-home" / ".ssh").mkdir(mode=0o700, parents=True, exist_ok=True)
         if fresh:  # a lab already up keeps its repositories (a new commit would reconfigure Zuul)
             self._write_repositories()
@@ -146,6 +158,14 @@ class ZuulLab(Lab):
             f"node mirror {self.mirror_url(state)}")
         say(f"figures: packages+venv {t_venv - t0:.1f} s, services {time.monotonic() - t_venv:.1f} s, "
             f"total {time.monotonic() - t0:.1f} s (venv {zuul_venv})")
+
+    @staticmethod
+    def _listening(host: str, port: int) -> bool:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return True
+        except OSError:
+            return False
 
     def _state(self, wheelhouse: Path) -> ZuulLabState:
         """The state of a lab already up (its ports), else a new one (ports reserved now)."""

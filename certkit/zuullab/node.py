@@ -23,7 +23,8 @@ PIP_CACHE = Path("/root/.cache/pip")
 
 def network() -> ClientNetwork:
     env = os.environ.get
-    return ClientNetwork(env("CERTKIT_ZUUL_NODE_NETNS", NETNS), "ckz-host", "ckz-node",
+    return ClientNetwork(env("CERTKIT_ZUUL_NODE_NETNS", NETNS), env("CERTKIT_ZUUL_HOST_IF", "ckz-host"),
+                         env("CERTKIT_ZUUL_NODE_IF", "ckz-node"),
                          env("CERTKIT_ZUUL_HOST_IP", "10.252.0.1"),
                          env("CERTKIT_ZUUL_NODE_IP", "10.252.0.2"))
 

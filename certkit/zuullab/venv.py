@@ -2,11 +2,16 @@
 Ansible installations its executor runs, built once into a cache outside any work tree.
 
 The build is pinned (zuul-requirements.txt, every package at the version Zuul 14.3.0 resolved
-to) and installed with --no-deps, so it needs no dependency resolution; a `.certkit-complete`
-marker is written last, so an interrupted build is started over rather than used."""
+to) and installed with --no-deps, so it needs no dependency resolution. The Ansible venvs are
+what `zuul-manage-ansible` makes (one per version in Zuul's own ansible-config.conf, each with
+that version's and the common requirements), made the same way but by uv: pip took minutes
+for them (Zuul runs it with --no-cache-dir), uv about a minute cold (docs/zuul/lab.md). A
+`.certkit-complete` marker is written last, so an interrupted build is started over rather
+than used."""
 
 from __future__ import annotations
 
+import configparser
 import os
 import shutil
 import subprocess
@@ -28,7 +33,7 @@ def venv_dir() -> Path:
 
 
 def ansible_root(venv: Path) -> Path:
-    """Where `zuul-manage-ansible` put the Ansible versions (the executor's ansible_root)."""
+    """Where the Ansible versions are (the executor's ansible_root)."""
     return venv / "ansible"
 
 
@@ -36,30 +41,64 @@ def is_built(venv: Path) -> bool:
     return (venv / MARKER).is_file() and (venv / "bin" / "zuul-scheduler").is_file()
 
 
+def uv_binary() -> str:
+    """uv, from certkit's venv (a dependency of certkit) or else the PATH."""
+    try:
+        from uv import find_uv_bin
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("uv")
+        if not found:
+            raise LabError("zuul venv: uv is missing (a dependency of certkit: run `make venv`)") from None
+        return found
+
+
+def ansible_requirements(venv: Path) -> dict[str, list[str]]:
+    """{Ansible version: its requirements}, from the installed Zuul's ansible-config.conf, as
+    zuul-manage-ansible reads it (the version's requirements, then the common ones)."""
+    found = sorted(venv.glob("lib/python3*/site-packages/zuul/lib/ansible-config.conf"))
+    if not found:
+        raise LabError(f"zuul venv: no zuul/lib/ansible-config.conf under {venv}")
+    conf = configparser.ConfigParser()
+    conf.read(found[0])
+    common = conf.get("common", "requirements", fallback="").split()
+    return {version: [*conf.get(version, "requirements").split(), *common]
+            for version in conf.sections() if version != "common"}
+
+
 def ensure(log: Path) -> Path:
-    """The venv, built when absent (progress lines on stderr; pip's output in `log`)."""
+    """The venv, built when absent (progress lines on stderr; uv's output in `log`)."""
     venv = venv_dir()
     if is_built(venv):
         return venv
     t0 = time.monotonic()
-    say(f"zuul venv: building Zuul {ZUUL_VERSION} into {venv} (once; several minutes)")
+    say(f"zuul venv: building Zuul {ZUUL_VERSION} into {venv} (once; about 2 minutes)")
     if venv.exists():
         shutil.rmtree(venv)
     venv.parent.mkdir(parents=True, exist_ok=True)
     python = os.environ.get("CERTKIT_ZUUL_PYTHON", "python3")
+    uv = uv_binary()
     with open(log, "a") as out:
         def step(argv: list[str], what: str) -> None:
             if subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT).returncode != 0:
                 raise LabError(f"zuul venv: {what} failed; see {log}")
 
-        step([python, "-m", "venv", str(venv)], "creating the venv")
-        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-               "--disable-pip-version-check"]
+        step([uv, "venv", "-q", "--seed", "--python", python, str(venv)], "creating the venv")
         say("zuul venv: installing Zuul and its pinned dependencies")
-        step([*pip, "--no-deps", "-r", str(REQUIREMENTS)], "pip install")
+        step([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "--no-deps",
+              "-r", str(REQUIREMENTS)], "uv pip install")
         say(f"zuul venv: installing Ansible for the executor ({time.monotonic() - t0:.0f} s so far)")
-        step([str(venv / "bin" / "zuul-manage-ansible"), "-r", str(ansible_root(venv))],
-             "zuul-manage-ansible")
+        installs = []
+        for version, requirements in ansible_requirements(venv).items():
+            target = ansible_root(venv) / version
+            step([uv, "venv", "-q", "--seed", "--python", str(venv / "bin" / "python"), str(target)],
+                 f"creating the Ansible {version} venv")
+            installs.append((version, subprocess.Popen(
+                [uv, "pip", "install", "-q", "--python", str(target / "bin" / "python"), *requirements],
+                stdout=out, stderr=subprocess.STDOUT)))
+        failed = [version for version, proc in installs if proc.wait() != 0]
+        if failed:
+            raise LabError(f"zuul venv: installing Ansible {', '.join(failed)} failed; see {log}")
     (venv / MARKER).write_text(f"zuul {ZUUL_VERSION}\n")
     say(f"zuul venv: ready in {time.monotonic() - t0:.0f} s")
     return venv
@@ -70,4 +109,5 @@ def bin_path(venv: Path) -> str:
     return f"{venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}"
 
 
-__all__ = ["ZUUL_VERSION", "ansible_root", "bin_path", "ensure", "is_built", "venv_dir"]
+__all__ = ["ZUUL_VERSION", "ansible_requirements", "ansible_root", "bin_path", "ensure", "is_built",
+           "uv_binary", "venv_dir"]

@@ -1,15 +1,19 @@
 """certkit's jobs in a real Zuul 14 (issue 23), end to end, on one lab for the whole module:
 
+- faults first, before any build: ZooKeeper restarted, then Gerrit restarted (Zuul reconnects;
+  the patch set uploaded while Gerrit was down is lost to Zuul and recovered by certkit's
+  listener); every build after them proves Zuul came back;
 - a patch set of openstack/manila -> Zuul runs certkit-certify-dummy on the static node with the
   change's Manila installed -> exactly one Verified +1 with Zuul's own message; the report the
   job published is the change's and goes to a dashboard with `certkit publish`;
-- a change that breaks the driver -> Verified -1, the failing check named in the job's log;
-  `recheck` runs it again; `certkit ci run` on the same change gives the same verdict and checks;
-- faults: the executor SIGKILLed mid-build (Zuul retries, one vote), ZooKeeper restarted, Gerrit
-  restarted (Zuul reconnects; the event sent while it was down is lost to Zuul and recovered
-  by certkit's listener).
+- a change that breaks the driver, uploaded at the same time -> Verified -1, the failing check
+  named in the job's log; `certkit ci run` on the same change (run meanwhile) gives the same
+  verdict and checks;
+- `recheck` runs it again, and the executor SIGKILLed during that build: Zuul retries, one vote;
+- at the end, every change has exactly the votes it should (none for the lost one).
 
-The scenarios run in order on the same lab (the first pays for the node's venv).
+Cost (docs/zuul/lab.md): one build per behaviour, four builds in all (the killed one short),
+waits overlapped; the first build pays for the node's venv.
 """
 
 from __future__ import annotations
@@ -18,13 +22,16 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+import pytest
 
 from certkit.lab.processes import is_alive
 from certkit.verdict import CERTIFIED, NOT_CERTIFIED
-from tests.ci.conftest import commit_change
+from tests.ci.conftest import ROOT, commit_change
 from tests.zuul.conftest import BUILD_LINE, certkit, fetch_text
 
 
@@ -59,18 +66,67 @@ def _checks(report: dict) -> set[tuple[str, str]]:
     return {(c["name"], c["outcome"]) for c in report["checks"]}
 
 
-def test_a_patchset_gets_one_verified_plus_one_and_the_report_is_published(zuul_lab, gerrit,
-                                                                          manila_source, tmp_path):
-    sha = commit_change(manila_source, "Share manager: a change under test", "zuul-e2e")
-    gerrit.double.upload_patchset("openstack/manila", 5101, manila_source,
+PLUS_ONE, BROKEN, LOST = 5101, 5102, 5104
+
+
+def test_zookeeper_and_gerrit_restarts_zuul_reconnects(zuul_lab, gerrit, manila_source, tmp_path):
+    # ZooKeeper restarted: Zuul's components reconnect (the builds below prove it).
+    zk = zuul_lab.pid("zookeeper")
+    os.kill(zk, signal.SIGTERM)
+    while is_alive(zk):
+        time.sleep(0.2)
+    up = zuul_lab.up()  # starts what is not running: ZooKeeper
+    assert up.returncode == 0, up.stderr[-2000:]
+
+    # Gerrit restarted: a patch set uploaded while it is down reaches no stream subscriber.
+    commit_change(manila_source, "Uploaded while Zuul's stream is down", "lost")
+    gerrit.stop()
+    gerrit.double.upload_patchset("openstack/manila", LOST, manila_source,
                                   files=["manila/certkit_change_marker.py"])
-    votes = gerrit.wait_votes(5101, 1, lab=zuul_lab)
-    time.sleep(5)  # a second vote would come now
-    votes = gerrit.votes(5101)
-    assert len(votes) == 1, votes
-    vote = votes[0]
+    time.sleep(1)
+    gerrit.start()
+    gerrit.double.wait_for_subscriber(timeout=120)  # Zuul reconnected (it retries every 5 s)
+    assert _listener_recovers(gerrit, tmp_path, LOST)  # certkit's listener queues it from its gap query
+
+
+@pytest.fixture(scope="module")
+def uploaded(zuul_lab, gerrit, manila_source, tmp_path_factory):
+    """The +1 change and the broken driver's change, uploaded at once (Zuul queues both on its
+    one node), and `certkit ci run` of the broken one started meanwhile on this machine."""
+    sha = commit_change(manila_source, "Share manager: a change under test", "zuul-e2e")
+    gerrit.double.upload_patchset("openstack/manila", PLUS_ONE, manila_source,
+                                  files=["manila/certkit_change_marker.py"])
+    dummy = manila_source / "manila" / "tests" / "share" / "drivers" / "dummy.py"
+    original = dummy.read_text()
+    head = '''    def extend_share(self, share, new_size, share_server=None):
+        """Extends size of existing share."""
+'''
+    assert head in original
+    dummy.write_text(original.replace(head, BROKEN_EXTEND))
+    try:
+        commit_change(manila_source, "Dummy driver: break extend_share", "broken")
+    finally:
+        dummy.write_text(original)
+    gerrit.double.upload_patchset("openstack/manila", BROKEN, manila_source,
+                                  files=["manila/tests/share/drivers/dummy.py"])
+    logs = tmp_path_factory.mktemp("ci-run") / "logs"
+    local = subprocess.Popen([sys.executable, "-m", "certkit.cli", "ci", "run", "certkit-certify-dummy",
+                              "--change", f"{BROKEN},1", "--gerrit-git-url", gerrit.double.git_url,
+                              "--log-dir", str(logs)], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    try:
+        yield {"sha": sha, "local": local, "local_logs": logs}
+    finally:
+        if local.poll() is None:
+            local.kill()
+        local.wait()
+
+
+def test_a_patchset_gets_one_verified_plus_one_and_the_report_is_published(zuul_lab, gerrit, uploaded,
+                                                                          tmp_path):
+    vote = gerrit.wait_votes(PLUS_ONE, 1, lab=zuul_lab)[0]
     assert vote[:4] == ["gerrit", "review", "--project", "openstack/manila"]
-    assert vote[-1] == "5101,1"
+    assert vote[-1] == f"{PLUS_ONE},1"
     message = _message(vote)
     assert _label(vote) == "Verified=1", vote
     assert SUCCESS.match(message), message
@@ -78,23 +134,73 @@ def test_a_patchset_gets_one_verified_plus_one_and_the_report_is_published(zuul_
     assert result == "SUCCESS"
     report = json.loads(fetch_text(url + "certkit/report.json"))
     assert report["verdict"] == CERTIFIED
-    assert report["manila_source"]["change"] == 5101
-    assert report["manila_source"]["commit"] == sha  # the change's Manila, installed on the node
+    assert report["manila_source"]["change"] == PLUS_ONE
+    assert report["manila_source"]["commit"] == uploaded["sha"]  # the change's Manila, on the node
     assert report["manila_version"].endswith(".post1")
     assert "certkit-certify-dummy" in fetch_text(url + "zuul-info/inventory.yaml")
     (tmp_path / "report.json").write_text(json.dumps(report))
     _publish(report, tmp_path)
 
 
+def test_a_broken_driver_gets_minus_one_and_certkit_ci_run_agrees(zuul_lab, gerrit, uploaded):
+    first = gerrit.wait_votes(BROKEN, 1, lab=zuul_lab)[0]
+    assert _label(first) == "Verified=-1", first
+    message = _message(first)
+    assert FAILURE.match(message), message
+    url, result = _log_url(zuul_lab, message)
+    assert result == "FAILURE"
+    zuul_report = json.loads(fetch_text(url + "certkit/report.json"))
+    failed = [c["name"] for c in zuul_report["checks"] if c["outcome"] == "failed"]
+    assert failed, zuul_report["checks"]
+    job_output = fetch_text(url + "job-output.txt")
+    for name in failed:
+        assert f"FAILED: {name}" in job_output, name
+
+    # certkit ci run, same job and change (fetched from the same Gerrit's git), same answer.
+    local = uploaded["local"]
+    output, _ = local.communicate(timeout=1800)
+    assert local.returncode == 1, output[-2000:]  # the job failed
+    local_report = json.loads((uploaded["local_logs"] / "certkit" / "report.json").read_text())
+    assert local_report["verdict"] == zuul_report["verdict"] == NOT_CERTIFIED
+    assert local_report["manila_source"] == zuul_report["manila_source"]
+    assert _checks(local_report) == _checks(zuul_report)
+
+
+def test_recheck_runs_again_and_a_killed_executor_is_retried_with_one_vote(zuul_lab, gerrit, uploaded):
+    """The recheck's build loses its executor (SIGKILL): Zuul records the lost build, runs the
+    job again once an executor is back, and the change gets one vote for the recheck."""
+    first = gerrit.wait_votes(BROKEN, 1, lab=zuul_lab)[0]
+    gerrit.double.add_comment(BROKEN, 1, {"name": "Jane Developer", "email": "jane@example.org",
+                                          "username": "jane"}, "recheck")
+    _running_build(zuul_lab, BROKEN)
+    executor = zuul_lab.pid("executor")
+    os.kill(executor, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while is_alive(executor) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(gerrit.votes(BROKEN)) == 1
+    up = zuul_lab.up()  # starts what is not running: the executor
+    assert up.returncode == 0, up.stderr[-2000:]
+    votes = gerrit.wait_votes(BROKEN, 2, lab=zuul_lab)
+    assert [_label(v) for v in votes] == ["Verified=-1", "Verified=-1"]
+    assert _log_url(zuul_lab, _message(votes[1]))[0] != _log_url(zuul_lab, _message(first))[0]
+    builds = zuul_lab.api(f"tenant/certkit/builds?change={BROKEN}")
+    assert len(builds) >= 3, builds  # the first, the one that lost its executor, the retry
+    assert [b["result"] for b in builds].count("FAILURE") == 2, builds
+
+
+def test_each_change_has_exactly_its_votes(zuul_lab, gerrit):
+    """One vote per build set, and none for the patch set Zuul never heard of (stream-events
+    does not replay what was sent while Gerrit was down)."""
+    time.sleep(5)  # a stray second vote would have come by now
+    assert {c: len(gerrit.votes(c)) for c in (PLUS_ONE, BROKEN, LOST)} == {PLUS_ONE: 1, BROKEN: 2, LOST: 0}
+
+
 def _publish(report: dict, tmp_path: Path) -> None:
     """`certkit publish` the report Zuul's job produced to a dashboard on loopback."""
-    from tests.ci.test_end_to_end import free_port, wait_for
-
-    import subprocess
-    import sys
     import urllib.request
 
-    from tests.ci.conftest import ROOT
+    from tests.ci.test_end_to_end import free_port, wait_for
 
     db = f"sqlite:///{tmp_path / 'dashboard.sqlite'}"
     token = certkit("dashboard", "token", "create", "--db", db, "--account", "acme-ci",
@@ -125,51 +231,6 @@ def _publish(report: dict, tmp_path: Path) -> None:
         proc.wait(timeout=30)
 
 
-def test_a_broken_driver_gets_minus_one_recheck_reruns_and_certkit_ci_run_agrees(
-        zuul_lab, gerrit, manila_source, tmp_path):
-    dummy = manila_source / "manila" / "tests" / "share" / "drivers" / "dummy.py"
-    original = dummy.read_text()
-    head = '''    def extend_share(self, share, new_size, share_server=None):
-        """Extends size of existing share."""
-'''
-    assert head in original
-    dummy.write_text(original.replace(head, BROKEN_EXTEND))
-    try:
-        commit_change(manila_source, "Dummy driver: break extend_share", "broken")
-    finally:
-        dummy.write_text(original)
-    gerrit.double.upload_patchset("openstack/manila", 5102, manila_source,
-                                  files=["manila/tests/share/drivers/dummy.py"])
-    first = gerrit.wait_votes(5102, 1, lab=zuul_lab)[0]
-    assert _label(first) == "Verified=-1", first
-    message = _message(first)
-    assert FAILURE.match(message), message
-    url, result = _log_url(zuul_lab, message)
-    assert result == "FAILURE"
-    zuul_report = json.loads(fetch_text(url + "certkit/report.json"))
-    failed = [c["name"] for c in zuul_report["checks"] if c["outcome"] == "failed"]
-    assert failed, zuul_report["checks"]
-    job_output = fetch_text(url + "job-output.txt")
-    for name in failed:
-        assert f"FAILED: {name}" in job_output, name
-
-    # certkit ci run, same job and change (fetched from the same Gerrit's git), same answer.
-    local = certkit("ci", "run", "certkit-certify-dummy", "--change", "5102,1",
-                    "--gerrit-git-url", gerrit.double.git_url, "--log-dir", str(tmp_path / "logs"))
-    assert local.returncode == 1, local.stderr[-2000:]  # the job failed
-    local_report = json.loads((tmp_path / "logs" / "certkit" / "report.json").read_text())
-    assert local_report["verdict"] == zuul_report["verdict"] == NOT_CERTIFIED
-    assert local_report["manila_source"] == zuul_report["manila_source"]
-    assert _checks(local_report) == _checks(zuul_report)
-
-    # recheck: the same patch set runs again and gets a second vote.
-    gerrit.double.add_comment(5102, 1, {"name": "Jane Developer", "email": "jane@example.org",
-                                        "username": "jane"}, "recheck")
-    votes = gerrit.wait_votes(5102, 2, lab=zuul_lab)
-    assert [_label(v) for v in votes] == ["Verified=-1", "Verified=-1"]
-    assert _log_url(zuul_lab, _message(votes[1]))[0] != url  # a new build
-
-
 def _running_build(zuul_lab, change: int, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -185,55 +246,6 @@ def _running_build(zuul_lab, change: int, timeout: float = 600) -> None:
                                         return
         time.sleep(1)
     raise AssertionError(f"no running build for {change}\n{zuul_lab.diagnostics()}")
-
-
-def test_executor_killed_mid_build_zuul_retries_and_votes_once(zuul_lab, gerrit, manila_source):
-    commit_change(manila_source, "A change whose first build loses its executor", "retry")
-    gerrit.double.upload_patchset("openstack/manila", 5103, manila_source,
-                                  files=["manila/certkit_change_marker.py"])
-    _running_build(zuul_lab, 5103)
-    executor = zuul_lab.pid("executor")
-    os.kill(executor, signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while is_alive(executor) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert gerrit.votes(5103) == []
-    up = zuul_lab.up()  # starts what is not running: the executor
-    assert up.returncode == 0, up.stderr[-2000:]
-    votes = gerrit.wait_votes(5103, 1, lab=zuul_lab)
-    time.sleep(5)
-    assert len(gerrit.votes(5103)) == 1
-    assert _label(votes[0]) == "Verified=1", votes
-    builds = zuul_lab.api("tenant/certkit/builds?change=5103")
-    assert len(builds) >= 2, builds  # the lost one and the retry
-    assert {b["result"] for b in builds} >= {"SUCCESS"}
-
-
-def test_zookeeper_and_gerrit_restarts(zuul_lab, gerrit, manila_source, tmp_path):
-    # ZooKeeper restarted: Zuul's components reconnect and the next change is voted on.
-    zk = zuul_lab.pid("zookeeper")
-    os.kill(zk, signal.SIGTERM)
-    while is_alive(zk):
-        time.sleep(0.2)
-    up = zuul_lab.up()
-    assert up.returncode == 0, up.stderr[-2000:]
-
-    # Gerrit restarted: a patch set uploaded while it is down reaches no stream subscriber.
-    commit_change(manila_source, "Uploaded while Zuul's stream is down", "lost")
-    gerrit.stop()
-    gerrit.double.upload_patchset("openstack/manila", 5104, manila_source,
-                                  files=["manila/certkit_change_marker.py"])
-    time.sleep(3)
-    gerrit.start()
-    gerrit.double.wait_for_subscriber(timeout=120)  # Zuul reconnected (it retries every 5 s)
-    listener_recovers = _listener_recovers(gerrit, tmp_path, 5104)
-    commit_change(manila_source, "Uploaded after Zuul reconnected", "after")
-    gerrit.double.upload_patchset("openstack/manila", 5105, manila_source,
-                                  files=["manila/certkit_change_marker.py"])
-    votes = gerrit.wait_votes(5105, 1, lab=zuul_lab)
-    assert _label(votes[0]) == "Verified=1"
-    assert gerrit.votes(5104) == []  # Zuul dropped it: stream-events does not replay
-    assert listener_recovers  # certkit's listener queues it from its gap query
 
 
 def _listener_recovers(gerrit, tmp_path: Path, change: int) -> bool:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 from certkit.errors import CertkitError
-from certkit.lab.processes import is_alive, tag_env
+from certkit.lab.processes import TAG_ENV, reap, is_alive, session_of, tag_env
 from certkit.lab.processes import start_time as proc_start_time
 
 
@@ -49,7 +51,10 @@ class ProcessTable:
             def preexec() -> None:
                 os.setgid(entry.pw_gid)
                 os.setuid(entry.pw_uid)
-        with open(self.log_path(name), "ab") as log:
+        # Ctrl-C or SIGTERM waits until the pidfile names the process: a signal between the
+        # start and the pidfile would leave a service no `stop` knows (and a restart would
+        # then start a second one beside it).
+        with open(self.log_path(name), "ab") as log, _signals_held():
             try:
                 proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=subprocess.STDOUT, cwd=cwd,
@@ -58,10 +63,10 @@ class ProcessTable:
                                         start_new_session=True, preexec_fn=preexec)
             except OSError as exc:
                 raise CertkitError(f"cannot start {name} ({argv[0]}): {exc.strerror}") from None
-        start = str(proc_start_time(proc.pid) or 0)
-        pidfile = self.pids / f"{name}.pid"
-        pidfile.with_suffix(".tmp").write_text(f"{proc.pid} {start}\n")
-        pidfile.with_suffix(".tmp").replace(pidfile)  # never a half-written pidfile
+            start = str(proc_start_time(proc.pid) or 0)
+            pidfile = self.pids / f"{name}.pid"
+            pidfile.with_suffix(".tmp").write_text(f"{proc.pid} {start}\n")
+            pidfile.with_suffix(".tmp").replace(pidfile)  # never a half-written pidfile
         return proc.pid
 
     def pid_of(self, name: str) -> int | None:
@@ -81,18 +86,60 @@ class ProcessTable:
         """Every process with a pidfile."""
         return sorted(p.stem for p in self.pids.glob("*.pid")) if self.pids.is_dir() else []
 
+    def _record(self, name: str) -> tuple[int, int] | None:
+        try:
+            pid_s, start = (self.pids / f"{name}.pid").read_text().split()
+            return int(pid_s), int(start)
+        except (FileNotFoundError, ValueError):
+            return None
+
     def stop(self, name: str, timeout: float = 10.0) -> None:
-        """SIGTERM the process's session, then SIGKILL after `timeout`; remove the pidfile."""
-        pid = self.pid_of(name)
-        if pid is not None:
-            _signal_group(pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            while alive(pid) and time.monotonic() < deadline:
+        """SIGTERM the process's session, then SIGKILL after `timeout`, and wait until every
+        member of the session has exited (a service's workers too, also when its master died
+        before them); reap what this process started (an exploration restarts manila-share
+        many times: no zombie per restart); remove the pidfile."""
+        record = self._record(name)
+        if record is not None:
+            pid, started = record
+            if alive(pid, str(started)):
+                _signal_group(pid, signal.SIGTERM)
+                deadline = time.monotonic() + timeout
+                while self._members(name, pid, started) and time.monotonic() < deadline:
+                    reap(pid)
+                    time.sleep(0.1)
+            for member in self._members(name, pid, started):
+                _kill(member)
+            deadline = time.monotonic() + 5
+            while self._members(name, pid, started) and time.monotonic() < deadline:
+                reap(pid)
                 time.sleep(0.1)
-            _signal_group(pid, signal.SIGKILL)
-            while alive(pid) and time.monotonic() < deadline + 5:
-                time.sleep(0.1)
+            reap(pid)
         (self.pids / f"{name}.pid").unlink(missing_ok=True)
+
+    def _members(self, name: str, leader: int, started: int) -> list[int]:
+        """Live processes of the session `leader` started (the service's master and workers),
+        also after the master exited: members of its session that started no earlier than it
+        and carry the lab's tag, the lab's path or the service's title (never a stranger that
+        got a recycled pid)."""
+        from certkit.lab.processes import marks_lab, start_time
+
+        wanted_env = f"{TAG_ENV}={self.root}".encode()
+        under = f"{str(self.root).rstrip('/')}/".encode()
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or session_of(int(entry.name)) != leader:
+                continue
+            pid = int(entry.name)
+            begun = start_time(pid)
+            if begun is None or begun < started or not alive(pid):
+                continue
+            try:
+                title = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if marks_lab(entry, wanted_env, under) or title.startswith(f"{name}:".encode()):
+                found.append(pid)
+        return found
 
     def fail(self, name: str, what: str) -> CertkitError:
         """An error naming the process, what went wrong and the last lines of its log."""
@@ -103,6 +150,27 @@ class ProcessTable:
             lines = []
         tail = lines[-1].strip()[:300] if lines else "(empty log)"
         return CertkitError(f"lab manila: {name} {what}; last log line ({self.log_path(name)}): {tail}")
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM are delivered after the block (main thread only)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _signal_group(pid: int, sig: int) -> None:

@@ -159,3 +159,41 @@ def explore_broken(root: Path, env: dict, profile: Path, tmp: Path) -> tuple[dic
     assert "reproduced: step" in replay.stdout, replay.stdout
     assert left_behind(root, profile) == []
     return found, replay.stdout
+
+
+def replay_with_manila_share_killed(root: Path, env: dict, profile: Path, tmp: Path,
+                                    how: int = signal.SIGKILL) -> str:
+    """manila-share SIGKILLed (dead) or SIGSTOPped (hung), master and workers, while a replay's
+    second share is asked for:
+    the step's wait ends at the profile's status_poll with one line (the share never became
+    available), and the clean-up starts manila-share again, force-deletes what stayed in a
+    transitional status and leaves nothing; exactly one manila-share master afterwards."""
+    from certkit.explore.steps import Step, write_replay
+    from certkit.livestack.state import load_state
+
+    quick = tmp / "dummy-quick.yaml"  # the lab's profile (same name), quicker to give up a wait
+    quick.write_text(profile.read_text() + "\ntimeouts:\n  status_poll: 15\n")
+    path = tmp / "two-shares.json"
+    write_replay(path, [Step("create_share", {"share": "s1", "size": 1}),
+                        Step("create_share", {"share": "s2", "size": 1})],
+                 profile=profile.stem, driver="", seed=None, failure="")
+    proc = subprocess.Popen([sys.executable, "-m", "certkit.cli", "replay", str(path), "--profile",
+                             str(quick), "--explore-tier", "api"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    try:
+        while not left_behind(root, profile):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.1)
+        for pid, _ in service_processes(root, "manila-share"):
+            os.kill(pid, how)
+        out, err = proc.communicate(timeout=400)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, (out[-2000:], err[-2000:])
+    [line] = [ln for ln in out.splitlines() if ln.startswith("reproduced: ")]
+    assert "not reached within 15 s" in line, out
+    assert "LEAKED" not in out, out
+    _nothing_left(root, profile, out, err, load_state(root).passwords["admin"])
+    return line

@@ -111,6 +111,7 @@ def explore_interrupted(root: Path, env: dict, profile: Path, report_path: Path,
     report = json.loads(report_path.read_text())
     assert report["interrupted"] is True and report["leaks"] == [], report["leaks"]
     _nothing_left(root, profile, out, err, load_state(root).passwords["admin"])
+    assert load_state(root).passwords["admin"] not in report_path.read_text()
 
 
 def replay_interrupted_mid_restart(root: Path, env: dict, profile: Path, tmp: Path,

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from certkit.lab.processes import session_of
 from certkit.livestack.stack import service_processes
 from tests.conftest import ROOT, run_certkit
 
@@ -91,8 +92,7 @@ def _nothing_left(root: Path, profile: Path, out: str, err: str, secret: str) ->
     assert "Traceback" not in err + out, err[-3000:]
     assert secret not in out + err
     assert left_behind(root, profile) == []
-    masters = [pid for pid, _ in service_processes(root, "manila-share")
-               if b"master" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    masters = [pid for pid, _ in service_processes(root, "manila-share") if session_of(pid) == pid]
     assert len(masters) == 1, f"manila-share masters running: {masters}"
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from certkit.errors import CertkitError
 from certkit.lab.processes import TAG_ENV, reap, is_alive, session_of, tag_env
@@ -22,6 +20,22 @@ def alive(pid: int, start_time: str | None = None) -> bool:
     ticks since boot, as the pidfile keeps it). /proc is the truth: PID 1 of these machines
     reaps exited children only every few seconds."""
     return is_alive(pid, int(start_time) if start_time else None)
+
+
+_SPAWNED: set[int] = set()
+"""Services this process started and has not reaped yet."""
+
+
+def reap_spawned() -> None:
+    """Collect the exit status of every service this process started that has exited (a long
+    exploration restarts manila-share many times: no zombie is left per restart)."""
+    for pid in list(_SPAWNED):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done == pid:
+            _SPAWNED.discard(pid)
 
 
 class ProcessTable:
@@ -40,6 +54,7 @@ class ProcessTable:
     def spawn(self, name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None,
               cwd: Path | None = None, user: str | None = None) -> int:
         """Start a process in its own session; returns its pid."""
+        reap_spawned()
         self.pids.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(parents=True, exist_ok=True)
         preexec = None
@@ -51,10 +66,11 @@ class ProcessTable:
             def preexec() -> None:
                 os.setgid(entry.pw_gid)
                 os.setuid(entry.pw_uid)
-        # Ctrl-C or SIGTERM waits until the pidfile names the process: a signal between the
-        # start and the pidfile would leave a service no `stop` knows (and a restart would
-        # then start a second one beside it).
-        with open(self.log_path(name), "ab") as log, _signals_held():
+        # (A signal between the start and the pidfile leaves a copy no pidfile names: a restart
+        # stops it with the service, certkit.livestack.stack.service_processes. Blocking the
+        # signals here instead would leave them blocked in the service, which inherits the mask
+        # across exec: its SIGTERM would never arrive.)
+        with open(self.log_path(name), "ab") as log:
             try:
                 proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=subprocess.STDOUT, cwd=cwd,
@@ -63,6 +79,7 @@ class ProcessTable:
                                         start_new_session=True, preexec_fn=preexec)
             except OSError as exc:
                 raise CertkitError(f"cannot start {name} ({argv[0]}): {exc.strerror}") from None
+            _SPAWNED.add(proc.pid)
             start = str(proc_start_time(proc.pid) or 0)
             pidfile = self.pids / f"{name}.pid"
             pidfile.with_suffix(".tmp").write_text(f"{proc.pid} {start}\n")
@@ -114,6 +131,7 @@ class ProcessTable:
                 reap(pid)
                 time.sleep(0.1)
             reap(pid)
+        reap_spawned()
         (self.pids / f"{name}.pid").unlink(missing_ok=True)
 
     def _members(self, name: str, leader: int, started: int) -> list[int]:
@@ -150,20 +168,6 @@ class ProcessTable:
             lines = []
         tail = lines[-1].strip()[:300] if lines else "(empty log)"
         return CertkitError(f"lab manila: {name} {what}; last log line ({self.log_path(name)}): {tail}")
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM are delivered after the block (main thread only)."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _kill(pid: int) -> None:

@@ -90,6 +90,32 @@ class ApiTarget:
         return str(url)
 
 
+def check_reachable(target: ApiTarget, timeout: float = 30.0) -> None:
+    """Authenticate and find Manila's endpoint before anything runs: a target that is down, a
+    wrong URL or wrong credentials is one line naming where it came from (never the password,
+    never a traceback), not one error per check."""
+    from keystoneauth1 import exceptions as ks_exc
+    from keystoneauth1 import session
+    from keystoneauth1.identity import v3
+
+    auth = v3.Password(auth_url=target.auth_url, username=target.username,
+                       password=target.password, project_name=target.project_name,
+                       user_domain_name=target.user_domain, project_domain_name=target.project_domain)
+    try:
+        url = session.Session(auth=auth, timeout=timeout).get_endpoint(
+            service_type="sharev2", interface="public", region_name=target.region)
+    except ks_exc.Unauthorized:
+        raise CertkitError(f"{target.origin}: Keystone at {target.auth_url} refused the "
+                           f"credentials of user {target.username!r}") from None
+    except (ks_exc.ClientException, OSError, ValueError) as exc:
+        reason = " ".join(str(exc).replace(target.password, "***").split())[:200]
+        raise CertkitError(f"{target.origin}: cannot reach Keystone at {target.auth_url} "
+                           f"({type(exc).__name__}: {reason})") from None
+    if not url:
+        raise CertkitError(f"{target.origin}: Keystone at {target.auth_url} lists no sharev2 "
+                           f"endpoint in region {target.region!r}")
+
+
 def from_environment(profile: Profile, env: Mapping[str, str]) -> ApiTarget | None:
     """The cloud of an admin openrc (OS_AUTH_URL set), or None when OS_AUTH_URL is not set.
 

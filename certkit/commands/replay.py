@@ -42,7 +42,10 @@ def replay_command(args: argparse.Namespace) -> int:
     if args.explore_tier == "api":  # which Manila, or a one-line error, before anything runs
         from certkit.livestack.targets import resolve_api_target
 
+        from certkit.apitier.target import check_reachable
+
         target = resolve_api_target(profile, os.environ)
+        check_reachable(target)
     print(f"certkit: replaying {len(steps)} step(s) of {args.file} against {profile.name} "
           f"({profile.driver})", file=sys.stderr)
     if data.get("failure"):
@@ -54,7 +57,9 @@ def replay_command(args: argparse.Namespace) -> int:
     for leak in leaks:
         print(f"LEAKED: {profile.redact(leak)}")
     if outcome == "interrupted":
-        print("certkit: interrupted (what the replay created was deleted)", file=sys.stderr)
+        done = (f"{len(leaks)} object(s) it created could not be deleted (LEAKED above)" if leaks
+                else "what the replay created was deleted")
+        print(f"certkit: interrupted ({done})", file=sys.stderr)
         return EXIT_INTERRUPTED
     if outcome is None:
         print(f"passed: all {len(steps)} step(s) matched the model")
@@ -128,4 +133,4 @@ def _replay_live(profile: Any, steps: list, target: Any) -> tuple[Any, list]:
                 outcome = replay(steps, session.new_executor(), progress=run.progress)
         except KeyboardInterrupt:
             outcome = "interrupted"
-    return outcome, list(session.leftovers)
+    return outcome, [left.line() for left in session.leftovers]

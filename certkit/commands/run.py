@@ -85,7 +85,10 @@ def _certify(args: argparse.Namespace, profile: Profile, manila_source: dict | N
         # before anything runs: which Manila, or a one-line error
         from certkit.livestack.targets import resolve_api_target
 
+        from certkit.apitier.target import check_reachable
+
         api_target = resolve_api_target(profile, os.environ)
+        check_reachable(api_target)
     print(f"certkit: certifying {profile.name} ({profile.driver})", file=sys.stderr, flush=True)
     finished = run_certification(profile, suites=suites, keyword=args.keyword, progress=progress,
                                  check_timeout=args.check_timeout, audit=not args.no_audit,

@@ -17,8 +17,11 @@ API can provoke:
 - `restart`: manila-share restarted (the manager's `ensure_shares`, re-applying rules where the
   driver asks), only on a target whose services certkit runs.
 
-Everything created goes through the client's tracking: an example's objects are deleted at its
-end, and whatever is left (failure, Ctrl-C, SIGTERM) by the exploration's final clean-up.
+Every share and snapshot is recorded by name before its request is sent
+(`certkit.explore.livecleanup`): an example's objects are deleted at its end, and whatever is
+left (a failure, Ctrl-C, SIGTERM, a request interrupted after Manila created its object) by the
+exploration's final clean-up, which waits for each deletion within its bound and reports exactly
+what it could not delete.
 """
 
 from __future__ import annotations
@@ -30,10 +33,12 @@ from certkit.apitier.client import ManilaClient, WaitTimeout, schema
 from certkit.apitier.target import ApiTarget
 from certkit.contract.checks import expect
 from certkit.explore.executor import CROWD, IDENTITIES, crowd, crowd_address
+from certkit.explore.livecleanup import Left, Recorded, sweep
 from certkit.explore.machine import Claims
 from certkit.explore.model import Refused, ShareModel
 from certkit.explore.steps import Step
 from certkit.profile import Profile
+from certkit.text import error_text
 
 SETTLED_RULE = ("active", "error")
 BUSY_SHARE = ("creating", "ensuring", "extending", "shrinking", "reverting", "deleting", "manage_starting",
@@ -48,17 +53,36 @@ IDENTITY_OF_TYPE = {
 meets several shares, as in the in-process tier)."""
 LIVE_MAX_RULES = 20
 """Rules per share on the live tier: each is one API request and a walk through the manager's
-access state machine (seconds each on the lab); the in-process tier draws the whole range."""
+access state machine; the in-process tier draws the whole range. Measured on the lab (load 9-13):
+a 101-rule grant sent 81 requests in 14 minutes, each slower as the rules grew (docs/explore/live.md)."""
 NOT_OBSERVABLE_LIVE = ("live tier: what Manila's API reports (statuses, sizes, export locations, "
                        "rules and their states) was compared with the model; no client mounted")
 
 
 class LiveClient(ManilaClient):
     """The calls the exploration makes beyond the live checks' client: clones, shrink, revert,
-    deletes that wait until the object is gone and stop being tracked."""
+    deletes that wait until the object is gone. Shares and snapshots are named, each name
+    recorded (`recorded`) before its request is sent."""
+
+    recorded: Recorded | None = None
+
+    def _intend(self, kind: str, name: str) -> None:
+        if self.recorded is not None:
+            self.recorded.intend(kind, name)
+
+    def create_share(self, proto: str, size: int, share_type: str | None = None,
+                     name: str | None = None, share_network: str | None = None) -> dict[str, Any]:
+        if name:
+            self._intend("share", name)
+        return super().create_share(proto, size, share_type, name, share_network)
+
+    def create_named_snapshot(self, share_id: str, name: str) -> dict[str, Any]:
+        self._intend("snapshot", name)
+        return self._create("snapshot", {"share_id": share_id, "name": name})
 
     def create_share_from_snapshot(self, proto: str, snapshot_id: str, size: int,
                                    name: str) -> dict[str, Any]:
+        self._intend("share", name)
         body: dict[str, Any] = {"share_proto": proto, "size": size, "snapshot_id": snapshot_id,
                                 "name": name}
         if self.share_network_id:
@@ -81,7 +105,18 @@ class LiveClient(ManilaClient):
         resp, raw = self.delete(f"snapshots/{snap_id}")
         self.validate_response(schema("no_body"), resp, raw)
 
-    def gone(self, kind: str, obj_id: str) -> None:
+    def force_delete(self, kind: str, obj_id: str) -> None:
+        """The admin's force-delete of a share or snapshot stuck in a transitional status
+        (refusals are left to the sweep, which lists what stays)."""
+        import json
+
+        try:
+            self.post(f"{'shares' if kind == 'share' else 'snapshots'}/{obj_id}/action",
+                      json.dumps({"force_delete": None}))
+        except Exception:  # noqa: BLE001 - gone already, or refused: the sweep says what is left
+            pass
+
+    def gone(self, kind: str, obj_id: str, name: str) -> None:
         """Wait until the share or snapshot is deleted (fails early on an error status), then
         stop tracking it."""
         from tempest.lib import exceptions as lib_exc
@@ -100,6 +135,8 @@ class LiveClient(ManilaClient):
                       lambda v: v is not None and v["status"].startswith("error"))
         with self._lock:
             self.created = [c for c in self.created if c != (kind, obj_id)]
+        if self.recorded is not None:
+            self.recorded.forget(name)
 
     def settled_rules(self, share_id: str, expected: set[str]) -> list[dict[str, Any]]:
         """The share's rules once exactly the `expected` rule ids are listed and each is
@@ -116,10 +153,10 @@ class LiveExecutor:
     live twin of `certkit.explore.executor.Executor`: same steps, same model)."""
 
     def __init__(self, api: LiveClient, target: ApiTarget, proto: str, access_type: str,
-                 tag: str, leftovers: list[str] | None = None) -> None:
+                 tag: str, session: "LiveSession | None" = None) -> None:
         self.api = api
-        self.leftovers = leftovers if leftovers is not None else []
-        """Where the clean-up records what it could not delete."""
+        self.session = session
+        """The exploration's connection (its recorded names, its clean-up bound)."""
         self.target = target
         self.proto = proto
         self.access_type = access_type
@@ -156,7 +193,7 @@ class LiveExecutor:
         self.model.create_share(share, size)
 
     def _do_snapshot(self, snapshot: str, share: str) -> None:
-        created = self.api.create_snapshot(self.shares[share])
+        created = self.api.create_named_snapshot(self.shares[share], self._name(snapshot))
         self.snapshots[snapshot] = created["id"]
         self.api.wait_snapshot(created["id"])
         self.model.snapshot(snapshot, share)
@@ -172,13 +209,13 @@ class LiveExecutor:
         share_id = self.shares.pop(share)
         self.rules.pop(share)
         self.api.delete_share(share_id)  # the manager denies its rules first
-        self.api.gone("share", share_id)
+        self.api.gone("share", share_id, self._name(share))
         self.model.delete_share(share)
 
     def _do_delete_snapshot(self, snapshot: str) -> None:
         snap_id = self.snapshots.pop(snapshot)
         self.api.delete_snapshot(snap_id)
-        self.api.gone("snapshot", snap_id)
+        self.api.gone("snapshot", snap_id, self._name(snapshot))
         self.model.delete_snapshot(snapshot)
 
     def _resized(self, share: str, size: int, what: str) -> None:
@@ -257,7 +294,11 @@ class LiveExecutor:
         re-applies rules where the driver asks; wait until it reports again and every share
         has left the transitional statuses."""
         since = max((s["updated_at"] or "" for s in self.api.services()), default="")
+        if self.session is not None:  # interrupted half-way, the final clean-up restarts it
+            self.session.restart_pending = True
         self.target.restart(["manila-share"])
+        if self.session is not None:
+            self.session.restart_pending = False
         self.restarts += 1
         self.api.wait_for("manila-share reports up after the restart", self.api.services,
                           lambda svcs: any(s["binary"] == "manila-share" and s["state"] == "up"
@@ -304,8 +345,12 @@ class LiveExecutor:
                    f"snapshot {name} is {got['size']} GiB; the model says {want_size} GiB")
 
     def cleanup(self) -> None:
-        """Delete what this example made, newest first, through the API."""
-        self.leftovers.extend(self.api.cleanup())
+        """Delete what this example made through the API, waiting for each deletion (what is
+        left stays recorded: the exploration's final clean-up tries again and reports it)."""
+        if self.session is not None:
+            self.session.sweep(final=False)
+        else:
+            self.api.cleanup()
         self.shares.clear()
         self.snapshots.clear()
 
@@ -346,10 +391,16 @@ class LiveSession:
         self.tag = run_id[:8]
         self.api = LiveClient(target, build_timeout=profile.timeouts["status_poll"],
                               build_interval=0.25)
+        self.api.recorded = Recorded(prefix=f"certkit-explore-{self.tag}-")
+        self.bound = 2 * profile.timeouts["status_poll"]
+        """How long a clean-up waits for objects to settle and go (each of them gets the
+        profile's status_poll to leave a transitional status and as long again to go)."""
         self.network: str | None = None
         self.examples = 0
-        self.leftovers: list[str] = []
-        """What the final clean-up could not delete (reported as warnings)."""
+        self.restart_pending = False
+        """A manila-share restart was interrupted half-way: the final clean-up restarts it."""
+        self.leftovers: list[Left] = []
+        """What the final clean-up could not delete (the report's leaks)."""
 
     def __enter__(self) -> "LiveSession":
         if self.target.dhss:
@@ -363,12 +414,54 @@ class LiveSession:
         """An executor for the next example (the previous one's objects are already deleted)."""
         self.examples += 1
         return LiveExecutor(self.api, self.target, self.proto, self.access_type,
-                            f"{self.tag}-{self.examples}", self.leftovers)
+                            f"{self.tag}-{self.examples}", self)
+
+    def sweep(self, final: bool) -> list[Left]:
+        """Delete every recorded share and snapshot Manila still lists (waiting, within the
+        bound); the final sweep also retries what earlier ones left, and restarts manila-share
+        first when a restart was interrupted half-way (nothing could be deleted without it)."""
+        if final and self.restart_pending and self.target.can_restart:
+            self.target.restart(["manila-share"])
+            self.restart_pending = False
+        with self.api._lock:  # the sweep finds them by name
+            self.api.created = [c for c in self.api.created if c[0] not in ("share", "snapshot")]
+        if not final:
+            return sweep(self.api, self.api.recorded, self.bound, final=False)
+        left = sweep(self.api, self.api.recorded, self.bound / 2)
+        if not left:
+            return left
+        # Still creating, deleting...: manila-share died or hangs (its RPCs wait in the queue).
+        # Where certkit runs it, start it again; then force-delete (admin) what is stuck in a
+        # transitional status, which Manila refuses to delete otherwise.
+        if self.target.can_restart:
+            self.target.restart(["manila-share"])
+        for obj in left:
+            if obj.id != "?":
+                self.api.force_delete(obj.kind, obj.id)
+        return sweep(self.api, self.api.recorded, self.bound / 2)
+
+    def report_leaks(self, run: Any) -> None:
+        """What the final clean-up could not delete becomes the run's leaks (the verdict and
+        the report's `leaks` see each, secrets redacted)."""
+        from certkit.harness.ledger import Leak
+
+        run.ledger.leaks.extend(Leak(left.kind, left.id, left.name, run.profile.redact(left.error))
+                                for left in self.leftovers)
 
     def __exit__(self, *exc: Any) -> None:
-        self.leftovers.extend(self.api.cleanup())
+        try:
+            self.leftovers.extend(self.sweep(final=True))
+        except BaseException as error:  # the API or the restart failed, or a second signal
+            why = ("the clean-up was interrupted" if isinstance(error, KeyboardInterrupt)
+                   else error_text(error, 300))
+            self.leftovers.extend(Left(kind, "?", name, f"not known to be deleted: {why}")
+                                  for name, kind in self.api.recorded.snapshot().items())
+            if not isinstance(error, Exception):
+                raise
         if self.network is not None:
             try:
                 self.api.delete_share_network(self.network)
             except Exception as error:  # noqa: BLE001 - reported with the others
-                self.leftovers.append(f"share_network {self.network}: {type(error).__name__}: {error}")
+                self.leftovers.append(Left("share_network", self.network,
+                                           f"certkit-explore-{self.tag}", error_text(error)))
+

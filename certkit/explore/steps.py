@@ -94,4 +94,7 @@ def read_replay(path: str | Path) -> tuple[list[Step], dict[str, Any]]:
             raise CertkitError(f"{path}: steps[{n}]: unknown rule {rule!r} "
                                f"(known: {', '.join(RULES)})")
         steps.append(Step(item["rule"], dict(item.get("args") or {})))
+    from certkit.explore.stepcheck import check_steps
+
+    check_steps(str(path), raw)
     return steps, data

@@ -92,7 +92,7 @@ def ancestors(pid: int | None = None) -> set[int]:
     return found
 
 
-def _marks_lab(entry: Path, wanted_env: bytes, under: bytes) -> bool:
+def marks_lab(entry: Path, wanted_env: bytes, under: bytes) -> bool:
     """Whether this /proc entry's environment holds the tag or its command line names a path
     under the lab's directory."""
     try:
@@ -118,7 +118,7 @@ def tagged(tag: str | Path) -> list[tuple[int, int | None]]:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) in mine:
             continue
-        if _marks_lab(entry, wanted_env, under):
+        if marks_lab(entry, wanted_env, under):
             marked.add(int(entry.name))
         else:
             others.append(int(entry.name))
@@ -144,7 +144,7 @@ def wait_until(what: str, timeout: float, ready: Callable[[], object], hint: str
         raise LabError(f"{exc}" + (f" ({hint})" if hint else "")) from None
 
 
-def _reap(pid: int) -> None:
+def reap(pid: int) -> None:
     """Collect the exit status when the process is our own child (tests run labs in-process)."""
     try:
         os.waitpid(pid, os.WNOHANG)
@@ -160,7 +160,7 @@ def wait_gone(pids: Iterable[tuple[int, int | None]], timeout: float) -> list[in
     def probe() -> list[tuple[int, int | None]]:
         nonlocal pending
         for pid, _ in pending:
-            _reap(pid)
+            reap(pid)
         pending = [(pid, started) for pid, started in pending if is_alive(pid, started)]
         return pending
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from certkit.errors import CertkitError
-from certkit.lab.processes import is_alive, tag_env
+from certkit.lab.processes import TAG_ENV, reap, is_alive, session_of, tag_env
 from certkit.lab.processes import start_time as proc_start_time
 
 
@@ -20,6 +20,22 @@ def alive(pid: int, start_time: str | None = None) -> bool:
     ticks since boot, as the pidfile keeps it). /proc is the truth: PID 1 of these machines
     reaps exited children only every few seconds."""
     return is_alive(pid, int(start_time) if start_time else None)
+
+
+_SPAWNED: set[int] = set()
+"""Services this process started and has not reaped yet."""
+
+
+def reap_spawned() -> None:
+    """Collect the exit status of every service this process started that has exited (a long
+    exploration restarts manila-share many times: no zombie is left per restart)."""
+    for pid in list(_SPAWNED):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done == pid:
+            _SPAWNED.discard(pid)
 
 
 class ProcessTable:
@@ -38,6 +54,7 @@ class ProcessTable:
     def spawn(self, name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None,
               cwd: Path | None = None, user: str | None = None) -> int:
         """Start a process in its own session; returns its pid."""
+        reap_spawned()
         self.pids.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(parents=True, exist_ok=True)
         preexec = None
@@ -49,6 +66,10 @@ class ProcessTable:
             def preexec() -> None:
                 os.setgid(entry.pw_gid)
                 os.setuid(entry.pw_uid)
+        # (A signal between the start and the pidfile leaves a copy no pidfile names: a restart
+        # stops it with the service, certkit.livestack.stack.service_processes. Blocking the
+        # signals here instead would leave them blocked in the service, which inherits the mask
+        # across exec: its SIGTERM would never arrive.)
         with open(self.log_path(name), "ab") as log:
             try:
                 proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log,
@@ -58,10 +79,11 @@ class ProcessTable:
                                         start_new_session=True, preexec_fn=preexec)
             except OSError as exc:
                 raise CertkitError(f"cannot start {name} ({argv[0]}): {exc.strerror}") from None
-        start = str(proc_start_time(proc.pid) or 0)
-        pidfile = self.pids / f"{name}.pid"
-        pidfile.with_suffix(".tmp").write_text(f"{proc.pid} {start}\n")
-        pidfile.with_suffix(".tmp").replace(pidfile)  # never a half-written pidfile
+            _SPAWNED.add(proc.pid)
+            start = str(proc_start_time(proc.pid) or 0)
+            pidfile = self.pids / f"{name}.pid"
+            pidfile.with_suffix(".tmp").write_text(f"{proc.pid} {start}\n")
+            pidfile.with_suffix(".tmp").replace(pidfile)  # never a half-written pidfile
         return proc.pid
 
     def pid_of(self, name: str) -> int | None:
@@ -81,18 +103,61 @@ class ProcessTable:
         """Every process with a pidfile."""
         return sorted(p.stem for p in self.pids.glob("*.pid")) if self.pids.is_dir() else []
 
+    def _record(self, name: str) -> tuple[int, int] | None:
+        try:
+            pid_s, start = (self.pids / f"{name}.pid").read_text().split()
+            return int(pid_s), int(start)
+        except (FileNotFoundError, ValueError):
+            return None
+
     def stop(self, name: str, timeout: float = 10.0) -> None:
-        """SIGTERM the process's session, then SIGKILL after `timeout`; remove the pidfile."""
-        pid = self.pid_of(name)
-        if pid is not None:
-            _signal_group(pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            while alive(pid) and time.monotonic() < deadline:
+        """SIGTERM the process's session, then SIGKILL after `timeout`, and wait until every
+        member of the session has exited (a service's workers too, also when its master died
+        before them); reap what this process started (an exploration restarts manila-share
+        many times: no zombie per restart); remove the pidfile."""
+        record = self._record(name)
+        if record is not None:
+            pid, started = record
+            if alive(pid, str(started)):
+                _signal_group(pid, signal.SIGTERM)
+                deadline = time.monotonic() + timeout
+                while self._members(name, pid, started) and time.monotonic() < deadline:
+                    reap(pid)
+                    time.sleep(0.1)
+            for member in self._members(name, pid, started):
+                _kill(member)
+            deadline = time.monotonic() + 5
+            while self._members(name, pid, started) and time.monotonic() < deadline:
+                reap(pid)
                 time.sleep(0.1)
-            _signal_group(pid, signal.SIGKILL)
-            while alive(pid) and time.monotonic() < deadline + 5:
-                time.sleep(0.1)
+            reap(pid)
+        reap_spawned()
         (self.pids / f"{name}.pid").unlink(missing_ok=True)
+
+    def _members(self, name: str, leader: int, started: int) -> list[int]:
+        """Live processes of the session `leader` started (the service's master and workers),
+        also after the master exited: members of its session that started no earlier than it
+        and carry the lab's tag, the lab's path or the service's title (never a stranger that
+        got a recycled pid)."""
+        from certkit.lab.processes import marks_lab, start_time
+
+        wanted_env = f"{TAG_ENV}={self.root}".encode()
+        under = f"{str(self.root).rstrip('/')}/".encode()
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or session_of(int(entry.name)) != leader:
+                continue
+            pid = int(entry.name)
+            begun = start_time(pid)
+            if begun is None or begun < started or not alive(pid):
+                continue
+            try:
+                title = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if marks_lab(entry, wanted_env, under) or title.startswith(f"{name}:".encode()):
+                found.append(pid)
+        return found
 
     def fail(self, name: str, what: str) -> CertkitError:
         """An error naming the process, what went wrong and the last lines of its log."""
@@ -103,6 +168,13 @@ class ProcessTable:
             lines = []
         tail = lines[-1].strip()[:300] if lines else "(empty log)"
         return CertkitError(f"lab manila: {name} {what}; last log line ({self.log_path(name)}): {tail}")
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _signal_group(pid: int, sig: int) -> None:

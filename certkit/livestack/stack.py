@@ -13,7 +13,7 @@ from certkit.apitier.specs import backend_name
 from certkit.errors import CertkitError
 from certkit.lab import ports as lab_ports
 from certkit.lab.base import NeedsDown
-from certkit.lab.processes import kill_and_wait
+from certkit.lab.processes import kill_and_wait, tagged
 from certkit.livestack import backing, database, install, keystone, recovery
 from certkit.livestack.identity import admin_session, register_manila
 from certkit.livestack.manila_services import ManilaAdmin, lab_backends, service_names, start_all
@@ -175,6 +175,21 @@ def status(*, root: Path | None = None, out: Callable[[str], None] = print) -> b
     return healthy
 
 
+def service_processes(root: Path, name: str) -> list[tuple[int, int | None]]:
+    """(pid, start time) of every process of the lab that is the service `name` (its command
+    line or its retitled master and workers, `name: ...`)."""
+    found = []
+    for pid, started in tagged(root):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv[0].startswith(f"{name}:".encode()) or any(
+                Path(a.decode(errors="replace")).name == name for a in argv[:2]):
+            found.append((pid, started))
+    return found
+
+
 def restart_services(root: Path, names: list[str], *, cwd: Path | None = None,
                      timeout: float = 180) -> None:
     """Stop and start Manila services of a running lab (the restart checks use it); returns
@@ -190,6 +205,9 @@ def restart_services(root: Path, names: list[str], *, cwd: Path | None = None,
     where = cwd or Path.cwd()
     for name in names:
         table.stop(name)
+        # and any copy no pidfile names (one started by an `up` or a restart killed before
+        # its pidfile was written): a restart never leaves two of a service running
+        kill_and_wait(service_processes(root, name))
     for name in names:
         start_service(name, root, state, conf, table, where)
     if "manila-api" in names:

@@ -72,8 +72,7 @@ def _explore_live(request, certkit_run, profile, options) -> ExplorationResult:
                              profile=profile.name, driver=f"{profile.driver} via {target.origin}",
                              is_divergence=is_live_divergence)
     finally:
-        for problem in session.leftovers:
-            certkit_run.warn(f"explore clean-up: {problem}")
+        session.report_leaks(certkit_run)
     result.notes.append(NOT_OBSERVABLE_LIVE)
     return result
 

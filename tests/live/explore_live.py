@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from certkit.lab.processes import session_of
+from certkit.livestack.stack import service_processes
 from tests.conftest import ROOT, run_certkit
 
 PREFIX = "certkit-explore-"
@@ -66,33 +68,72 @@ def explore_clean(root: Path, env: dict, profile: Path, report_path: Path) -> di
     return report
 
 
-def explore_sigterm(root: Path, env: dict, profile: Path, report_path: Path) -> tuple[str, str]:
-    """SIGTERM once the exploration has a share in Manila: the run stops (143), writes its
-    report, and every share and snapshot it created is deleted through the API."""
-    proc = subprocess.Popen([sys.executable, "-m", "certkit.cli",
-                             *explore_args(profile, report_path, "--explore-seed", "11",
-                                           "--explore-budget", "300")],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    deadline = time.monotonic() + 120
+def _interrupted(argv: list[str], env: dict, sig: int, ready, what: str) -> tuple[int, str, str]:
+    """Start `certkit ARGV`, send `sig` as soon as `ready()` is true (mid-step), and wait for
+    it to stop: (exit status, stdout, stderr)."""
+    proc = subprocess.Popen([sys.executable, "-m", "certkit.cli", *argv], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
     try:
-        while not left_behind(root, profile):
+        while not ready():
             if time.monotonic() > deadline or proc.poll() is not None:
                 proc.kill()
-                raise AssertionError(f"the exploration never created a share: {proc.communicate()}")
-            time.sleep(0.3)
-        time.sleep(1.0)  # mid-step, more likely than not
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=180)
+                raise AssertionError(f"{what} never happened: {proc.communicate()}")
+            time.sleep(0.1)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=400)  # the clean-up's bound is 2 x status_poll
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 143, (out[-2000:], err[-2000:])
-    assert "Traceback" not in err, err[-3000:]
-    report = json.loads(report_path.read_text())
-    assert report["interrupted"] is True and report["leaks"] == [], report
+    return proc.returncode, out, err
+
+
+def _nothing_left(root: Path, profile: Path, out: str, err: str, secret: str) -> None:
+    assert "Traceback" not in err + out, err[-3000:]
+    assert secret not in out + err
     assert left_behind(root, profile) == []
-    return out, err
+    masters = [pid for pid, _ in service_processes(root, "manila-share") if session_of(pid) == pid]
+    assert len(masters) == 1, f"manila-share masters running: {masters}"
+
+
+def explore_interrupted(root: Path, env: dict, profile: Path, report_path: Path,
+                        sig: int = signal.SIGTERM) -> None:
+    """`sig` as soon as the exploration's first share exists in Manila (its create request in
+    flight or awaited): the run stops (143 or 130), writes its report, and every share and
+    snapshot it created is deleted through the API (the report lists no leak, and none is
+    left: the report's list is exact)."""
+    from certkit.livestack.state import load_state
+
+    code, out, err = _interrupted(
+        explore_args(profile, report_path, "--explore-seed", "11", "--explore-budget", "300"),
+        env, sig, lambda: bool(left_behind(root, profile)), "the exploration's first share")
+    assert code == {signal.SIGTERM: 143, signal.SIGINT: 130}[sig], (out[-2000:], err[-2000:])
+    report = json.loads(report_path.read_text())
+    assert report["interrupted"] is True and report["leaks"] == [], report["leaks"]
+    _nothing_left(root, profile, out, err, load_state(root).passwords["admin"])
+    assert load_state(root).passwords["admin"] not in report_path.read_text()
+
+
+def replay_interrupted_mid_restart(root: Path, env: dict, profile: Path, tmp: Path,
+                                   sig: int = signal.SIGTERM) -> str:
+    """`certkit replay --explore-tier api` of a share and a manila-share restart, `sig` sent
+    while the restart has stopped manila-share: the clean-up starts it again (nothing could be
+    deleted without it), deletes the share, and exactly one manila-share runs afterwards."""
+    from certkit.explore.steps import Step, write_replay
+    from certkit.livestack.procs import ProcessTable
+    from certkit.livestack.state import load_state
+
+    path = tmp / "restart.json"
+    write_replay(path, [Step("create_share", {"share": "s1", "size": 1}), Step("restart", {})],
+                 profile=profile.stem, driver="", seed=None, failure="")
+    before = ProcessTable(root).pid_of("manila-share")
+    code, out, err = _interrupted(
+        ["replay", str(path), "--profile", str(profile), "--explore-tier", "api"], env, sig,
+        lambda: ProcessTable(root).pid_of("manila-share") != before, "the restart")
+    assert code == 130, (out[-2000:], err[-2000:])
+    assert "interrupted (what the replay created was deleted)" in err, err[-2000:]
+    _nothing_left(root, profile, out, err, load_state(root).passwords["admin"])
+    return err
 
 
 def explore_broken(root: Path, env: dict, profile: Path, tmp: Path) -> tuple[dict, str]:
@@ -119,3 +160,41 @@ def explore_broken(root: Path, env: dict, profile: Path, tmp: Path) -> tuple[dic
     assert "reproduced: step" in replay.stdout, replay.stdout
     assert left_behind(root, profile) == []
     return found, replay.stdout
+
+
+def replay_with_manila_share_killed(root: Path, env: dict, profile: Path, tmp: Path,
+                                    how: int = signal.SIGKILL) -> str:
+    """manila-share SIGKILLed (dead) or SIGSTOPped (hung), master and workers, while a replay's
+    second share is asked for:
+    the step's wait ends at the profile's status_poll with one line (the share never became
+    available), and the clean-up starts manila-share again, force-deletes what stayed in a
+    transitional status and leaves nothing; exactly one manila-share master afterwards."""
+    from certkit.explore.steps import Step, write_replay
+    from certkit.livestack.state import load_state
+
+    quick = tmp / "dummy-quick.yaml"  # the lab's profile (same name), quicker to give up a wait
+    quick.write_text(profile.read_text() + "\ntimeouts:\n  status_poll: 15\n")
+    path = tmp / "two-shares.json"
+    write_replay(path, [Step("create_share", {"share": "s1", "size": 1}),
+                        Step("create_share", {"share": "s2", "size": 1})],
+                 profile=profile.stem, driver="", seed=None, failure="")
+    proc = subprocess.Popen([sys.executable, "-m", "certkit.cli", "replay", str(path), "--profile",
+                             str(quick), "--explore-tier", "api"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    try:
+        while not left_behind(root, profile):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.1)
+        for pid, _ in service_processes(root, "manila-share"):
+            os.kill(pid, how)
+        out, err = proc.communicate(timeout=400)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, (out[-2000:], err[-2000:])
+    [line] = [ln for ln in out.splitlines() if ln.startswith("reproduced: ")]
+    assert "not reached within 15 s" in line, out
+    assert "LEAKED" not in out, out
+    _nothing_left(root, profile, out, err, load_state(root).passwords["admin"])
+    return line

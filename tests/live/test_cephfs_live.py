@@ -16,6 +16,7 @@ import time
 import pytest
 
 from tests.conftest import FIGURES, ROOT, client_workdir_left, run_certkit
+from tests.live.timed import switch_lab, timed_certkit
 
 PROFILE = ROOT / "driver_profiles" / "cephfs-native.yaml"
 SUBSET = r"manila_tempest_tests\.tests\.api\.test_shares\.SharesCephFSTest"
@@ -95,16 +96,12 @@ def test_driver_with_unauthorised_keys_is_caught_only_by_the_live_data_path(ceph
                        .replace("name: cephfs-native", "name: cephfs-native-unauthorised-keys")
                        .replace("driver: manila.share.drivers.cephfs.driver.CephFSDriver",
                                 "driver: tests.broken_cephfs.KeysWithoutAuthorization"))
-    start = time.monotonic()
-    switch = run_certkit("lab", "up", "manila", "--profile", str(profile), env=cephfs_manila)
-    FIGURES["manila lab: switch cephfs-native to a broken CephFS driver"] = f"{time.monotonic() - start:.1f} s"
-    assert switch.returncode == 0, switch.stderr[-2000:]
+    switch_lab("manila lab: switch cephfs-native to a broken CephFS driver", profile, cephfs_manila)
     report_path = tmp_path / "broken.json"
-    start = time.monotonic()
-    proc = run_certkit("run", str(profile), "--suite", "api", "--no-audit", "--report", str(report_path),
-                    "-k", "test_api_rules_let_the_client_in or test_access_rules_reach_active and rw",
-                    env=cephfs_manila)
-    FIGURES["certkit run --suite api (broken CephFS driver, 2 checks)"] = f"{time.monotonic() - start:.1f} s"
+    proc = timed_certkit("certkit run --suite api (broken CephFS driver, 2 checks)",
+                         "run", str(profile), "--suite", "api", "--no-audit", "--report", str(report_path),
+                         "-k", "test_api_rules_let_the_client_in or test_access_rules_reach_active and rw",
+                         env=cephfs_manila)
     assert report_path.exists(), proc.stderr[-2000:]
     checks = json.loads(report_path.read_text())["checks"]
     assert json.loads(report_path.read_text())["driver"] == "tests.broken_cephfs.KeysWithoutAuthorization"

@@ -78,21 +78,26 @@ class Lab(ABC):
         if os.environ.get("CERTKIT_LAB_DIR"):
             return Path(os.environ["CERTKIT_LAB_DIR"])
         try:
-            recorded = Path(json.loads((RECORDS / f"{cls.name}.json").read_text())["dir"])
+            recorded = Path(json.loads(cls.record_file().read_text())["dir"])
             if recorded.is_dir():
                 return recorded
         except (OSError, ValueError, KeyError, TypeError):
             pass
         return Path("lab") / cls.name
 
+    @classmethod
+    def record_file(cls) -> Path:
+        """Where `record` notes the running lab: /run/certkit/labs/<name>.json."""
+        return RECORDS / f"{cls.name}.json"
+
     def record(self) -> None:
         """Note where the running lab lives (for `down`/`env` from another directory)."""
         RECORDS.mkdir(parents=True, exist_ok=True)
-        (RECORDS / f"{self.name}.json").write_text(json.dumps({"dir": str(self.dir)}))
+        self.record_file().write_text(json.dumps({"dir": str(self.dir)}))
 
     def forget(self) -> None:
         """Remove the record written by `record`."""
-        (RECORDS / f"{self.name}.json").unlink(missing_ok=True)
+        self.record_file().unlink(missing_ok=True)
 
     def ports(self, names: Iterable[str], owned: Callable[[str], bool],
               choose: lab_ports.Chooser | None = None) -> dict[str, int]:

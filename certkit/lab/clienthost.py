@@ -158,6 +158,14 @@ class ClientHostLab(Lab):
 
     network: ClientNetwork
 
+    @classmethod
+    def record_file(cls) -> Path:
+        """<name>.json on the default client namespace, <name>@<netns>.json on another one
+        (CERTKIT_LAB_NETNS): two labs of one kind on two namespaces keep two records, so the
+        `down` of one never finds the other's directory."""
+        netns = os.environ.get("CERTKIT_LAB_NETNS") or DEFAULT_NETNS
+        return RECORDS / (f"{cls.name}.json" if netns == DEFAULT_NETNS else f"{cls.name}@{netns}.json")
+
     def begin_up(self, needed: Sequence[str]) -> tuple[float, float]:
         """Check the lab can run, claim the client host, make the directory and its record,
         install what is missing; (when `up` began, when the packages were done)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import signal
 import sys
 from pathlib import Path
@@ -22,8 +21,6 @@ from tests.conftest import ROOT
 def tripwire(where: Path, command: str, words: str, sig: signal.Signals) -> dict[str, str]:
     """Arm a tripwire in `where`: the first `command` whose arguments contain `words` sends
     `sig` to its parent. The environment to run `up` with (this one, PATH led by `where`)."""
-    real = shutil.which(command)
-    assert real, f"{command} is not installed"
     where.mkdir(parents=True, exist_ok=True)
     fired = where / f"{command}.fired"
     script = where / command
@@ -33,7 +30,8 @@ def tripwire(where: Path, command: str, words: str, sig: signal.Signals) -> dict
         f"  if [ ! -e {shlex.quote(str(fired))} ]; then\n"
         f"    : > {shlex.quote(str(fired))}; kill -{sig.name[3:]} $PPID; sleep 5; exit 1\n"
         "  fi;;\nesac\n"
-        f"exec {shlex.quote(real)} \"$@\"\n")
+        # The real command, found when it runs (`up` may install its package first).
+        f"PATH=${{PATH#*:}} exec {shlex.quote(command)} \"$@\"\n")
     script.chmod(0o755)
     return {**os.environ, "PYTHONPATH": str(ROOT), "PATH": f"{where}:{os.environ['PATH']}"}
 

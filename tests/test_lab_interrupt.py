@@ -71,3 +71,15 @@ def test_an_up_that_finishes_returns_none_and_restores_the_handlers(tmp_path):
     before = signal.getsignal(signal.SIGTERM)
     assert guarded_up("cephfs", tmp_path / "lab", lambda: None, lambda: None) is None
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_an_up_stopped_before_it_made_its_directory_brings_nothing_down(tmp_path, capsys):
+    """Before its directory (and its claim of the client host) there is nothing of this lab: a
+    `down` then would remove the client namespace another lab is using."""
+    downs: list[int] = []
+
+    def up() -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+
+    assert guarded_up("cephfs", tmp_path / "lab", up, lambda: downs.append(1)) == 130 and not downs
+    assert "interrupted by SIGINT: brought down what it had started" in capsys.readouterr().err

@@ -67,19 +67,24 @@ def guarded_up(kind: str, directory: Path, up: Callable[[], object],
         return None
     except Interrupted as stop:
         with shielded():
-            print(f"certkit: {interrupted_line(kind, stop.signum, fresh, down)}", file=sys.stderr,
-                  flush=True)
+            # A fresh `up` stopped before it made the directory (before it claimed the client
+            # host) started nothing: its `down` would take down what another lab shares.
+            started = fresh and directory.exists()
+            print(f"certkit: {interrupted_line(kind, stop.signum, fresh, down if started else None)}",
+                  file=sys.stderr, flush=True)
         return 128 + stop.signum
 
 
-def interrupted_line(kind: str, signum: int, fresh: bool, down: Callable[[], object]) -> str:
-    """Bring the lab down when this `up` made it (`fresh`); the one line saying what was done."""
+def interrupted_line(kind: str, signum: int, fresh: bool, down: Callable[[], object] | None) -> str:
+    """Bring the lab down when this `up` made it (`fresh`; `down` None: it had started nothing
+    yet); the one line saying what was done."""
     what = f"lab up {kind} interrupted by {signal.Signals(signum).name}"
     if not fresh:
         return (f"{what}: the lab was there before this `up`, so it is left as it is "
                 f"(`certkit lab up {kind}` finishes it, `certkit lab down {kind}` removes it)")
     try:
-        down()
+        if down is not None:
+            down()
     except CertkitError as exc:
         return f"{what}; bringing down what it started failed: {exc}"
     return f"{what}: brought down what it had started, nothing of the lab is left"

@@ -23,7 +23,7 @@ from certkit.lab import clienthost
 from certkit.lab.gluster import CLI_SOCKET, GlusterCluster
 from certkit.lab.glusterfs import POOL_VOLUMES, SHARED_VOLUME, GlusterFSLab
 from certkit.lab.processes import LabError, is_alive
-from tests.conftest import FIGURES, REQUIRE_LAB, ROOT, client_host_lock, run_certkit
+from tests.conftest import FIGURES, REQUIRE_LAB, ROOT, beyond_budget, client_host_lock, run_certkit
 from tests.lab_kill import fired, lab_env, lab_leftovers, tripwire
 from tests.nfs_acl import exercise_export_acls
 
@@ -124,8 +124,9 @@ STEPS = {"volumes": ("gluster", "create manila-vol-1G-2"), "client-host": ("ssh-
          "ganesha": ("dbus-send", "org.ganesha.nfsd.exportmgr.ShowExports")}
 
 
-@pytest.mark.parametrize("step,sig", [("volumes", signal.SIGTERM), ("client-host", signal.SIGINT),
-                                      ("ganesha", signal.SIGTERM)])
+@pytest.mark.parametrize("step,sig", [("volumes", signal.SIGTERM),
+                                      pytest.param("client-host", signal.SIGINT, marks=beyond_budget),
+                                      pytest.param("ganesha", signal.SIGTERM, marks=beyond_budget)])
 def test_an_interrupted_up_brings_down_what_it_started(client_host_labs, tmp_path, step, sig):
     gluster = _fresh_lab(client_host_labs, tmp_path)
     command, words = STEPS[step]
@@ -144,6 +145,7 @@ def test_an_interrupted_up_brings_down_what_it_started(client_host_labs, tmp_pat
             run_certkit("lab", "down", "glusterfs", env=env)
 
 
+@beyond_budget
 def test_an_up_sigkilled_half_way_is_finished_by_the_next_and_down_leaves_nothing(client_host_labs, tmp_path):
     """SIGKILL between two volumes (the bricks and quotad run, no pidfile of the `up` is
     finished); the next `up`, itself SIGTERMed at Ganesha, leaves that lab as it was (it was
@@ -171,7 +173,7 @@ def test_an_up_sigkilled_half_way_is_finished_by_the_next_and_down_leaves_nothin
         _assert_lab_gone(gluster, machine_before)
 
 
-@pytest.mark.parametrize("when", ["during its up", "while holding it"])
+@pytest.mark.parametrize("when", ["during its up", pytest.param("while holding it", marks=beyond_budget)])
 def test_a_sigtermed_test_process_brings_its_lab_down(client_host_labs, tmp_path, when):
     """A pytest lane (tests/lab_holder.py, through ClientHostLabs) SIGTERMed while its GlusterFS
     lab comes up, or while a test holds it: the lane brings the lab down before it exits."""

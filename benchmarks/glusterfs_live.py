@@ -78,8 +78,8 @@ def main() -> None:
     env = {"CERTKIT_TEMPEST_REGEX": SUBSET, **os.environ, "CERTKIT_LAB_DIR": str(lab.dir),
            "CERTKIT_MANILA_LAB_DIR": str(ROOT / "lab" / "manila")}
     env.pop("OS_AUTH_URL", None)
-    results: dict = {"load_before": [round(x, 1) for x in os.getloadavg()],
-                     "load_1min_before": round(os.getloadavg()[0], 1)}
+    results: dict = {"load_before": round(os.getloadavg()[0], 1),
+                     "load_avg_before": [round(x, 1) for x in os.getloadavg()]}
     with clienthost.lock():
         try:
             proc, results["glusterfs_up_s"] = certkit("lab", "up", "glusterfs", env=env)
@@ -99,7 +99,8 @@ def main() -> None:
         finally:
             certkit("lab", "down", "manila", env=env)
             certkit("lab", "down", "glusterfs", env=env)
-    results["load_after"] = [round(x, 1) for x in os.getloadavg()]
+    results["load_after"] = round(os.getloadavg()[0], 1)
+    results["load_avg_after"] = [round(x, 1) for x in os.getloadavg()]
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(json.dumps(results, indent=2, sort_keys=True))

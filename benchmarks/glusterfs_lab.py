@@ -72,7 +72,7 @@ def certify(profile: str, env: dict[str, str]) -> dict:
                    cwd=ROOT, env={**os.environ, **env}, capture_output=True, check=False)
     wall = time.perf_counter() - start
     data = json.loads(report.read_text())
-    return {"wall_s": round(wall, 1), "verdict": data["verdict"],
+    return {"wall_s": round(wall, 1), "load_1min_after": round(os.getloadavg()[0], 1), "verdict": data["verdict"],
             "checks_passed": data["summary"]["passed"], "checks_failed": data["summary"]["failed"],
             "checks_skipped": data["summary"]["skipped"], "leaked_objects": len(data["leaks"]),
             "features": {name: f["status"] for name, f in data["features"].items() if f["claimed"]}}
@@ -84,12 +84,13 @@ def main() -> None:
 
     os.chdir(ROOT)  # the profiles name the lab's files as ../lab/glusterfs from their directory
     lab = GlusterFSLab(ROOT / "lab" / "glusterfs")
-    results: dict = {}
+    results: dict = {"load_before": [round(x, 1) for x in os.getloadavg()]}
     shared = lab.network.netns == clienthost.DEFAULT_NETNS
     with clienthost.lock() if shared else contextlib.nullcontext():
         lab.down()
         try:
             start = time.perf_counter()
+            results["load_1min_at_cold_up"] = round(os.getloadavg()[0], 1)
             lab.up()
             results["cold_up_s"] = round(time.perf_counter() - start, 1)
             start = time.perf_counter()
@@ -105,6 +106,7 @@ def main() -> None:
             start = time.perf_counter()
             lab.down()
             results["down_s"] = round(time.perf_counter() - start, 1)
+    results["load_after"] = [round(x, 1) for x in os.getloadavg()]
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(json.dumps(results, indent=2, sort_keys=True))

@@ -53,7 +53,19 @@ def summary(report: dict) -> dict:
             "tempest_tests": len(tempest),
             "tempest_passed": sum(c["outcome"] == "passed" for c in tempest),
             "leaked_objects": len(report["leaks"]), "failed_checks": failed,
-            "features": {name: f["status"] for name, f in report["features"].items() if f["claimed"]}}
+            "features": {name: f["status"] for name, f in report["features"].items() if f["claimed"]},
+            "per_feature": per_feature(report)}
+
+
+def per_feature(report: dict) -> dict[str, dict[str, int]]:
+    """Checks passed / failed (failed or error) / skipped per feature (tempest's tests count
+    under the feature certkit maps them to)."""
+    counts: dict[str, dict[str, int]] = {}
+    for check in report["checks"]:
+        outcome = {"error": "failed"}.get(check["outcome"], check["outcome"])
+        entry = counts.setdefault(check.get("feature") or "unknown", {"passed": 0, "failed": 0, "skipped": 0})
+        entry[outcome] = entry.get(outcome, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def main() -> None:
@@ -66,7 +78,8 @@ def main() -> None:
     env = {"CERTKIT_TEMPEST_REGEX": SUBSET, **os.environ, "CERTKIT_LAB_DIR": str(lab.dir),
            "CERTKIT_MANILA_LAB_DIR": str(ROOT / "lab" / "manila")}
     env.pop("OS_AUTH_URL", None)
-    results: dict = {"load_before": round(os.getloadavg()[0], 1)}
+    results: dict = {"load_before": round(os.getloadavg()[0], 1),
+                     "load_avg_before": [round(x, 1) for x in os.getloadavg()]}
     with clienthost.lock():
         try:
             proc, results["glusterfs_up_s"] = certkit("lab", "up", "glusterfs", env=env)
@@ -87,6 +100,7 @@ def main() -> None:
             certkit("lab", "down", "manila", env=env)
             certkit("lab", "down", "glusterfs", env=env)
     results["load_after"] = round(os.getloadavg()[0], 1)
+    results["load_avg_after"] = [round(x, 1) for x in os.getloadavg()]
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(json.dumps(results, indent=2, sort_keys=True))

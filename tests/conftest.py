@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import pytest
 
 from certkit.clienthost import ClientHost
 from certkit.lab import clienthost
+from certkit.lab.interrupt import shielded
 from certkit.profile import Profile, load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,10 +26,34 @@ DUMMY_PROFILE = ROOT / "driver_profiles" / "manila-dummy.yaml"
 def run_certkit(*args: str, env: dict[str, str] | None = None,
                 timeout: float = 1500) -> subprocess.CompletedProcess:
     """`certkit ARGS` as a user runs it, from the repository root (the tests' drivers import),
-    with `env` or this environment plus PYTHONPATH=ROOT; output captured."""
-    return subprocess.run([sys.executable, "-m", "certkit.cli", *args], cwd=ROOT, text=True,
-                          capture_output=True, timeout=timeout,
-                          env=env if env is not None else {**os.environ, "PYTHONPATH": str(ROOT)})
+    with `env` or this environment plus PYTHONPATH=ROOT; output captured. When this process is
+    interrupted (Ctrl-C, SIGTERM), the command gets SIGTERM and is waited for, so a `lab up`
+    brings down what it started and a `run` cleans up, instead of being SIGKILLed half-way."""
+    with subprocess.Popen([sys.executable, "-m", "certkit.cli", *args], cwd=ROOT, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=env if env is not None else {**os.environ, "PYTHONPATH": str(ROOT)}) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except BaseException:
+            proc.send_signal(signal.SIGTERM)
+            with shielded():
+                try:
+                    proc.communicate(timeout=300)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def pytest_configure(config) -> None:
+    """SIGTERM (a CI timeout, `kill`) stops a test process as Ctrl-C does: KeyboardInterrupt, so
+    pytest unwinds its fixtures and every lab this process brought up comes down (pytest's
+    default for SIGTERM is to die on the spot, leaving the labs running)."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"{signal.Signals(signum).name}")
+
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +111,8 @@ def running_lab(lab: Any, figure: str) -> Iterator[Any]:
         try:
             lab.up()
         except BaseException:
-            lab.down()
+            with shielded():  # a second Ctrl-C or SIGTERM must not cut the teardown short
+                lab.down()
             raise
         FIGURES[figure] = f"{time.monotonic() - start:.1f} s"
         saved = {k: os.environ.get(k) for k in lab.env()}
@@ -98,7 +125,8 @@ def running_lab(lab: Any, figure: str) -> Iterator[Any]:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
-            lab.down()  # idempotent: also after a failure, nothing is left running
+            with shielded():
+                lab.down()  # idempotent: also after a failure, nothing is left running
 
 
 class ClientHostLabs:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -22,7 +23,8 @@ from certkit.lab import clienthost
 from certkit.lab.gluster import CLI_SOCKET, GlusterCluster
 from certkit.lab.glusterfs import POOL_VOLUMES, SHARED_VOLUME, GlusterFSLab
 from certkit.lab.processes import LabError, is_alive
-from tests.conftest import FIGURES, ROOT, run_certkit
+from tests.conftest import FIGURES, REQUIRE_LAB, ROOT, beyond_budget, client_host_lock, run_certkit
+from tests.lab_kill import fired, lab_env, lab_leftovers, tripwire
 from tests.nfs_acl import exercise_export_acls
 
 PROFILE = ROOT / "driver_profiles" / "glusterfs-directory-mapped-layout.yaml"
@@ -92,6 +94,112 @@ def test_down_removes_only_what_gluster_added_to_machine_directories(tmp_path, m
     (tmp_path / "glusterd.socket").write_text("")
     lab._remove_machine_files()
     assert GlusterCluster.machine_files() == [str(log / "kept.log")]
+
+
+# -- `lab up` interrupted at an exact step (tests/lab_kill.py), each on a lab of its own --------------
+def _fresh_lab(client_host_labs, tmp_path) -> GlusterFSLab:
+    """A lab directory of the test's own; this process's client-host labs down first (the child
+    `certkit` or pytest takes the client host itself)."""
+    gluster = GlusterFSLab(tmp_path / "lab")
+    reason = gluster.can_run()
+    if reason:
+        if REQUIRE_LAB:
+            pytest.fail(f"CERTKIT_REQUIRE_LAB=1 but {reason}")
+        pytest.skip(reason)
+    client_host_labs.release_all()
+    return gluster
+
+
+def _assert_lab_gone(gluster: GlusterFSLab, machine_before: list[str]) -> None:
+    assert lab_leftovers(gluster.dir) == []
+    assert gluster._lab_processes() == [] and gluster._gluster_mounts() == []
+    assert not gluster.network.leftovers() and not CLI_SOCKET.exists()
+    assert set(GlusterCluster.machine_files()) <= set(machine_before)
+    assert clienthost.holder(gluster.network.netns) is None, "the client host is still claimed"
+
+
+#: Where `up` is stopped: in the middle of the volumes (glusterd, two bricks and quotad run),
+#: between Gluster and the client host, and with Ganesha started but not yet answering.
+STEPS = {"volumes": ("gluster", "create manila-vol-1G-2"), "client-host": ("ssh-keygen", "-t ed25519"),
+         "ganesha": ("dbus-send", "org.ganesha.nfsd.exportmgr.ShowExports")}
+
+
+@pytest.mark.parametrize("step,sig", [("volumes", signal.SIGTERM),
+                                      pytest.param("client-host", signal.SIGINT, marks=beyond_budget),
+                                      pytest.param("ganesha", signal.SIGTERM, marks=beyond_budget)])
+def test_an_interrupted_up_brings_down_what_it_started(client_host_labs, tmp_path, step, sig):
+    gluster = _fresh_lab(client_host_labs, tmp_path)
+    command, words = STEPS[step]
+    env = lab_env(tripwire(tmp_path / "bin", command, words, sig), gluster.dir)
+    with client_host_lock():
+        machine_before = GlusterCluster.machine_files()
+        proc = run_certkit("lab", "up", "glusterfs", env=env, timeout=600)
+        try:
+            assert fired(tmp_path / "bin", command), proc.stderr[-2000:]
+            assert proc.returncode == 128 + sig, proc.stderr[-2000:]
+            line = proc.stderr.strip().splitlines()[-1]
+            assert line == (f"certkit: lab up glusterfs interrupted by {sig.name}: brought down what it "
+                            "had started, nothing of the lab is left"), proc.stderr[-2000:]
+            _assert_lab_gone(gluster, machine_before)
+        finally:
+            run_certkit("lab", "down", "glusterfs", env=env)
+
+
+@beyond_budget
+def test_an_up_sigkilled_half_way_is_finished_by_the_next_and_down_leaves_nothing(client_host_labs, tmp_path):
+    """SIGKILL between two volumes (the bricks and quotad run, no pidfile of the `up` is
+    finished); the next `up`, itself SIGTERMed at Ganesha, leaves that lab as it was (it was
+    there before); a third `up` finishes it; `down` removes it all."""
+    gluster = _fresh_lab(client_host_labs, tmp_path)
+    killed = lab_env(tripwire(tmp_path / "kill", "gluster", "create manila-vol-1G-3", signal.SIGKILL), gluster.dir)
+    stopped = lab_env(tripwire(tmp_path / "term", "dbus-send", "org.ganesha.nfsd.exportmgr.ShowExports", signal.SIGTERM), gluster.dir)
+    with client_host_lock():
+        machine_before = GlusterCluster.machine_files()
+        try:
+            proc = run_certkit("lab", "up", "glusterfs", env=killed, timeout=600)
+            assert proc.returncode == -signal.SIGKILL and fired(tmp_path / "kill", "gluster"), proc.stderr
+            assert gluster.cluster.glusterd().pid() and gluster.cluster.daemon_pids(), "killed too early"
+            proc = run_certkit("lab", "up", "glusterfs", env=stopped, timeout=600)
+            assert proc.returncode == 128 + signal.SIGTERM, proc.stderr[-2000:]
+            assert "there before this `up`, so it is left as it is" in proc.stderr.strip().splitlines()[-1]
+            assert gluster.cluster.glusterd().pid() and gluster.dir.is_dir()
+            proc = run_certkit("lab", "up", "glusterfs", env=lab_env(os.environ, gluster.dir), timeout=600)
+            assert proc.returncode == 0, proc.stderr[-2000:]
+            status = run_certkit("lab", "status", "glusterfs", env=lab_env(os.environ, gluster.dir))
+            assert status.returncode == 0 and "5/5 bricks online" in status.stdout, status.stdout
+        finally:
+            down = run_certkit("lab", "down", "glusterfs", env=lab_env(os.environ, gluster.dir))
+        assert down.returncode == 0, down.stderr
+        _assert_lab_gone(gluster, machine_before)
+
+
+@pytest.mark.parametrize("when", ["during its up", pytest.param("while holding it", marks=beyond_budget)])
+def test_a_sigtermed_test_process_brings_its_lab_down(client_host_labs, tmp_path, when):
+    """A pytest lane (tests/lab_holder.py, through ClientHostLabs) SIGTERMed while its GlusterFS
+    lab comes up, or while a test holds it: the lane brings the lab down before it exits."""
+    gluster = _fresh_lab(client_host_labs, tmp_path)
+    env = lab_env({**os.environ, "PYTHONPATH": str(ROOT)}, gluster.dir)
+    if when == "during its up":
+        env = lab_env(tripwire(tmp_path / "bin", "ssh-keygen", "-t ed25519", signal.SIGTERM), gluster.dir)
+    machine_before = GlusterCluster.machine_files()  # the lane takes the client host's lock itself
+    lane = subprocess.Popen([sys.executable, "-m", "pytest", "tests/lab_holder.py", "-s", "-q",
+                             "-p", "no:cacheprovider", "--basetemp", str(tmp_path / "lane")],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        if when == "while holding it":
+            for line in lane.stdout:
+                if "holding the GlusterFS lab" in line:
+                    break
+            lane.send_signal(signal.SIGTERM)
+        out, _ = lane.communicate(timeout=600)
+    finally:
+        if lane.poll() is None:
+            lane.kill()
+            lane.wait()
+        run_certkit("lab", "down", "glusterfs", env=env)
+    assert lane.returncode == 2 and "KeyboardInterrupt" in out, out[-3000:]  # pytest: interrupted
+    with client_host_lock():
+        _assert_lab_gone(gluster, machine_before)
 
 
 # -- the lab -----------------------------------------------------------------------------------------

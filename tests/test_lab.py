@@ -9,10 +9,13 @@ templates) are tested without the lab.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -22,7 +25,10 @@ from certkit.lab import templates
 from certkit.lab.base import RECORDS
 from certkit.lab.cephfs import CephFSLab, _pth_path
 from certkit.lab.processes import Daemon, is_alive, kill_and_wait, tagged
-from tests.conftest import FIGURES, ROOT, client_workdir_left, identity_addresses_left, run_certkit
+from certkit.lab import clienthost
+from tests.conftest import (FIGURES, REQUIRE_LAB, ROOT, beyond_budget, client_host_lock,
+                            client_workdir_left, identity_addresses_left, run_certkit)
+from tests.lab_kill import fired, lab_env, lab_leftovers, tripwire
 
 PROFILE = ROOT / "driver_profiles" / "cephfs-native.yaml"
 DATAPATH_CHECKS = 11
@@ -127,6 +133,49 @@ def test_an_up_killed_while_preparing_the_osd_is_finished_by_the_next(tmp_path, 
     calls.clear()
     cluster._prepare_osd()  # a third `up`: prepared
     assert calls == []
+
+
+@beyond_budget
+def test_a_real_up_sigkilled_between_osd_new_and_mkfs_is_finished_by_the_next(client_host_labs, tmp_path):
+    """Against a real cluster: `lab up cephfs` SIGKILLed as `ceph-osd --mkfs` starts (after `osd
+    new` registered OSD 0 with the saved uuid and key); the next `up` registers the same OSD
+    again, makes its store and reaches HEALTH_OK; `down` leaves nothing. On the default client
+    namespace under its lock, or beside it on the one CERTKIT_LAB_NETNS (and the other
+    CERTKIT_LAB_* variables) names."""
+    directory = Path(f"/tmp/ck-osdkill-{os.getpid()}")  # short: Ceph's admin sockets live under it
+    lab = CephFSLab(directory)
+    reason = lab.can_run()
+    if reason:
+        if REQUIRE_LAB:
+            pytest.fail(f"CERTKIT_REQUIRE_LAB=1 but {reason}")
+        pytest.skip(reason)
+    shared = lab.network.netns == clienthost.DEFAULT_NETNS
+    if shared:
+        client_host_labs.release_all()
+    killed = lab_env(tripwire(tmp_path / "bin", "ceph-osd", "--mkfs", signal.SIGKILL), directory)
+    plain = lab_env({**os.environ, "PYTHONPATH": str(ROOT)}, directory)
+    start = time.monotonic()
+    with client_host_lock() if shared else nullcontext():
+        try:
+            proc = run_certkit("lab", "up", "cephfs", env=killed, timeout=900)
+            assert proc.returncode == -signal.SIGKILL and fired(tmp_path / "bin", "ceph-osd"), proc.stderr[-2000:]
+            osd = directory / "osd.0"
+            assert (osd / "osd-uuid").exists() and not (osd / "prepared").exists()
+            registered = lab.cluster.ceph("osd", "dump")["osds"]
+            assert [o["uuid"] for o in registered] == [(osd / "osd-uuid").read_text().strip()], registered
+            FIGURES["CephFS lab up, until SIGKILLed at the OSD's mkfs"] = f"{time.monotonic() - start:.1f} s"
+            proc = run_certkit("lab", "up", "cephfs", env=plain, timeout=900)
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            assert [o["uuid"] for o in lab.cluster.ceph("osd", "dump")["osds"]] == \
+                [o["uuid"] for o in registered], "the next `up` registered another OSD"
+            status = run_certkit("lab", "status", "cephfs", env=plain)
+            assert status.returncode == 0 and "HEALTH_OK" in status.stdout, status.stdout + status.stderr
+        finally:
+            down = run_certkit("lab", "down", "cephfs", env=plain, timeout=300)
+        assert down.returncode == 0, down.stderr
+        assert lab_leftovers(directory) == [] and lab.network.leftovers() == []
+        assert clienthost.holder(lab.network.netns) is None
+    FIGURES["CephFS lab: SIGKILL at the OSD's mkfs, up again, down"] = f"{time.monotonic() - start:.1f} s"
 
 
 def test_a_recycled_pid_is_never_signalled(tmp_path):

@@ -5,8 +5,13 @@ SIGINT ignored."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
 import subprocess
 import sys
+import time
+
+import pytest
 
 from tests.conftest import ROOT
 
@@ -61,3 +66,58 @@ def test_lanes_get_sigint_back_when_started_with_it_ignored():
     ignored = script.replace("r.restore_sigint()\n", "")
     done = subprocess.run([sys.executable, "-c", ignored], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
+
+
+LANE = '''
+import os, pathlib, time
+import pytest
+from certkit.lab.interrupt import shielded
+
+MARKS = pathlib.Path(os.environ["LANE_MARKS"])
+
+@pytest.fixture(scope="session")
+def lab():
+    name = str(os.getpid())
+    (MARKS / f"up-{name}").touch()
+    yield
+    with shielded():  # as tests/conftest.py's running_lab does around `down`
+        time.sleep(0.5)
+        (MARKS / f"down-{name}").touch()
+
+def test_holds_the_lab(lab):
+    time.sleep(120)
+'''
+
+
+@pytest.mark.parametrize("whom", ["make test's process", "its process group"])
+def test_a_sigtermed_make_test_brings_every_lane_s_lab_down(tmp_path, whom):
+    """SIGTERM to ci/run_tests.py (what `make` forwards) or to its whole process group (a CI
+    timeout, a harness): every lane's session fixtures, tests/conftest.py's included, unwind."""
+    lane_file = tmp_path / "lane_holder.py"
+    lane_file.write_text(LANE)
+    script = (f"import importlib.util, os, sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+              f"spec = importlib.util.spec_from_file_location('r', {str(ROOT / 'ci' / 'run_tests.py')!r})\n"
+              "r = sys.modules['r'] = importlib.util.module_from_spec(spec); spec.loader.exec_module(r)\n"
+              f"args = [{str(lane_file)!r}, '-p', 'tests.conftest', '-s']\n"
+              "r.lane_arguments = lambda: {'client-host': args, 'rest': args}\n"
+              "sys.exit(r.main())\n")
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    env = {**os.environ, "LANE_MARKS": str(marks), "PYTHONPATH": str(ROOT)}
+    make = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(marks.glob("up-*"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(list(marks.glob("up-*"))) == 2, "the two lanes did not both bring their lab up"
+        os.killpg(make.pid, signal.SIGTERM) if whom == "its process group" else make.send_signal(signal.SIGTERM)
+        out, _ = make.communicate(timeout=60)
+    finally:
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGKILL)
+            make.wait()
+    ups = sorted(p.name.removeprefix("up-") for p in marks.glob("up-*"))
+    downs = sorted(p.name.removeprefix("down-") for p in marks.glob("down-*"))
+    assert ups and downs == ups, out[-3000:]
+    assert make.returncode != 0 and "KeyboardInterrupt" in out, out[-3000:]

@@ -7,6 +7,7 @@ import argparse
 from certkit.lab.base import Lab, failure_line
 from certkit.lab.cephfs import CephFSLab
 from certkit.lab.glusterfs import GlusterFSLab
+from certkit.lab.interrupt import guarded_up
 from certkit.lab.processes import LabError
 
 #: Lab kinds by name; a new kind subclasses certkit.lab.base.Lab and adds one entry here.
@@ -52,7 +53,7 @@ def lab_command(args: argparse.Namespace) -> int:
             raise LabError(reason)
     if args.action == "up":
         try:
-            lab.up()
+            return guarded_up(args.lab, lab.dir, lab.up, lab.down) or 0
         except LabError as exc:
             raise LabError(failure_line(args.lab, exc, lab.recovers)) from None
     elif args.action == "down":

@@ -13,6 +13,8 @@ Rules every lab keeps (docs/labs/manila-live-tier.md, "Ports and recovery"):
   (`recovers = False`, or a `NeedsDown` error).
 - Every process carries the lab's tag (`certkit.lab.processes.tag_env`), so `down` stops even
   one whose pidfile was never written.
+- A SIGINT or SIGTERM of `up` brings down what that `up` started (`certkit.lab.interrupt`), so
+  `down` must work on a lab stopped at any step.
 """
 
 from __future__ import annotations

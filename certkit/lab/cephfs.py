@@ -43,7 +43,7 @@ class CephFSLab(clienthost.ClientHostLab):
         self.ssh = self.client.ssh
         self.ganesha = self.dir / "ganesha"
         self.nfs = Ganesha(self.ganesha, self.cluster.run_dir, self.cluster.log_dir,
-                           {"CEPH_CONF": str(self.cluster.conf)})
+                           {"CEPH_CONF": str(self.cluster.conf)}, tag=str(self.dir))
         self.pylib = self.dir / "pylib"
 
     # -- daemons beyond the cluster -------------------------------------------------------------

@@ -17,23 +17,25 @@ BUS_SOCKET = Path("/run/dbus/system_bus_socket")
 class Ganesha:
     """ganesha.nfsd with its files under `directory` (export.d/, recovery/, ganesha.conf)."""
 
-    def __init__(self, directory: Path, run_dir: Path, log_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, directory: Path, run_dir: Path, log_dir: Path, env: dict[str, str] | None = None,
+                 tag: str = "") -> None:
         self.dir = directory
         self.run_dir = run_dir
         self.log_dir = log_dir
         self.env = env or {}
+        self.tag = tag  # the lab's (certkit.lab.processes.tag_env)
 
     def nfsd(self) -> Daemon:
         """ganesha.nfsd in the foreground."""
         return Daemon("ganesha", ["ganesha.nfsd", "-F", "-f", str(self.dir / "ganesha.conf"),
                                   "-L", str(self.log_dir / "ganesha.log"),
                                   "-p", str(self.run_dir / "ganesha.pid"), "-N", "NIV_EVENT"],
-                      self.run_dir, self.log_dir, self.env)
+                      self.run_dir, self.log_dir, self.env, tag=self.tag)
 
     def dbus(self) -> Daemon:
         """A D-Bus system bus, started only when the machine has none."""
         return Daemon("dbus", ["dbus-daemon", "--system", "--nofork", "--nopidfile"],
-                      self.run_dir, self.log_dir)
+                      self.run_dir, self.log_dir, tag=self.tag)
 
     def start(self, kind: str, **values: object) -> None:
         """Write templates/<kind>/ganesha.conf (with `ganesha` = this directory), start the

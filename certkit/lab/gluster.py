@@ -40,7 +40,8 @@ class GlusterCluster:
     def glusterd(self) -> Daemon:
         """glusterd in the foreground (-N), logging into the lab."""
         return Daemon("glusterd", ["glusterd", "-N", "-f", str(self.volfile),
-                                   "-l", str(self.log_dir / "glusterd.log")], self.run_dir, self.log_dir)
+                                   "-l", str(self.log_dir / "glusterd.log")], self.run_dir, self.log_dir,
+                      tag=str(self.lab))  # the bricks and quotad glusterd spawns carry it too
 
     def gluster(self, *args: str, timeout: float = 60.0) -> str:
         """A `gluster` CLI command in script mode; its output."""

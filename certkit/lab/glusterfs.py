@@ -18,7 +18,7 @@ from certkit.lab.base import root_and_debian
 from certkit.lab.commands import say
 from certkit.lab.ganesha import Ganesha
 from certkit.lab.gluster import GlusterCluster
-from certkit.lab.processes import Daemon, LabError, is_alive, start_time
+from certkit.lab.processes import Daemon, LabError, is_alive, start_time, tagged
 
 PACKAGES = ("glusterfs-server", "glusterfs-client", "nfs-ganesha", "nfs-ganesha-gluster",
             "openssh-server", "openssh-client", "iproute2", "procps", "dbus", "sqlite3", "libnfs-utils")
@@ -40,7 +40,8 @@ class GlusterFSLab(clienthost.ClientHostLab):
         self.cluster = GlusterCluster(self.dir, self.network.host_ip, self.timeout)
         self.client = clienthost.SshClientHost(self.network, self.dir, self.cluster.run_dir,
                                                self.cluster.log_dir)
-        self.ganesha = Ganesha(self.dir / "ganesha", self.cluster.run_dir, self.cluster.log_dir)
+        self.ganesha = Ganesha(self.dir / "ganesha", self.cluster.run_dir, self.cluster.log_dir,
+                               tag=str(self.dir))
         self.mounts = self.dir / "mnt"
         self.before = self.dir / "machine-files.json"
 
@@ -107,6 +108,7 @@ class GlusterFSLab(clienthost.ClientHostLab):
         found = [record for d in [*self.daemons(), self.ganesha.dbus()] if (record := d.tracked())]
         found += self.cluster.daemon_pids()
         found += [(pid, start_time(pid)) for pid in self.network.pids()]
+        found += tagged(self.dir)  # one started by an `up` killed before its pidfile was written
         markers = (f"-s {self.network.host_ip} ", f"--volfile-server={self.network.host_ip}", str(self.dir))
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():

@@ -30,6 +30,7 @@ def lab_manila(args: argparse.Namespace) -> int:
         if not args.profile:
             raise CertkitError("lab up manila: --profile PROFILE is required")
         from certkit.lab.base import failure_line
+        from certkit.lab.interrupt import guarded_up
         from certkit.lab.processes import TAG_ENV
         from certkit.livestack.database import check_kind
         from certkit.profile import load_profile
@@ -42,10 +43,10 @@ def lab_manila(args: argparse.Namespace) -> int:
         # found and stopped by the next `up` or `down`.
         os.environ[TAG_ENV] = str(lab_dir())
         try:
-            stack.up(profile, dhss=dhss, db=db)
+            return guarded_up("manila", lab_dir(), lambda: stack.up(profile, dhss=dhss, db=db),
+                              stack.down) or 0
         except CertkitError as exc:
             raise CertkitError(failure_line("manila", exc, recovers=True)) from None
-        return 0
     if args.action == "down":
         stack.down()
         return 0

@@ -70,6 +70,38 @@ def _up_killed_after(env: dict[str, str], line: str, delay: float) -> str:
     return "".join(seen)
 
 
+def test_a_sigtermed_up_brings_down_what_it_started(tmp_path):
+    """`certkit lab up manila` SIGTERMed once its database and RabbitMQ run (Keystone being set
+    up): it brings its lab down and says so in one line; no process of the lab, no directory."""
+    if os.geteuid() != 0:
+        pytest.skip("the manila lab needs root")
+    root = tmp_path / "lab"
+    env = {**os.environ, "CERTKIT_MANILA_LAB_DIR": str(root), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "certkit.cli", "lab", "up", "manila", "--profile",
+                             str(DUMMY_PROFILE)], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen = []
+    try:
+        for out in proc.stderr:
+            seen.append(out)
+            if "rabbitmq on" in out:
+                assert tagged(root), "nothing of the lab runs yet"
+                proc.send_signal(signal.SIGTERM)
+                break
+        seen.append(proc.communicate(timeout=300)[1])
+        left, kept = tagged(root), root.exists()  # before the clean-up `down` below
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        run_certkit("lab", "down", "manila", env=env, timeout=300)
+    err = "".join(seen).strip().splitlines()
+    assert proc.returncode == 143, err[-20:]
+    assert err[-1] == ("certkit: lab up manila interrupted by SIGTERM: brought down what it had "
+                       "started, nothing of the lab is left"), err[-20:]
+    assert left == [] and not kept
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """The lab, up after recovering from a wedge: {"root", "env", "killed", "shared", "taken"}."""

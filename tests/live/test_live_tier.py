@@ -225,6 +225,7 @@ def test_exploration_through_the_api_matches_the_model_and_leaves_nothing(lab, t
         f"{time.monotonic() - start:.1f} s ({report['explore']['steps']} steps)"
 
 
+@beyond_budget
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_mid_exploration_deletes_what_it_created_through_the_api(lab, tmp_path, sig):
     start = time.monotonic()

@@ -29,7 +29,6 @@ def main() -> None:
 
     from certkit.apitier.tempest_run import DEFAULT_REGEX, run_tempest
     from certkit.livestack.targets import resolve_api_target
-    from certkit.plugin.apitier import KNOWN_FAILURES, known_reason
     from certkit.profile import load_profile
 
     if sys.argv[1:] == ["--reclassify"]:
@@ -43,29 +42,15 @@ def main() -> None:
     run = run_tempest(profile, target, regex=regex, progress=lambda line: print(line, flush=True))
     total = time.perf_counter() - start
     counts = {o: sum(r.outcome == o for r in run.results) for o in ("passed", "failed", "skipped", "error")}
-    known, replaced = reviewed_lists(facts)
     bad = [r for r in run.results if r.outcome in ("failed", "error")]
-    unexplained = [r for r in bad if not (known_reason(known, r.test_id) or known_reason(replaced, r.test_id))]
-    print(f"tempest wall time: {run.wall_seconds:.0f} s for {len(run.results)} tests ({regex}); "
-          f"database {facts['database']}, manila {facts['manila']}, plugin {facts['plugin']}")
-    print("outcomes: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    print(f"failed or without a result: {len(bad)}, of which not in {KNOWN_FAILURES}: {len(unexplained)}")
-    print("slowest tests:")
     slowest = sorted(run.results, key=lambda r: r.duration, reverse=True)[:15]
-    for result in slowest:
-        print(f"  {result.duration:6.1f} s  {result.test_id.split('[')[0]}")
-    for result in bad:
-        print(f"{result.outcome.upper()}: {result.test_id.split('[')[0]}: {result.message[:300]}")
-    if regex != DEFAULT_REGEX:
-        return  # a partial run is not the whole-plugin figure the docs quote
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
+    results = {
         "profile": profile.name, "database": facts["database"], "manila": facts["manila"],
         "plugin": facts["plugin"], "workers_default": "2 per CPU",
         "tests": len(run.results), "wall_s": round(run.wall_seconds), "wall_min": round(run.wall_seconds / 60, 1),
         "total_s": round(total), **counts, "ran": counts["passed"] + counts["failed"] + counts["error"],
         "reported": sum(not r.message.startswith("tempest reported no result") for r in run.results),
-        "failed_or_no_result": len(bad), "unexplained": len(unexplained),
+        "failed_or_no_result": len(bad),
         "failures": [{"test": r.test_id.split("[")[0], "outcome": r.outcome, "message": r.message[:300]}
                      for r in bad],
         "shares_api_only_negative": {  # the class Manila's PostgreSQL bug breaks
@@ -73,8 +58,21 @@ def main() -> None:
             "passed": sum("SharesAPIOnlyNegativeTest." in r.test_id and r.outcome == "passed"
                           for r in run.results)},
         "slowest": [{"test": r.test_id.split("[")[0], "s": round(r.duration, 1)} for r in slowest[:5]],
-    }, indent=2) + "\n")
-    classify(json.loads(RESULTS.read_text()), facts)
+    }
+    classify(results, facts)
+    print(f"tempest wall time: {run.wall_seconds:.0f} s for {len(run.results)} tests ({regex}); "
+          f"database {facts['database']}, manila {facts['manila']}, plugin {facts['plugin']}")
+    print("outcomes: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    print(f"failed or without a result: {len(bad)}, of which in neither reviewed list: "
+          f"{results['unexplained']}")
+    print("slowest tests:")
+    for result in slowest:
+        print(f"  {result.duration:6.1f} s  {result.test_id.split('[')[0]}")
+    for result in bad:
+        print(f"{result.outcome.upper()}: {result.test_id.split('[')[0]}: {result.message[:300]}")
+    if regex != DEFAULT_REGEX:
+        return  # a partial run is not the whole-plugin figure the docs quote
+    write(results)
     print(f"wrote {RESULTS}")
 
 
@@ -87,7 +85,7 @@ def reviewed_lists(facts: dict[str, str]) -> tuple[dict[str, str], dict[str, str
 
 
 def classify(results: dict, facts: dict[str, str]) -> None:
-    """Mark each recorded failure known / superseded / neither, and write the counts."""
+    """Mark each recorded failure known / superseded / neither, and set the counts."""
     from certkit.plugin.apitier import known_reason
 
     known, replaced = reviewed_lists(facts)
@@ -97,12 +95,17 @@ def classify(results: dict, facts: dict[str, str]) -> None:
     results["known_failures_applying"] = sum(f["known"] for f in results["failures"])
     results["superseded_applying"] = sum(f["superseded"] for f in results["failures"])
     results["unexplained"] = sum(not (f["known"] or f["superseded"]) for f in results["failures"])
+
+
+def write(results: dict) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 
 
 def reclassify() -> None:
     results = json.loads(RESULTS.read_text())
     classify(results, {k: results[k] for k in ("database", "manila", "plugin")})
+    write(results)
     print(f"{RESULTS}: {results['known_failures_applying']} known environment failures, "
           f"{results['superseded_applying']} superseded, {results['unexplained']} unexplained")
 

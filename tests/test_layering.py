@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # lowest first
     ("base", ("certkit", "certkit.errors", "certkit.text", "certkit.waiting", "certkit.files",
-              "certkit.deadlines", "certkit.dotted", "certkit.schemas", "certkit.redaction")),
+              "certkit.deadlines", "certkit.dotted", "certkit.schemas", "certkit.redaction",
+              "certkit.pyinstall")),
     ("manila and schemas", ("certkit.manila_env", "certkit.schema_check")),
     ("catalogue", ("certkit.catalogue", "certkit.manila_abc")),
     ("profile", ("certkit.profile",)),

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from certkit import pyinstall
+from certkit.errors import CertkitError
 from tests.conftest import DUMMY_PROFILE, FIGURES, ROOT
 
 OLDER_RELEASE = os.environ.get("CERTKIT_OLDER_MANILA", "22")
@@ -28,14 +30,12 @@ def _older_venv() -> Path:
                                    for name in ("pyproject.toml", "setup.py"))).hexdigest()
     if stamp.exists() and stamp.read_text() == want and (venv / "bin" / "certkit").exists():
         return venv
-    steps = [[sys.executable, "-m", "venv", "--clear", str(venv)],
-             [str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-              "--disable-pip-version-check", f"manila=={OLDER_RELEASE}.*", "-e", str(ROOT)]]
-    for step in steps:
-        proc = subprocess.run(step, capture_output=True, text=True, timeout=1200)
-        if proc.returncode != 0:
-            errors = [line for line in proc.stderr.splitlines() if not line.startswith("WARNING")]
-            pytest.fail(f"cannot build the manila {OLDER_RELEASE} venv: {' | '.join(errors[-3:])}")
+    try:
+        python = pyinstall.create_venv(venv, sys.executable, what=f"manila {OLDER_RELEASE} venv")
+        pyinstall.install(python, [f"manila=={OLDER_RELEASE}.*", "-e", str(ROOT)],
+                          what=f"manila {OLDER_RELEASE} venv")
+    except CertkitError as error:
+        pytest.fail(f"cannot build the manila {OLDER_RELEASE} venv: {error}")
     stamp.write_text(want)
     return venv
 

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from certkit import pyinstall
 from certkit.errors import CertkitError
 
 DEBIAN_PACKAGES = {"rabbitmq-server": "/usr/lib/rabbitmq/bin/rabbitmq-server"}
@@ -79,31 +80,32 @@ def ensure_debian_packages(progress: Callable[[str], None], db: str = "mariadb")
 
 
 def ensure_python_packages(progress: Callable[[str], None]) -> None:
-    """pip install tempest, the plugin, gunicorn and psycopg2 into this venv when missing."""
+    """Install tempest, the plugin, gunicorn and psycopg2 into this venv when missing, and
+    Keystone into its own (certkit/pyinstall.py: uv, else pip)."""
     missing = [dist for module, dist in PYTHON_PACKAGES.items()
                if importlib.util.find_spec(module) is None]
     if missing:
-        progress(f"installing {', '.join(missing)} into {sys.prefix} (pip)")
-        _run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", *missing],
-             f"pip install {' '.join(missing)}")
+        progress(f"installing {', '.join(missing)} into {sys.prefix}")
+        pyinstall.install(sys.executable, missing, what="lab manila", progress=progress)
         importlib.invalidate_caches()
         still = [m for m in PYTHON_PACKAGES if importlib.util.find_spec(m) is None]
         if still:
-            raise CertkitError(f"lab manila: pip reported success but {', '.join(still)} "
+            raise CertkitError(f"lab manila: the install reported success but {', '.join(still)} "
                                "cannot be imported")
     venv = keystone_venv()
     if not (venv / "bin" / "keystone-manage").exists() or not (venv / "bin" / "gunicorn").exists():
-        progress(f"installing Keystone into {venv} (pip, about 30 s)")
+        progress(f"installing Keystone into {venv}")
         venv.parent.mkdir(parents=True, exist_ok=True)
-        _run([sys.executable, "-m", "venv", "--clear", str(venv)], f"python -m venv {venv}")
-        _run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-              "--disable-pip-version-check", *KEYSTONE_PACKAGES], "pip install keystone")
+        python = pyinstall.create_venv(venv, sys.executable, what="lab manila (Keystone's venv)",
+                                       progress=progress)
+        pyinstall.install(python, KEYSTONE_PACKAGES, what="lab manila (Keystone's venv)",
+                          progress=progress)
         if not (venv / "bin" / "keystone-manage").exists():
-            raise CertkitError(f"lab manila: {venv}/bin/keystone-manage missing after pip install")
+            raise CertkitError(f"lab manila: {venv}/bin/keystone-manage missing after the install")
     elif not list(venv.glob("lib/python*/site-packages/pymysql")):  # a venv cached before MariaDB
-        progress(f"installing PyMySQL into {venv} (pip)")
-        _run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-              "--disable-pip-version-check", "PyMySQL"], "pip install PyMySQL (Keystone's venv)")
+        progress(f"installing PyMySQL into {venv}")
+        pyinstall.install(venv / "bin" / "python", ["PyMySQL"],
+                          what="lab manila (Keystone's venv)", progress=progress)
 
 
 def plugin_release_for(manila_version: str) -> str | None:
@@ -130,9 +132,9 @@ def ensure_plugin_release(progress: Callable[[str], None]) -> None:
     if wanted is None or Version(have) >= Version(wanted):
         return
     progress(f"manila-tempest-plugin {have} predates Manila {metadata.version('manila')}: "
-             f"installing >={wanted} into {sys.prefix} (pip)")
-    _run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-          f"manila-tempest-plugin>={wanted}"], f"pip install manila-tempest-plugin>={wanted}")
+             f"installing >={wanted} into {sys.prefix}")
+    pyinstall.install(sys.executable, [f"manila-tempest-plugin>={wanted}"],
+                      what="lab manila (manila-tempest-plugin)", progress=progress)
 
 
 def ensure_installed(progress: Callable[[str], None], db: str = "mariadb") -> None:

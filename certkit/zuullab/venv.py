@@ -18,6 +18,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from certkit import pyinstall
 from certkit.lab.commands import say
 from certkit.lab.processes import LabError
 
@@ -42,15 +43,11 @@ def is_built(venv: Path) -> bool:
 
 
 def uv_binary() -> str:
-    """uv, from certkit's venv (a dependency of certkit) or else the PATH."""
-    try:
-        from uv import find_uv_bin
-        return find_uv_bin()
-    except (ImportError, FileNotFoundError):
-        found = shutil.which("uv")
-        if not found:
-            raise LabError("zuul venv: uv is missing (a dependency of certkit: run `make venv`)") from None
-        return found
+    """uv (certkit/pyinstall.py finds it), or a one-line LabError."""
+    found = pyinstall.uv_binary()
+    if not found:
+        raise LabError("zuul venv: uv is missing (a dependency of certkit: run `make venv`)")
+    return found
 
 
 def ansible_requirements(venv: Path) -> dict[str, list[str]]:

@@ -84,10 +84,13 @@ def lane_arguments() -> dict[str, list[str]]:
     return args
 
 
-def _reap(lane: Lane) -> None:
-    """Wait for the lane; its status, wall time and CPU time (its own and its reaped children's)."""
-    assert lane.proc is not None
-    _, status, usage = os.wait4(lane.proc.pid, 0)
+def _reap_next(lanes: list[Lane]) -> None:
+    """Wait for whichever lane ends next; its status, wall time (to its own end, not to when
+    an earlier lane was waited for) and CPU time (its own and its reaped children's)."""
+    pid, status, usage = os.wait4(-1, 0)
+    lane = next((lane for lane in lanes if lane.proc is not None and lane.proc.pid == pid), None)
+    if lane is None:  # not a lane (nothing else is started here; kept for safety)
+        return
     lane.proc.returncode = lane.status = os.waitstatus_to_exitcode(status)
     lane.wall = time.monotonic() - lane.started
     lane.cpu = usage.ru_utime + usage.ru_stime
@@ -130,12 +133,11 @@ def main() -> int:
                 lane.started = time.monotonic()
                 lane.proc = subprocess.Popen(lane.argv, stdout=out,
                                              stderr=subprocess.STDOUT if out else None)
-            for lane in reversed(lanes):  # `rest` first: it is the one printing
-                while lane.status is None:
-                    try:
-                        _reap(lane)
-                    except KeyboardInterrupt:  # the terminal sent Ctrl-C to every lane as well
-                        continue
+            while any(lane.status is None for lane in lanes):
+                try:
+                    _reap_next(lanes)
+                except KeyboardInterrupt:  # the terminal sent Ctrl-C to every lane as well
+                    continue
         finally:
             for handle in handles:
                 handle.close()

@@ -28,6 +28,7 @@ from certkit.lab.processes import Daemon, is_alive, kill_and_wait, tagged
 from certkit.lab import clienthost
 from tests.conftest import (FIGURES, REQUIRE_LAB, ROOT, beyond_budget, client_host_lock,
                             client_workdir_left, identity_addresses_left, run_certkit)
+from tests.forked_certkit import ForkedCertkit
 from tests.lab_kill import fired, lab_env, lab_leftovers, tripwire
 
 PROFILE = ROOT / "driver_profiles" / "cephfs-native.yaml"
@@ -215,6 +216,14 @@ def lab(client_host_labs):
     return client_host_labs.use(CephFSLab, "CephFS lab up (packages, cluster, client host, Ganesha)")
 
 
+@pytest.fixture(scope="module")
+def forked_certkit(tmp_path_factory):
+    """`certkit` commands forked from one warm process (tests/forked_certkit.py says why)."""
+    runner = ForkedCertkit(tmp_path_factory.mktemp("forked-certkit"))
+    yield runner
+    runner.close()
+
+
 def _outcomes(report: dict) -> dict[str, str]:
     return {c["name"] + (f"[{c['variant']}]" if c.get("variant") else ""): c["outcome"]
             for c in report["checks"]}
@@ -316,11 +325,12 @@ BROKEN = [
 
 @pytest.mark.parametrize("name,features,datapath_check,contract_check", BROKEN,
                          ids=[b[0] for b in BROKEN])
-def test_data_path_catches_what_the_contract_cannot(lab, tmp_path, name, features, datapath_check,
-                                                    contract_check):
-    # Each broken driver is certified by its own `certkit run` process, as a vendor's would be:
-    # in-process runs after the rest of the test session ended every check in `error` (state
-    # left in this process by earlier tests; not yet diagnosed).
+def test_data_path_catches_what_the_contract_cannot(lab, forked_certkit, tmp_path, name, features,
+                                                    datapath_check, contract_check):
+    # Each broken driver is certified by a `certkit run` process of its own, as a vendor's would
+    # be (in-process runs after the rest of the test session ended every check in `error`: state
+    # left in this process by earlier tests, not yet diagnosed). The processes are forked from
+    # one that imported Manila once (tests/forked_certkit.py): fresh state, cheaper start.
     profile = tmp_path / "broken.yaml"
     profile.write_text(PROFILE.read_text()
                        .replace("driver: manila.share.drivers.cephfs.driver.CephFSDriver",
@@ -328,8 +338,9 @@ def test_data_path_catches_what_the_contract_cannot(lab, tmp_path, name, feature
                        .replace("  - ensure_shares\n",
                                 "  - ensure_shares\n" + "".join(f"  - {f}\n" for f in features)))
     report_path = tmp_path / "report.json"
-    proc = run_certkit("run", str(profile), "--suite", "contract", "--suite", "datapath", "--no-audit",
-                    "-k", f"{datapath_check} or {contract_check}", "--report", str(report_path))
+    proc = forked_certkit.run("run", str(profile), "--suite", "contract", "--suite", "datapath",
+                              "--no-audit", "-k", f"{datapath_check} or {contract_check}",
+                              "--report", str(report_path))
     assert report_path.exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
     report = json.loads(report_path.read_text())
     assert report["driver"] == f"tests.broken_cephfs.{name}", report["driver"]

@@ -256,9 +256,9 @@ def test_a_manila_share_that_dies_or_hangs_mid_step_is_one_line_and_leaves_nothi
 def test_restarts_never_leave_two_manila_share_running(lab):
     """The lab's restarts (what the exploration's `restart` step calls): each leaves exactly one
     manila-share master and its workers, none a zombie of the restarting process, also when a
-    copy no pidfile names was running (an `up` or restart killed before its pidfile)."""
+    copy no pidfile names was running (an `up` or restart killed before its pidfile), and the
+    next `up` stops workers orphaned by their master's death."""
     from certkit.livestack.manila_services import service_argv
-    from certkit.lab.processes import session_of
     from certkit.livestack.procs import reap_spawned
     from certkit.livestack.stack import restart_services, service_processes
 
@@ -268,17 +268,28 @@ def test_restarts_never_leave_two_manila_share_running(lab):
     stray = subprocess.Popen(service_argv("manila-share", root, state, root / "manila" / "manila.conf"),
                              env={**lab["env"], "CERTKIT_LAB_TAG": str(root)}, cwd=ROOT,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    masters = []
     try:
         start = time.monotonic()
         for _ in range(2):
             before = table.pid_of("manila-share")
             restart_services(root, ["manila-share"], cwd=ROOT)
-            now = service_processes(root, "manila-share")
-            masters = [pid for pid, _ in now if session_of(pid) == pid]  # workers: the master's
-            assert masters == [table.pid_of("manila-share")] and before not in masters, now
+            assert _one_master_and_its_workers(root) != before
             assert stray.poll() is not None, "the copy no pidfile named still runs"
         FIGURES["manila lab: 2 manila-share restarts"] = f"{time.monotonic() - start:.1f} s"
+        # Workers that miss their master's death (stopped here; hung alike), reparented to init:
+        # the next `up` starts manila-share again and must stop them (they were orphaned).
+        master = table.pid_of("manila-share")
+        workers = [pid for pid, _ in service_processes(root, "manila-share") if pid != master]
+        for pid in workers:
+            os.kill(pid, signal.SIGSTOP)
+        os.kill(master, signal.SIGKILL)
+        start = time.monotonic()
+        up = run_certkit("lab", "up", "manila", "--profile", str(DUMMY_PROFILE), env=lab["env"])
+        FIGURES["manila lab: up after manila-share's master was SIGKILLed, its workers stopped"] = \
+            f"{time.monotonic() - start:.1f} s"
+        assert up.returncode == 0, up.stderr[-2000:]
+        assert not [pid for pid in workers if alive(pid)], "workers of the killed master outlived `up`"
+        _one_master_and_its_workers(root)
         reap_spawned()  # what the next restart does first: the last one's may still be exiting
         zombies = [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
                    if _proc_file(pid, "stat").split(b") ")[-1][:1] == b"Z"
@@ -288,6 +299,20 @@ def test_restarts_never_leave_two_manila_share_running(lab):
         if stray.poll() is None:
             stray.kill()
         stray.wait()
+
+
+def _one_master_and_its_workers(root: Path) -> int:
+    """Every manila-share process of the lab is the pidfile's master or its child (a worker):
+    no second master, no worker of an older one. Returns the master."""
+    from certkit.lab.processes import parent_of
+    from certkit.livestack.stack import service_processes
+
+    master = ProcessTable(root).pid_of("manila-share")
+    now = [pid for pid, _ in service_processes(root, "manila-share")]
+    assert master in now and len(now) >= 2, now  # Manila's master forks a worker per back end
+    assert all(pid == master or parent_of(pid) == master for pid in now), \
+        {pid: (parent_of(pid), _proc_file(pid, "cmdline")[:60]) for pid in now}
+    return master
 
 
 def test_broken_driver_is_caught_by_the_live_checks(lab, tmp_path, monkeypatch):

@@ -72,6 +72,32 @@ FIGURES: dict[str, str] = {}
 """Figures tests measure (lab start-up, certification durations), printed at the end of the run."""
 
 
+@dataclasses.dataclass
+class Stopwatch:
+    """What `timed` yields: more figures from the same start (`lap`), and text to follow the
+    seconds (`note`, set before the block ends)."""
+
+    start: float
+    digits: int
+    note: str = ""
+
+    def seconds(self) -> str:
+        return f"{time.monotonic() - self.start:.{self.digits}f} s"
+
+    def lap(self, figure: str) -> None:
+        """Record `figure`: the seconds since the start, now."""
+        FIGURES[figure] = self.seconds()
+
+
+@contextmanager
+def timed(figure: str, digits: int = 1) -> Iterator[Stopwatch]:
+    """Record the block's wall time in FIGURES as `figure` ("12.3 s", then the stopwatch's
+    `note`) when the block ends without an exception."""
+    watch = Stopwatch(time.monotonic(), digits)
+    yield watch
+    FIGURES[figure] = watch.seconds() + watch.note
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     """Print the figures even in -q runs, so CI logs show them."""
     if FIGURES:
@@ -107,14 +133,13 @@ def running_lab(lab: Any, figure: str) -> Iterator[Any]:
         pytest.skip(reason)
     shared = lab.network.netns == clienthost.DEFAULT_NETNS  # CERTKIT_LAB_NETNS makes another
     with client_host_lock() if shared else nullcontext():
-        start = time.monotonic()
-        try:
-            lab.up()
-        except BaseException:
-            with shielded():  # a second Ctrl-C or SIGTERM must not cut the teardown short
-                lab.down()
-            raise
-        FIGURES[figure] = f"{time.monotonic() - start:.1f} s"
+        with timed(figure):
+            try:
+                lab.up()
+            except BaseException:
+                with shielded():  # a second Ctrl-C or SIGTERM must not cut the teardown short
+                    lab.down()
+                raise
         saved = {k: os.environ.get(k) for k in lab.env()}
         os.environ.update(lab.env())
         try:

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 
-from tests.conftest import FIGURES, ROOT, beyond_budget, client_workdir_left, run_certkit
+from tests.conftest import FIGURES, ROOT, beyond_budget, client_workdir_left, run_certkit, timed
 from tests.test_lab import PROFILE, lab  # noqa: F401 - the lab fixture: up (or skip/fail), then down
 
 
@@ -74,46 +74,45 @@ def test_a_seeded_exploration_finds_shrinks_and_replays_a_driver_that_grants_rea
     driver's do, so only a client that tries to write sees it."""
     profile = _profile(tmp_path, "tests.broken_cephfs.GrantsEverythingReadOnly")
     report_path = tmp_path / "report.json"
-    start, cpu = time.monotonic(), _cpu_seconds()
-    proc = run_certkit("run", str(profile), "--no-audit", "--suite", "explore", *FIND,
-                       "--report", str(report_path))
-    assert report_path.exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
-    report = json.loads(report_path.read_text())
-    section = report["explore"]
-    FIGURES["explore: CephFS GrantsEverythingReadOnly found and shrunk"] = (
-        f"{section['examples']} sequences, {section['steps']} steps in {section['elapsed_seconds']:.0f} s")
-    assert section["data_path"] is True and section["seed"] == 1, section
-    found = section["counterexample"]
-    assert found and found["divergence"], (section, proc.stderr[-2000:])
-    assert "a write was refused" in found["failure"] and "not fully shrunk" not in found["failure"] \
-        and "flaky" not in found["failure"], found["failure"]
-    # Shrunk to the two steps that show it: a share, and one pool identity's rw rule on it.
-    assert [s["rule"] for s in found["steps"]] == ["create_share", "grant"], found["steps"]
-    assert [level for _, level in found["steps"][1]["args"]["rules"]] == ["rw"], found["steps"]
-    assert report["verdict"] == "failed" and not report["leaks"], report["leaks"]
-    assert not client_workdir_left(lab, report["run_id"])
-    assert _identities(lab.env(), report["run_id"]) == [], "cephx identities left on the cluster"
-    replay_file = Path(found["replay_file"])
-    assert replay_file.parent == tmp_path and json.loads(replay_file.read_text())["steps"] == found["steps"]
-    again = run_certkit("replay", str(replay_file), "--profile", str(profile))
-    assert again.returncode == 1 and "reproduced: step 2" in again.stdout \
-        and "a write was refused" in again.stdout, again.stdout + again.stderr
-    fixed = run_certkit("replay", str(replay_file), "--profile", str(PROFILE))
-    assert fixed.returncode == 0 and "passed: all 2 step(s) matched the model" in fixed.stdout, \
-        fixed.stdout + fixed.stderr
-    FIGURES["explore: CephFS find test (run, two replays): wall / CPU"] = (
-        f"{time.monotonic() - start:.0f} s / {_cpu_seconds() - cpu:.0f} s (certkit's processes; "
-        "the lab's daemons not counted)")
+    cpu = _cpu_seconds()
+    with timed("explore: CephFS find test (run, two replays): wall / CPU", digits=0) as watch:
+        proc = run_certkit("run", str(profile), "--no-audit", "--suite", "explore", *FIND,
+                           "--report", str(report_path))
+        assert report_path.exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
+        report = json.loads(report_path.read_text())
+        section = report["explore"]
+        FIGURES["explore: CephFS GrantsEverythingReadOnly found and shrunk"] = (
+            f"{section['examples']} sequences, {section['steps']} steps in {section['elapsed_seconds']:.0f} s")
+        assert section["data_path"] is True and section["seed"] == 1, section
+        found = section["counterexample"]
+        assert found and found["divergence"], (section, proc.stderr[-2000:])
+        assert "a write was refused" in found["failure"] and "not fully shrunk" not in found["failure"] \
+            and "flaky" not in found["failure"], found["failure"]
+        # Shrunk to the two steps that show it: a share, and one pool identity's rw rule on it.
+        assert [s["rule"] for s in found["steps"]] == ["create_share", "grant"], found["steps"]
+        assert [level for _, level in found["steps"][1]["args"]["rules"]] == ["rw"], found["steps"]
+        assert report["verdict"] == "failed" and not report["leaks"], report["leaks"]
+        assert not client_workdir_left(lab, report["run_id"])
+        assert _identities(lab.env(), report["run_id"]) == [], "cephx identities left on the cluster"
+        replay_file = Path(found["replay_file"])
+        assert replay_file.parent == tmp_path and json.loads(replay_file.read_text())["steps"] == found["steps"]
+        again = run_certkit("replay", str(replay_file), "--profile", str(profile))
+        assert again.returncode == 1 and "reproduced: step 2" in again.stdout \
+            and "a write was refused" in again.stdout, again.stdout + again.stderr
+        fixed = run_certkit("replay", str(replay_file), "--profile", str(PROFILE))
+        assert fixed.returncode == 0 and "passed: all 2 step(s) matched the model" in fixed.stdout, \
+            fixed.stdout + fixed.stderr
+        watch.note = (f" / {_cpu_seconds() - cpu:.0f} s (certkit's processes; "
+                      "the lab's daemons not counted)")
 
 
 @beyond_budget
 def test_exploration_finds_a_cephfs_driver_that_never_deauthorizes(lab, tmp_path):  # noqa: F811
     profile = _profile(tmp_path, "tests.broken_cephfs.DenyDoesNotDeauthorize")
     report_path = tmp_path / "report.json"
-    start = time.monotonic()
-    proc = run_certkit("run", str(profile), "--no-audit", "--suite", "explore", "--explore-seed", "1",
-                       "--explore-budget", "120", "--explore-steps", "8", "--report", str(report_path))
-    FIGURES["explore: CephFS DenyDoesNotDeauthorize found and shrunk"] = f"{time.monotonic() - start:.0f} s"
+    with timed("explore: CephFS DenyDoesNotDeauthorize found and shrunk", digits=0):
+        proc = run_certkit("run", str(profile), "--no-audit", "--suite", "explore", "--explore-seed", "1",
+                           "--explore-budget", "120", "--explore-steps", "8", "--report", str(report_path))
     assert report_path.exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
     report = json.loads(report_path.read_text())
     section = report["explore"]

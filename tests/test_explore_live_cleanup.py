@@ -143,3 +143,56 @@ def test_an_api_that_stops_answering_leaves_the_recorded_objects_listed(clock):
     left = _sweep(api, recorded, clock, bound=5.0)
     assert [(x.id, x.name) for x in left] == [("?", PREFIX + "1-s1")]
     assert "ConnectionRefusedError: manila-api is down" in left[0].error
+
+
+class StoppedManager(FakeManila):
+    """manila-share stopped by a restart step a signal interrupted half-way: a delete leaves
+    the share `deleting` until manila-share runs again."""
+
+    running = False
+
+    def delete(self, url: str):
+        oid = url.split("/")[1]
+        if not self.running and oid in self.objects:
+            self.objects[oid]["status"] = self.objects[oid]["final"] = "deleting"
+            return {}, ""
+        return super().delete(url)
+
+
+class LabTarget:
+    """The lab's restart: manila-share runs again and carries out the queued deletes."""
+
+    can_restart = True
+
+    def __init__(self, api: StoppedManager) -> None:
+        self.api = api
+        self.restarts = 0
+
+    def restart(self, services: list[str]) -> None:
+        assert services == ["manila-share"]
+        self.restarts += 1
+        self.api.running = True
+        for oid in [o for o, obj in self.api.objects.items() if obj["status"] == "deleting"]:
+            del self.api.objects[oid]
+
+
+def test_an_examples_clean_up_finishes_an_interrupted_restart_before_it_waits(clock):
+    """The slow mid-step signal runs (230 s in make test): the signal came during a `restart`
+    step, and the example's clean-up waited its whole bound for a delete that manila-share,
+    stopped, could not carry out; only the final clean-up restarted it. Now the example's
+    clean-up restarts it first, and nothing is left for the final one."""
+    import threading
+
+    from certkit.explore.live import LiveSession
+
+    api = StoppedManager(clock)
+    api.recorded, api._lock, api.created = Recorded(PREFIX), threading.Lock(), []
+    api.recorded.intend("share", PREFIX + "1-s1")
+    api.add("share", "sh", PREFIX + "1-s1")
+    session = LiveSession.__new__(LiveSession)  # without a Manila to log in to
+    session.api, session.target, session.bound = api, LabTarget(api), 10.0
+    session.restart_pending = True
+    assert session.sweep(final=False) == []
+    assert session.target.restarts == 1 and not session.restart_pending
+    assert api.objects == {} and not api.recorded.names
+    assert session.sweep(final=True) == [] and session.target.restarts == 1

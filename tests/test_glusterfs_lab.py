@@ -23,7 +23,7 @@ from certkit.lab import clienthost
 from certkit.lab.gluster import CLI_SOCKET, GlusterCluster
 from certkit.lab.glusterfs import POOL_VOLUMES, SHARED_VOLUME, GlusterFSLab
 from certkit.lab.processes import LabError, is_alive
-from tests.conftest import FIGURES, REQUIRE_LAB, ROOT, beyond_budget, client_host_lock, run_certkit
+from tests.conftest import FIGURES, REQUIRE_LAB, ROOT, beyond_budget, client_host_lock, run_certkit, timed
 from tests.lab_kill import fired, lab_env, lab_leftovers, tripwire
 from tests.nfs_acl import exercise_export_acls
 
@@ -258,10 +258,9 @@ def test_lab_is_healthy_claims_the_client_host_and_up_is_idempotent(lab):
 def test_nfs_identities_are_judged_by_ganesha(lab):
     """The NFS data path's identities are client addresses Ganesha itself tells apart: a rw,
     a ro and an unlisted address on a hand-written FSAL_GLUSTER export (tests/nfs_acl.py)."""
-    start = time.monotonic()
-    fsal = f"    Name = GLUSTER;\n    Hostname = {lab.network.host_ip};\n    Volume = {SHARED_VOLUME};\n"
-    exercise_export_acls(lab.env(), lab.ganesha.dir / "export.d", lab.network.host_ip, fsal)
-    FIGURES["NFS identities against Ganesha (FSAL_GLUSTER, libnfs)"] = f"{time.monotonic() - start:.1f} s"
+    with timed("NFS identities against Ganesha (FSAL_GLUSTER, libnfs)"):
+        fsal = f"    Name = GLUSTER;\n    Hostname = {lab.network.host_ip};\n    Volume = {SHARED_VOLUME};\n"
+        exercise_export_acls(lab.env(), lab.ganesha.dir / "export.d", lab.network.host_ip, fsal)
 
 
 def test_directory_layout_certified_against_the_lab(lab, tmp_path):

@@ -27,7 +27,7 @@ from certkit.lab.cephfs import CephFSLab, _pth_path
 from certkit.lab.processes import Daemon, is_alive, kill_and_wait, tagged
 from certkit.lab import clienthost
 from tests.conftest import (FIGURES, REQUIRE_LAB, ROOT, beyond_budget, client_host_lock,
-                            client_workdir_left, identity_addresses_left, run_certkit)
+                            client_workdir_left, identity_addresses_left, run_certkit, timed)
 from tests.forked_certkit import ForkedCertkit
 from tests.lab_kill import fired, lab_env, lab_leftovers, tripwire
 
@@ -155,28 +155,27 @@ def test_a_real_up_sigkilled_between_osd_new_and_mkfs_is_finished_by_the_next(cl
         client_host_labs.release_all()
     killed = lab_env(tripwire(tmp_path / "bin", "ceph-osd", "--mkfs", signal.SIGKILL), directory)
     plain = lab_env({**os.environ, "PYTHONPATH": str(ROOT)}, directory)
-    start = time.monotonic()
-    with client_host_lock() if shared else nullcontext():
-        try:
-            proc = run_certkit("lab", "up", "cephfs", env=killed, timeout=900)
-            assert proc.returncode == -signal.SIGKILL and fired(tmp_path / "bin", "ceph-osd"), proc.stderr[-2000:]
-            osd = directory / "osd.0"
-            assert (osd / "osd-uuid").exists() and not (osd / "prepared").exists()
-            registered = lab.cluster.ceph("osd", "dump")["osds"]
-            assert [o["uuid"] for o in registered] == [(osd / "osd-uuid").read_text().strip()], registered
-            FIGURES["CephFS lab up, until SIGKILLed at the OSD's mkfs"] = f"{time.monotonic() - start:.1f} s"
-            proc = run_certkit("lab", "up", "cephfs", env=plain, timeout=900)
-            assert proc.returncode == 0, proc.stderr[-3000:]
-            assert [o["uuid"] for o in lab.cluster.ceph("osd", "dump")["osds"]] == \
-                [o["uuid"] for o in registered], "the next `up` registered another OSD"
-            status = run_certkit("lab", "status", "cephfs", env=plain)
-            assert status.returncode == 0 and "HEALTH_OK" in status.stdout, status.stdout + status.stderr
-        finally:
-            down = run_certkit("lab", "down", "cephfs", env=plain, timeout=300)
-        assert down.returncode == 0, down.stderr
-        assert lab_leftovers(directory) == [] and lab.network.leftovers() == []
-        assert clienthost.holder(lab.network.netns) is None
-    FIGURES["CephFS lab: SIGKILL at the OSD's mkfs, up again, down"] = f"{time.monotonic() - start:.1f} s"
+    with timed("CephFS lab: SIGKILL at the OSD's mkfs, up again, down") as watch:
+        with client_host_lock() if shared else nullcontext():
+            try:
+                proc = run_certkit("lab", "up", "cephfs", env=killed, timeout=900)
+                assert proc.returncode == -signal.SIGKILL and fired(tmp_path / "bin", "ceph-osd"), proc.stderr[-2000:]
+                osd = directory / "osd.0"
+                assert (osd / "osd-uuid").exists() and not (osd / "prepared").exists()
+                registered = lab.cluster.ceph("osd", "dump")["osds"]
+                assert [o["uuid"] for o in registered] == [(osd / "osd-uuid").read_text().strip()], registered
+                watch.lap("CephFS lab up, until SIGKILLed at the OSD's mkfs")
+                proc = run_certkit("lab", "up", "cephfs", env=plain, timeout=900)
+                assert proc.returncode == 0, proc.stderr[-3000:]
+                assert [o["uuid"] for o in lab.cluster.ceph("osd", "dump")["osds"]] == \
+                    [o["uuid"] for o in registered], "the next `up` registered another OSD"
+                status = run_certkit("lab", "status", "cephfs", env=plain)
+                assert status.returncode == 0 and "HEALTH_OK" in status.stdout, status.stdout + status.stderr
+            finally:
+                down = run_certkit("lab", "down", "cephfs", env=plain, timeout=300)
+            assert down.returncode == 0, down.stderr
+            assert lab_leftovers(directory) == [] and lab.network.leftovers() == []
+            assert clienthost.holder(lab.network.netns) is None
 
 
 def test_a_recycled_pid_is_never_signalled(tmp_path):
@@ -385,9 +384,8 @@ def test_lab_down_leaves_nothing_behind(lab, client_host_labs):
     processes = [d.tracked() for d in [*lab.cluster.daemons(), lab.sshd(), lab.ganesha_nfsd()]]
     processes += [(pid, None) for pid in lab.network.pids()]
     assert len([p for p in processes if p and is_alive(*p)]) >= 6, processes
-    start = time.monotonic()
-    client_host_labs.release(lab.name)  # `lab.down()`, and the client host's lock released
-    FIGURES["CephFS lab down"] = f"{time.monotonic() - start:.1f} s"
+    with timed("CephFS lab down"):
+        client_host_labs.release(lab.name)  # `lab.down()`, and the client host's lock released
     alive = [p for p in processes if p and is_alive(*p)]
     assert not alive, f"alive after `lab down` returned: {alive}"
     lab.down()  # safe twice

@@ -10,8 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from certkit.lab.processes import is_alive
+from certkit.lab.processes import is_alive, kill_and_wait, tagged
 from certkit.livestack.procs import ProcessTable
+from certkit.livestack.recovery import strays
 
 SERVICE = """
 import os, signal, sys, time
@@ -39,9 +40,14 @@ def _zombie_children() -> list[int]:
     return out
 
 
-def _start(table: ProcessTable, tmp_path: Path) -> tuple[int, int]:
+RETITLED = SERVICE.replace("    time.sleep(120)\n    sys.exit(0)", """    # setproctitle's effect: no tag left in /proc/PID/environ, no lab path in the command line
+    os.execve(sys.executable, [sys.executable, "-c", "import time; time.sleep(120)"], {})""")
+"""The service, its worker retitled as Manila's are (`manila-share: ServiceWrapper worker(0)`)."""
+
+
+def _start(table: ProcessTable, tmp_path: Path, source: str = SERVICE) -> tuple[int, int]:
     marker = tmp_path / "child"
-    master = table.spawn("svc", [sys.executable, "-c", SERVICE, str(marker)])
+    master = table.spawn("svc", [sys.executable, "-c", source, str(marker)])
     deadline = time.monotonic() + 30
     while not (marker.exists() and marker.read_text()):
         assert time.monotonic() < deadline, "the service never forked its worker"
@@ -69,3 +75,28 @@ def test_stop_takes_a_worker_whose_master_died_first(tmp_path):
     table.stop("svc", timeout=1.0)
     assert not is_alive(worker), "a worker of the stopped service outlived `stop`"
     assert master not in _zombie_children()
+
+
+def test_a_retitled_worker_orphaned_by_its_masters_death_is_still_the_labs(tmp_path):
+    """A worker that missed its master's death (stopped or hung: Manila's workers otherwise
+    exit with it), reparented to init, then the service started again (`up`, a restart: a new
+    pidfile): no pidfile's session holds it, and setproctitle left no tag or lab path to find
+    it by. Its stdout, the service's log under the lab, still marks it: `up` stops it as a
+    stray and `down` with everything else (before, it outlived both)."""
+    root = tmp_path / "lab"
+    table = ProcessTable(root)
+    master, worker = _start(table, tmp_path, RETITLED)
+    os.kill(master, 9)
+    deadline = time.monotonic() + 10
+    while is_alive(master) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        table.spawn("svc", [sys.executable, "-c", "import time; time.sleep(120)"])  # started again
+        assert worker in {pid for pid, _ in tagged(root)}, "the orphaned worker is not found as the lab's"
+        assert [pid for pid, _ in strays(root, table)] == [worker]
+        table.stop("svc", timeout=1.0)
+        kill_and_wait(strays(root, table, everything=True))  # what `down` does after the pidfiles
+        assert not is_alive(worker)
+    finally:
+        if is_alive(worker):
+            os.kill(worker, 9)

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 
 from certkit import pyinstall
 from certkit.errors import CertkitError
-from tests.conftest import DUMMY_PROFILE, FIGURES, ROOT
+from tests.conftest import DUMMY_PROFILE, FIGURES, ROOT, timed
 
 OLDER_RELEASE = os.environ.get("CERTKIT_OLDER_MANILA", "22")
 """Manila major version of the older maintained series (22 = 2026.1 Gazpacho)."""
@@ -60,9 +59,8 @@ def test_dummy_certified_on_the_newest_manila(tmp_path):
 
 
 def test_dummy_certified_on_an_older_maintained_manila(tmp_path):
-    start = time.monotonic()
-    venv = _older_venv()
-    FIGURES[f"manila {OLDER_RELEASE} venv (built or reused)"] = f"{time.monotonic() - start:.1f} s"
+    with timed(f"manila {OLDER_RELEASE} venv (built or reused)"):
+        venv = _older_venv()
     report = _certify(venv / "bin" / "certkit", tmp_path)
     assert report["manila_version"].split(".")[0] == OLDER_RELEASE
     assert report["manila_version"] != version("manila")

@@ -418,9 +418,11 @@ class LiveSession:
 
     def sweep(self, final: bool) -> list[Left]:
         """Delete every recorded share and snapshot Manila still lists (waiting, within the
-        bound); the final sweep also retries what earlier ones left, and restarts manila-share
-        first when a restart was interrupted half-way (nothing could be deleted without it)."""
-        if final and self.restart_pending and self.target.can_restart:
+        bound); the final sweep also retries what earlier ones left. A restart interrupted
+        half-way (Ctrl-C, SIGTERM during a `restart` step) is finished first, by the example's
+        sweep as by the final one: with manila-share stopped no delete runs, and the example's
+        sweep would wait its whole bound (2 x status_poll) for deletions that cannot happen."""
+        if self.restart_pending and self.target.can_restart:
             self.target.restart(["manila-share"])
             self.restart_pending = False
         with self.api._lock:  # the sweep finds them by name

@@ -93,14 +93,24 @@ def ancestors(pid: int | None = None) -> set[int]:
 
 
 def marks_lab(entry: Path, wanted_env: bytes, under: bytes) -> bool:
-    """Whether this /proc entry's environment holds the tag or its command line names a path
-    under the lab's directory."""
+    """Whether this /proc entry's environment holds the tag, its command line names a path
+    under the lab's directory, or its stdout or stderr is a file there (a service's log, which
+    every fork inherits: the one mark setproctitle cannot overwrite, so a worker whose master
+    died first, reparented to init and titled `manila-share: ... worker(0)`, is still found)."""
     try:
         if wanted_env in (entry / "environ").read_bytes().split(b"\0"):
             return True
-        return under in (entry / "cmdline").read_bytes()
+        if under in (entry / "cmdline").read_bytes():
+            return True
     except OSError:
         return False
+    for fd in ("1", "2"):
+        try:
+            if os.fsencode(os.readlink(entry / "fd" / fd)).startswith(under):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def tagged(tag: str | Path) -> list[tuple[int, int | None]]:

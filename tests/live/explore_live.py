@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from certkit.lab.processes import session_of
 from certkit.livestack.stack import service_processes
@@ -26,8 +27,8 @@ def explore_args(profile: Path, report: Path, *extra: str) -> list[str]:
             "--report", str(report), *extra]
 
 
-def left_behind(root: Path, profile: Path) -> list[str]:
-    """Shares and snapshots an exploration made that the lab's Manila still lists."""
+def lab_client(root: Path, profile: Path) -> Any:
+    """An admin client of the lab's Manila (one Keystone session: reuse it to poll)."""
     from certkit.explore.live import LiveClient
     from certkit.livestack.targets import resolve_api_target
     from certkit.profile import load_profile
@@ -35,12 +36,17 @@ def left_behind(root: Path, profile: Path) -> list[str]:
     saved = os.environ.get("CERTKIT_MANILA_LAB_DIR")
     os.environ["CERTKIT_MANILA_LAB_DIR"] = str(root)
     try:
-        client = LiveClient(resolve_api_target(load_profile(profile, check_import=False), {}))
+        return LiveClient(resolve_api_target(load_profile(profile, check_import=False), {}))
     finally:
         if saved is None:
             os.environ.pop("CERTKIT_MANILA_LAB_DIR")
         else:
             os.environ["CERTKIT_MANILA_LAB_DIR"] = saved
+
+
+def left_behind(root: Path, profile: Path, client: Any = None) -> list[str]:
+    """Shares and snapshots an exploration made that the lab's Manila still lists."""
+    client = client or lab_client(root, profile)
     out = []
     for kind in ("shares", "snapshots"):
         _, raw = client.get(f"{kind}/detail?all_tenants=1")
@@ -104,9 +110,11 @@ def explore_interrupted(root: Path, env: dict, profile: Path, report_path: Path,
     left: the report's list is exact)."""
     from certkit.livestack.state import load_state
 
+    client = lab_client(root, profile)  # polled every 0.1 s: a new Keystone session a poll took
+    # seconds under load, and the signal landed steps later (the slow runs: docs/explore/live.md)
     code, out, err = _interrupted(
         explore_args(profile, report_path, "--explore-seed", "11", "--explore-budget", "300"),
-        env, sig, lambda: bool(left_behind(root, profile)), "the exploration's first share")
+        env, sig, lambda: bool(left_behind(root, profile, client)), "the exploration's first share")
     assert code == {signal.SIGTERM: 143, signal.SIGINT: 130}[sig], (out[-2000:], err[-2000:])
     report = json.loads(report_path.read_text())
     assert report["interrupted"] is True and report["leaks"] == [], report["leaks"]
@@ -183,7 +191,8 @@ def replay_with_manila_share_killed(root: Path, env: dict, profile: Path, tmp: P
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
     try:
-        while not left_behind(root, profile):
+        client = lab_client(root, profile)
+        while not left_behind(root, profile, client):
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.1)
         for pid, _ in service_processes(root, "manila-share"):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 
 import pytest
 
@@ -43,9 +42,8 @@ def cephfs_manila(tmp_path_factory, client_host_labs):
     assert up.returncode == 0, up.stderr[-2000:]
     env.update(CephFSLab().env())  # the profile's ${CERTKIT_CEPH_CONF} and friends
     try:
-        start = time.monotonic()
-        proc = run_certkit("lab", "up", "manila", "--profile", str(PROFILE), env=env)
-        FIGURES["manila lab up for cephfs-native (cold)"] = f"{time.monotonic() - start:.1f} s"
+        proc = timed_certkit("manila lab up for cephfs-native (cold)",
+                             "lab", "up", "manila", "--profile", str(PROFILE), env=env)
         assert proc.returncode == 0, proc.stderr[-2000:]
         yield env
     finally:
@@ -54,10 +52,9 @@ def cephfs_manila(tmp_path_factory, client_host_labs):
 
 def test_cephfs_native_create_access_snapshot_extend_through_manila(cephfs_manila, tmp_path):
     report_path = tmp_path / "cephfs-api.json"
-    start = time.monotonic()
-    proc = run_certkit("run", str(PROFILE), "--suite", "api", "--no-audit", "-k", OWN_CHECKS,
-                    "--report", str(report_path), env=cephfs_manila)
-    FIGURES["certkit run --suite api (cephfs-native, subset)"] = f"{time.monotonic() - start:.1f} s"
+    proc = timed_certkit("certkit run --suite api (cephfs-native, subset)",
+                         "run", str(PROFILE), "--suite", "api", "--no-audit", "-k", OWN_CHECKS,
+                         "--report", str(report_path), env=cephfs_manila)
     assert report_path.exists(), proc.stderr[-2000:]
     checks = json.loads(report_path.read_text())["checks"]
     ran = {(c["name"], c.get("variant", "")): c for c in checks}

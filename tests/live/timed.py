@@ -4,18 +4,15 @@ FIGURES (printed at the end of the run) under the name the caller gives."""
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
-from tests.conftest import FIGURES, run_certkit
+from tests.conftest import run_certkit, timed
 
 
 def timed_certkit(figure: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     """`certkit ARGS`, its wall time recorded as `figure`."""
-    start = time.monotonic()
-    proc = run_certkit(*args, env=env)
-    FIGURES[figure] = f"{time.monotonic() - start:.1f} s"
-    return proc
+    with timed(figure):
+        return run_certkit(*args, env=env)
 
 
 def switch_lab(figure: str, profile: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess:

@@ -15,7 +15,7 @@ class _Manila(ManilaClient):
     def __init__(self, stuck: set[str]) -> None:  # no Keystone: nothing of RestClient is used
         self.build_timeout, self.build_interval = 30, 0.01
         self.stuck, self.statuses, self.reads = stuck, {}, 0
-        self.created = []
+        self.created, self.undeleted = [], []
         import threading
         self._lock = threading.Lock()
 
@@ -40,5 +40,6 @@ def test_a_share_stuck_in_error_deleting_is_reported_at_once_and_the_rest_delete
     client.created = [("share", "s1"), ("share", "s2"), ("share", "s3")]
     problems = client.cleanup()
     assert problems == ["share s2: WaitTimeout: share s2 -> deleted: ended in error_deleting"]
+    assert client.undeleted == [("share", "s2", "WaitTimeout: share s2 -> deleted: ended in error_deleting")]
     assert client.statuses == {"s1": None, "s2": "error_deleting", "s3": None}
     assert client.reads <= 3, "it polled a share that can no longer go away"

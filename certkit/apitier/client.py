@@ -57,6 +57,8 @@ class ManilaClient(rest_client.RestClient):
                          build_timeout=build_timeout, build_interval=build_interval)
         self.created: list[tuple[str, str]] = []
         self._lock = threading.Lock()
+        self.undeleted: list[tuple[str, str, str]] = []
+        """(kind, id, error) of what cleanup() could not delete."""
         self.share_network_id: str | None = None
         """The share network `create_share` uses when given none (a DHSS=True back end)."""
 
@@ -300,6 +302,7 @@ class ManilaClient(rest_client.RestClient):
                 continue
             except Exception as exc:  # noqa: BLE001 - collect every failure, keep deleting
                 problems.append(f"{kind} {obj_id}: {type(exc).__name__}: {exc}")
+                self.undeleted.append((kind, obj_id, f"{type(exc).__name__}: {exc}"))
         return problems
 
     def _delete(self, kind: str, obj_id: str) -> None:

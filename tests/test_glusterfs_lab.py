@@ -71,6 +71,34 @@ def test_a_claim_whose_lab_directory_is_gone_does_not_block(tmp_path, monkeypatc
     assert clienthost.holder() == {"lab": "glusterfs", "dir": str(tmp_path), "pid": os.getpid()}
 
 
+def test_down_of_a_lab_that_does_not_hold_the_client_host_leaves_the_holders_lab(tmp_path, monkeypatch):
+    """Seen 2026-12-03 18:22: a GlusterFS `down` run for another directory while this worktree's
+    lab held the client host killed its bricks, quotad, Ganesha and Manila's FUSE mount (found
+    by the client host's address), mid-run. Such a `down` now takes only what its own directory
+    names; the holder's `down` still finds its processes by the address."""
+    monkeypatch.setattr(clienthost, "RECORDS", tmp_path / "records")
+    holder_dir = tmp_path / "running"
+    holder_dir.mkdir()
+    clienthost.claim("glusterfs", holder_dir)
+    host_ip = GlusterFSLab(holder_dir).network.host_ip
+    # A stand-in for the running lab's brick: its argv names the client host's address.
+    brick = subprocess.Popen(["sh", "-c", "sleep 60", "-s", f"{host_ip} --volfile-id manila"])
+    try:
+        time.sleep(0.2)
+        stranger = GlusterFSLab(tmp_path / "stale")
+        stranger.dir.mkdir()
+        assert not stranger.holds_client_host()
+        assert brick.pid not in dict(stranger._lab_processes())
+        holder = GlusterFSLab(holder_dir)
+        assert holder.holds_client_host() and brick.pid in dict(holder._lab_processes())
+        stranger.finish_down(time.monotonic(), stranger._gluster_mounts)
+        assert clienthost.holder()["dir"] == str(holder_dir), "a stranger's down released the claim"
+        assert brick.poll() is None and not stranger.dir.exists()
+    finally:
+        brick.kill()
+        brick.wait()
+
+
 def test_down_removes_only_what_gluster_added_to_machine_directories(tmp_path, monkeypatch):
     """Sockets, logs and scratch files Gluster writes at its compiled-in paths go with the lab;
     what was there before `up` (another tool's file, the package's empty log directory) stays."""

@@ -20,6 +20,8 @@ MICROVERSION = "2.65"
 PATHS = {"share": "shares", "snapshot": "snapshots", "share_type": "types", "replica": "share-replicas",
          "share_network": "share-networks"}
 """The API collection of each kind of object the client creates."""
+SHOW = {"share": "show_share", "snapshot": "show_snapshot", "replica": "show_replica"}
+"""The client's method showing one object of a kind that has a status."""
 WRAPPERS = {"replica": "share_replica"}
 """The JSON wrapper key of a kind, where it is not the kind's own name."""
 _SCHEMAS = Path(__file__).with_name("api_schemas.json")
@@ -55,6 +57,8 @@ class ManilaClient(rest_client.RestClient):
                          build_timeout=build_timeout, build_interval=build_interval)
         self.created: list[tuple[str, str]] = []
         self._lock = threading.Lock()
+        self.undeleted: list[tuple[str, str, str]] = []
+        """(kind, id, error) of what cleanup() could not delete."""
         self.share_network_id: str | None = None
         """The share network `create_share` uses when given none (a DHSS=True back end)."""
 
@@ -298,12 +302,28 @@ class ManilaClient(rest_client.RestClient):
                 continue
             except Exception as exc:  # noqa: BLE001 - collect every failure, keep deleting
                 problems.append(f"{kind} {obj_id}: {type(exc).__name__}: {exc}")
+                self.undeleted.append((kind, obj_id, f"{type(exc).__name__}: {exc}"))
         return problems
 
     def _delete(self, kind: str, obj_id: str) -> None:
+        """Delete and wait until it is gone; a share, snapshot or replica that ends in
+        `error_deleting` (the driver failed to delete it; Manila keeps it so until an admin's
+        force-delete) fails at once instead of after the whole build timeout."""
         self.delete(f"{PATHS[kind]}/{obj_id}")
-        if kind != "share_type":
+        if kind in SHOW:
+            self.wait_for(f"{kind} {obj_id} -> deleted", lambda: self._status_or_gone(kind, obj_id),
+                          lambda status: status is None, lambda status: status == "error_deleting")
+        elif kind != "share_type":
             self.wait_for_resource_deletion(f"{kind}:{obj_id}")
+
+    def _status_or_gone(self, kind: str, obj_id: str) -> str | None:
+        """The object's status, None once Manila answers 404."""
+        try:
+            return getattr(self, SHOW[kind])(obj_id)["status"]
+        except lib_exc.NotFound:
+            return None
+        except lib_exc.BadRequest:  # Manila 23's 400 to a GET racing the row's deletion
+            return "deleting"
 
 
 def _brief(value: Any, limit: int = 200) -> str:

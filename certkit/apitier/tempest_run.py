@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -34,12 +34,15 @@ class TempestResult:
 
 @dataclass
 class TempestRun:
-    """Every listed test with its result; tests that never reported are `error`."""
+    """Every listed test with its result; tests that never reported are `error`. `teardowns`:
+    the classes whose tearDownClass failed ({class path: message}): what their tests made was
+    not all removed (a share the driver cannot delete, its share type still in use)."""
 
     results: list[TempestResult]
     wall_seconds: float
     workspace: Path
     regex: str
+    teardowns: dict[str, str] = field(default_factory=dict)
 
 
 def endpoint_facts(target: ApiTarget) -> tuple[tuple[str, str], str]:
@@ -165,6 +168,14 @@ def class_outcomes(found: dict[str, TempestResult]) -> dict[str, TempestResult]:
     return out
 
 
+def teardown_failures(found: dict[str, TempestResult]) -> dict[str, str]:
+    """{class path: message} of every `tearDownClass (module.Class)` tempest reported failed
+    (no listed test stands for it: its tests had passed or failed on their own)."""
+    return {test_id[test_id.index("(") + 1: -1]: result.message or "tearDownClass failed"
+            for test_id, result in found.items()
+            if test_id.startswith("tearDownClass (") and result.outcome == "failed"}
+
+
 class TempestWorkspace:
     """A private tempest workspace (tempest.conf holds the admin password: 0600, removed by
     close() unless CERTKIT_KEEP_TEMPEST is set)."""
@@ -203,11 +214,15 @@ class TempestWorkspace:
                               "--subunit"], self.conf)
         returncode = _run_with_progress(argv, self.path, subunit_path, len(tests), say)
         wall = time.perf_counter() - start
-        results = complete_results(tests, parse_subunit(subunit_path), returncode, self.path)
+        found = parse_subunit(subunit_path)
+        results = complete_results(tests, found, returncode, self.path)
         counts = {o: sum(r.outcome == o for r in results) for o in ("passed", "failed", "skipped", "error")}
         say(f"tempest: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} "
             f"skipped, {counts['error']} without a result, in {wall:.0f} s")
-        return TempestRun(results, wall, self.path, f"{len(tests)} tests")
+        teardowns = teardown_failures(found)
+        if teardowns:
+            say(f"tempest: {len(teardowns)} class(es) failed in tearDownClass (left objects behind)")
+        return TempestRun(results, wall, self.path, f"{len(tests)} tests", teardowns)
 
     def close(self) -> None:
         """Remove the workspace (it holds the admin password)."""

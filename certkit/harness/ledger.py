@@ -219,8 +219,13 @@ class ResourceLedger:
 
     def _leak(self, entry: Entry, error: str) -> None:
         entry.released = True
+        self.record_leak(entry.kind, entry.id, entry.name, error)
+
+    def record_leak(self, kind: str, obj_id: str, name: str, error: str) -> None:
+        """An object something other than this ledger made (the API tier's client, tempest)
+        and could not delete."""
         with self._lock:
-            self.leaks.append(Leak(entry.kind, entry.id, entry.name, error))
+            self.leaks.append(Leak(kind, obj_id, name, error))
 
 
 def _delete_before(entry: Entry, deadline: float) -> object:

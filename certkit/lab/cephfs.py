@@ -107,8 +107,8 @@ class CephFSLab(clienthost.ClientHostLab):
                             self.cluster.log_dir).tracked()
             if record:
                 found.append(record)
-        for pid in self.network.pids():
-            found.append((pid, start_time(pid)))
+        if self.holds_client_host():  # else the namespace's processes are another lab's
+            found += [(pid, start_time(pid)) for pid in self.network.pids()]
         return found + [p for p in tagged(self.dir) if p not in found]  # what no pidfile names
 
     def down(self) -> None:

@@ -180,6 +180,14 @@ class ClientHostLab(Lab):
         say(f"packages: {'installed ' + ' '.join(installed) if installed else 'all present'}")
         return began, time.monotonic()
 
+    def holds_client_host(self) -> bool:
+        """Whether the shared client host is this lab's to take down: claimed by it, or by no
+        lab. While another lab (another directory) holds it, what is found by the client host's
+        address or namespace is that lab's: this lab's `down` (of a lab that never came up, or
+        one left half-way) must not kill its bricks, unmount its volumes or remove its namespace."""
+        held = holder(self.network.netns)
+        return held is None or held.get("dir") == str(self.dir)
+
     def kill_all(self, tracked: Sequence[tuple[int, int | None]]) -> None:
         """SIGKILL the lab's processes and wait; a LabError (nothing removed) when one survives."""
         survivors = kill_and_wait(tracked, timeout=30)
@@ -190,11 +198,17 @@ class ClientHostLab(Lab):
     def finish_down(self, began: float, mounts: Callable[[], list[str]]) -> None:
         """Remove the namespace, the directory, the record and the claim; raise naming what is
         still there (a namespace, a link, a mount from `mounts`, the directory)."""
-        self.network.down()
+        mine = self.holds_client_host()
+        if mine:
+            self.network.down()
         shutil.rmtree(self.dir, ignore_errors=True)
         self.forget()
-        release(self.name, self.network.netns)
-        left = [*self.network.leftovers(), *mounts()]
+        if mine:
+            release(self.name, self.network.netns)
+        else:
+            say(f"down: the client host {self.network.netns} is held by the {holder(self.network.netns)['lab']} "
+                f"lab in {holder(self.network.netns)['dir']}: left to it")
+        left = [*(self.network.leftovers() if mine else []), *mounts()]
         if self.dir.exists():
             left.append(str(self.dir))
         if left:

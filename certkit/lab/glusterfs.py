@@ -95,10 +95,10 @@ class GlusterFSLab(clienthost.ClientHostLab):
     # -- down ----------------------------------------------------------------------------------
     def _gluster_mounts(self) -> list[str]:
         """Mounts of the lab's volumes (Manila's, quota's auxiliary ones) and under the lab."""
-        found = []
+        found, mine = [], self.holds_client_host()
         for line in Path("/proc/mounts").read_text().splitlines():
             source, target = line.split()[:2]
-            if target.startswith(f"{self.dir}/") or source.startswith(f"{self.network.host_ip}:"):
+            if target.startswith(f"{self.dir}/") or (mine and source.startswith(f"{self.network.host_ip}:")):
                 found.append(target)
         return found
 
@@ -107,9 +107,11 @@ class GlusterFSLab(clienthost.ClientHostLab):
         Gluster client of the lab's volumes (a FUSE mount's glusterfs)."""
         found = [record for d in [*self.daemons(), self.ganesha.dbus()] if (record := d.tracked())]
         found += self.cluster.daemon_pids()
-        found += [(pid, start_time(pid)) for pid in self.network.pids()]
+        markers: tuple[str, ...] = (str(self.dir),)
+        if self.holds_client_host():  # else the address and the namespace are another lab's
+            found += [(pid, start_time(pid)) for pid in self.network.pids()]
+            markers += (f"-s {self.network.host_ip} ", f"--volfile-server={self.network.host_ip}")
         found += tagged(self.dir)  # one started by an `up` killed before its pidfile was written
-        markers = (f"-s {self.network.host_ip} ", f"--volfile-server={self.network.host_ip}", str(self.dir))
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 try:
@@ -130,7 +132,8 @@ class GlusterFSLab(clienthost.ClientHostLab):
             subprocess.run(["umount", "-l", mountpoint], capture_output=True)
         if bus_was_ours:
             self.ganesha.forget_bus()
-        self._remove_machine_files()
+        if self.holds_client_host():  # Gluster's machine-wide files are the running lab's otherwise
+            self._remove_machine_files()
         self.finish_down(t0, self._gluster_mounts)
 
     def _remove_machine_files(self) -> None:

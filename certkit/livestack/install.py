@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Callable
 
@@ -28,6 +30,7 @@ DATABASE_PACKAGES = {"mariadb": {"mariadb-server": "/usr/sbin/mariadbd"},
 PYTHON_PACKAGES = {"tempest": "tempest", "manila_tempest_tests": "manila-tempest-plugin",
                    "gunicorn": "gunicorn", "psycopg2": "psycopg2-binary", "pymysql": "PyMySQL"}
 KEYSTONE_PACKAGES = ("keystone", "gunicorn", "psycopg2-binary", "PyMySQL")
+"""Keystone's venv: the server and its WSGI server first, then the database drivers."""
 PLUGIN_FOR_MANILA = {18: "2.2.0", 19: "2.5.0", 20: "2.7.0", 21: "2.9.0", 22: "3.0.0", 23: "3.2.0"}
 """manila-tempest-plugin (branchless) releases one per cycle, in the weeks before Manila's
 x.0.0 (PyPI upload dates: 3.2.0 on 2026-09-17 between Manila 23.0.0rc1 and 23.0.0; 3.0.0 on
@@ -80,10 +83,11 @@ def ensure_debian_packages(progress: Callable[[str], None], db: str = "mariadb")
 
 
 def ensure_python_packages(progress: Callable[[str], None]) -> None:
-    """Install tempest, the plugin, gunicorn and psycopg2 into this venv when missing, and
-    Keystone into its own (certkit/pyinstall.py: uv, else pip)."""
+    """Install tempest, the plugin, gunicorn and psycopg2 into this venv when missing or
+    half-installed, and Keystone into its own (certkit/pyinstall.py: uv, else pip)."""
+    site = Path(sysconfig.get_paths()["purelib"])
     missing = [dist for module, dist in PYTHON_PACKAGES.items()
-               if importlib.util.find_spec(module) is None]
+               if importlib.util.find_spec(module) is None or not _drop_if_half_installed(site, dist)]
     if missing:
         progress(f"installing {', '.join(missing)} into {sys.prefix}")
         pyinstall.install(sys.executable, missing, what="lab manila", progress=progress)
@@ -93,8 +97,10 @@ def ensure_python_packages(progress: Callable[[str], None]) -> None:
             raise CertkitError(f"lab manila: the install reported success but {', '.join(still)} "
                                "cannot be imported")
     venv = keystone_venv()
-    if not (venv / "bin" / "keystone-manage").exists() or not (venv / "bin" / "gunicorn").exists():
-        progress(f"installing Keystone into {venv}")
+    if not keystone_venv_complete(venv):
+        progress(f"installing Keystone into {venv}"
+                 + (": the one there is half-installed (an earlier `up` was killed during its install)"
+                    if venv.exists() else ""))
         venv.parent.mkdir(parents=True, exist_ok=True)
         python = pyinstall.create_venv(venv, sys.executable, what="lab manila (Keystone's venv)",
                                        progress=progress)
@@ -102,10 +108,48 @@ def ensure_python_packages(progress: Callable[[str], None]) -> None:
                           progress=progress)
         if not (venv / "bin" / "keystone-manage").exists():
             raise CertkitError(f"lab manila: {venv}/bin/keystone-manage missing after the install")
-    elif not list(venv.glob("lib/python*/site-packages/pymysql")):  # a venv cached before MariaDB
-        progress(f"installing PyMySQL into {venv}")
-        pyinstall.install(venv / "bin" / "python", ["PyMySQL"],
-                          what="lab manila (Keystone's venv)", progress=progress)
+    else:  # a venv cached before a driver was added (PyMySQL came with MariaDB), or half-added
+        site = next(venv.glob("lib/python*/site-packages"))
+        extras = [d for d in KEYSTONE_PACKAGES[2:] if not _drop_if_half_installed(site, d)]
+        if extras:
+            progress(f"installing {', '.join(extras)} into {venv}")
+            pyinstall.install(venv / "bin" / "python", extras, what="lab manila (Keystone's venv)",
+                              progress=progress)
+
+
+def _dist_infos(site: Path, dist: str) -> list[Path]:
+    """The `*.dist-info` directories of distribution `dist` in the site-packages `site`."""
+    wanted = re.sub(r"[-_.]+", "_", dist).lower()
+    return [d for d in site.glob("*.dist-info")
+            if re.sub(r"[-_.]+", "_", d.name[:-len(".dist-info")].rsplit("-", 1)[0]).lower() == wanted]
+
+
+def installed_completely(site: Path, dist: str) -> bool:
+    """Whether pip finished installing `dist` into the site-packages `site`: its dist-info has
+    its RECORD, which pip writes last (after the files and the other metadata). A pip killed
+    half-way (a SIGKILLed `lab up`) leaves the package's files, scripts included, without it;
+    and pip installs dependencies before what needs them, so a complete RECORD of the package
+    asked for means its dependencies were installed too."""
+    return any((d / "RECORD").is_file() for d in _dist_infos(site, dist))
+
+
+def keystone_venv_complete(venv: Path) -> bool:
+    """Whether Keystone and gunicorn were installed into its venv to the end (not only their
+    scripts written: those exist half-way through pip). The database drivers are added to a
+    complete venv without remaking it (another lab's Keystone may run from it)."""
+    sites = list(venv.glob("lib/python*/site-packages"))
+    return (venv / "bin" / "keystone-manage").exists() and len(sites) == 1 and all(
+        installed_completely(sites[0], dist) for dist in KEYSTONE_PACKAGES[:2])
+
+
+def _drop_if_half_installed(site: Path, dist: str) -> bool:
+    """True when `dist` is completely installed; else its RECORD-less dist-info directories
+    are removed (pip would take them for an installed package and skip it) and False."""
+    if installed_completely(site, dist):
+        return True
+    for info in _dist_infos(site, dist):
+        shutil.rmtree(info)
+    return False
 
 
 def plugin_release_for(manila_version: str) -> str | None:

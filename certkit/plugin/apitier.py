@@ -72,8 +72,9 @@ def api(target: ApiTarget, certkit_run: CertificationRun) -> Iterator["ManilaCli
                 f"certkit-{secrets.token_hex(4)}")["id"]
         yield client
     finally:
-        for problem in client.cleanup():
-            certkit_run.warn(f"api suite cleanup: {problem}")
+        client.cleanup()
+        for kind, obj_id, error in client.undeleted:  # e.g. a share stuck in error_deleting
+            certkit_run.ledger.record_leak(kind, obj_id, obj_id, certkit_run.profile.redact(error))
 
 
 @pytest.fixture
@@ -112,7 +113,11 @@ class TempestBridge:
         tests = [i.callspec.params[TEMPEST_PARAM] for i in mine]
         suite = Path(str(mine[0].path)).parent
         try:
-            results = self.workspace.run(tests, progress=self.run.progress).results
+            ran = self.workspace.run(tests, progress=self.run.progress)
+            results = ran.results
+            for cls, message in ran.teardowns.items():  # what its tests made was left behind
+                self.run.ledger.record_leak("tempest class", cls, cls.rsplit(".", 1)[-1],
+                                            f"tearDownClass failed: {self.run.profile.redact(message)}")
             facts = api_target(self.run).facts()
             known = known_failures(suite / KNOWN_FAILURES, facts)
             replaced = superseded(suite / SUPERSEDED, facts)

@@ -108,3 +108,39 @@ def test_the_lab_privsep_helper_starts_and_runs_manila_privileged_steps(tmp_path
     proc = subprocess.run([sys.executable, "-c", PRIVSEP_PROBE, str(conf), str(made)], env=env,
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0 and proc.stdout.split() == ["True", "True"], proc.stderr[-2000:]
+
+
+def _half_installed_keystone_venv(venv: Path) -> Path:
+    """A Keystone venv as a SIGKILLed pip leaves it: every script written (what the old check
+    looked at), gunicorn complete, keystone's files and metadata there but no RECORD yet."""
+    site = venv / "lib" / "python3.11" / "site-packages"
+    for script in ("keystone-manage", "gunicorn"):
+        (venv / "bin").mkdir(parents=True, exist_ok=True)
+        (venv / "bin" / script).write_text("#!/bin/sh\n")
+    for name, record in (("gunicorn-27.0.1", True), ("keystone-30.0.0", False), ("pymysql-1.2.4", True)):
+        info = site / f"{name}.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(f"Name: {name.rsplit('-', 1)[0]}\n")
+        if record:
+            (info / "RECORD").write_text("")
+    (site / "keystone").mkdir()
+    return site
+
+
+def test_a_venv_pip_was_killed_in_is_not_taken_for_installed(tmp_path):
+    """A half-installed package (files and scripts, no RECORD) counts as missing, and its
+    RECORD-less dist-info is removed so that pip installs it again instead of skipping it."""
+    from certkit.livestack import install
+
+    venv = tmp_path / "keystone-venv"
+    site = _half_installed_keystone_venv(venv)
+    assert not install.keystone_venv_complete(venv)
+    assert install.installed_completely(site, "gunicorn")
+    assert install.installed_completely(site, "PyMySQL")  # dist-info names are normalised
+    assert not install._drop_if_half_installed(site, "keystone")
+    assert not (site / "keystone-30.0.0.dist-info").exists()
+    info = site / "Keystone-30.0.0.dist-info"
+    info.mkdir()
+    (info / "RECORD").write_text("")
+    assert install.keystone_venv_complete(venv)
+    assert install._drop_if_half_installed(site, "keystone") and info.exists()

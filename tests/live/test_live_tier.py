@@ -102,6 +102,59 @@ def test_a_sigtermed_up_brings_down_what_it_started(tmp_path):
     assert left == [] and not kept
 
 
+def _site_packages(venv: Path) -> list[Path]:
+    return list(venv.glob("lib/python*/site-packages"))
+
+
+@beyond_budget
+def test_an_up_sigkilled_during_pip_is_recovered_by_the_next_up(tmp_path):
+    """`certkit lab up manila` SIGKILLed with its whole session (pip included, as `kill -9 -PGID`
+    or an OOM kill of the group does) while pip is half-way through installing Keystone's venv:
+    the next `up` says the venv there is half-installed, makes it again and brings the lab up;
+    `down` then leaves nothing of the lab."""
+    from certkit.livestack import install
+
+    if os.geteuid() != 0:
+        pytest.skip("the manila lab needs root")
+    root, venv = tmp_path / "lab", tmp_path / "keystone-venv"
+    env = {**os.environ, "CERTKIT_MANILA_LAB_DIR": str(root), "CERTKIT_KEYSTONE_VENV": str(venv),
+           "PYTHONPATH": str(ROOT)}
+    env.pop("OS_AUTH_URL", None)
+    argv = [sys.executable, "-m", "certkit.cli", "lab", "up", "manila", "--profile", str(DUMMY_PROFILE)]
+    watch = timed("manila lab up, until SIGKILLed with its installer half-way through Keystone's venv")
+    stopwatch = watch.__enter__()
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, text=True, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen, installed = [], 0
+    try:
+        for out in proc.stderr:
+            seen.append(out)
+            if "installing Keystone into" in out:
+                break
+        deadline = time.monotonic() + 900
+        while proc.poll() is None and time.monotonic() < deadline and installed < 15:
+            time.sleep(0.2)  # pip resolves first, then installs one distribution after another
+            installed = sum(install.installed_completely(site, d.name[:-len(".dist-info")].rsplit("-", 1)[0])
+                            for site in _site_packages(venv) for d in site.glob("*.dist-info"))
+        half = installed >= 15 and not install.keystone_venv_complete(venv)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        stopwatch.note = f" ({installed} distributions installed)"
+        watch.__exit__(None, None, None)
+        with timed("manila lab up after the one SIGKILLed during its install (Keystone's venv made again)"):
+            again = run_certkit(*argv[3:], env=env)
+        complete = install.keystone_venv_complete(venv)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        down = run_certkit("lab", "down", "manila", env=env, timeout=300)
+    assert half, f"pip was not caught half-way ({installed} distributions installed): {''.join(seen)[-2000:]}"
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"installing Keystone into {venv}: the one there is half-installed" in again.stderr
+    assert complete and down.returncode == 0, down.stderr[-2000:]
+    assert tagged(root) == [] and not root.exists()
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """The lab, up after recovering from a wedge: {"root", "env", "killed", "shared", "taken"}."""

@@ -16,7 +16,7 @@ import yaml
 from certkit.apitier.target import ApiTarget
 from certkit.apitier.tempest_conf import tempest_conf_text
 from certkit.apitier.tempest_features import feature_of, idempotent_id
-from certkit.apitier.tempest_run import complete_results, parse_subunit
+from certkit.apitier.tempest_run import complete_results, parse_subunit, teardown_failures
 from certkit.profile import load_profile
 from certkit.errors import CertkitError
 from certkit.livestack.procs import alive
@@ -160,6 +160,20 @@ def test_every_listed_test_gets_a_result_skips_stay_skips(tmp_path):
     assert results["m.B.test_in_skipped_class[id-4]"].message == "cifs tests are disabled"
     assert "setUpClass of m.C failed" in results["m.C.test_in_broken_class[id-5]"].message
     assert "no result" in results["m.D.test_never_reported[id-6]"].message
+
+
+def test_a_class_that_failed_its_teardown_is_named_and_its_tests_keep_their_results(tmp_path):
+    """tearDownClass failing (GlusterFS: a share its driver cannot delete, so the class's share
+    type stays in use) is no listed test: the tests keep their own outcome, and the class is
+    named with tempest's message (the API suite records it as a leak)."""
+    stream = _subunit([("m.E.test_ok[id-7]", "success", ""), ("m.E.test_too[id-8]", "success", ""),
+                       ("tearDownClass (m.E)", "fail", ""), ("tearDownClass (m.F)", "success", "")])
+    path = tmp_path / "t.subunit"
+    path.write_bytes(stream.read())
+    found = parse_subunit(path)
+    results = complete_results(["m.E.test_ok[id-7]", "m.E.test_too[id-8]"], found, 1, tmp_path)
+    assert [r.outcome for r in results] == ["passed", "passed"]
+    assert teardown_failures(found) == {"m.E": "tearDownClass failed"}
 
 
 def test_known_failures_are_reviewed_entries_of_real_plugin_tests():

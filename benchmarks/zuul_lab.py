@@ -32,7 +32,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -210,8 +211,10 @@ def ten_changes(gerrit: Gerrit, source: Path, web: str, sample: Callable[[], Non
             "load_1m": load()}
 
 
-def fresh_lab() -> tuple[Path, Gerrit, Path, dict[str, str]]:
-    """A temporary directory with the Gerrit double serving a Manila source; the lab's env."""
+@contextmanager
+def fresh_lab() -> Iterator[tuple[Path, Gerrit, Path, dict[str, str]]]:
+    """A temporary directory with the Gerrit double serving a Manila source, and the lab's env;
+    afterwards the lab down (if it came up), the double stopped, the directory removed."""
     tmp = Path(tempfile.mkdtemp(prefix="certkit-zuul-bench-"))
     gerrit = Gerrit(tmp / "gerrit")
     source = build_manila_source(tmp / "manila-src")
@@ -219,30 +222,29 @@ def fresh_lab() -> tuple[Path, Gerrit, Path, dict[str, str]]:
     if not venv.is_built(venv.venv_dir()):
         raise SystemExit("this mode measures with Zuul's venv cached: run `certkit lab up zuul` once first")
     mirror.ensure(tmp / "mirror-build.log")
-    return tmp, gerrit, source, {"CERTKIT_LAB_DIR": str(tmp / "lab")}
-
-
-def up_only() -> int:
-    """Only the cold `up` and the services' memory (`--up`)."""
-    tmp, gerrit, _, env = fresh_lab()
-    results: dict = {"zuul_version": venv.ZUUL_VERSION, "cpus": os.cpu_count()}
+    env = {"CERTKIT_LAB_DIR": str(tmp / "lab")}
     try:
-        cold_up(tmp, gerrit, env, results)
-        save(results)
+        yield tmp, gerrit, source, env
     finally:
         down = certkit("lab", "down", "zuul", env=env)
         print(down.stderr.strip().splitlines()[-1:] if down.stderr else "", file=sys.stderr)
         gerrit.double.stop()
-    shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def up_only() -> int:
+    """Only the cold `up` and the services' memory (`--up`)."""
+    results: dict = {"zuul_version": venv.ZUUL_VERSION, "cpus": os.cpu_count()}
+    with fresh_lab() as (tmp, gerrit, _, env):
+        cold_up(tmp, gerrit, env, results)
+        save(results)
     return 0
 
 
 def ten() -> int:
     """Only 10 changes queued at once on a new lab (`--ten`; its `up` is not the cold-up figure:
     this mode may run beside other work of the lab's, on a second node network)."""
-    tmp, gerrit, source, env = fresh_lab()
-    results: dict = {}
-    try:
+    with fresh_lab() as (tmp, gerrit, source, env):
         load_start = load()
         t = time.monotonic()
         up = certkit("lab", "up", "zuul", "--gerrit", gerrit.url, "--gerrit-key", str(gerrit.key), env=env)
@@ -251,15 +253,9 @@ def ten() -> int:
         gerrit.double.wait_for_subscriber(timeout=60)
         up_s = round(time.monotonic() - t, 1)
         web = "http://127.0.0.1:%d" % json.loads((tmp / "lab" / "state.json").read_text())["ports"]["web"]
-        results["ten_changes"] = {**ten_changes(gerrit, source, web), "lab_up_s": up_s,
-                                  "load_1m_at_start": load_start}
-        save(results)
-    finally:
-        down = certkit("lab", "down", "zuul", env=env)
-        print(down.stderr.strip().splitlines()[-1:] if down.stderr else "", file=sys.stderr)
-        gerrit.double.stop()
-    shutil.rmtree(tmp, ignore_errors=True)
-    return 0 if results["ten_changes"]["one_vote_each"] else 1
+        figures = {**ten_changes(gerrit, source, web), "lab_up_s": up_s, "load_1m_at_start": load_start}
+        save({"ten_changes": figures})
+    return 0 if figures["one_vote_each"] else 1
 
 
 def lane(cached: bool = False, only_zuul: bool = False) -> int:

@@ -300,6 +300,7 @@ def lane(cached: bool = False, only_zuul: bool = False) -> int:
         "lab_daemons_cpu_s": round(sum(daemons.values())), "lab_daemons_cpu_by_service_s": daemons,
         "total_cpu_s": round(usage.ru_utime + usage.ru_stime + sum(daemons.values())),
         "lab_up_s": lab.get("lab_up_s"), "lab_up_lines": lab.get("lab_up_lines"), "lab_down_s": lab.get("lab_down_s"),
+        "lab_down_lines": lab.get("lab_down_lines"),
         "slowest": [line.strip() for line in log.splitlines() if line.strip()[:1].isdigit()
                     and (" call " in line or " setup " in line or " teardown " in line)][:12],
         "load_1m_at_start": load_start, "load_1m_at_end": load(), "cpus": os.cpu_count()}

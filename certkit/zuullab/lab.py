@@ -314,6 +314,7 @@ class ZuulLab(Lab):
         if survivors:
             raise LabError(f"lab down zuul: processes {survivors} did not exit within 30 s; "
                            "nothing was removed (run `certkit lab down zuul` again)")
+        t_processes = time.monotonic() - t0
         for mountpoint in mounts_under(self.dir):
             subprocess.run(["umount", "-l", mountpoint], capture_output=True)
         self.node.net.down()
@@ -329,7 +330,8 @@ class ZuulLab(Lab):
             left.append(str(self.dir))
         if left:
             raise LabError(f"lab down zuul: still present after teardown: {', '.join(left)}")
-        say(f"down: every process exited, nothing left ({time.monotonic() - t0:.1f} s)")
+        say(f"down: every process exited, nothing left ({time.monotonic() - t0:.1f} s, of it "
+            f"{t_processes:.1f} s finding and killing the processes)")
 
     # -- status / env -----------------------------------------------------------------------------
     def status(self) -> bool:

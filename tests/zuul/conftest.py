@@ -216,6 +216,7 @@ def zuul_lab(tmp_path_factory, gerrit, manila_source) -> ZuulLabHandle:  # noqa:
         t0 = time.monotonic()
         down = certkit("lab", "down", "zuul", env=env)
         figures["lab_down_s"] = round(time.monotonic() - t0, 1)
+        figures["lab_down_lines"] = [line for line in down.stderr.splitlines() if "down:" in line]
         if os.environ.get(FIGURES_VARIABLE):
             Path(os.environ[FIGURES_VARIABLE]).write_text(json.dumps(figures, indent=2) + "\n")
         assert down.returncode == 0, down.stderr[-2000:]

@@ -51,7 +51,9 @@ class ZuulLab(Lab):
         self.tls = TLSFiles(self.dir / "tls")
         self.node = StaticNode(self.dir, self.run_dir, self.log_dir)
         self.state_file = self.dir / "state.json"
-        self.timeout = float(os.environ.get("CERTKIT_ZUUL_LAB_TIMEOUT", "180"))
+        # A ceiling, not a delay (a daemon that dies fails the wait at once): at load 33 on the
+        # shared 2-core machine zuul-web was not yet listening 180 s after it started.
+        self.timeout = float(os.environ.get("CERTKIT_ZUUL_LAB_TIMEOUT", "600"))
 
     # -- the daemons ------------------------------------------------------------------------------
     def _daemon(self, name: str, argv: list[str]) -> Daemon:

@@ -32,14 +32,16 @@ test-zuul: venv
 
 # Lab tests beyond `make test`'s 20-minute budget (tests marked beyond_budget: exploration on
 # the Ceph lab and through the live Manila tier, GlusterFS through the live tier, a real
-# `lab up cephfs` SIGKILLed at the OSD's mkfs, the GlusterFS lab interrupted at more steps).
+# `lab up cephfs` SIGKILLed at the OSD's mkfs, the GlusterFS lab interrupted at more steps,
+# 10 changes queued at once in the Zuul lab, each with one vote).
 test-beyond-budget: venv
-	CERTKIT_BEYOND_BUDGET=1 CERTKIT_REQUIRE_LAB=1 $(BIN)/python -m pytest -v \
+	CERTKIT_BEYOND_BUDGET=1 CERTKIT_REQUIRE_LAB=1 CERTKIT_ZUUL_E2E=1 $(BIN)/python -m pytest -v \
 	    tests/test_explore_lab.py tests/live/test_live_tier.py \
 	    tests/test_lab.py::test_a_real_up_sigkilled_between_osd_new_and_mkfs_is_finished_by_the_next \
 	    tests/test_glusterfs_lab.py::test_an_interrupted_up_brings_down_what_it_started \
 	    tests/test_glusterfs_lab.py::test_an_up_sigkilled_half_way_is_finished_by_the_next_and_down_leaves_nothing \
-	    tests/test_glusterfs_lab.py::test_a_sigtermed_test_process_brings_its_lab_down
+	    tests/test_glusterfs_lab.py::test_a_sigtermed_test_process_brings_its_lab_down \
+	    tests/zuul/test_zuul_e2e.py
 
 # The documentation site (Sphinx + MyST), warnings as errors, then the internal link check.
 docs: venv

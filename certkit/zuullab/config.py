@@ -34,7 +34,10 @@ def zuul_conf(lab: Path, state: ZuulLabState, tls: TLSFiles, node_key: Path, ven
         "web": {"listen_address": "127.0.0.1", "port": state.ports["web"],
                 "root": state.web_url + "/", "command_socket": run_dir / "web.socket"},
         "executor": {
-            "state_dir": lab / "executor", "job_dir": state.job_dir,
+            # git_dir: Zuul's default is /var/lib/zuul/executor-git, outside the lab: `down`
+            # left it behind, and two labs side by side shared it, each rewriting the other's
+            # `origin` to its own Gerrit ("Host key verification failed" on the next fetch).
+            "state_dir": lab / "executor", "git_dir": lab / "executor-git", "job_dir": state.job_dir,
             "private_key_file": node_key, "default_username": "root",
             "finger_port": state.ports["finger"], "command_socket": run_dir / "executor.socket",
             "variables": lab / "etc" / "site-variables.yaml",

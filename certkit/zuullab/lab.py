@@ -51,7 +51,9 @@ class ZuulLab(Lab):
         self.tls = TLSFiles(self.dir / "tls")
         self.node = StaticNode(self.dir, self.run_dir, self.log_dir)
         self.state_file = self.dir / "state.json"
-        self.timeout = float(os.environ.get("CERTKIT_ZUUL_LAB_TIMEOUT", "180"))
+        # A ceiling, not a delay (a daemon that dies fails the wait at once): at load 33 on the
+        # shared 2-core machine zuul-web was not yet listening 180 s after it started.
+        self.timeout = float(os.environ.get("CERTKIT_ZUUL_LAB_TIMEOUT", "600"))
 
     # -- the daemons ------------------------------------------------------------------------------
     def _daemon(self, name: str, argv: list[str]) -> Daemon:
@@ -135,28 +137,42 @@ class ZuulLab(Lab):
             sub.mkdir(parents=True, exist_ok=True)
         if not self.tls.exists():
             self.tls.create()
+        # The phases overlap where one waits and the other computes: ZooKeeper's JVM starts
+        # while the node is set up, and the node's image is baked (uv copying files) while
+        # Zuul's services import and load the tenant (CPU).
+        phases: dict[str, float] = {}
+        t = time.monotonic()
+        zk = self._start_zookeeper()
         self.node.up()
         self.mirror().start()
-        wait_until("the node's mirror", 30, lambda: self._listening(self.node.net.host_ip, state.ports["mirror"]),
-                   f"log: {self.log_dir / 'mirror.stderr'}")
         sshd = self.node.daemon().pid()
         if sshd is None:
             raise LabError("the static node's sshd is not running")
-        image.bake(self.node.home, sshd, recipe.recipe_path().parents[2], self.mirror_url(state),
-                   wheelhouse / "requirements.txt", self.dir / "image-build.log")
-        (self.dir / "zuul-home" / ".ssh").mkdir(mode=0o700, parents=True, exist_ok=True)
-        if fresh:  # a lab already up keeps its repositories (a new commit would reconfigure Zuul)
-            self._write_repositories()
-            self._write_known_hosts(state)
-        self._start_zookeeper(state)
-        for name in SERVICES:
-            self.service(name).start()
-        self.logserver().start()
-        self._wait_ready(state)
+        phases["node"] = time.monotonic() - t
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            baking = pool.submit(image.bake, self.node.home, sshd, recipe.recipe_path().parents[2],
+                                 wheelhouse, self.dir / "image-build.log")
+            (self.dir / "zuul-home" / ".ssh").mkdir(mode=0o700, parents=True, exist_ok=True)
+            if fresh:  # a lab already up keeps its repositories (a new commit would reconfigure Zuul)
+                self._write_repositories()
+                self._write_known_hosts(state)
+            self._wait_zookeeper(zk, state)
+            phases["zookeeper"] = time.monotonic() - t
+            for name in SERVICES:
+                self.service(name).start()
+            self.logserver().start()
+            wait_until("the node's mirror", 30,
+                       lambda: self._listening(self.node.net.host_ip, state.ports["mirror"]),
+                       f"log: {self.log_dir / 'mirror.stderr'}")
+            self._wait_ready(state)
+            phases["zuul"] = time.monotonic() - t
+            baking.result()
+            phases["image"] = time.monotonic() - t
         say(f"up: Zuul {venv.ZUUL_VERSION} at {state.web_url} (tenant {TENANT}), static node "
             f"{self.node.ip} in {self.node.net.netns}, logs at {state.logs_url}, "
             f"node mirror {self.mirror_url(state)}")
-        say(f"figures: packages+venv {t_venv - t0:.1f} s, services {time.monotonic() - t_venv:.1f} s, "
+        say(f"figures: packages+venv {t_venv - t0:.1f} s, services {time.monotonic() - t_venv:.1f} s "
+            f"({', '.join(f'{k} ready at {v:.1f} s' for k, v in phases.items())}), "
             f"total {time.monotonic() - t0:.1f} s (venv {zuul_venv})")
 
     @staticmethod
@@ -216,11 +232,14 @@ class ZuulLab(Lab):
             f"UserKnownHostsFile {known}\n"
             + (system.read_text() if system.exists() else ""))
 
-    def _start_zookeeper(self, state: ZuulLabState) -> None:
+    def _start_zookeeper(self) -> Daemon:
+        """ZooKeeper started (not yet waited for: see _wait_zookeeper)."""
         (self.dir / "zookeeper").mkdir(exist_ok=True)
         zk = self.zookeeper()
         zk.start()
+        return zk
 
+    def _wait_zookeeper(self, zk: Daemon, state: ZuulLabState) -> None:
         def ready() -> bool:
             zk.expect_running()
             return zookeeper.tls_handshake(state.ports["zookeeper"], self.tls)
@@ -297,6 +316,7 @@ class ZuulLab(Lab):
         if survivors:
             raise LabError(f"lab down zuul: processes {survivors} did not exit within 30 s; "
                            "nothing was removed (run `certkit lab down zuul` again)")
+        t_processes = time.monotonic() - t0
         for mountpoint in mounts_under(self.dir):
             subprocess.run(["umount", "-l", mountpoint], capture_output=True)
         self.node.net.down()
@@ -312,7 +332,8 @@ class ZuulLab(Lab):
             left.append(str(self.dir))
         if left:
             raise LabError(f"lab down zuul: still present after teardown: {', '.join(left)}")
-        say(f"down: every process exited, nothing left ({time.monotonic() - t0:.1f} s)")
+        say(f"down: every process exited, nothing left ({time.monotonic() - t0:.1f} s, of it "
+            f"{t_processes:.1f} s finding and killing the processes)")
 
     # -- status / env -----------------------------------------------------------------------------
     def status(self) -> bool:

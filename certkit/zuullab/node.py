@@ -26,7 +26,8 @@ def network() -> ClientNetwork:
     return ClientNetwork(env("CERTKIT_ZUUL_NODE_NETNS", NETNS), env("CERTKIT_ZUUL_HOST_IF", "ckz-host"),
                          env("CERTKIT_ZUUL_NODE_IF", "ckz-node"),
                          env("CERTKIT_ZUUL_HOST_IP", "10.252.0.1"),
-                         env("CERTKIT_ZUUL_NODE_IP", "10.252.0.2"))
+                         env("CERTKIT_ZUUL_NODE_IP", "10.252.0.2"),
+                         int(env("CERTKIT_ZUUL_NODE_PREFIX", "24")))
 
 
 class StaticNode:

@@ -7,7 +7,14 @@ what `zuul-manage-ansible` makes (one per version in Zuul's own ansible-config.c
 that version's and the common requirements), made the same way but by uv: pip took minutes
 for them (Zuul runs it with --no-cache-dir), uv about a minute cold (docs/zuul/lab.md). A
 `.certkit-complete` marker is written last, so an interrupted build is started over rather
-than used."""
+than used.
+
+Every module is compiled to bytecode once, after the build (`.certkit-bytecode` marks it done;
+a venv built before this is compiled at its next `up`). uv, unlike pip, does not compile at
+install, and where PYTHONDONTWRITEBYTECODE is set (it is on the shared machine) or the venv is
+read-only (bubblewrap binds Ansible's in read-only), Python never writes the bytecode itself:
+every daemon start and every `ansible-playbook` of every build compiled its thousands of
+imported modules again (docs/zuul/lab.md, "What the end to end costs")."""
 
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ from certkit.lab.processes import LabError
 ZUUL_VERSION = "14.3.0"
 REQUIREMENTS = Path(__file__).with_name("zuul-requirements.txt")
 MARKER = ".certkit-complete"
+BYTECODE = ".certkit-bytecode"
 
 
 def venv_dir() -> Path:
@@ -64,10 +72,34 @@ def ansible_requirements(venv: Path) -> dict[str, list[str]]:
 
 
 def ensure(log: Path) -> Path:
-    """The venv, built when absent (progress lines on stderr; uv's output in `log`)."""
+    """The venv, built when absent and compiled to bytecode when not yet (progress lines on
+    stderr; uv's and compileall's output in `log`)."""
     venv = venv_dir()
-    if is_built(venv):
-        return venv
+    if not is_built(venv):
+        build(venv, log)
+    if not (venv / BYTECODE).is_file():
+        compile_bytecode(venv, log)
+    return venv
+
+
+def compile_bytecode(venv: Path, log: Path) -> None:
+    """compileall over Zuul's venv and its Ansible venvs, on every core, once. The Ansible
+    collections (two thirds of the 55,000 files) are left out: their modules are sent to the
+    node, not imported on the executor; Ansible itself and its libraries are compiled."""
+    t0 = time.monotonic()
+    say("zuul venv: compiling its modules to bytecode (once)")
+    with open(log, "a") as out:
+        # The exit status is 1 when any file fails to compile (test data, templates named .py):
+        # those are never imported; the marker is written anyway.
+        subprocess.run([str(venv / "bin" / "python"), "-m", "compileall", "-q", "-j", "0",
+                        "-x", "/ansible_collections/", str(venv / "lib"), str(ansible_root(venv))],
+                       stdout=out, stderr=subprocess.STDOUT)
+    (venv / BYTECODE).write_text(f"zuul {ZUUL_VERSION}\n")
+    say(f"zuul venv: bytecode compiled in {time.monotonic() - t0:.0f} s")
+
+
+def build(venv: Path, log: Path) -> None:
+    """Zuul's venv and its Ansible venvs, by uv from the pinned list."""
     t0 = time.monotonic()
     say(f"zuul venv: building Zuul {ZUUL_VERSION} into {venv} (once; about 2 minutes)")
     if venv.exists():
@@ -98,7 +130,6 @@ def ensure(log: Path) -> Path:
             raise LabError(f"zuul venv: installing Ansible {', '.join(failed)} failed; see {log}")
     (venv / MARKER).write_text(f"zuul {ZUUL_VERSION}\n")
     say(f"zuul venv: ready in {time.monotonic() - t0:.0f} s")
-    return venv
 
 
 def bin_path(venv: Path) -> str:
@@ -106,5 +137,5 @@ def bin_path(venv: Path) -> str:
     return f"{venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}"
 
 
-__all__ = ["ZUUL_VERSION", "ansible_requirements", "ansible_root", "bin_path", "ensure", "is_built",
-           "uv_binary", "venv_dir"]
+__all__ = ["ZUUL_VERSION", "ansible_requirements", "ansible_root", "bin_path", "build",
+           "compile_bytecode", "ensure", "is_built", "uv_binary", "venv_dir"]

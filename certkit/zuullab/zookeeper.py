@@ -20,6 +20,10 @@ JARS = tuple(f"/usr/share/java/{jar}.jar" for jar in (
     "zookeeper", "netty-codec", "netty-resolver", "netty-transport-native-unix-common",
     "slf4j-simple"))
 HEAP = "-Xmx256m"
+JVM = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+"""A small, short-lived server on a shared 2-core machine: one GC thread instead of G1's pool,
+and only the quick JIT tier (C2's compiler threads cost CPU at every start for throughput a
+lab with one client never needs)."""
 
 
 def zoo_cfg(data_dir: Path, port: int, tls: TLSFiles) -> str:
@@ -43,7 +47,7 @@ def zoo_cfg(data_dir: Path, port: int, tls: TLSFiles) -> str:
 
 
 def daemon(conf: Path, run_dir: Path, log_dir: Path) -> Daemon:
-    return Daemon("zookeeper", ["java", HEAP, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+    return Daemon("zookeeper", ["java", HEAP, *JVM, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
                                 "-cp", ":".join(JARS),
                                 "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(conf)],
                   run_dir, log_dir)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -84,10 +84,40 @@ class Gerrit:
                              f"expected {count}\n{detail}")
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process, the children it reaped and every live descendant (with theirs):
+    a daemon's whole cost so far (ansible-playbook under the executor, the builds' commands
+    under the node's sshd)."""
+    from certkit.ci.proctree import descendants
+
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for each in (pid, *descendants(pid)):
+        try:
+            raw = Path(f"/proc/{each}/stat").read_text()
+        except OSError:
+            continue
+        total += sum(int(f) for f in raw[raw.rindex(")") + 2:].split()[11:15])
+    return total / tick
+
+
+def queue_changes(gerrit: Gerrit, source: Path, numbers: range) -> None:
+    """One patch set of openstack/manila for each change number, uploaded back to back (Zuul
+    queues them all on its one node)."""
+    from tests.ci.conftest import commit_change
+
+    for number in numbers:
+        commit_change(source, f"Queued change {number}", str(number))
+        gerrit.double.upload_patchset("openstack/manila", number, source,
+                                      files=["manila/certkit_change_marker.py"])
+
+
 @dataclass
 class ZuulLabHandle:
     dir: Path
     env: dict[str, str]
+    retired_cpu_s: dict[str, float] = field(default_factory=dict)
+    """CPU seconds of daemons the tests stopped or killed (their processes are gone by teardown)."""
 
     @property
     def state(self) -> dict:
@@ -104,21 +134,28 @@ class ZuulLabHandle:
     def up(self) -> subprocess.CompletedProcess:
         return certkit("lab", "up", "zuul", env=self.env)
 
+    def kill(self, daemon: str, sig: int) -> None:
+        """Send `sig` to a daemon and wait until it is gone, its CPU so far kept for the figures."""
+        from certkit.lab.processes import is_alive
+
+        pid = self.pid(daemon)
+        cpu = tree_cpu_s(pid)
+        os.kill(pid, sig)
+        deadline = time.monotonic() + 60
+        while is_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not is_alive(pid), f"{daemon} ({pid}) still runs 60 s after signal {sig}"
+        self.retired_cpu_s[daemon] = self.retired_cpu_s.get(daemon, 0.0) + cpu
+
     def daemon_cpu_s(self) -> dict[str, float]:
-        """CPU seconds of each of the lab's daemons and of the children it reaped (ansible-playbook
-        under the executor, the builds' commands under the node's sshd): what the lane's own
-        CPU figure misses, since the daemons are not the lane's children."""
-        tick = os.sysconf("SC_CLK_TCK")
-        cpu = {}
+        """CPU seconds of each of the lab's daemons with everything under it, those the tests
+        killed included: what the lane's own CPU figure misses, since the daemons are not the
+        lane's children."""
+        cpu = dict(self.retired_cpu_s)
         for pidfile in sorted((self.dir / "run").glob("*.pid.json")):
-            pid = json.loads(pidfile.read_text())["pid"]
-            try:
-                raw = Path(f"/proc/{pid}/stat").read_text()
-            except OSError:
-                continue
-            fields = raw[raw.rindex(")") + 2:].split()
-            cpu[pidfile.name[:-len(".pid.json")]] = round(sum(int(f) for f in fields[11:15]) / tick, 1)
-        return cpu
+            name = pidfile.name[:-len(".pid.json")]
+            cpu[name] = cpu.get(name, 0.0) + tree_cpu_s(json.loads(pidfile.read_text())["pid"])
+        return {name: round(value, 1) for name, value in sorted(cpu.items())}
 
     def diagnostics(self) -> str:
         out = []
@@ -165,18 +202,23 @@ def zuul_lab(tmp_path_factory, gerrit, manila_source) -> ZuulLabHandle:  # noqa:
     t0 = time.monotonic()
     up = certkit("lab", "up", "zuul", "--gerrit", gerrit.url, "--gerrit-key", str(gerrit.key), env=env)
     handle = ZuulLabHandle(lab_dir, env)
+    figures: dict = {}
     try:
         assert up.returncode == 0, up.stderr[-3000:] + handle.diagnostics()
         figures = {"lab_up_s": round(time.monotonic() - t0, 1),
                    "lab_up_lines": [line for line in up.stderr.splitlines() if "figures:" in line
-                                    or "zuul venv: ready" in line or "node mirror:" in line]}
+                                    or "zuul venv:" in line or "node mirror:" in line
+                                    or "node image:" in line]}
         gerrit.double.wait_for_subscriber(timeout=60)
         yield handle
         figures["daemon_cpu_s"] = handle.daemon_cpu_s()
+    finally:
+        t0 = time.monotonic()
+        down = certkit("lab", "down", "zuul", env=env)
+        figures["lab_down_s"] = round(time.monotonic() - t0, 1)
+        figures["lab_down_lines"] = [line for line in down.stderr.splitlines() if "down:" in line]
         if os.environ.get(FIGURES_VARIABLE):
             Path(os.environ[FIGURES_VARIABLE]).write_text(json.dumps(figures, indent=2) + "\n")
-    finally:
-        down = certkit("lab", "down", "zuul", env=env)
         assert down.returncode == 0, down.stderr[-2000:]
         assert "nothing left" in down.stderr
         assert not lab_dir.exists()
@@ -184,4 +226,3 @@ def zuul_lab(tmp_path_factory, gerrit, manila_source) -> ZuulLabHandle:  # noqa:
 
         netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         assert network().netns not in netns.split(), netns
-

@@ -69,3 +69,29 @@ def test_ports_are_distinct_and_the_state_file_is_private(tmp_path):
     path.write_text("{not json")
     with pytest.raises(CertkitError, match="unreadable zuul lab state"):
         ZuulLabState.load(path)
+
+
+def test_every_directory_zuul_writes_is_the_labs(tmp_path):
+    """Zuul's defaults put the executor's and merger's git caches in /var/lib/zuul: `down`
+    left them behind and two labs shared them (each rewrote the other's `origin`). Every
+    directory zuul.conf names is inside the lab, but the short job_dir `down` removes."""
+    import configparser
+    import sys
+    from pathlib import Path
+
+    from certkit.zuullab.config import zuul_conf
+    from certkit.zuullab.tls import TLSFiles
+
+    lab = tmp_path / "lab"
+    with reserved_ports() as ports:
+        state = ZuulLabState(gerrit=GerritTarget("127.0.0.1", 29418, "acme-ci", "/k"), ports=ports)
+    conf = configparser.ConfigParser(interpolation=None)
+    conf.read_string(zuul_conf(lab, state, TLSFiles(lab / "tls"), lab / "ssh" / "key", Path(sys.prefix)))
+    directories = {f"{section}.{key}": Path(value) for section in conf.sections()
+                   for key, value in conf[section].items()
+                   if key.endswith(("_dir", "_root")) and key != "ansible_root"}
+    assert {"executor.git_dir", "merger.git_dir", "executor.state_dir"} <= set(directories)
+    outside = {name: path for name, path in directories.items()
+               if lab not in path.parents and name != "executor.job_dir"}
+    assert not outside, outside
+    assert directories["executor.job_dir"] == Path(state.job_dir)

@@ -19,7 +19,6 @@ waits overlapped; the first build pays for the node's venv.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -29,10 +28,10 @@ from pathlib import Path
 
 import pytest
 
-from certkit.lab.processes import is_alive
 from certkit.verdict import CERTIFIED, NOT_CERTIFIED
 from tests.ci.conftest import ROOT, commit_change
-from tests.zuul.conftest import BUILD_LINE, certkit, fetch_text
+from tests.conftest import beyond_budget
+from tests.zuul.conftest import BUILD_LINE, certkit, fetch_text, queue_changes
 
 
 SUCCESS = re.compile(r"\ABuild succeeded\.\n+http://127\.0\.0\.1:\d+/t/certkit/buildset/\w+\n")
@@ -71,10 +70,7 @@ PLUS_ONE, BROKEN, LOST = 5101, 5102, 5104
 
 def test_zookeeper_and_gerrit_restarts_zuul_reconnects(zuul_lab, gerrit, manila_source, tmp_path):
     # ZooKeeper restarted: Zuul's components reconnect (the builds below prove it).
-    zk = zuul_lab.pid("zookeeper")
-    os.kill(zk, signal.SIGTERM)
-    while is_alive(zk):
-        time.sleep(0.2)
+    zuul_lab.kill("zookeeper", signal.SIGTERM)
     up = zuul_lab.up()  # starts what is not running: ZooKeeper
     assert up.returncode == 0, up.stderr[-2000:]
 
@@ -173,11 +169,7 @@ def test_recheck_runs_again_and_a_killed_executor_is_retried_with_one_vote(zuul_
     gerrit.double.add_comment(BROKEN, 1, {"name": "Jane Developer", "email": "jane@example.org",
                                           "username": "jane"}, "recheck")
     _running_build(zuul_lab, BROKEN)
-    executor = zuul_lab.pid("executor")
-    os.kill(executor, signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while is_alive(executor) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    zuul_lab.kill("executor", signal.SIGKILL)
     assert len(gerrit.votes(BROKEN)) == 1
     up = zuul_lab.up()  # starts what is not running: the executor
     assert up.returncode == 0, up.stderr[-2000:]
@@ -194,6 +186,21 @@ def test_each_change_has_exactly_its_votes(zuul_lab, gerrit):
     does not replay what was sent while Gerrit was down)."""
     time.sleep(5)  # a stray second vote would have come by now
     assert {c: len(gerrit.votes(c)) for c in (PLUS_ONE, BROKEN, LOST)} == {PLUS_ONE: 1, BROKEN: 2, LOST: 0}
+
+
+@beyond_budget
+def test_ten_changes_queued_at_once_get_one_vote_each(zuul_lab, gerrit, manila_source):
+    """10 patch sets uploaded back to back: each gets exactly one Verified +1, from one build
+    (about 15 minutes on the lab's one node: `make test-beyond-budget`; the figures are
+    `benchmarks/zuul_lab.py --ten`'s)."""
+    numbers = range(5200, 5210)
+    queue_changes(gerrit, manila_source, numbers)
+    for number in numbers:
+        gerrit.wait_votes(number, 1, timeout=3600, lab=zuul_lab)
+    time.sleep(10)  # a stray second vote would have come by now
+    assert {n: [_label(v) for v in gerrit.votes(n)] for n in numbers} == {n: ["Verified=1"] for n in numbers}
+    builds = {n: [b["result"] for b in zuul_lab.api(f"tenant/certkit/builds?change={n}")] for n in numbers}
+    assert builds == {n: ["SUCCESS"] for n in numbers}
 
 
 def _publish(report: dict, tmp_path: Path) -> None:

@@ -8,6 +8,11 @@ whose certkit lacks uv, or a uv that fails (its last line is shown before pip is
 
 uv ignores pip.conf; it gets the system's trust store (UV_NATIVE_TLS) so a TLS proxy that pip
 trusts through the system CA bundle works for uv as well.
+
+Bytecode: pip compiles every module at install time; uv does not unless asked. Where
+PYTHONDONTWRITEBYTECODE is set (it is on this project's machines) Python then never writes a .pyc,
+and every process compiles every module it imports from source again, Manila's thousands among
+them. So installs compile by default (`compile_bytecode=False` for a venv used once).
 """
 
 from __future__ import annotations
@@ -67,21 +72,23 @@ def create_venv(target: Path, python: str, *, what: str,
 
 def install(python: Path | str, packages: Sequence[str], *, what: str,
             progress: Callable[[str], None] | None = None, env: dict[str, str] | None = None,
-            timeout: float = 1800) -> str:
+            timeout: float = 1800, compile_bytecode: bool = True) -> str:
     """Install packages (pip's argument syntax: requirements, -e PATH, --no-deps...) into the
     environment of `python`; the tool that did it ("uv" or "pip"). Raises CertkitError naming
     `what` and the installer's last error line."""
     env = {**(env or os.environ), "UV_NATIVE_TLS": os.environ.get("UV_NATIVE_TLS", "1")}
     uv = uv_binary()
     if uv is not None:
-        code, out = _run([uv, "pip", "install", "-q", "--python", str(python), *packages],
+        compiling = ["--compile-bytecode"] if compile_bytecode else []
+        code, out = _run([uv, "pip", "install", "-q", *compiling, "--python", str(python), *packages],
                          env, timeout)
         if code == 0:
             return "uv"
         if progress:
             progress(f"{what}: uv failed ({_last_line(out)}); trying pip")
+    compiling = [] if compile_bytecode else ["--no-compile"]
     code, out = _run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                      *packages], env, timeout)
+                      *compiling, *packages], env, timeout)
     if code != 0:
         raise CertkitError(f"{what}: pip install failed: {_last_line(out)}")
     return "pip"

@@ -22,14 +22,16 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 # uv (one of certkit's dependencies) installs the ~200 packages in a fraction of pip's time and
 # CPU (certkit/pyinstall.py says why); pip installs uv itself, and is the fallback when uv fails.
+# --compile-bytecode as pip does: with PYTHONDONTWRITEBYTECODE set, nothing would ever write them.
 echo "bootstrap: installing certkit and its dependencies into $venv (about a minute the first time)" >&2
 export UV_NATIVE_TLS="${UV_NATIVE_TLS:-1}"
 # uv does not read pip's configuration: hand it pip's index when one is set (a Zuul node's
 # pip.conf names the lab's mirror, its only package source).
 index=$("$venv/bin/python" -m pip config list 2>/dev/null | sed -n "s/^.*\.index-url='\(.*\)'$/\1/p" | tail -1)
 if [ -n "$index" ] && [ -z "${UV_DEFAULT_INDEX:-}" ]; then export UV_DEFAULT_INDEX="$index"; fi
-if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check "uv>=0.5" \
-   || ! "$venv/bin/uv" pip install -q --python "$venv/bin/python" -e ".[test,docs]"; then
+if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check "uv>=0.5" 2>&1 \
+        | { grep -v "^WARNING: Location 'file://" || true; } \
+   || ! "$venv/bin/uv" pip install -q --compile-bytecode --python "$venv/bin/python" -e ".[test,docs]"; then
     echo "bootstrap: uv could not install; trying pip" >&2
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test,docs]" 2>&1 \
         | grep -v "^WARNING: Location 'file://" || true

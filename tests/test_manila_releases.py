@@ -32,7 +32,7 @@ def _older_venv() -> Path:
     try:
         python = pyinstall.create_venv(venv, sys.executable, what=f"manila {OLDER_RELEASE} venv")
         pyinstall.install(python, [f"manila=={OLDER_RELEASE}.*", "-e", str(ROOT)],
-                          what=f"manila {OLDER_RELEASE} venv")
+                          what=f"manila {OLDER_RELEASE} venv", compile_bytecode=False)  # used once
     except CertkitError as error:
         pytest.fail(f"cannot build the manila {OLDER_RELEASE} venv: {error}")
     stamp.write_text(want)

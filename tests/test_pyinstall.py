@@ -30,7 +30,7 @@ def test_uv_installs_into_the_given_python_and_pip_is_not_run(tmp_path, log, mon
     monkeypatch.setattr(pyinstall, "uv_binary", lambda: str(uv))
     assert pyinstall.install(python, ["manila==22.*", "-e", "/src"], what="t") == "uv"
     [call] = log.read_text().splitlines()
-    assert call == f"{uv} pip install -q --python {python} manila==22.* -e /src"
+    assert call == f"{uv} pip install -q --compile-bytecode --python {python} manila==22.* -e /src"
 
 
 def test_a_failing_uv_falls_back_to_pip_and_says_why(tmp_path, log, monkeypatch):

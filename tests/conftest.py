@@ -54,6 +54,12 @@ def pytest_configure(config) -> None:
 
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, interrupt)
+    # Tests that import a suite module directly see its checks' marks (certkit's plugin, which
+    # registers them in a certification run, is not loaded in certkit's own tests).
+    from certkit.contract.checks import MARK, PER_TEST_MARK
+
+    config.addinivalue_line("markers", f"{MARK}(info): a certkit check")
+    config.addinivalue_line("markers", f"{PER_TEST_MARK}: one check per outside test")
 
 
 @pytest.fixture(scope="session")

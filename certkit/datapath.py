@@ -10,6 +10,7 @@ when a check fails, before the check's shares are deleted.
 
 from __future__ import annotations
 
+import json
 import secrets
 import shlex
 from typing import Any
@@ -17,6 +18,22 @@ from typing import Any
 from certkit.clienthost import ClientHost, ClientHostError
 from certkit.harness.models import Model
 from certkit.nfsclient import PROBE_PREFIX, NfsClient, NfsExport
+
+
+_CONNECT_AS = """
+import json, sys
+import rados
+for name, key in json.load(open(sys.argv[1])).items():
+    cluster = rados.Rados(conffile=sys.argv[2], name="client." + name, conf={"key": key})
+    try:
+        cluster.connect(timeout=10)
+        print("ALIVE", name)
+    except rados.Error:
+        print("GONE", name)
+    finally:
+        cluster.shutdown()
+"""
+"""Run on the client host: connects as each identity of the JSON file named (name -> key)."""
 
 
 class MountRefused(Exception):
@@ -219,6 +236,22 @@ class Mounter:
             return found.total_bytes
         result = self.client.run(f"df -B1 --output=size {shlex.quote(mountpoint)} | tail -1", check=True)
         return int(result.stdout.strip())
+
+    def cephx_identities_alive(self, keys: dict[str, str]) -> list[str] | None:
+        """Of these cephx identities (name -> key), those the cluster still accepts: a client
+        connects as each (librados, one process, keys through a 0600 file); None when the
+        client host cannot tell (no cluster mounted yet, or no python3-rados there)."""
+        conf = next(iter(self._confs.values()), None)
+        if not keys or conf is None:
+            return [] if not keys else None
+        secrets_file = f"{self.workdir}/identities.json"
+        self.client.write_file(secrets_file, json.dumps(keys))
+        result = self.client.run(f"timeout {30 + 15 * len(keys)} python3 -c {shlex.quote(_CONNECT_AS)} "
+                                 f"{shlex.quote(secrets_file)} {shlex.quote(conf)}; rc=$?; "
+                                 f"rm -f {shlex.quote(secrets_file)}; exit $rc", timeout=60 + 15 * len(keys))
+        if not result.ok:
+            return None
+        return [line.split(" ", 1)[1] for line in result.stdout.splitlines() if line.startswith("ALIVE ")]
 
     def close(self) -> None:
         """End of the run: unmount what is left and remove the work directory (keyrings

@@ -60,6 +60,11 @@ class DriverObserver:
     def close(self, ex: "Executor") -> None:
         """Nothing held."""
 
+    def identities_left(self, ex: "Executor") -> list[str] | None:
+        """After the example's clean-up: the back-end identities it was given keys for that the
+        back end still accepts (None: not observable)."""
+        return None
+
 
 class ClientObserver(DriverObserver):
     """Observations from the client host, on top of the driver's answers."""
@@ -98,6 +103,12 @@ class ClientObserver(DriverObserver):
 
     def close(self, ex: "Executor") -> None:
         self.remount(ex)
+
+    def identities_left(self, ex: "Executor") -> list[str] | None:
+        if ex.backend.access_type != "cephx":
+            return None
+        issued = {ex.access_to(i): key for i, key in ex.keys.items()}
+        return self.mounter.cephx_identities_alive(issued)
 
     def _writer(self, ex: "Executor", share: str) -> str:
         # The pool's first rw identity: a crowd identity ("c1" sorts first) has no client, and

@@ -219,8 +219,13 @@ class ResourceLedger:
 
     def _leak(self, entry: Entry, error: str) -> None:
         entry.released = True
+        self.leaked(Leak(entry.kind, entry.id, entry.name, error))
+
+    def leaked(self, leak: Leak) -> None:
+        """Record what was found left behind outside the ledger's own deletes (an object the
+        driver said it removed and the back end still holds)."""
         with self._lock:
-            self.leaks.append(Leak(entry.kind, entry.id, entry.name, error))
+            self.leaks.append(leak)
 
 
 def _delete_before(entry: Entry, deadline: float) -> object:

@@ -246,7 +246,9 @@ class Mounter:
             return [] if not keys else None
         secrets_file = f"{self.workdir}/identities.json"
         self.client.write_file(secrets_file, json.dumps(keys))
-        result = self.client.run(f"timeout {30 + 15 * len(keys)} python3 -c {shlex.quote(_CONNECT_AS)} "
+        # The system's Python (Debian's python3-rados), not whichever one PATH finds first.
+        result = self.client.run(f"py=/usr/bin/python3; [ -x $py ] || py=python3; "
+                                 f"timeout {30 + 15 * len(keys)} $py -c {shlex.quote(_CONNECT_AS)} "
                                  f"{shlex.quote(secrets_file)} {shlex.quote(conf)}; rc=$?; "
                                  f"rm -f {shlex.quote(secrets_file)}; exit $rc", timeout=60 + 15 * len(keys))
         if not result.ok:

@@ -276,12 +276,29 @@ def test_the_power_benchmark_passes_ctrl_c_to_its_run_and_leaves_nothing(tmp_pat
     assert list(tmp_path.iterdir()) == [], "the benchmark's temporary directory was left"
 
 
+def _explore_in_process(run: CertificationRun, options: ExploreOptions) -> tuple[list, object]:
+    """An exploration of the run's driver without a client host: (every example's executor,
+    the result); the run cleaned up after."""
+    from manila import context
+
+    factory = executor_factory(run, run.driver(), context.get_admin_context(), run.model_factory(None), None)
+    made: list = []
+
+    def new():
+        made.append(factory())
+        return made[-1]
+
+    try:
+        return made, explore(claims_of(run.profile, data_path=False), new, options)
+    finally:
+        run.finish_cleanup()
+
+
 def test_every_step_is_drawn_by_fair_rules(dummy_profile, monkeypatch):
     """FairRules subclasses Hypothesis' non-public RuleStrategy and replaces the machine's
     `_rules_strategy`: if a Hypothesis upgrade stops drawing rules through that attribute (or
     renames what FairRules reads), exploration silently falls back to Hypothesis' own choice,
     which starves `deny` (benchmarks/explore_fairness.py). Every step must come from FairRules."""
-    from manila import context
 
     from certkit.explore import machine
 
@@ -294,17 +311,7 @@ def test_every_step_is_drawn_by_fair_rules(dummy_profile, monkeypatch):
         return rule, args
 
     monkeypatch.setattr(machine.FairRules, "do_draw", counted)
-    run = CertificationRun(dummy_profile)
-    dut = run.driver()
-    factory = executor_factory(run, dut, context.get_admin_context(), run.model_factory(None), None)
-    made = []
-
-    def new():
-        made.append(factory())
-        return made[-1]
-
-    explore(claims_of(dummy_profile, data_path=False), new, ExploreOptions(budget=300, steps=8, seed=3, examples=20))
-    run.finish_cleanup()
+    made, _ = _explore_in_process(CertificationRun(dummy_profile), ExploreOptions(budget=300, steps=8, seed=3, examples=20))
     taken = [s.rule for ex in made for s in ex.steps]
     # Every step was drawn by FairRules; a drawn rule may not run when the example's choices
     # run out while it draws its arguments (Hypothesis caps the choices of a test case), which
@@ -372,23 +379,9 @@ def test_an_example_never_meets_a_driver_instance_an_earlier_one_replaced(dummy_
     earlier example's restart replaced the run's instance, and reusing that instance made a later
     example fail on what the earlier one left (found on the Ceph lab: a broken driver's state
     from one sequence failing the next, so the find was 'flaky' or could not be shrunk)."""
-    from manila import context
-
     run = CertificationRun(dummy_profile)
     run.driver_class = RemembersTheSharesItMade.driver()
-    dut = run.driver()
-    factory = executor_factory(run, dut, context.get_admin_context(), run.model_factory(None), None)
-    made = []
-
-    def new():
-        made.append(factory())
-        return made[-1]
-
-    try:
-        result = explore(claims_of(dummy_profile, data_path=False), new,
-                         ExploreOptions(budget=300, steps=10, seed=2, examples=40))
-    finally:
-        run.finish_cleanup()
+    made, result = _explore_in_process(run, ExploreOptions(budget=300, steps=10, seed=2, examples=40))
     restarted = [n for n, ex in enumerate(made[:-1]) if ex.restarts]
     assert restarted, "no example restarted: the seed no longer tests this"
     assert result.counterexample is None, result.counterexample.failure

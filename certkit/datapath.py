@@ -86,12 +86,7 @@ class Mounter:
         path = "/" + path
         identity = rule["access_to"]
         keyring = f"{self.workdir}/{identity}.keyring"
-        conf = self._confs.get(monitors)
-        if conf is None:
-            conf = f"{self.workdir}/ceph-{len(self._confs)}.conf"
-            self.client.write_file(conf, f"[global]\nmon host = {monitors}\nms bind msgr2 = false\n"
-                                         "client quota df = true\n", 0o644)
-            self._confs[monitors] = conf
+        conf = self._ceph_conf(monitors)
         if not access_key:  # cephx needs the key update_access returned; ceph-fuse would hang
             raise MountRefused(f"no access key for client.{identity} (update_access returned none)")
         # The key goes through stdin into a 0600 file, never onto a command line.
@@ -237,13 +232,24 @@ class Mounter:
         result = self.client.run(f"df -B1 --output=size {shlex.quote(mountpoint)} | tail -1", check=True)
         return int(result.stdout.strip())
 
-    def cephx_identities_alive(self, keys: dict[str, str]) -> list[str] | None:
-        """Of these cephx identities (name -> key), those the cluster still accepts: a client
-        connects as each (librados, one process, keys through a 0600 file); None when the
-        client host cannot tell (no cluster mounted yet, or no python3-rados there)."""
-        conf = next(iter(self._confs.values()), None)
-        if not keys or conf is None:
-            return [] if not keys else None
+    def _ceph_conf(self, monitors: str) -> str:
+        """The client host's ceph.conf for a cluster's monitors (`host:port,...`), written once."""
+        conf = self._confs.get(monitors)
+        if conf is None:
+            conf = f"{self.workdir}/ceph-{len(self._confs)}.conf"
+            self.client.write_file(conf, f"[global]\nmon host = {monitors}\nms bind msgr2 = false\n"
+                                         "client quota df = true\n", 0o644)
+            self._confs[monitors] = conf
+        return conf
+
+    def cephx_identities_alive(self, keys: dict[str, str], location: str) -> list[str] | None:
+        """Of these cephx identities (name -> key), those the cluster of the CephFS export
+        `location` (`monitors:/path`) still accepts: a client connects as each (librados, one
+        process, keys through a 0600 file); None when the client host cannot tell (no
+        python3-rados there)."""
+        if not keys:
+            return []
+        conf = self._ceph_conf(location.partition(":/")[0])
         secrets_file = f"{self.workdir}/identities.json"
         self.client.write_file(secrets_file, json.dumps(keys))
         # The system's Python (Debian's python3-rados), not whichever one PATH finds first.

@@ -4,6 +4,14 @@ measured, and they do not depend on the back end). Claims of driver_profiles/cep
 with a data path, 8 steps per sequence, seeds 1..N; writes benchmarks/results/explore_fairness.json.
 
     .venv/bin/python benchmarks/explore_fairness.py [--seeds 30] [--examples 100]
+
+With `--mix`: the rules' shares of the steps in the first `--examples` sequences of a
+budget-bound exploration (as long as a CephFS lab run: about 35 sequences of 20 steps), and how
+many sequences wrote, then snapshotted, then cloned; `--generation` sets the examples per
+Hypothesis run (certkit.explore.exploration.GENERATION) and `--hypothesis-order` puts the rules
+in Hypothesis' own order (fewest arguments first), to compare. Prints only.
+
+    .venv/bin/python benchmarks/explore_fairness.py --mix --seeds 4 --examples 35 [--generation 500] [--hypothesis-order]
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from results import record  # noqa: E402
 
+from certkit.explore.executor import crowd  # noqa: E402
 from certkit.explore.machine import Claims, Stats, build_machine  # noqa: E402
 from certkit.explore.model import Refused, ShareModel  # noqa: E402
 
@@ -58,6 +67,8 @@ class ModelOnly:
             m.revert(a["snapshot"])
         elif step.rule == "grant":
             m.set_rules(a["share"], {**rules, **dict(a["rules"])})
+        elif step.rule == "grant_crowd":
+            m.set_rules(a["share"], {**rules, **{i: a["level"] for i in crowd(a["first"], a["count"])}})
         elif step.rule == "deny":
             m.set_rules(a["share"], {i: lv for i, lv in rules.items() if i not in a["identities"]})
         elif step.rule == "change_access":
@@ -99,11 +110,51 @@ def first_steps(seed: int, examples: int, hypothesis_choice: bool) -> tuple[dict
     return first_seen, counter[0]
 
 
+def mix(seeds: int, examples: int) -> None:
+    """The first `examples` sequences of a budget-bound exploration of each seed, model only."""
+    from collections import Counter
+
+    from certkit.explore.exploration import ExploreOptions, explore
+    from certkit.explore.machine import BudgetSpent
+
+    taken: Counter = Counter()
+    cloned = 0
+    for seed in range(1, seeds + 1):
+        made: list[ModelOnly] = []
+
+        def new(made: list[ModelOnly] = made) -> ModelOnly:
+            if len(made) >= examples:
+                raise BudgetSpent()
+            made.append(ModelOnly({}, [0]))
+            return made[-1]
+
+        explore(CLAIMS, new, ExploreOptions(budget=1e9, steps=20, seed=seed))
+        for ex in made:
+            rules = [s.rule for s in ex.steps]
+            taken.update(rules)
+            after = rules[rules.index("write"):] if "write" in rules else []
+            cloned += "snapshot" in after and "share_from_snapshot" in after[after.index("snapshot"):]
+    total = sum(taken.values())
+    print(f"{total} steps in {seeds} x {examples} sequences; {cloned} wrote, snapshotted and cloned; "
+          + ", ".join(f"{r} {100 * n / total:.0f} %" for r, n in taken.most_common()))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=30)
     parser.add_argument("--examples", type=int, default=100)
+    parser.add_argument("--mix", action="store_true", help="the rule mix of a lab-long exploration")
+    parser.add_argument("--generation", type=int, help="examples per Hypothesis run (with --mix)")
+    parser.add_argument("--hypothesis-order", action="store_true", help="Hypothesis' rule order (with --mix)")
     args = parser.parse_args()
+    if args.mix:
+        from certkit.explore import exploration, machine
+        if args.generation:
+            exploration.GENERATION = args.generation
+        if args.hypothesis_order:
+            machine.ORDER = ()
+        mix(args.seeds, args.examples)
+        return 0
     figures: dict = {"seeds": args.seeds, "examples_per_seed": args.examples, "steps_per_example": 8}
     for name, plain in (("hypothesis", True), ("fair", False)):
         runs = [first_steps(seed, args.examples, plain) for seed in range(1, args.seeds + 1)]

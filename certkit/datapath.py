@@ -10,6 +10,7 @@ when a check fails, before the check's shares are deleted.
 
 from __future__ import annotations
 
+import json
 import secrets
 import shlex
 from typing import Any
@@ -17,6 +18,22 @@ from typing import Any
 from certkit.clienthost import ClientHost, ClientHostError
 from certkit.harness.models import Model
 from certkit.nfsclient import PROBE_PREFIX, NfsClient, NfsExport
+
+
+_CONNECT_AS = """
+import json, sys
+import rados
+for name, key in json.load(open(sys.argv[1])).items():
+    cluster = rados.Rados(conffile=sys.argv[2], name="client." + name, conf={"key": key})
+    try:
+        cluster.connect(timeout=10)
+        print("ALIVE", name)
+    except rados.Error:
+        print("GONE", name)
+    finally:
+        cluster.shutdown()
+"""
+"""Run on the client host: connects as each identity of the JSON file named (name -> key)."""
 
 
 class MountRefused(Exception):
@@ -69,12 +86,7 @@ class Mounter:
         path = "/" + path
         identity = rule["access_to"]
         keyring = f"{self.workdir}/{identity}.keyring"
-        conf = self._confs.get(monitors)
-        if conf is None:
-            conf = f"{self.workdir}/ceph-{len(self._confs)}.conf"
-            self.client.write_file(conf, f"[global]\nmon host = {monitors}\nms bind msgr2 = false\n"
-                                         "client quota df = true\n", 0o644)
-            self._confs[monitors] = conf
+        conf = self._ceph_conf(monitors)
         if not access_key:  # cephx needs the key update_access returned; ceph-fuse would hang
             raise MountRefused(f"no access key for client.{identity} (update_access returned none)")
         # The key goes through stdin into a 0600 file, never onto a command line.
@@ -219,6 +231,35 @@ class Mounter:
             return found.total_bytes
         result = self.client.run(f"df -B1 --output=size {shlex.quote(mountpoint)} | tail -1", check=True)
         return int(result.stdout.strip())
+
+    def _ceph_conf(self, monitors: str) -> str:
+        """The client host's ceph.conf for a cluster's monitors (`host:port,...`), written once."""
+        conf = self._confs.get(monitors)
+        if conf is None:
+            conf = f"{self.workdir}/ceph-{len(self._confs)}.conf"
+            self.client.write_file(conf, f"[global]\nmon host = {monitors}\nms bind msgr2 = false\n"
+                                         "client quota df = true\n", 0o644)
+            self._confs[monitors] = conf
+        return conf
+
+    def cephx_identities_alive(self, keys: dict[str, str], location: str) -> list[str] | None:
+        """Of these cephx identities (name -> key), those the cluster of the CephFS export
+        `location` (`monitors:/path`) still accepts: a client connects as each (librados, one
+        process, keys through a 0600 file); None when the client host cannot tell (no
+        python3-rados there)."""
+        if not keys:
+            return []
+        conf = self._ceph_conf(location.partition(":/")[0])
+        secrets_file = f"{self.workdir}/identities.json"
+        self.client.write_file(secrets_file, json.dumps(keys))
+        # The system's Python (Debian's python3-rados), not whichever one PATH finds first.
+        result = self.client.run(f"py=/usr/bin/python3; [ -x $py ] || py=python3; "
+                                 f"timeout {30 + 15 * len(keys)} $py -c {shlex.quote(_CONNECT_AS)} "
+                                 f"{shlex.quote(secrets_file)} {shlex.quote(conf)}; rc=$?; "
+                                 f"rm -f {shlex.quote(secrets_file)}; exit $rc", timeout=60 + 15 * len(keys))
+        if not result.ok:
+            return None
+        return [line.split(" ", 1)[1] for line in result.stdout.splitlines() if line.startswith("ALIVE ")]
 
     def close(self) -> None:
         """End of the run: unmount what is left and remove the work directory (keyrings

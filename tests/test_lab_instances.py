@@ -89,3 +89,17 @@ def test_a_printed_minimal_sequence_reads_back_as_the_same_steps():
              Step("change_access", {"share": "s1", "add": [["id2", "rw"]], "deny": ["id1", "c3"]}),
              Step("write", {"share": "s1", "path": "a", "content": "a-v'9"})]
     assert [explore_power.parsed_step(str(step)) for step in steps] == steps
+
+
+def test_only_the_shared_namespaces_ceph_lab_starts_ganesha(records, monkeypatch):
+    """Ganesha owns the machine's one D-Bus name: a CephFS lab on a second namespace starts none
+    (its `up` failed waiting for it while another lab's Ganesha ran) and serves cephfs-native."""
+    started: list[str] = []
+    shared = CephFSLab(records / "shared-lab")
+    monkeypatch.setattr(type(shared.nfs), "start", lambda self, *a, **k: started.append("ganesha"))
+    shared._start_ganesha()
+    assert started == ["ganesha"] and shared.serves_nfs
+    _second(monkeypatch)
+    second = CephFSLab(records / "second-lab")
+    second._start_ganesha()
+    assert started == ["ganesha"] and not second.serves_nfs

@@ -40,12 +40,20 @@ def claims_of(profile: Profile, data_path: bool, max_size: int = 4, max_rules: i
 def executor_factory(run: Any, dut: Any, context: Any, models: Any,
                      mounter: Mounter | None) -> Callable[[], Executor]:
     """A new executor per example: its own Resources (cleaned up after the example, and by the
-    run's final clean-up if interrupted) and its own observer."""
+    run's final clean-up if interrupted), its own observer, and a driver instance that no other
+    example used (the run's for the first, then a new one over the same private storage, set up
+    as the manager does): what a driver keeps in memory from an earlier example (a share it
+    remembers that another instance deleted after a restart) cannot decide a later one, so a
+    failing example reproduces alone, as Hypothesis' shrinker and `certkit replay` (a fresh
+    instance) need."""
     profile = run.profile
     proto, kind = explored_access(profile)
+    made = [0]
 
     def new() -> Executor:
-        res = Resources(dut.driver, context, models, run.ledger,
+        made[0] += 1
+        driver = dut.driver if made[0] == 1 else _new_instance(run, dut, context)
+        res = Resources(driver, context, models, run.ledger,
                         poll_timeout=profile.timeouts["status_poll"],
                         default_size=profile.share_size_gb)
         if mounter is not None:
@@ -53,9 +61,16 @@ def executor_factory(run: Any, dut: Any, context: Any, models: Any,
             observer: DriverObserver = ClientObserver(mounter)
         else:
             observer = DriverObserver()
-        return Executor(Backend(res, run.new_driver, dut, proto, kind), observer)
+        return Executor(Backend(res, run.new_driver, dut, proto, kind), observer, made[0])
 
     return new
+
+
+def _new_instance(run: Any, dut: Any, context: Any) -> Any:
+    """Another instance of the driver under test over its private storage, set up."""
+    instance = run.new_driver(dut.dhss, private_storage=dut.private_storage)
+    instance.driver.do_setup(context)
+    return instance.driver
 
 
 def pool_of(profile: Profile, driver: Any) -> str | None:

@@ -55,10 +55,16 @@ class Backend:
 
 
 class Executor:
-    """One example's shares, snapshots and rules on the driver, and the model they must match."""
+    """One example's shares, snapshots and rules on the driver, and the model they must match.
 
-    def __init__(self, backend: Backend, observer: Any) -> None:
+    `example` numbers the example within the run: back-end identities that outlive a share
+    (cephx ids are cluster-wide objects) carry it, so nothing an earlier example left behind
+    (a broken deny's identity, its caps and key) is met by a later one, and a failing example
+    reproduces alone, as Hypothesis' shrinker and `certkit replay` need."""
+
+    def __init__(self, backend: Backend, observer: Any, example: int = 1) -> None:
         self.backend = backend
+        self.example = example
         self.res = backend.resources
         self.observer = observer
         self.model = ShareModel()
@@ -75,11 +81,16 @@ class Executor:
 
     # -- identities -------------------------------------------------------------------------
     def access_to(self, identity: str) -> str:
-        """The back-end identity of `id<n>` or crowd client `c<k>` (cephx ids carry the run id)."""
+        """The back-end identity of `id<n>` or crowd client `c<k>`: cephx ids carry the run id
+        and the example number (`certkit-<run>-e<example>-200`); addresses stay the client
+        host's."""
+        kind, run = self.backend.access_type, self.res.models.run_id
+        if kind == "cephx":
+            run = f"{run}-e{self.example}"
         if identity.startswith(CROWD):
-            return crowd_address(self.backend.access_type, int(identity[len(CROWD):]),
-                                 self.res.models.run_id)
-        return self.res.access_to(self.backend.access_type, 200 + IDENTITIES.index(identity))
+            return crowd_address(kind, int(identity[len(CROWD):]), run)
+        n = 200 + IDENTITIES.index(identity)
+        return f"certkit-{run}-{n}" if kind == "cephx" else self.res.access_to(kind, n)
 
     def key(self, identity: str) -> str | None:
         return self.keys.get(identity)
@@ -261,6 +272,22 @@ class Executor:
                 except Exception:  # noqa: BLE001 - the ledger's clean-up below retries each
                     pass
         self.res.cleanup()
+        self._identities_left()
+
+    def _identities_left(self) -> None:
+        """Every rule denied and every share deleted, an identity the driver was given a key
+        for must be gone from the back end (Manila's CephFS driver removes a cephx identity with
+        its last subvolume authorization): one the back end still accepts is a leak the driver
+        left (a deny that did not deauthorize), reported with the run's leaks; certkit holds no
+        right to remove it (the driver's own identity cannot)."""
+        try:
+            alive = self.observer.identities_left(self)
+        except Exception:  # noqa: BLE001 - a check of the clean-up, not part of the example
+            return
+        for name in alive or []:
+            self.res.ledger.record_leak("cephx identity", name, f"client.{name}",
+                                        "the back end still accepts it after its rules were denied "
+                                        "and its shares deleted (the driver did not remove it)")
 
 
 def describe(exc: BaseException) -> str:

@@ -19,11 +19,15 @@ from certkit.explore.executor import Executor, describe
 from certkit.explore.machine import BudgetSpent, Claims, Stats, build_machine
 from certkit.explore.steps import Step, features_of, step_list, write_replay
 
-GENERATION = 500
-"""Examples per Hypothesis run. Hypothesis keeps a tree of every choice it made in a run (tens
-of KiB per example here), so a long exploration is a series of runs of this many examples, each
-seeded from the exploration's seed and its number: memory stays flat, and the same seed still
-draws the same sequences."""
+GENERATION = 20
+"""Examples per Hypothesis run. A long exploration is a series of runs of this many examples,
+each seeded from the exploration's seed and its number, so the same seed still draws the same
+sequences and memory stays flat (Hypothesis keeps a tree of every choice of a run). Few, because
+Hypothesis extends the first tenth of a run's examples (up to 50) with the simplest choices at
+every step, which repeat one rule (FairRules' index 0) to the end of the sequence: at 500 a run,
+that was most of a 300 s exploration on the Ceph lab (about 35 sequences). Model-only, the first
+35 sequences of seeds 1-4 at 20 steps: 2 of 140 wrote, snapshotted and cloned at 500 a run, 8 at
+20 (benchmarks/explore_fairness.py --mix)."""
 PROGRESS_EVERY = 10.0
 SHRINK_SHARE = 0.5
 """Shrinking a failure may go on for this share of the budget after it was found, past the

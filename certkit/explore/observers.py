@@ -60,6 +60,11 @@ class DriverObserver:
     def close(self, ex: "Executor") -> None:
         """Nothing held."""
 
+    def identities_left(self, ex: "Executor") -> list[str] | None:
+        """After the example's clean-up: the back-end identities it was given keys for that the
+        back end still accepts (None: not observable)."""
+        return None
+
 
 class ClientObserver(DriverObserver):
     """Observations from the client host, on top of the driver's answers."""
@@ -70,6 +75,8 @@ class ClientObserver(DriverObserver):
         self.mounter = mounter
         self.mounts: dict[tuple[str, str], str] = {}
         """(share, identity) -> mountpoint, kept across steps."""
+        self.location: str | None = None
+        """An export location of the latest share observed (its back end's address)."""
 
     # -- mounts -----------------------------------------------------------------------------
     def _mount(self, ex: "Executor", share: str, identity: str) -> str:
@@ -99,6 +106,12 @@ class ClientObserver(DriverObserver):
     def close(self, ex: "Executor") -> None:
         self.remount(ex)
 
+    def identities_left(self, ex: "Executor") -> list[str] | None:
+        if ex.backend.access_type != "cephx" or self.location is None:
+            return None
+        issued = {ex.access_to(i): key for i, key in ex.keys.items()}
+        return self.mounter.cephx_identities_alive(issued, self.location)
+
     def _writer(self, ex: "Executor", share: str) -> str:
         # The pool's first rw identity: a crowd identity ("c1" sorts first) has no client, and
         # over NFS its address is not even routed to the client host.
@@ -124,6 +137,8 @@ class ClientObserver(DriverObserver):
     # -- observing --------------------------------------------------------------------------
     def observe(self, ex: "Executor") -> None:
         super().observe(ex)
+        for share in ex.shares.values():  # where the back end is, for identities_left
+            self.location = share["export_locations"][0]["path"]
         for share in ex.model.shares:
             # the pool only: crowd clients are judged by the driver's answers (no such client)
             for identity in sorted({*ex.keys, *ex.model.shares[share].rules} & set(IDENTITIES)):

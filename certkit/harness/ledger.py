@@ -222,8 +222,9 @@ class ResourceLedger:
         self.record_leak(entry.kind, entry.id, entry.name, error)
 
     def record_leak(self, kind: str, obj_id: str, name: str, error: str) -> None:
-        """An object something other than this ledger made (the API tier's client, tempest)
-        and could not delete."""
+        """An object left behind outside the ledger's own deletes: one something else made and
+        could not delete (the API tier's client, tempest), or one the driver said it removed and
+        the back end still holds (a cephx identity after its rules were denied)."""
         with self._lock:
             self.leaks.append(Leak(kind, obj_id, name, error))
 

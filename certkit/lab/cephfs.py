@@ -83,7 +83,19 @@ class CephFSLab(clienthost.ClientHostLab):
         templates.write(self.dir / "client" / "ceph.conf", "cephfs", "client-ceph.conf",
                         host_ip=self.network.host_ip)
 
+    @property
+    def serves_nfs(self) -> bool:
+        """Whether this lab runs NFS-Ganesha: only on the shared client namespace. Ganesha owns
+        the machine's one D-Bus name `org.ganesha.nfsd`, so a lab on a second namespace (or any
+        lab while another one's Ganesha runs) could not start its own: it serves the native
+        protocol only (docs/labs/cephfs.md)."""
+        return self.network.netns == clienthost.DEFAULT_NETNS
+
     def _start_ganesha(self) -> None:
+        if not self.serves_nfs:
+            say(f"up: no NFS-Ganesha on client namespace {self.network.netns} (one per machine, "
+                "on the shared namespace): cephfs-native only")
+            return
         self.nfs.start("cephfs", host_ip=self.network.host_ip)
 
     def _link_bindings(self) -> None:
@@ -128,7 +140,7 @@ class CephFSLab(clienthost.ClientHostLab):
             print("cephfs lab: down")
             return False
         health = self.cluster.health()
-        daemons = [*self.cluster.daemons(), self.sshd(), self.ganesha_nfsd()]
+        daemons = [*self.cluster.daemons(), self.sshd(), *([self.ganesha_nfsd()] if self.serves_nfs else [])]
         stopped = [d.name for d in daemons if d.pid() is None]
         self.print_status(health, stopped)
         return health == "HEALTH_OK" and not stopped

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -104,12 +105,57 @@ def timed(figure: str, digits: int = 1) -> Iterator[Stopwatch]:
     FIGURES[figure] = watch.seconds() + watch.note
 
 
+CPU_PER_TEST: dict[str, list[float]] = {}
+"""Each test's CPU seconds (this process and its reaped children) in setup, call, teardown."""
+
+
+def _cpu_seconds() -> float:
+    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem) -> Iterator[None]:
+    """Count the CPU a test costs, its fixtures' set-up and teardown included (the machine CI
+    runs on is CPU-bound, so CPU seconds, not wall, say what a test costs the run)."""
+    phases = CPU_PER_TEST.setdefault(item.nodeid, [0.0, 0.0, 0.0])
+    marks: list[float] = []
+
+    def mark(phase: int) -> None:
+        marks.append(_cpu_seconds())
+        if len(marks) > 1:
+            phases[phase - 1] += marks[-1] - marks[-2]
+
+    item.stash[_CPU_MARK] = mark
+    mark(0)
+    yield
+
+
+_CPU_MARK = pytest.StashKey[Callable[[int], None]]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call) -> Iterator[None]:
+    """Close the phase `call` just ended (setup, call or teardown) on the test's CPU clock."""
+    if _CPU_MARK in item.stash:
+        item.stash[_CPU_MARK](("setup", "call", "teardown").index(call.when) + 1)
+    yield
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
-    """Print the figures even in -q runs, so CI logs show them."""
+    """Print the figures even in -q runs, so CI logs show them, and the tests dearest in CPU."""
     if FIGURES:
         terminalreporter.section("certkit figures")
         for name, value in FIGURES.items():
             terminalreporter.write_line(f"{name}: {value}")
+    if CPU_PER_TEST:
+        top = sorted(CPU_PER_TEST.items(), key=lambda kv: -sum(kv[1]))[:15]
+        total = sum(sum(p) for p in CPU_PER_TEST.values())
+        terminalreporter.section(f"CPU per test, top 15 of {total:.0f} s "
+                                 "(setup/call/teardown, this process and its reaped children)")
+        for nodeid, (setup, run, teardown) in top:
+            terminalreporter.write_line(f"{setup + run + teardown:7.1f} s  "
+                                        f"{setup:.1f}/{run:.1f}/{teardown:.1f}  {nodeid}")
 
 
 #: The client host is one per machine (certkit/lab/clienthost.py): test processes running side by

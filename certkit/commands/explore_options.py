@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from certkit.errors import CertkitError
-from certkit.explore.exploration import ExploreOptions
+from certkit.explore.options import ExploreOptions
 
 TIERS = ("driver", "api")
 DEFAULT_DIRECTORY = "reports"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Callable, Iterator
 
 from certkit.explore.executor import Executor, describe
 from certkit.explore.machine import BudgetSpent, Claims, Stats, build_machine
+from certkit.explore.options import ExploreOptions
 from certkit.explore.steps import Step, features_of, step_list, write_replay
 
 GENERATION = 20
@@ -35,29 +35,6 @@ budget if need be: a run takes at most 1.5 budgets (plus the step that found it 
 way), and a failure found
 in the budget's last second is still shrunk. Where shrinking runs out of time, the shortest
 failing sequence seen is reported (and said to be not fully shrunk)."""
-
-
-@dataclass(frozen=True)
-class ExploreOptions:
-    """`--explore-budget`, `--explore-steps`, `--explore-seed`, and where files go."""
-
-    budget: float = 300.0
-    steps: int = 20
-    seed: int | None = None
-    directory: Path | None = None
-    """Where the example database and a replay file go (the report's directory)."""
-    max_size: int = 4
-    examples: int | None = None
-    """Stop after this many sequences (None: only the budget stops): a run of fixed work, the
-    same on any machine."""
-    max_rules: int = 256
-    """Most rules a share gets (crowd grants draw their size from 1 up to this)."""
-    tier: str = "driver"
-    """`driver`: the profile's driver in-process, through Resources; `api`: a Manila API target
-    (the live tier, certkit.explore.live)."""
-
-    def chosen_seed(self) -> int:
-        return self.seed if self.seed is not None else random.SystemRandom().randrange(2 ** 32)
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -173,7 +175,8 @@ def zuul_python() -> Path:
     """Zuul's own configuration parser (zuul 14.3.0) in .venv-zuul, built by the project."""
     venv = ROOT / ".venv-zuul"
     proc = subprocess.run(["bash", str(ROOT / "ci/zuul-validator/setup.sh"), str(venv)],
-                          capture_output=True, text=True, timeout=900)
+                          capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "PYTHON": sys.executable})  # its pip, not ensurepip
     assert proc.returncode == 0, proc.stderr[-2000:]
     return venv / "bin" / "python"
 

@@ -37,17 +37,18 @@ DATAPATH_CHECKS = 11
 
 # -- the lab framework, without a lab ------------------------------------------------------------
 def test_daemon_is_tracked_by_pidfile_and_stopped_by_pid(tmp_path):
-    daemon = Daemon("sleeper", ["sleep", "300"], tmp_path / "run", tmp_path / "log")
+    lab, other = tmp_path / "lab", tmp_path / "other"  # a daemon logging under the lab is the lab's
+    daemon = Daemon("sleeper", ["sleep", "300"], other / "run", other / "log")
     pid = daemon.start()
     assert daemon.start() == pid, "a running daemon is not started twice"
     record = json.loads(daemon.pidfile.read_text())
     assert record["pid"] == pid and record["start_time"] and record["argv"] == ["sleep", "300"]
-    assert tagged(tmp_path) == [], "an untagged daemon"
+    assert tagged(lab) == [], "an untagged daemon"
     assert kill_and_wait([daemon.tracked()], timeout=10) == []
-    lab_daemon = Daemon("tagged", ["sleep", "300"], tmp_path / "run", tmp_path / "log", tag=str(tmp_path))
+    lab_daemon = Daemon("tagged", ["sleep", "300"], other / "run", other / "log", tag=str(lab))
     started = lab_daemon.start()
-    assert tagged(tmp_path) == [(started, lab_daemon.tracked()[1])]  # `down` finds it by its tag
-    assert kill_and_wait(tagged(tmp_path), timeout=10) == [] and tagged(tmp_path) == []
+    assert tagged(lab) == [(started, lab_daemon.tracked()[1])]  # `down` finds it by its tag
+    assert kill_and_wait(tagged(lab), timeout=10) == [] and tagged(lab) == []
     assert not is_alive(pid), "kill_and_wait returns only once the process has exited"
     assert daemon.pid() is None
 

@@ -272,7 +272,6 @@ def test_exploration_through_the_api_matches_the_model_and_leaves_nothing(lab, t
         watch.note = f" ({report['explore']['steps']} steps)"
 
 
-@beyond_budget
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_mid_exploration_deletes_what_it_created_through_the_api(lab, tmp_path, sig):
     with timed(f"explore --explore-tier api: {sig.name} mid-step and its clean-up"):

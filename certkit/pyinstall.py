@@ -21,7 +21,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from certkit.errors import CertkitError
 
@@ -51,12 +51,17 @@ def _run(argv: list[str], env: dict[str, str], timeout: float) -> tuple[int, str
     return proc.returncode, proc.stdout
 
 
+def _with_native_tls(env: Mapping[str, str]) -> dict[str, str]:
+    """env, with uv told to use the system's trust store unless the caller chose otherwise."""
+    return {**env, "UV_NATIVE_TLS": env.get("UV_NATIVE_TLS", "1")}
+
+
 def create_venv(target: Path, python: str, *, what: str,
                 progress: Callable[[str], None] | None = None) -> Path:
     """A fresh venv at target (any old one removed) with pip in it, made by uv when it is
     there; its python."""
     uv = uv_binary()
-    env = {**os.environ, "UV_NATIVE_TLS": os.environ.get("UV_NATIVE_TLS", "1")}
+    env = _with_native_tls(os.environ)
     if uv is not None:
         code, out = _run([uv, "venv", "-q", "--seed", "--clear", "--python", python, str(target)],
                          env, 300)
@@ -76,7 +81,7 @@ def install(python: Path | str, packages: Sequence[str], *, what: str,
     """Install packages (pip's argument syntax: requirements, -e PATH, --no-deps...) into the
     environment of `python`; the tool that did it ("uv" or "pip"). Raises CertkitError naming
     `what` and the installer's last error line."""
-    env = {**(env or os.environ), "UV_NATIVE_TLS": os.environ.get("UV_NATIVE_TLS", "1")}
+    env = _with_native_tls(env or os.environ)
     uv = uv_binary()
     if uv is not None:
         compiling = ["--compile-bytecode"] if compile_bytecode else []

@@ -10,6 +10,7 @@ when a check fails, before the check's shares are deleted.
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import shlex
@@ -176,12 +177,17 @@ class Mounter:
             sizes = found.sizes if found else {}
             return [(str(sizes[n]) if n in sizes else "", h) for n, h in zip(names, heads)]
         quoted = " ".join(shlex.quote(f"{mountpoint}/{n}") for n in names)
-        # One round trip: each file's size and content, separated by NUL bytes.
-        result = self.client.run(f"for f in {quoted}; do stat -c %s \"$f\"; printf '\\0'; "
-                                 f"head -c {limit} \"$f\"; printf '\\0'; done")
-        parts = result.stdout.split("\0")
-        return [(parts[2 * n].strip(), parts[2 * n + 1]) if len(parts) > 2 * n + 1 else ("", None)
-                for n in range(len(names))]
+        # One round trip, a line a file: its size, then its head in base64 (a file's own bytes,
+        # NULs and newlines included, can never be taken for the separator: a bulk file of zeros
+        # once shifted every later file's content onto the wrong name).
+        result = self.client.run(f"for f in {quoted}; do printf '%s/' \"$(stat -c %s -- \"$f\" 2>/dev/null)\"; "
+                                 f"head -c {limit} -- \"$f\" 2>/dev/null | base64 -w0; echo; done")
+        lines = result.stdout.splitlines()
+        states: list[tuple[str, str | None]] = []
+        for n in range(len(names)):
+            size, slash, head = lines[n].partition("/") if n < len(lines) else ("", "", "")
+            states.append((size.strip(), base64.b64decode(head).decode(errors="replace") if slash else None))
+        return states
 
     def file_size(self, path: str) -> int | None:
         """A file's size in bytes (None: it cannot be seen)."""

@@ -77,6 +77,7 @@ def test_a_hostile_profile_is_refused_by_field(tmp_path):
 
 
 CREATE = {"rule": "create_share", "args": {"share": "s1", "size": 1}}
+GRANT = {"rule": "grant", "args": {"share": "s1", "rules": [["id1", "rw"]], "mode": "delta"}}
 
 
 @pytest.mark.parametrize("steps, field", [
@@ -102,6 +103,30 @@ CREATE = {"rule": "create_share", "args": {"share": "s1", "size": 1}}
      "steps[1].args.identities"),
     ([{"rule": "delete_share", "args": {"share": "s7"}}], "'s7' is not created by an earlier step"),
     ([CREATE, {"rule": "revert", "args": {"snapshot": "snap1"}}], "steps[1].args.snapshot"),
+    # steps that cannot follow the ones before them (replayed, each would end as a false
+    # "divergence" of the driver: a KeyError from the model, not the driver's fault)
+    ([CREATE, {"rule": "deny", "args": {"share": "s1", "identities": ["c3"], "mode": "delta"}}],
+     "steps[1].args.identities: 'c3' has no rule on share 's1'"),
+    ([CREATE, {"rule": "reapply", "args": {"share": "s1", "identities": ["id2"]}}],
+     "steps[1].args.identities: 'id2' has no rule"),
+    ([CREATE, {"rule": "change_access", "args": {"share": "s1", "add": [["id3", "rw"]], "deny": ["c4"]}}],
+     "steps[1].args.deny: 'c4' has no rule"),
+    ([CREATE, GRANT, GRANT], "steps[2].args.rules: 'id1' already has a rule"),
+    ([CREATE, {"rule": "write", "args": {"share": "s1", "path": "a", "content": "x"}}],
+     "steps[1].args.share: no identity of id1, id2, id3 has a rw rule"),
+    ([CREATE, {"rule": "delete_share", "args": {"share": "s1"}},
+      {"rule": "extend", "args": {"share": "s1", "size": 2}}], "steps[2].args.share: 's1' was deleted by steps[1]"),
+    ([CREATE, {"rule": "snapshot", "args": {"snapshot": "snap2", "share": "s1"}},
+      {"rule": "delete_share", "args": {"share": "s1"}}], "steps[2].args.share: share 's1' still has snapshots"),
+    ([CREATE, {"rule": "snapshot", "args": {"snapshot": "snap2", "share": "s1"}},
+      {"rule": "snapshot", "args": {"snapshot": "snap3", "share": "s1"}},
+      {"rule": "revert", "args": {"snapshot": "snap2"}}], "steps[3].args.snapshot: 'snap2' is not the latest"),
+    ([{"rule": "create_share", "args": {"share": "s1", "size": 3}},
+      {"rule": "snapshot", "args": {"snapshot": "snap2", "share": "s1"}},
+      {"rule": "share_from_snapshot", "args": {"share": "s3", "snapshot": "snap2", "size": 2}}],
+     "steps[2].args.size: 2 GiB is smaller than snapshot"),
+    ([CREATE, {"rule": "shrink", "args": {"share": "s1", "size": 1}}], "steps[1].args.size: 1 GiB does not shrink"),
+    ([CREATE, CREATE], "steps[1].args.share: 's1' is created twice"),
 ])
 def test_a_hostile_replay_file_is_refused_by_field(tmp_path, steps, field):
     from certkit.errors import CertkitError
@@ -137,7 +162,10 @@ def test_the_replay_files_the_exploration_writes_pass_the_check(tmp_path):
              Step("change_access", {"share": "s3", "add": [["id3", "rw"]], "deny": ["c5"]}),
              Step("deny", {"share": "s3", "identities": ["id1", "c7"], "mode": "delta"}),
              Step("restart", {}), Step("revert", {"snapshot": "snap2"}),
+             Step("grant", {"share": "s1", "rules": [["id2", "rw"]], "mode": "delta"}),
              Step("write", {"share": "s1", "path": "a", "content": "a-v7"}),
+             Step("fill", {"share": "s1", "mib": 1088}), Step("shrink", {"share": "s1", "size": 1}),
+             Step("shrink", {"share": "s1", "size": 1}),
              Step("delete_snapshot", {"snapshot": "snap2"}), Step("delete_share", {"share": "s1"})]
     path = tmp_path / "ok.json"
     write_replay(path, steps, profile="p", driver="d", seed=1, failure="")

@@ -103,9 +103,123 @@ def _shown(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+class _Sequence:
+    """What the steps made so far, as far as a later step's arguments depend on it: the shares
+    (size, rules, snapshots oldest first) and the snapshots (share, size) alive after each step.
+    Every step the state machine draws passes (its preconditions read the same things)."""
+
+    POOL = ("id1", "id2", "id3")
+
+    def __init__(self) -> None:
+        self.shares: dict[str, dict[str, Any]] = {}
+        self.snapshots: dict[str, tuple[str, int, int]] = {}
+        """snapshot -> (its share, size in GiB, MiB used), as taken."""
+        self.gone: dict[str, int] = {}
+        """share or snapshot name -> the step that deleted it."""
+
+    def _alive(self, kind: str, name: str) -> str | None:
+        if name in (self.shares if kind == "share" else self.snapshots):
+            return None
+        if name in self.gone:
+            return f"{name!r} was deleted by steps[{self.gone[name]}]"
+        return f"{name!r} is not created by an earlier step"
+
+    def _free(self, share: str, who: list[str], field: str) -> tuple[str, str] | None:
+        held = [i for i in who if i in self.shares[share]["rules"]]
+        if held or len(set(who)) != len(who):
+            return field, (f"{held[0]!r} already has a rule on share {share!r}" if held
+                           else "an identity is named twice")
+        return None
+
+    def _held(self, share: str, who: list[str], field: str) -> tuple[str, str] | None:
+        rules = self.shares[share]["rules"]
+        missing = [i for i in who if i not in rules]
+        if missing or len(set(who)) != len(who):
+            return field, (f"{missing[0]!r} has no rule on share {share!r}" if missing
+                           else "an identity is named twice")
+        return None
+
+    def problem(self, n: int, rule: str, args: dict[str, Any]) -> tuple[str, str] | None:
+        """(field, what is wrong) when step `n` cannot follow the steps before it; else None
+        and the step is taken."""
+        created = CREATES.get(rule)
+        for key in ("share", "snapshot"):
+            if key in args and (created is None or created[0] != key):
+                why = self._alive(key, args[key])
+                if why:
+                    return key, why
+        share = self.shares.get(args.get("share", ""))
+        if created and args[created[0]] in {*self.shares, *self.snapshots, *self.gone}:
+            return created[0], f"{args[created[0]]!r} is created twice"
+        if rule == "create_share":
+            self.shares[args["share"]] = {"size": args["size"], "used": 0, "rules": {}, "snapshots": []}
+        elif rule == "snapshot":
+            self.snapshots[args["snapshot"]] = (args["share"], share["size"], share["used"])
+            share["snapshots"].append(args["snapshot"])
+        elif rule == "share_from_snapshot":
+            origin, size, used = self.snapshots[args["snapshot"]]
+            if args["size"] < size:
+                return "size", f"{args['size']} GiB is smaller than snapshot {args['snapshot']!r} ({size} GiB)"
+            self.shares[args["share"]] = {"size": args["size"], "used": used, "rules": {}, "snapshots": []}
+        elif rule == "delete_share":
+            if share["snapshots"]:
+                return "share", f"share {args['share']!r} still has snapshots {share['snapshots']}"
+            del self.shares[args["share"]]
+            self.gone[args["share"]] = n
+        elif rule == "delete_snapshot":
+            origin, _, _ = self.snapshots.pop(args["snapshot"])
+            self.shares[origin]["snapshots"].remove(args["snapshot"])
+            self.gone[args["snapshot"]] = n
+        elif rule in ("extend", "shrink"):
+            if (args["size"] > share["size"]) != (rule == "extend") or args["size"] == share["size"]:
+                return "size", f"{args['size']} GiB does not {rule} share {args['share']!r} ({share['size']} GiB)"
+            if rule == "extend" or share["used"] <= args["size"] * 1024:  # else refused: unchanged
+                share["size"] = args["size"]
+        elif rule == "revert":
+            origin, size, used = self.snapshots[args["snapshot"]]
+            if self.shares[origin]["snapshots"][-1] != args["snapshot"]:
+                return "snapshot", f"{args['snapshot']!r} is not the latest snapshot of share {origin!r}"
+            self.shares[origin].update(size=size, used=used)
+        elif rule in ("grant", "grant_crowd"):
+            who = ([i for i, _ in args["rules"]] if rule == "grant" else
+                   [f"c{k}" for k in range(args["first"], args["first"] + args["count"])])
+            wrong = self._free(args["share"], who, "rules" if rule == "grant" else "first")
+            if wrong:
+                return wrong
+            levels = [lv for _, lv in args["rules"]] if rule == "grant" else [args["level"]] * len(who)
+            share["rules"].update(zip(who, levels))
+        elif rule in ("deny", "reapply"):
+            wrong = self._held(args["share"], args["identities"], "identities")
+            if wrong:
+                return wrong
+            if rule == "deny":
+                for identity in args["identities"]:
+                    del share["rules"][identity]
+        elif rule == "change_access":
+            wrong = self._held(args["share"], args["deny"], "deny")
+            if wrong:
+                return wrong
+            for identity in args["deny"]:
+                del share["rules"][identity]
+            wrong = self._free(args["share"], [i for i, _ in args["add"]], "add")
+            if wrong:
+                return wrong
+            share["rules"].update((i, lv) for i, lv in args["add"])
+        elif rule in ("write", "fill"):
+            if not any(share["rules"].get(i) == "rw" for i in self.POOL):
+                return "share", f"no identity of {', '.join(self.POOL)} has a rw rule on share {args['share']!r} to write with"
+            if rule == "fill":
+                share["used"] += args["mib"]
+        return None
+
+
 def check_steps(path: str, raw: list[dict[str, Any]]) -> None:
-    """Raise a one-line CertkitError naming `path` and the field of the first bad step."""
-    made: dict[str, set[str]] = {"share": set(), "snapshot": set()}
+    """Raise a one-line CertkitError naming `path` and the field of the first bad step: an
+    argument of the wrong name, type or range, or a step that cannot follow the ones before it
+    (an object not made or already deleted, a rule denied that was never granted, a revert to
+    a snapshot that is not the latest), which would otherwise end a replay as a false
+    "divergence"."""
+    sequence = _Sequence()
     for n, item in enumerate(raw):
         args = item.get("args") or {}
         schema = ARGS[item["rule"]]
@@ -119,10 +233,6 @@ def check_steps(path: str, raw: list[dict[str, Any]]) -> None:
             problem = check(args[key])
             if problem:
                 raise CertkitError(f"{path}: steps[{n}].args.{key}: {_shown(args[key])}: {problem}")
-        created = CREATES.get(item["rule"])
-        for key, kind in (("share", "share"), ("snapshot", "snapshot")):
-            if key in args and (created is None or created[0] != key) and args[key] not in made[kind]:
-                raise CertkitError(f"{path}: steps[{n}].args.{key}: {args[key]!r} is not created "
-                                   "by an earlier step")
-        if created is not None:
-            made[created[1]].add(args[created[0]])
+        wrong = sequence.problem(n, item["rule"], args)
+        if wrong:
+            raise CertkitError(f"{path}: steps[{n}].args.{wrong[0]}: {wrong[1][:200]}")

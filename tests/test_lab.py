@@ -24,7 +24,8 @@ from certkit.clienthost import ClientHost, ClientHostError
 from certkit.lab import templates
 from certkit.lab.base import RECORDS
 from certkit.lab.cephfs import CephFSLab, _pth_path
-from certkit.lab.processes import Daemon, is_alive, kill_and_wait, tagged
+from certkit.lab.ceph import CEPH_NICE
+from certkit.lab.processes import Daemon, LabError, is_alive, kill_and_wait, tagged
 from certkit.lab import clienthost
 from tests.conftest import (FIGURES, REQUIRE_LAB, ROOT, beyond_budget, client_host_lock,
                             client_workdir_left, identity_addresses_left, run_certkit, timed)
@@ -51,6 +52,22 @@ def test_daemon_is_tracked_by_pidfile_and_stopped_by_pid(tmp_path):
     assert kill_and_wait(tagged(lab), timeout=10) == [] and tagged(lab) == []
     assert not is_alive(pid), "kill_and_wait returns only once the process has exited"
     assert daemon.pid() is None
+
+
+def test_a_daemon_runs_at_its_niceness_and_a_missing_program_is_one_line(tmp_path):
+    niced = Daemon("niced", ["sleep", "300"], tmp_path / "run", tmp_path / "log", nice=-5)
+    pid = niced.start()
+    try:
+        want = -5 if os.geteuid() == 0 else 0  # only root may raise a priority
+        assert os.getpriority(os.PRIO_PROCESS, pid) == want
+        assert json.loads(niced.pidfile.read_text())["argv"] == ["sleep", "300"]
+        assert Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0] == b"sleep", \
+            "nice(1) execs the daemon: the pid is the daemon's own"
+    finally:
+        assert kill_and_wait([niced.tracked()], timeout=10) == []
+    missing = Daemon("gone", ["certkit-no-such-daemon", "-f"], tmp_path / "run", tmp_path / "log", nice=-5)
+    with pytest.raises(LabError, match=r"^cannot start gone \(certkit-no-such-daemon\): not found$"):
+        missing.start()
 
 
 RETITLED_SERVICE = """
@@ -236,6 +253,8 @@ def test_lab_is_healthy_and_up_is_idempotent(lab):
     assert lab.status()
     proc = run_certkit("lab", "status", "cephfs")
     assert proc.returncode == 0 and "HEALTH_OK" in proc.stdout, proc.stdout + proc.stderr
+    for daemon in lab.cluster.daemons():  # ahead of the tests beside them (see CEPH_NICE)
+        assert os.getpriority(os.PRIO_PROCESS, daemon.pid()) == CEPH_NICE, daemon.name
 
 
 def test_cephfs_driver_certified_with_the_data_path(lab, tmp_path):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 from dataclasses import dataclass, field
@@ -204,6 +205,10 @@ class Daemon:
     env: dict[str, str] = field(default_factory=dict)
     tag: str = ""
     """The lab's tag (its directory): the daemon and everything it forks carry it."""
+    nice: int = 0
+    """Its scheduling niceness (negative: ahead of ordinary processes; needs root). A lab's
+    back end answers its clients within their timeouts on a loaded machine: Manila's CephFS
+    driver gives each mgr command 10 s (RADOS_TIMEOUT), which a starved mgr once overran in CI."""
 
     @property
     def pidfile(self) -> Path:
@@ -231,8 +236,12 @@ class Daemon:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_dir / f"{self.name}.stdout", "ab") as out, \
                 open(self.log_dir / f"{self.name}.stderr", "ab") as err:
+            if shutil.which(self.argv[0]) is None:
+                raise LabError(f"cannot start {self.name} ({self.argv[0]}): not found")
+            # nice(1) execs the daemon: the pid, its start time and its command line are the daemon's
+            argv = ["nice", "-n", str(self.nice), *self.argv] if self.nice else self.argv
             try:
-                proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                         start_new_session=True,
                                         env={**os.environ, **self.env, **(tag_env(self.tag) if self.tag else {})})
             except OSError as exc:

@@ -7,6 +7,7 @@ config project's pipelines, base job and project stanza are the vendor recipe's 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -75,8 +76,10 @@ def interpreter_paths(venv: Path) -> dict[str, str]:
     return {"trusted_ro_paths": prefix, "untrusted_ro_paths": prefix}
 
 
-def nodes_yaml(node_ip: str, host_key: str) -> str:
-    """The lab's static provider (the recipe's last block, with this node's address and key)."""
+def nodes_yaml(node_ip: str, host_key: str, ports: Sequence[int] = (22,)) -> str:
+    """The lab's static provider (the recipe's last block, with the node's address and key):
+    one node for each sshd port of the address (Zuul tells registrations of one host apart by
+    name, port and user)."""
     return yaml.safe_dump([
         {"image": {"name": NODE_LABEL, "type": "cloud"}},
         {"flavor": {"name": "static"}},
@@ -86,7 +89,8 @@ def nodes_yaml(node_ip: str, host_key: str) -> str:
         {"provider": {"name": "certkit-lab", "section": "static-nodes",
                       "images": [{"name": NODE_LABEL}], "labels": [{"name": NODE_LABEL}],
                       "nodes": [{"name": node_ip, "label": NODE_LABEL, "username": "root",
-                                 "host-key": host_key}]}},
+                                 **({"connection-port": port} if port != 22 else {}),
+                                 "host-key": host_key} for port in ports]}},
     ], sort_keys=False)
 
 

@@ -27,7 +27,7 @@ from certkit.lab.base import Lab, mounts_under, root_and_debian
 from certkit.lab.commands import run, say
 from certkit.lab.processes import Daemon, LabError, kill_and_wait, start_time, tag_env, tagged, wait_until
 from certkit.zuullab import config, image, mirror, recipe, venv, zookeeper
-from certkit.zuullab.node import StaticNode
+from certkit.zuullab.node import PORTS, StaticNode
 from certkit.zuullab.state import GerritTarget, ZuulLabState, reserved_ports
 from certkit.zuullab.tls import TLSFiles
 
@@ -98,7 +98,7 @@ class ZuulLab(Lab):
 
     def daemons(self) -> list[Daemon]:
         return [self.zookeeper(), *(self.service(n) for n in SERVICES), self.logserver(),
-                self.mirror(), self.node.daemon()]
+                self.mirror(), *self.node.daemons()]
 
     def load_state(self) -> ZuulLabState | None:
         return ZuulLabState.load(self.state_file)
@@ -145,13 +145,16 @@ class ZuulLab(Lab):
         zk = self._start_zookeeper()
         self.node.up()
         self.mirror().start()
-        sshd = self.node.daemon().pid()
-        if sshd is None:
-            raise LabError("the static node's sshd is not running")
+        sshds = [d.pid() for d in self.node.daemons()]
+        if None in sshds:
+            raise LabError("a static node's sshd is not running")
         phases["node"] = time.monotonic() - t
         with ThreadPoolExecutor(max_workers=1) as pool:
-            baking = pool.submit(image.bake, self.node.home, sshd, recipe.recipe_path().parents[2],
-                                 wheelhouse, self.dir / "image-build.log")
+            def bake_all() -> None:  # one after the other: each is mostly uv copying files
+                for home, sshd in zip(self.node.homes, sshds):
+                    image.bake(home, sshd, recipe.recipe_path().parents[2], wheelhouse,
+                               self.dir / "image-build.log")
+            baking = pool.submit(bake_all)
             (self.dir / "zuul-home" / ".ssh").mkdir(mode=0o700, parents=True, exist_ok=True)
             if fresh:  # a lab already up keeps its repositories (a new commit would reconfigure Zuul)
                 self._write_repositories()
@@ -168,8 +171,8 @@ class ZuulLab(Lab):
             phases["zuul"] = time.monotonic() - t
             baking.result()
             phases["image"] = time.monotonic() - t
-        say(f"up: Zuul {venv.ZUUL_VERSION} at {state.web_url} (tenant {TENANT}), static node "
-            f"{self.node.ip} in {self.node.net.netns}, logs at {state.logs_url}, "
+        say(f"up: Zuul {venv.ZUUL_VERSION} at {state.web_url} (tenant {TENANT}), static nodes "
+            f"{self.node.ip} ports {', '.join(map(str, PORTS))} in {self.node.net.netns}, logs at {state.logs_url}, "
             f"node mirror {self.mirror_url(state)}")
         say(f"figures: packages+venv {t_venv - t0:.1f} s, services {time.monotonic() - t_venv:.1f} s "
             f"({', '.join(f'{k} ready at {v:.1f} s' for k, v in phases.items())}), "
@@ -212,7 +215,7 @@ class ZuulLab(Lab):
         (self.etc / "main.yaml").write_text(files.pop("main.yaml"))
         project = {path.split("/", 1)[1]: text for path, text in files.items()
                    if path.startswith("zuul-config/")}
-        project["zuul.d/nodes.yaml"] = config.nodes_yaml(self.node.ip, self.node.host_key_line)
+        project["zuul.d/nodes.yaml"] = config.nodes_yaml(self.node.ip, self.node.host_key_line, PORTS)
         config.write_repo(self.dir / "git" / "zuul-config", project, "The lab's config project")
         config.mirror_source_tree(recipe.recipe_path().parents[2], self.dir / "git" / "certkit")
 
@@ -347,7 +350,7 @@ class ZuulLab(Lab):
         except OSError as exc:
             tenants = [f"web unreachable ({exc})"]
         print(f"zuul lab: Zuul {venv.ZUUL_VERSION} at {state.web_url}; tenants {', '.join(tenants)}; "
-              f"node {self.node.ip} ({self.node.net.netns}); "
+              f"nodes {self.node.ip} ports {', '.join(map(str, PORTS))} ({self.node.net.netns}); "
               f"{'all services running' if not stopped else 'stopped: ' + ', '.join(stopped)}; "
               f"dir {self.dir}")
         return not stopped and TENANT in tenants

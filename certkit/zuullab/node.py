@@ -1,10 +1,15 @@
-"""The static build node: this machine seen through a network namespace of the lab's own
+"""The static build nodes: this machine seen through a network namespace of the lab's own
 (`certkit-zuul-node`), reached over SSH as root with a key only the lab's executor holds.
 
-Its sshd runs in a private mount namespace whose /root is the lab's node-home directory (so
-builds write src/, venvs and ~/.ansible there, never into the machine's /root); pip's cache is
-bound in from the machine's so `make venv` on the node does not download again. Everything
-dies with sshd: `down` kills it and deletes the namespace and the veth pair."""
+Two nodes, one sshd each on its own port (22 and 2222) of the namespace's address: each sshd
+runs in a private mount namespace whose /root is a home of its own (`node-home`,
+`node-home-2`), so builds on the two never share src/, venvs or ~/.ansible and never write the
+machine's /root; pip's cache is bound in from the machine's so `make venv` on a node does not
+download again. A pool of two, as an operator runs: Zuul 14.3's launcher can strand a static
+node in `rebuilding` for good when the build it served lost its executor
+(docs/findings/zuul-static-node-stranded-rebuilding.md), and with one node the retried build
+then waited forever. Everything dies with sshd: `down` kills both and deletes the namespace and
+the veth pair."""
 
 from __future__ import annotations
 
@@ -19,6 +24,9 @@ from certkit.lab.processes import Daemon, wait_until
 
 NETNS = "certkit-zuul-node"
 PIP_CACHE = Path("/root/.cache/pip")
+PORTS = (22, 2222)
+"""One static node per port: the sshd on PORTS[n] serves home `node-home` (n = 0) or
+`node-home-<n+1>`."""
 
 
 def network() -> ClientNetwork:
@@ -31,12 +39,12 @@ def network() -> ClientNetwork:
 
 
 class StaticNode:
-    """sshd in the node namespace, with its keys under <lab>/ssh and its home <lab>/node-home."""
+    """The sshds in the node namespace (one a node), their keys under <lab>/ssh."""
 
     def __init__(self, lab_dir: Path, run_dir: Path, log_dir: Path) -> None:
         self.net = network()
         self.ssh = lab_dir / "ssh"
-        self.home = lab_dir / "node-home"
+        self.homes = [lab_dir / ("node-home" if n == 0 else f"node-home-{n + 1}") for n in range(len(PORTS))]
         self.run_dir = run_dir
         self.log_dir = log_dir
 
@@ -54,21 +62,27 @@ class StaticNode:
         """The node's public host key ("ssh-ed25519 AAAA..."), as Zuul's static node takes it."""
         return " ".join((self.ssh / "node_host_ed25519.pub").read_text().split()[:2])
 
-    def daemon(self) -> Daemon:
+    def daemons(self) -> list[Daemon]:
+        """Each node's sshd (`node-sshd`, `node-sshd-2`), in PORTS order."""
         # unshare execs (no fork), so the pidfile's pid is sshd's own.
         script = ('set -e; mkdir -p "$1/.cache/pip"; '
                   'if [ -d "$2" ]; then mount --bind "$2" "$1/.cache/pip"; fi; '
                   'mount --rbind "$1" /root; shift 2; exec "$@"')
-        return Daemon("node-sshd", [
-            "ip", "netns", "exec", self.net.netns, "unshare", "--mount", "--propagation",
-            "private", "--", "sh", "-c", script, "node-sshd", str(self.home), str(PIP_CACHE),
-            "/usr/sbin/sshd", "-D", "-f", str(self.ssh / "sshd_config"),
-            "-E", str(self.log_dir / "node-sshd.log")], self.run_dir, self.log_dir)
+        made = []
+        for n, (port, home) in enumerate(zip(PORTS, self.homes)):
+            name = "node-sshd" if n == 0 else f"node-sshd-{n + 1}"
+            made.append(Daemon(name, [
+                "ip", "netns", "exec", self.net.netns, "unshare", "--mount", "--propagation",
+                "private", "--", "sh", "-c", script, name, str(home), str(PIP_CACHE),
+                "/usr/sbin/sshd", "-D", "-p", str(port), "-f", str(self.ssh / "sshd_config"),
+                "-E", str(self.log_dir / f"{name}.log")], self.run_dir, self.log_dir))
+        return made
 
     def up(self) -> None:
         self.net.up()
         self.ssh.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.home.mkdir(mode=0o700, exist_ok=True)
+        for home in self.homes:
+            home.mkdir(mode=0o700, exist_ok=True)
         Path("/run/sshd").mkdir(exist_ok=True)
         for key, kind in (("node_host_ed25519", "ed25519"), ("node_host_rsa", "rsa"),
                           ("executor_ed25519", "ed25519")):
@@ -78,18 +92,20 @@ class StaticNode:
         shutil.copyfile(self.ssh / "executor_ed25519.pub", self.ssh / "authorized_keys")
         (self.ssh / "sshd_config").write_text("\n".join([
             f"# The static node's sshd (network namespace {self.net.netns}), keys only.",
-            f"ListenAddress {self.ip}", "Port 22", f"HostKey {self.ssh / 'node_host_ed25519'}",
+            f"# Each node's sshd is given its port with -p ({', '.join(map(str, PORTS))}).",
+            f"ListenAddress {self.ip}", f"HostKey {self.ssh / 'node_host_ed25519'}",
             f"HostKey {self.ssh / 'node_host_rsa'}",
             "PidFile none", f"AuthorizedKeysFile {self.ssh / 'authorized_keys'}",
             "PermitRootLogin prohibit-password", "PasswordAuthentication no",
             "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no", "PrintMotd no",
             "MaxSessions 50", "MaxStartups 50:30:100", ""]))
-        sshd = self.daemon()
-        sshd.start()
-
-        def listening() -> bool:
-            sshd.expect_running()
-            with socket.create_connection((self.ip, 22), timeout=1):
-                return True
-        wait_until(f"the static node's sshd in {self.net.netns}", 20, listening,
-                   f"log: {self.log_dir / 'node-sshd.log'}")
+        sshds = self.daemons()
+        for sshd in sshds:
+            sshd.start()
+        for sshd, port in zip(sshds, PORTS):
+            def listening(sshd: Daemon = sshd, port: int = port) -> bool:
+                sshd.expect_running()
+                with socket.create_connection((self.ip, port), timeout=1):
+                    return True
+            wait_until(f"the static node's sshd on port {port} in {self.net.netns}", 20, listening,
+                       f"log: {self.log_dir / (sshd.name + '.log')}")

@@ -268,8 +268,7 @@ def lane(cached: bool = False, only_zuul: bool = False) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="certkit-zuul-lane-"))
     figures = tmp / "figures.json"
-    env = {**os.environ, "CERTKIT_ZUUL_FIGURES": str(figures), "CERTKIT_REQUIRE_LAB": "1",
-           "CERTKIT_ZUUL_E2E": "1"}
+    env = {**os.environ, "CERTKIT_ZUUL_FIGURES": str(figures), "CERTKIT_REQUIRE_LAB": "1"}
     if not cached:
         env.update({"CERTKIT_ZUUL_VENV": str(tmp / "zuul-venv"), "CERTKIT_ZUUL_WHEELHOUSE": str(tmp / "wheelhouse"),
                     "UV_CACHE_DIR": str(tmp / "uv-cache"), "PIP_CACHE_DIR": str(tmp / "pip-cache")})

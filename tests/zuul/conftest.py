@@ -20,10 +20,6 @@ from tests.conftest import REQUIRE_LAB
 from certkit.ci.gerritdouble import CI_ACCOUNT, GerritDouble
 
 VOTE_TIMEOUT = 1200  # seconds
-E2E_VARIABLE = "CERTKIT_ZUUL_E2E"
-"""1 runs the end to end (`make test-zuul` sets it): the `zuul` lane of make test runs the recipe,
-mirror and image tests, and the end to end only with it, until the lane is measured within
-budget (docs/zuul/lab.md)."""
 FIGURES_VARIABLE = "CERTKIT_ZUUL_FIGURES"
 """A file to write the lab's figures to (lab up's seconds, the CPU seconds of its daemons)."""
 
@@ -188,9 +184,6 @@ def gerrit(tmp_path_factory) -> Gerrit:
 
 @pytest.fixture(scope="module")
 def zuul_lab(tmp_path_factory, gerrit, manila_source) -> ZuulLabHandle:  # noqa: F811
-    if os.environ.get(E2E_VARIABLE) != "1":
-        pytest.skip(f"the real-Zuul end to end measured 1,105 s cold at load 11-14, over the ~900 s "
-                    f"a fourth lane has: `make test-zuul` runs it ({E2E_VARIABLE}=1; docs/zuul/lab.md)")
     reason = zuul_lab_unavailable()
     if reason:
         if REQUIRE_LAB:

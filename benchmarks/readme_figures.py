@@ -72,6 +72,14 @@ FIGURES: tuple[Figure, ...] = (
     Figure("GlusterFS directory layout, contract + data path", "{0} in {1} s",
            ("glusterfs_lab:certification.directory_mapped_layout.verdict",
             "glusterfs_lab:certification.directory_mapped_layout.wall_s")),
+    Figure("GlusterFS directory layout through the live Manila tier (tempest's SharesNFSTest and "
+           "certkit's live checks; the whole plugin not yet run)",
+           "{0}: share {1}, ensure_shares {2}, access_ip {3}, access_ro {4}, extend {5}; tempest "
+           "{6} of {7} passed; {8} objects leaked; {9} s at load {10}",
+           ("glusterfs_live:verdict", "glusterfs_live:features.share", "glusterfs_live:features.ensure_shares",
+            "glusterfs_live:features.access_ip", "glusterfs_live:features.access_ro",
+            "glusterfs_live:features.extend", "glusterfs_live:tempest_passed", "glusterfs_live:tempest_tests",
+            "glusterfs_live:leaked_objects", "glusterfs_live:wall_s", "glusterfs_live:load_before")),
     Figure("Manila live lab up (MariaDB), cold / warm", "{0} s / {1} s; {2} MiB for all services",
            ("live_lab:mariadb.cold_up_s", "live_lab:mariadb.warm_up_s",
             "live_lab:mariadb.memory_total_mib")),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -58,13 +59,20 @@ def test_a_daemon_runs_at_its_niceness_and_a_missing_program_is_one_line(tmp_pat
     niced = Daemon("niced", ["sleep", "300"], tmp_path / "run", tmp_path / "log", nice=-5)
     pid = niced.start()
     try:
+        deadline = time.monotonic() + 10  # nice(1) sets the priority, then execs the daemon
+        while Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0] != b"sleep":
+            assert time.monotonic() < deadline, "nice(1) never exec'd the daemon in the same pid"
+            time.sleep(0.01)
         want = -5 if os.geteuid() == 0 else 0  # only root may raise a priority
         assert os.getpriority(os.PRIO_PROCESS, pid) == want
         assert json.loads(niced.pidfile.read_text())["argv"] == ["sleep", "300"]
-        assert Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0] == b"sleep", \
-            "nice(1) execs the daemon: the pid is the daemon's own"
     finally:
         assert kill_and_wait([niced.tracked()], timeout=10) == []
+    (tmp_path / "bin").mkdir()  # a program found on the daemon's own PATH (Zuul's venv), not ours
+    (tmp_path / "bin" / "own-sleep").symlink_to(shutil.which("sleep"))
+    own = Daemon("own", ["own-sleep", "300"], tmp_path / "run", tmp_path / "log",
+                 env={"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"})
+    assert kill_and_wait([(own.start(), None)], timeout=10) == []
     missing = Daemon("gone", ["certkit-no-such-daemon", "-f"], tmp_path / "run", tmp_path / "log", nice=-5)
     with pytest.raises(LabError, match=r"^cannot start gone \(certkit-no-such-daemon\): not found$"):
         missing.start()

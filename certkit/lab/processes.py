@@ -236,7 +236,7 @@ class Daemon:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_dir / f"{self.name}.stdout", "ab") as out, \
                 open(self.log_dir / f"{self.name}.stderr", "ab") as err:
-            if shutil.which(self.argv[0]) is None:
+            if shutil.which(self.argv[0], path=self.env.get("PATH", os.environ.get("PATH"))) is None:
                 raise LabError(f"cannot start {self.name} ({self.argv[0]}): not found")
             # nice(1) execs the daemon: the pid, its start time and its command line are the daemon's
             argv = ["nice", "-n", str(self.nice), *self.argv] if self.nice else self.argv

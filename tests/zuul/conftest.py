@@ -99,7 +99,7 @@ def tree_cpu_s(pid: int) -> float:
 
 def queue_changes(gerrit: Gerrit, source: Path, numbers: range) -> None:
     """One patch set of openstack/manila for each change number, uploaded back to back (Zuul
-    queues them all on its one node)."""
+    queues them on its two nodes)."""
     from tests.ci.conftest import commit_change
 
     for number in numbers:

@@ -3,7 +3,7 @@
 - faults first, before any build: ZooKeeper restarted, then Gerrit restarted (Zuul reconnects;
   the patch set uploaded while Gerrit was down is lost to Zuul and recovered by certkit's
   listener); every build after them proves Zuul came back;
-- a patch set of openstack/manila -> Zuul runs certkit-certify-dummy on the static node with the
+- a patch set of openstack/manila -> Zuul runs certkit-certify-dummy on a static node with the
   change's Manila installed -> exactly one Verified +1 with Zuul's own message; the report the
   job published is the change's and goes to a dashboard with `certkit publish`;
 - a change that breaks the driver, uploaded at the same time -> Verified -1, the failing check
@@ -13,7 +13,7 @@
 - at the end, every change has exactly the votes it should (none for the lost one).
 
 Cost (docs/zuul/lab.md): one build per behaviour, four builds in all (the killed one short),
-waits overlapped; the first build pays for the node's venv.
+waits overlapped; the first build on each of the two nodes pays for its venv.
 """
 
 from __future__ import annotations
@@ -87,8 +87,8 @@ def test_zookeeper_and_gerrit_restarts_zuul_reconnects(zuul_lab, gerrit, manila_
 
 @pytest.fixture(scope="module")
 def uploaded(zuul_lab, gerrit, manila_source, tmp_path_factory):
-    """The +1 change and the broken driver's change, uploaded at once (Zuul queues both on its
-    one node), and `certkit ci run` of the broken one started meanwhile on this machine."""
+    """The +1 change and the broken driver's change, uploaded at once (Zuul builds them on its
+    two nodes), and `certkit ci run` of the broken one started meanwhile on this machine."""
     sha = commit_change(manila_source, "Share manager: a change under test", "zuul-e2e")
     gerrit.double.upload_patchset("openstack/manila", PLUS_ONE, manila_source,
                                   files=["manila/certkit_change_marker.py"])
@@ -191,7 +191,7 @@ def test_each_change_has_exactly_its_votes(zuul_lab, gerrit):
 @beyond_budget
 def test_ten_changes_queued_at_once_get_one_vote_each(zuul_lab, gerrit, manila_source):
     """10 patch sets uploaded back to back: each gets exactly one Verified +1, from one build
-    (about 15 minutes on the lab's one node: `make test-beyond-budget`; the figures are
+    (about 15 minutes on the lab's nodes: `make test-beyond-budget`; the figures are
     `benchmarks/zuul_lab.py --ten`'s)."""
     numbers = range(5200, 5210)
     queue_changes(gerrit, manila_source, numbers)

@@ -196,8 +196,12 @@ def replay_found(family: str, row: dict, extra: tuple[str, ...]) -> dict:
             verdict = [line for line in proc.stdout.splitlines() if line.startswith(("reproduced:", "passed:"))]
             says = verdict or proc.stderr.strip().splitlines()[-1:] or ["(nothing)"]
             outcome[name] = {"exit": proc.returncode, "says": says[-1][:300]}
+    # A broken driver that adds a feature its base lacks (RevertIsNoop: a revert that does
+    # nothing, on a driver with none) is judged against a base that cannot run the step at all.
+    unsupported = bool(extra) and outcome["base"]["exit"] == 1 and "NotImplementedError" in outcome["base"]["says"]
     return {"replay_broken": outcome["broken"], "replay_base": outcome["base"],
-            "own_fault": outcome["broken"]["exit"] == 1 and outcome["base"]["exit"] == 0}
+            "base_lacks_feature": unsupported,
+            "own_fault": outcome["broken"]["exit"] == 1 and (outcome["base"]["exit"] == 0 or unsupported)}
 
 
 def code_version() -> str:

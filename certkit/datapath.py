@@ -37,6 +37,10 @@ for name, key in json.load(open(sys.argv[1])).items():
 """Run on the client host: connects as each identity of the JSON file named (name -> key)."""
 
 
+FUSE_SETTLE = 10
+"""Seconds a FUSE daemon may take to flush and exit after its unmount before it is killed."""
+
+
 class MountRefused(Exception):
     """The mount helper could not mount the export (what a revoked rule should cause)."""
 
@@ -131,8 +135,18 @@ class Mounter:
             self.tracker.release(mountpoint)
             return
         mp = shlex.quote(mountpoint)
-        result = self.client.run(f"if mountpoint -q {mp}; then umount {mp} || umount -l {mp} || exit 1; "
-                                 f"fi; rmdir {mp} 2>/dev/null; exit 0")
+        # Mounted as the kernel's table says: `mountpoint` fails on a FUSE mount whose daemon is
+        # gone ("Transport endpoint is not connected"), which then stayed mounted. A FUSE
+        # daemon (ceph-fuse) whose session the back end evicted (a deny that revokes every
+        # client) outlives a lazy unmount: it gets FUSE_SETTLE seconds to flush and exit, as
+        # after any unmount, then SIGKILL.
+        result = self.client.run(
+            f"if awk -v m={mp} '$2 == m {{ found = 1 }} END {{ exit !found }}' /proc/self/mounts; then "
+            f"umount {mp} 2>/dev/null || umount -l {mp} || exit 1; fi; "
+            f"for i in $(seq {FUSE_SETTLE * 10}); do left=; for p in $(pgrep -x ceph-fuse); do "
+            f"[ \"$(tr '\\0' '\\n' < /proc/$p/cmdline 2>/dev/null | tail -n 1)\" = {mp} ] && left=\"$left $p\"; done; "
+            f"[ -z \"$left\" ] && break; [ $i = {FUSE_SETTLE * 10} ] && kill -9 $left 2>/dev/null; sleep 0.1; done; "
+            f"rmdir {mp} 2>/dev/null; exit 0", timeout=FUSE_SETTLE + 60)
         if not result.ok:
             raise ClientHostError(f"cannot unmount {mountpoint}: {result.stderr.strip()[:200]}")
         self._mounted.discard(mountpoint)

@@ -107,6 +107,49 @@ def test_a_seeded_exploration_finds_shrinks_and_replays_a_driver_that_grants_rea
                       "the lab's daemons not counted)")
 
 
+def _client_mounts(lab) -> set[str]:  # noqa: F811 - the lab fixture's object
+    """Every certkit mount on the lab's client host, and every ceph-fuse still serving one
+    (a FUSE mount stays in the kernel's table when its daemon is gone)."""
+    from certkit.clienthost import ClientHost
+
+    env = lab.env()
+    with ClientHost("lab", env["CERTKIT_CLIENT_HOST"], "root", env["CERTKIT_CLIENT_KEY"],
+                    env["CERTKIT_CLIENT_KNOWN_HOSTS"]) as host:
+        mounts = host.run("awk '$2 ~ /^\\/tmp\\/certkit-/ { print \"mount \" $2 }' /proc/self/mounts").stdout
+        daemons = host.run("for p in $(pgrep -x ceph-fuse); do m=$(tr '\\0' '\\n' < /proc/$p/cmdline "
+                           "| tail -n 1); case $m in /tmp/certkit-*) echo \"ceph-fuse $p $m\";; esac; "
+                           "done").stdout  # (an exiting one has no command line left)
+    return set((mounts + daemons).split("\n")) - {""}
+
+
+#: Found by `benchmarks/explore_power.py` (DenyRevokesEveryone, shrunk): denying one identity
+#: evicts every client of the share, so id2's kept ceph-fuse mount is left with no session.
+EVICTING_DENY = [("create_share", {"share": "s1", "size": 1}),
+                 ("grant", {"share": "s1", "rules": [["id1", "rw"], ["id2", "rw"]], "mode": "delta"}),
+                 ("deny", {"share": "s1", "identities": ["id1"], "mode": "delta"})]
+
+
+def test_a_deny_that_evicts_every_client_is_reproduced_and_leaves_no_mount(lab, tmp_path):  # noqa: F811
+    """A driver whose deny evicts every client leaves the other identities' kept mounts dead
+    ("Transport endpoint is not connected"). The replay must end as the divergence, and the
+    clean-up must still unmount them and stop their ceph-fuse: `mountpoint` fails on a dead FUSE
+    mount, and it had been left mounted with its daemon running, and the run then ended in
+    "cannot remove the work directory" (exit 2) instead of its finding."""
+    from certkit.explore.steps import Step, write_replay
+
+    replay_file = tmp_path / "evicting-deny.json"
+    write_replay(replay_file, [Step(rule, args) for rule, args in EVICTING_DENY], profile="cephfs-native",
+                 driver="tests.broken_cephfs.DenyRevokesEveryone", seed=None, failure="")
+    before = _client_mounts(lab)
+    proc = run_certkit("replay", str(replay_file), "--profile",
+                       str(_profile(tmp_path, "tests.broken_cephfs.DenyRevokesEveryone")))
+    assert proc.returncode == 1 and "reproduced: step 3" in proc.stdout \
+        and "id2 (rw, kept mount) on share s1: cannot list the share" in proc.stdout, proc.stdout + proc.stderr
+    assert _client_mounts(lab) - before == set(), "a mount or a ceph-fuse of the replay was left"
+    fixed = run_certkit("replay", str(replay_file), "--profile", str(PROFILE))
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+
+
 @beyond_budget
 def test_identities_a_broken_deny_leaves_are_reported_as_leaks(lab, tmp_path):  # noqa: F811
     """DenyDoesNotDeauthorize never deauthorizes, so the clean-up's denies leave every granted
